@@ -1,0 +1,264 @@
+//! The `.env` file: a pure parser and the one editor that changes keys in place.
+//!
+//! The owner edits `.env` by hand and the bot edits it from chat, so the
+//! editor keeps everything it does not touch: comments, blank lines, order,
+//! unknown keys, and the file's mode (0600, it holds the bot token). Writes
+//! go through [`crate::atomic`], so a crash leaves the old or the new file.
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+
+/// One `KEY=VALUE` entry as parsed, with its 1-based line number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub key: String,
+    pub value: String,
+    pub line: usize,
+}
+
+/// Parses `.env` text. Accepts `KEY=VALUE`, an optional `export ` prefix,
+/// `#` comment lines, trailing ` # comments` on unquoted values, and values in
+/// single or double quotes. A line that is none of these is an error naming it.
+pub fn parse(text: &str) -> Result<Vec<Entry>, String> {
+    let mut out = Vec::new();
+    for (i, raw) in text.lines().enumerate() {
+        let line = raw.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let line = line.strip_prefix("export ").unwrap_or(line).trim_start();
+        let Some((key, value)) = line.split_once('=') else {
+            return Err(format!(
+                "line {}: expected KEY=VALUE, found {:?}",
+                i + 1,
+                truncate(raw, 60)
+            ));
+        };
+        let key = key.trim();
+        if key.is_empty()
+            || !key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+            || key.as_bytes()[0].is_ascii_digit()
+        {
+            return Err(format!(
+                "line {}: {:?} is not a valid key name",
+                i + 1,
+                truncate(key, 60)
+            ));
+        }
+        let value = unquote(value.trim()).map_err(|e| format!("line {}: {e}", i + 1))?;
+        out.push(Entry {
+            key: key.to_string(),
+            value,
+            line: i + 1,
+        });
+    }
+    Ok(out)
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    s.chars().take(n).collect()
+}
+
+fn unquote(v: &str) -> Result<String, String> {
+    for q in ['"', '\''] {
+        if let Some(rest) = v.strip_prefix(q) {
+            let end = rest
+                .find(q)
+                .ok_or_else(|| format!("unterminated {q} quote"))?;
+            let after = rest[end + 1..].trim();
+            if !after.is_empty() && !after.starts_with('#') {
+                return Err(format!(
+                    "unexpected text after the closing quote: {after:?}"
+                ));
+            }
+            return Ok(rest[..end].to_string());
+        }
+    }
+    // An unquoted value ends at " #" (a trailing comment).
+    let v = match v.find(" #") {
+        Some(i) => &v[..i],
+        None => v,
+    };
+    Ok(v.trim().to_string())
+}
+
+/// Formats a value so that [`parse`] reads it back unchanged.
+pub fn quote(value: &str) -> Result<String> {
+    if value.contains(['\n', '\r']) {
+        bail!("a .env value cannot span lines");
+    }
+    let plain =
+        !value.is_empty() && !value.contains(['"', '\'', '#', ' ', '\t']) && value.trim() == value;
+    if plain || value.is_empty() {
+        return Ok(value.to_string());
+    }
+    if !value.contains('"') {
+        return Ok(format!("\"{value}\""));
+    }
+    if !value.contains('\'') {
+        return Ok(format!("'{value}'"));
+    }
+    bail!("a .env value cannot hold both kinds of quote")
+}
+
+/// An editable `.env` file: every line kept as written, keys changed in place.
+#[derive(Debug, Clone)]
+pub struct EnvFile {
+    path: PathBuf,
+    lines: Vec<String>,
+    mode: u32,
+}
+
+impl EnvFile {
+    /// Loads `path`; a missing file is an empty one (created with mode 0600 on save).
+    pub fn load(path: &Path) -> Result<EnvFile> {
+        let (text, mode) = match fs::read_to_string(path) {
+            Ok(t) => {
+                let mode = fs::metadata(path)
+                    .map(|m| m.permissions().mode() & 0o7777)
+                    .unwrap_or(0o600);
+                (t, mode)
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => (String::new(), 0o600),
+            Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+        };
+        parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        Ok(EnvFile {
+            path: path.to_path_buf(),
+            lines: text.lines().map(str::to_string).collect(),
+            mode,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The current value of `key` (the last assignment wins, as when loading).
+    pub fn get(&self, key: &str) -> Option<String> {
+        parse(&self.text())
+            .ok()?
+            .into_iter()
+            .rev()
+            .find(|e| e.key == key)
+            .map(|e| e.value)
+    }
+
+    /// Sets `key` to `value`: rewrites its last assignment in place, or appends one.
+    pub fn set(&mut self, key: &str, value: &str) -> Result<()> {
+        let new_line = format!("{key}={}", quote(value)?);
+        match self.last_line_of(key) {
+            Some(i) => self.lines[i] = new_line,
+            None => self.lines.push(new_line),
+        }
+        Ok(())
+    }
+
+    /// Removes every assignment of `key`; comments stay.
+    pub fn remove(&mut self, key: &str) {
+        let keep: Vec<String> = self
+            .lines
+            .iter()
+            .filter(|l| line_key(l).as_deref() != Some(key))
+            .cloned()
+            .collect();
+        self.lines = keep;
+    }
+
+    /// The file's text as it would be saved.
+    pub fn text(&self) -> String {
+        let mut t = self.lines.join("\n");
+        if !t.is_empty() {
+            t.push('\n');
+        }
+        t
+    }
+
+    /// Writes the file atomically, keeping its mode (0600 for a new file).
+    pub fn save(&self) -> Result<()> {
+        crate::atomic::write_with_mode(&self.path, self.text().as_bytes(), self.mode)
+            .with_context(|| format!("saving {}", self.path.display()))
+    }
+
+    fn last_line_of(&self, key: &str) -> Option<usize> {
+        self.lines
+            .iter()
+            .rposition(|l| line_key(l).as_deref() == Some(key))
+    }
+}
+
+fn line_key(line: &str) -> Option<String> {
+    let t = line.trim();
+    if t.starts_with('#') {
+        return None;
+    }
+    let t = t.strip_prefix("export ").unwrap_or(t);
+    t.split_once('=').map(|(k, _)| k.trim().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SAMPLE: &str = "# potion-runner settings\n\nBOT_TOKEN=123:abc\nexport ADMIN_IDS=1,2 # owners\nMY_OWN_KEY='kept as is'\n# thresholds\nTHRESHOLD_CPU=90\n";
+
+    #[test]
+    fn parses_comments_quotes_and_export() {
+        let e = parse(SAMPLE).unwrap();
+        let get = |k: &str| e.iter().find(|x| x.key == k).unwrap().value.clone();
+        assert_eq!(get("ADMIN_IDS"), "1,2");
+        assert_eq!(get("MY_OWN_KEY"), "kept as is");
+        assert_eq!(get("THRESHOLD_CPU"), "90");
+        assert!(parse("NOT A LINE").unwrap_err().contains("line 1"));
+        assert!(parse("A=\"open").is_err());
+        assert!(parse("1A=x").is_err());
+    }
+
+    #[test]
+    fn round_trip_keeps_everything_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join(".env");
+        crate::atomic::write_with_mode(&p, SAMPLE.as_bytes(), 0o600).unwrap();
+        let mut f = EnvFile::load(&p).unwrap();
+        f.set("THRESHOLD_CPU", "75").unwrap();
+        f.set("SERVICES", "ollama.service,rag api.service").unwrap();
+        f.save().unwrap();
+        let text = fs::read_to_string(&p).unwrap();
+        assert_eq!(
+            text,
+            "# potion-runner settings\n\nBOT_TOKEN=123:abc\nexport ADMIN_IDS=1,2 # owners\nMY_OWN_KEY='kept as is'\n# thresholds\nTHRESHOLD_CPU=75\nSERVICES=\"ollama.service,rag api.service\"\n"
+        );
+        assert_eq!(
+            fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        let again = EnvFile::load(&p).unwrap();
+        assert_eq!(
+            again.get("SERVICES").unwrap(),
+            "ollama.service,rag api.service"
+        );
+        assert_eq!(again.get("MY_OWN_KEY").unwrap(), "kept as is");
+        let mut f = again;
+        f.remove("SERVICES");
+        f.save().unwrap();
+        assert!(!fs::read_to_string(&p).unwrap().contains("SERVICES"));
+    }
+
+    #[test]
+    fn new_file_is_private_and_values_cannot_inject_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join(".env");
+        let mut f = EnvFile::load(&p).unwrap();
+        assert!(f.set("A", "x\nBOT_TOKEN=evil").is_err());
+        f.set("A", "x").unwrap();
+        f.save().unwrap();
+        assert_eq!(
+            fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        assert_eq!(fs::read_to_string(&p).unwrap(), "A=x\n");
+    }
+}

@@ -1,0 +1,238 @@
+//! The compact sample history behind charts and the digest (`history.bin`).
+//!
+//! One fixed-size little-endian record per health run, appended. A torn
+//! last record (a crash mid-append) is ignored by readers. When the file
+//! holds more than [`MAX_RECORDS`] it is rewritten atomically keeping the
+//! newest [`KEEP_RECORDS`], so it stays under about 800 KiB while always
+//! covering at least 8 days at one sample a minute.
+
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+
+/// File header: format name and version.
+pub const MAGIC: &[u8; 8] = b"POTHIST1";
+/// Bytes per record.
+pub const RECORD_LEN: usize = 40;
+/// Records kept after a trim: 8 days of minutes.
+pub const KEEP_RECORDS: usize = 8 * 24 * 60;
+/// Records that trigger a trim: 14 days of minutes.
+pub const MAX_RECORDS: usize = 14 * 24 * 60;
+
+/// Bits of [`Sample::alerts`]: which alerts were active at that sample.
+pub mod alert_bits {
+    pub const CPU_HIGH: u32 = 1 << 0;
+    pub const RAM_HIGH: u32 = 1 << 1;
+    pub const DISK_ROOT_HIGH: u32 = 1 << 2;
+    pub const DISK_DATA_HIGH: u32 = 1 << 3;
+    pub const TEMP_HIGH: u32 = 1 << 4;
+    pub const DATA_DISK_MISSING: u32 = 1 << 5;
+    pub const SERVICE_DOWN: u32 = 1 << 6;
+    pub const BACKUP_STALE: u32 = 1 << 7;
+    pub const BACKUP_FAILED: u32 = 1 << 8;
+
+    /// The bit for an alert code (`SERVICE_DOWN:x` maps to `SERVICE_DOWN`).
+    pub fn for_code(code: &str) -> u32 {
+        match code.split(':').next().unwrap_or("") {
+            "CPU_HIGH" => CPU_HIGH,
+            "RAM_HIGH" => RAM_HIGH,
+            "DISK_ROOT_HIGH" => DISK_ROOT_HIGH,
+            "DISK_DATA_HIGH" => DISK_DATA_HIGH,
+            "TEMP_HIGH" => TEMP_HIGH,
+            "DATA_DISK_MISSING" => DATA_DISK_MISSING,
+            "SERVICE_DOWN" => SERVICE_DOWN,
+            "BACKUP_STALE" => BACKUP_STALE,
+            "BACKUP_FAILED" => BACKUP_FAILED,
+            _ => 0,
+        }
+    }
+}
+
+/// One health sample. Missing values are NaN (no sensor, no data disk, first run).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Sample {
+    /// Unix seconds, UTC.
+    pub t: i64,
+    pub cpu: f32,
+    pub ram: f32,
+    pub swap: f32,
+    pub disk_root: f32,
+    pub disk_data: f32,
+    pub temp: f32,
+    pub load1: f32,
+    pub alerts: u32,
+}
+
+impl Sample {
+    pub fn encode(&self) -> [u8; RECORD_LEN] {
+        let mut b = [0u8; RECORD_LEN];
+        b[0..8].copy_from_slice(&self.t.to_le_bytes());
+        let fs = [
+            self.cpu,
+            self.ram,
+            self.swap,
+            self.disk_root,
+            self.disk_data,
+            self.temp,
+            self.load1,
+        ];
+        for (i, v) in fs.iter().enumerate() {
+            b[8 + i * 4..12 + i * 4].copy_from_slice(&v.to_le_bytes());
+        }
+        b[36..40].copy_from_slice(&self.alerts.to_le_bytes());
+        b
+    }
+
+    pub fn decode(b: &[u8]) -> Sample {
+        let f =
+            |i: usize| f32::from_le_bytes(b[8 + i * 4..12 + i * 4].try_into().expect("4 bytes"));
+        Sample {
+            t: i64::from_le_bytes(b[0..8].try_into().expect("8 bytes")),
+            cpu: f(0),
+            ram: f(1),
+            swap: f(2),
+            disk_root: f(3),
+            disk_data: f(4),
+            temp: f(5),
+            load1: f(6),
+            alerts: u32::from_le_bytes(b[36..40].try_into().expect("4 bytes")),
+        }
+    }
+}
+
+/// Decodes a whole history file; a wrong header gives no samples, a torn tail is dropped.
+pub fn decode_all(bytes: &[u8]) -> Vec<Sample> {
+    if bytes.len() < MAGIC.len() || &bytes[..MAGIC.len()] != MAGIC {
+        return Vec::new();
+    }
+    bytes[MAGIC.len()..]
+        .chunks_exact(RECORD_LEN)
+        .map(Sample::decode)
+        .collect()
+}
+
+/// Reads every sample (oldest first). A missing file is an empty history.
+pub fn read(path: &Path) -> Result<Vec<Sample>> {
+    match std::fs::read(path) {
+        Ok(b) => Ok(decode_all(&b)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
+    }
+}
+
+/// Samples at or after `since` (unix seconds).
+pub fn read_since(path: &Path, since: i64) -> Result<Vec<Sample>> {
+    let mut all = read(path)?;
+    all.retain(|s| s.t >= since);
+    Ok(all)
+}
+
+/// Appends one sample, starting a new file (or replacing a damaged one) when needed,
+/// and trims the file when it grew past [`MAX_RECORDS`].
+pub fn append(path: &Path, sample: &Sample) -> Result<()> {
+    let len = std::fs::metadata(path).map(|m| m.len() as usize).ok();
+    let healthy = match len {
+        Some(n) if n >= MAGIC.len() && (n - MAGIC.len()) % RECORD_LEN == 0 => {
+            let mut head = [0u8; 8];
+            std::fs::File::open(path)
+                .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut head))
+                .is_ok()
+                && &head == MAGIC
+        }
+        _ => false,
+    };
+    if !healthy {
+        // Missing, torn or foreign: rebuild from whatever whole records survive.
+        let mut samples = read(path).unwrap_or_default();
+        samples.push(*sample);
+        return rewrite(path, &samples);
+    }
+    let records = (len.unwrap_or(0) - MAGIC.len()) / RECORD_LEN;
+    if records + 1 > MAX_RECORDS {
+        let mut samples = read(path)?;
+        samples.push(*sample);
+        let skip = samples.len().saturating_sub(KEEP_RECORDS);
+        return rewrite(path, &samples[skip..]);
+    }
+    let mut f = OpenOptions::new()
+        .append(true)
+        .open(path)
+        .with_context(|| format!("opening {}", path.display()))?;
+    f.write_all(&sample.encode())
+        .with_context(|| format!("appending to {}", path.display()))
+}
+
+fn rewrite(path: &Path, samples: &[Sample]) -> Result<()> {
+    let mut bytes = Vec::with_capacity(MAGIC.len() + samples.len() * RECORD_LEN);
+    bytes.extend_from_slice(MAGIC);
+    for s in samples {
+        bytes.extend_from_slice(&s.encode());
+    }
+    crate::atomic::write(path, &bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(t: i64) -> Sample {
+        Sample {
+            t,
+            cpu: 1.5,
+            ram: 2.0,
+            swap: 0.0,
+            disk_root: 50.0,
+            disk_data: f32::NAN,
+            temp: 40.0,
+            load1: 0.5,
+            alerts: alert_bits::CPU_HIGH,
+        }
+    }
+
+    #[test]
+    fn round_trip_and_torn_tail() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("history.bin");
+        for t in 0..5 {
+            append(&p, &sample(t)).unwrap();
+        }
+        let got = read(&p).unwrap();
+        assert_eq!(got.len(), 5);
+        assert_eq!(got[4].t, 4);
+        assert!(got[0].disk_data.is_nan());
+        assert_eq!(got[0].alerts, alert_bits::CPU_HIGH);
+        // A torn append leaves a partial record: readers skip it, the next append repairs it.
+        let mut f = OpenOptions::new().append(true).open(&p).unwrap();
+        f.write_all(&[1, 2, 3]).unwrap();
+        assert_eq!(read(&p).unwrap().len(), 5);
+        append(&p, &sample(5)).unwrap();
+        let got = read(&p).unwrap();
+        assert_eq!(got.len(), 6);
+        assert_eq!(got[5].t, 5);
+    }
+
+    #[test]
+    fn garbage_file_is_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("history.bin");
+        std::fs::write(&p, b"garbage!").unwrap();
+        append(&p, &sample(9)).unwrap();
+        assert_eq!(read(&p).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn trims_to_bounded_size_keeping_newest() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("history.bin");
+        let all: Vec<Sample> = (0..MAX_RECORDS as i64).map(sample).collect();
+        rewrite(&p, &all).unwrap();
+        append(&p, &sample(MAX_RECORDS as i64)).unwrap();
+        let got = read(&p).unwrap();
+        assert_eq!(got.len(), KEEP_RECORDS);
+        assert_eq!(got.last().unwrap().t, MAX_RECORDS as i64);
+        const { assert!(KEEP_RECORDS >= 7 * 24 * 60) };
+        assert_eq!(read_since(&p, MAX_RECORDS as i64 - 9).unwrap().len(), 10);
+    }
+}

@@ -1,0 +1,39 @@
+//! Names of files, units and install paths that code and `ops/` share.
+//!
+//! A consistency test holds `ops/` to these constants, so a rename here
+//! without the same rename there fails the build's tests.
+
+/// Health report written by `potion-health` in `STATE_DIR`.
+pub const LAST_HEALTH: &str = "last_health.json";
+/// Counters and alert trackers `potion-health` keeps between runs, in `STATE_DIR`.
+pub const HEALTH_STATE: &str = "health-state.json";
+/// Compact sample history for charts, in `STATE_DIR`.
+pub const HISTORY: &str = "history.bin";
+/// Prometheus textfile, in `STATE_DIR`.
+pub const PROM_FILE: &str = "potion.prom";
+/// Outcome of the latest backup run, in `STATE_DIR`.
+pub const LAST_BACKUP: &str = "last_backup.json";
+/// Progress of a running backup, in `STATE_DIR`.
+pub const BACKUP_PROGRESS: &str = "backup-progress.json";
+/// Audit log, in `LOG_DIR`.
+pub const ACTIONS_LOG: &str = "actions.log";
+
+/// Install root of binaries.
+pub const BIN_DIR: &str = "/usr/local/bin";
+/// The helper's installed path (the sudoers rule names exactly this).
+pub const HELPER_PATH: &str = "/usr/local/bin/potion-helper";
+/// Root-owned allowlist of units the helper may control (glob patterns, one a line).
+pub const ALLOWED_UNITS_FILE: &str = "/etc/potion-runner/allowed-units";
+/// The service user the bot runs as.
+pub const SERVICE_USER: &str = "potion";
+
+/// The bot's own unit (default `SELF_SERVICE`).
+pub const BOT_UNIT: &str = "potion-runner.service";
+pub const HEALTH_UNIT: &str = "potion-runner-health.service";
+pub const HEALTH_TIMER: &str = "potion-runner-health.timer";
+pub const BACKUP_UNIT: &str = "potion-runner-backup.service";
+pub const BACKUP_TIMER: &str = "potion-runner-backup.timer";
+pub const VERIFY_UNIT: &str = "potion-runner-verify.service";
+/// Drop-in the helper writes to move the backup time.
+pub const BACKUP_TIMER_DROPIN: &str =
+    "/etc/systemd/system/potion-runner-backup.timer.d/schedule.conf";
