@@ -15,6 +15,8 @@ pub const PROM_FILE: &str = "potion.prom";
 pub const LAST_BACKUP: &str = "last_backup.json";
 /// Progress of a running backup, in `STATE_DIR`.
 pub const BACKUP_PROGRESS: &str = "backup-progress.json";
+/// Snapshot list for the bot, in `STATE_DIR`.
+pub const BACKUP_INDEX: &str = "backups.json";
 /// Audit log, in `LOG_DIR`.
 pub const ACTIONS_LOG: &str = "actions.log";
 

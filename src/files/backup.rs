@@ -57,3 +57,53 @@ impl HasSchema for BackupProgress {
         self.schema
     }
 }
+
+/// `$STATE_DIR/backups.json`: the snapshot list the bot shows, rewritten by
+/// `potion-backup` after every run, verify and prune (the bot never walks
+/// `BACKUP_DIR` itself).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SnapshotIndex {
+    pub schema: u32,
+    pub updated_at: String,
+    /// Newest first.
+    pub snapshots: Vec<SnapshotSummary>,
+    /// The latest verify of any snapshot, for the digest.
+    pub last_verify: Option<VerifySummary>,
+}
+
+impl HasSchema for SnapshotIndex {
+    fn schema(&self) -> u32 {
+        self.schema
+    }
+}
+
+/// One complete snapshot as listed by `potion-backup list` and the bot.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SnapshotSummary {
+    pub id: String,
+    pub finished_at: String,
+    pub files: u64,
+    pub bytes: u64,
+    /// Bytes copied (not hard-linked) by this snapshot.
+    pub new_bytes: u64,
+    /// Latest verify of this snapshot, if any.
+    pub verify: Option<VerifySummary>,
+}
+
+/// The result of one `potion-backup verify`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VerifySummary {
+    pub id: String,
+    pub at: String,
+    /// `ok` or `failed`.
+    pub status: String,
+    pub checked_files: u64,
+    pub total_files: u64,
+    /// `Some(p)` for a `--sample p` run.
+    pub sample_percent: Option<f64>,
+    /// Missing, changed or extra files found.
+    pub problems: u64,
+    /// Share of the snapshot's files checked by any verify over the last week (0–100).
+    #[serde(default)]
+    pub coverage_percent: Option<f64>,
+}
