@@ -36,6 +36,33 @@ pub struct Cmd {
     max_output: usize,
     stdin: Option<Vec<u8>>,
     cancel: Option<Arc<AtomicBool>>,
+    tap: Option<OutputTap>,
+}
+
+/// A callback that sees every chunk of stdout and stderr as it arrives, for
+/// live progress of long runs. It gets the bytes before the cap is applied,
+/// so it must do its own bounding; it runs on the reader threads and should
+/// return quickly.
+#[derive(Clone)]
+pub struct OutputTap(Arc<TapFn>);
+
+type TapFn = dyn Fn(&[u8]) + Send + Sync;
+
+impl OutputTap {
+    pub fn new(f: impl Fn(&[u8]) + Send + Sync + 'static) -> OutputTap {
+        OutputTap(Arc::new(f))
+    }
+
+    /// Hands `bytes` to the callback.
+    pub fn call(&self, bytes: &[u8]) {
+        (self.0)(bytes)
+    }
+}
+
+impl std::fmt::Debug for OutputTap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("OutputTap")
+    }
 }
 
 /// What a finished (or killed) command left behind.
@@ -106,6 +133,7 @@ impl Cmd {
             max_output: DEFAULT_MAX_OUTPUT,
             stdin: None,
             cancel: None,
+            tap: None,
         }
     }
 
@@ -162,6 +190,13 @@ impl Cmd {
         self
     }
 
+    /// Also hands every output chunk to `tap` while the program runs (the
+    /// captured [`Output`] is unchanged).
+    pub fn on_output(mut self, tap: OutputTap) -> Self {
+        self.tap = Some(tap);
+        self
+    }
+
     /// The command as one readable line, for logs (arguments are quoted when needed).
     pub fn display(&self) -> String {
         std::iter::once(&self.program)
@@ -214,8 +249,8 @@ impl Cmd {
                 let _ = sin.write_all(&input);
             });
         }
-        let out_reader = spawn_reader(child.stdout.take(), self.max_output);
-        let err_reader = spawn_reader(child.stderr.take(), self.max_output);
+        let out_reader = spawn_reader(child.stdout.take(), self.max_output, self.tap.clone());
+        let err_reader = spawn_reader(child.stderr.take(), self.max_output, self.tap.clone());
         let (status, timed_out, cancelled) = self.wait(&mut child, start)?;
         let (stdout, t1) = out_reader.join().unwrap_or_default();
         let (stderr, t2) = err_reader.join().unwrap_or_default();
@@ -272,6 +307,7 @@ fn kill_group(child: &mut Child) {
 fn spawn_reader<R: Read + Send + 'static>(
     src: Option<R>,
     cap: usize,
+    tap: Option<OutputTap>,
 ) -> thread::JoinHandle<(Vec<u8>, bool)> {
     thread::spawn(move || {
         let Some(mut src) = src else {
@@ -284,6 +320,9 @@ fn spawn_reader<R: Read + Send + 'static>(
             match src.read(&mut chunk) {
                 Ok(0) | Err(_) => break,
                 Ok(n) => {
+                    if let Some(tap) = &tap {
+                        tap.call(&chunk[..n]);
+                    }
                     let room = cap.saturating_sub(buf.len());
                     if n > room {
                         truncated = true;
@@ -349,6 +388,37 @@ mod tests {
     fn missing_program_is_an_error() {
         let err = Cmd::new("/nonexistent/prog").run().unwrap_err();
         assert!(format!("{err:#}").contains("/nonexistent/prog"));
+    }
+
+    #[test]
+    fn tap_sees_output_while_it_runs() {
+        use std::sync::Mutex;
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let s2 = seen.clone();
+        let first_at = Arc::new(Mutex::new(None));
+        let f2 = first_at.clone();
+        let start = Instant::now();
+        let tap = OutputTap::new(move |b| {
+            f2.lock().unwrap().get_or_insert(start.elapsed());
+            s2.lock().unwrap().extend_from_slice(b);
+        });
+        // The first line arrives long before the program ends: the tap is live.
+        let out = Cmd::new("ping")
+            .args(["-c", "2", "-i", "0.5", "127.0.0.1"])
+            .max_output(10)
+            .on_output(tap)
+            .run()
+            .unwrap();
+        assert!(out.success());
+        assert!(out.truncated, "the cap still applies to the captured copy");
+        let seen = String::from_utf8(seen.lock().unwrap().clone()).unwrap();
+        assert!(seen.contains("ping statistics"), "{seen}");
+        let first = first_at.lock().unwrap().unwrap();
+        assert!(
+            first < out.elapsed / 2,
+            "first chunk at {first:?} of {:?}",
+            out.elapsed
+        );
     }
 
     #[test]
