@@ -11,6 +11,7 @@ use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
+use super::jobs::JobResult;
 use super::{Error, Exec};
 use crate::validate;
 
@@ -144,6 +145,16 @@ pub fn render_interfaces(ifaces: &[Interface], public: Option<IpAddr>) -> String
         None => "public IP: not reachable".into(),
     });
     lines.join("\n")
+}
+
+/// `/ip`: interfaces, and the public IP asked in parallel so an unreachable
+/// echo service costs at most its own timeout and never hides the interfaces.
+pub fn ip_overview(exec: &Exec, echo: &EchoService, timeout: Duration) -> Result<String> {
+    let echo = echo.clone();
+    let public = std::thread::spawn(move || public_ip(&echo, timeout).ok());
+    let ifaces = interfaces(exec)?;
+    let public = public.join().unwrap_or(None);
+    Ok(render_interfaces(&ifaces, public))
 }
 
 // ---------------------------------------------------------------- public IP
@@ -668,6 +679,18 @@ pub fn speed(exec: &Exec) -> Result<SpeedOutcome> {
     match parse_speed(&out.stdout_lossy()) {
         Ok(r) => Ok(SpeedOutcome::Done(r)),
         Err(e) => Ok(SpeedOutcome::Failed(format!("{e:#}"))),
+    }
+}
+
+impl JobResult for SpeedOutcome {
+    fn failure(&self) -> Option<String> {
+        match self {
+            SpeedOutcome::Done(_) => None,
+            SpeedOutcome::NotInstalled { hint } => {
+                Some(format!("speedtest-cli is not installed ({hint})"))
+            }
+            SpeedOutcome::Failed(why) => Some(why.clone()),
+        }
     }
 }
 
