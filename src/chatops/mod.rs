@@ -2,9 +2,9 @@
 //!
 //! Each submodule builds the argument vectors for one concern, runs them
 //! through [`Exec`] (which wraps [`process::Cmd`]), and turns the output into
-//! plain values plus a text rendering. The bot only validates nothing twice:
-//! every argument that came from chat is checked here, before a process sees
-//! it, and nothing here knows about Telegram.
+//! plain values plus a text rendering. Every argument that came from chat is
+//! checked here, before a process sees it, so the bot need not repeat it;
+//! nothing here knows about Telegram.
 
 pub mod fit;
 pub mod jobs;
@@ -145,6 +145,13 @@ impl Exec {
     pub fn helper(&self, args: &[&str], timeout: Duration) -> Cmd {
         let (program, rest) = self.helper.split_first().expect("helper argv is not empty");
         self.cmd(program, timeout).args(rest).args(args)
+    }
+
+    /// True once the job this runs in was cancelled (shutdown): stop starting programs.
+    pub fn is_cancelled(&self) -> bool {
+        self.cancel
+            .as_ref()
+            .is_some_and(|c| c.load(std::sync::atomic::Ordering::SeqCst))
     }
 
     /// Writes a line into the live transcript (e.g. which command starts next).

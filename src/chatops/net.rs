@@ -351,6 +351,15 @@ pub fn ping_target(exec: &Exec, target: &PingTarget) -> Result<PingOutcome> {
     Ok(PingOutcome::Failed(why))
 }
 
+/// Milliseconds with enough digits to mean something (loopback is sub-millisecond).
+fn ms(v: f64) -> String {
+    if v < 1.0 {
+        format!("{v:.3}")
+    } else {
+        format!("{v:.1}")
+    }
+}
+
 pub fn render_ping(target: &str, outcome: &PingOutcome) -> String {
     match outcome {
         PingOutcome::Failed(why) => format!("ping {target}: failed: {why}"),
@@ -361,8 +370,10 @@ pub fn render_ping(target: &str, outcome: &PingOutcome) -> String {
             );
             if let Some(r) = s.rtt {
                 text.push_str(&format!(
-                    "\nrtt min/avg/max {:.1}/{:.1}/{:.1} ms",
-                    r.min, r.avg, r.max
+                    "\nrtt min/avg/max {}/{}/{} ms",
+                    ms(r.min),
+                    ms(r.avg),
+                    ms(r.max)
                 ));
             }
             text
@@ -875,7 +886,7 @@ mod tests {
         let text = render_ping("1.1.1.1", &PingOutcome::Summary(parse_ping(ok).unwrap()));
         assert_eq!(
             text,
-            "ping 1.1.1.1: 3/3 replies, 0% loss\nrtt min/avg/max 0.0/0.0/0.1 ms"
+            "ping 1.1.1.1: 3/3 replies, 0% loss\nrtt min/avg/max 0.031/0.045/0.061 ms"
         );
     }
 

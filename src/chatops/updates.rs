@@ -66,6 +66,18 @@ fn last_line(s: &str) -> &str {
         .unwrap_or("")
 }
 
+/// The line of a failing program's stderr that says why: its first
+/// `fatal:`/`error:` line, else its first line (git puts advice after it).
+fn reason(stderr: &str) -> &str {
+    let mut lines = stderr.lines().map(str::trim).filter(|l| !l.is_empty());
+    stderr
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with("fatal:") || l.starts_with("error:") || l.starts_with("ERROR:"))
+        .or_else(|| lines.next())
+        .unwrap_or("")
+}
+
 // ---------------------------------------------------------------- apt
 
 /// One package `apt list --upgradable` reported.
@@ -296,11 +308,7 @@ pub fn pip_sync(exec: &Exec, plan: &PipPlan) -> Result<Done<PipOutcome>> {
         }
     } else {
         let err = out.stderr_lossy();
-        let why = err
-            .lines()
-            .find(|l| l.starts_with("ERROR:"))
-            .unwrap_or_else(|| last_line(&err));
-        PipOutcome::Failed(format!("{}: {}", out.describe_end(), why.trim()))
+        PipOutcome::Failed(format!("{}: {}", out.describe_end(), reason(&err)))
     };
     Ok(Done {
         outcome,
@@ -378,10 +386,7 @@ fn head(exec: &Exec, repo: &Path, log: &mut String) -> Result<Result<String, Str
     Ok(if out.success() {
         Ok(out.stdout_lossy().trim().to_string())
     } else {
-        Err(format!(
-            "not a git repository with commits: {}",
-            last_line(&out.stderr_lossy())
-        ))
+        Err(format!("cannot read HEAD: {}", reason(&out.stderr_lossy())))
     })
 }
 
@@ -445,6 +450,9 @@ pub fn git_pull(exec: &Exec, repos: &[PathBuf]) -> Result<Done<Vec<RepoPull>>> {
     let mut log = String::new();
     let mut pulls = Vec::new();
     for repo in repos {
+        if exec.is_cancelled() {
+            break;
+        }
         pulls.push(pull_repo(exec, repo, &mut log)?);
     }
     Ok(Done {
@@ -556,6 +564,21 @@ reboot-required: yes
         );
         assert!(parse_apt_update("reboot-required: maybe\n").is_err());
         assert!(parse_upgradable("WARNING: apt does not have a stable CLI interface.").is_none());
+    }
+
+    #[test]
+    fn failure_reasons() {
+        let no_upstream = "There is no tracking information for the current branch.\nPlease specify which branch you want to merge with.\n\n    git pull <remote> <branch>\n";
+        assert_eq!(
+            reason(no_upstream),
+            "There is no tracking information for the current branch."
+        );
+        let dubious = "fatal: detected dubious ownership in repository at '/srv/a'\nTo add an exception for this directory, call:\n\n\tgit config --global --add safe.directory /srv/a\n";
+        assert_eq!(
+            reason(dubious),
+            "fatal: detected dubious ownership in repository at '/srv/a'"
+        );
+        assert_eq!(reason(""), "");
     }
 
     #[test]
