@@ -7,6 +7,7 @@ pub mod atomic;
 pub mod chart;
 pub mod cli;
 pub mod config;
+pub mod digest;
 pub mod envfile;
 pub mod files;
 pub mod history;
