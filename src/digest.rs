@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, NaiveTime, TimeZone};
 
-use crate::chart::alert_spans;
+use crate::chart::{Metric, alert_spans};
 use crate::config::Lang;
 use crate::files::backup::{BackupOutcome, SnapshotIndex, VerifySummary};
 use crate::history::{Sample, alert_bits};
@@ -147,6 +147,19 @@ impl Digest {
                 muted: true,
             }),
         }
+    }
+}
+
+impl Digest {
+    /// The metric for the digest's 24 h chart: the one whose alert was active
+    /// longest today, else CPU.
+    pub fn chart_metric(&self) -> Metric {
+        self.alerts
+            .iter()
+            .filter(|a| a.active_s > 0)
+            .filter_map(|a| Metric::for_alert_code(&a.code).map(|m| (a.active_s, m)))
+            .max_by_key(|(s, _)| *s)
+            .map_or(Metric::Cpu, |(_, m)| m)
     }
 }
 
@@ -738,6 +751,11 @@ mod tests {
         assert_eq!(d.alerts[2].code, "SERVICE_DOWN");
         assert!(d.alerts[2].muted && d.alerts[2].times == 0);
         assert!(alerts_of_day(&[], NOW).is_empty());
+        // CPU was high for 45 minutes, RAM for 10: the digest charts CPU.
+        assert_eq!(d.chart_metric(), Metric::Cpu);
+        d.alerts[1].active_s = 3600;
+        assert_eq!(d.chart_metric(), Metric::Ram);
+        assert_eq!(compute(&input(&[])).chart_metric(), Metric::Cpu);
     }
 
     fn wib(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<FixedOffset> {
