@@ -29,6 +29,8 @@ const BACKGROUND: RGBColor = RGBColor(255, 255, 255);
 const LINE: RGBColor = RGBColor(38, 110, 178);
 /// The area under the line: [`LINE`] blended over white, opaque so it is cheap to fill.
 const AREA: RGBColor = RGBColor(222, 234, 245);
+/// The min-max band of dense data, between [`LINE`] and [`AREA`].
+const BAND: RGBColor = RGBColor(176, 204, 231);
 /// Alert periods, laid translucently over the area and the grid.
 const SHADE: RGBColor = RGBColor(235, 64, 52);
 const SHADE_ALPHA: f64 = 0.22;
@@ -425,6 +427,76 @@ fn segments(points: &[(i64, f64)]) -> Vec<&[(i64, f64)]> {
     out
 }
 
+/// What one unbroken run of samples becomes on the chart.
+#[derive(Debug, Clone, PartialEq)]
+enum Trace {
+    /// A lone sample.
+    Point((i64, f64)),
+    /// The line through the samples; when they are denser than two per pixel
+    /// column, the line of column means plus a `band` polygon from each column's
+    /// max back along its min, so a week reads calmly without hiding the peaks.
+    Line {
+        line: Vec<(i64, f64)>,
+        band: Vec<(i64, f64)>,
+    },
+}
+
+impl Trace {
+    fn of(seg: &[(i64, f64)], column_s: i64) -> Trace {
+        if let [only] = seg {
+            return Trace::Point(*only);
+        }
+        let columns = (seg[seg.len() - 1].0 - seg[0].0) / column_s + 1;
+        if (seg.len() as i64) < 2 * columns {
+            return Trace::Line {
+                line: seg.to_vec(),
+                band: Vec::new(),
+            };
+        }
+        let cols = columns_of(seg, column_s);
+        let line = cols.iter().map(|c| (c.t, c.mean)).collect();
+        let band = cols
+            .iter()
+            .map(|c| (c.t, c.max))
+            .chain(cols.iter().rev().map(|c| (c.t, c.min)))
+            .collect();
+        Trace::Line { line, band }
+    }
+}
+
+/// Samples summarised per pixel column.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Column {
+    /// Mean time of the samples in the column.
+    t: i64,
+    mean: f64,
+    min: f64,
+    max: f64,
+}
+
+/// Groups time-ordered points into columns `column_s` wide (counted from the first point).
+fn columns_of(points: &[(i64, f64)], column_s: i64) -> Vec<Column> {
+    let Some(&(start, _)) = points.first() else {
+        return Vec::new();
+    };
+    points
+        .chunk_by(|a, b| (a.0 - start) / column_s == (b.0 - start) / column_s)
+        .map(|chunk| {
+            let n = chunk.len() as f64;
+            let fold = (f64::INFINITY, f64::NEG_INFINITY, 0.0, 0i128);
+            let (min, max, sum, tsum) = chunk.iter().fold(fold, |(lo, hi, s, ts), &(t, v)| {
+                (lo.min(v), hi.max(v), s + v, ts + i128::from(t))
+            });
+            Column {
+                t: (tsum / chunk.len() as i128) as i64,
+                mean: sum / n,
+                min,
+                max,
+            }
+        })
+        .collect()
+}
+
 /// Time spans `[start, end)` during which `bit` was set, clipped to `from..=to`.
 /// A sample speaks for the time until the next one, but for at most [`GAP_S`]
 /// (one nominal minute when it is the last or stands before a gap).
@@ -577,14 +649,27 @@ fn draw<DB: DrawingBackend>(
         .y_label_area_size(if small { 40 } else { 46 })
         .build_cartesian_2d((from..to).with_key_points(ticks), y0..y1)?;
 
-    // Layers, bottom up: the area under the line, the grid (so it shows through
-    // the area), translucent alert shading, the threshold, then the line on top.
-    let segs = segments(&points);
-    for seg in segs.iter().filter(|s| s.len() > 1) {
-        let mut area = seg.to_vec();
-        area.push((seg[seg.len() - 1].0, y0));
-        area.push((seg[0].0, y0));
+    let (pw, ph) = chart.plotting_area().dim_in_pixel();
+    let column_s = ((to - from) / i64::from(pw.max(1))).max(1);
+    let traces: Vec<Trace> = segments(&points)
+        .into_iter()
+        .map(|seg| Trace::of(seg, column_s))
+        .collect();
+
+    // Layers, bottom up: the area under the line and the min-max band, the grid
+    // (so it shows through them), translucent alert shading, the threshold, then
+    // the line on top.
+    for trace in &traces {
+        let Trace::Line { line, band } = trace else {
+            continue;
+        };
+        let mut area = line.clone();
+        area.push((line[line.len() - 1].0, y0));
+        area.push((line[0].0, y0));
         chart.draw_series(std::iter::once(Polygon::new(area, AREA)))?;
+        if !band.is_empty() {
+            chart.draw_series(std::iter::once(Polygon::new(band.clone(), BAND)))?;
+        }
     }
 
     let x_fmt = |t: &i64| time_label(*t, offset);
@@ -618,22 +703,23 @@ fn draw<DB: DrawingBackend>(
     // plotters joins wide lines with unlimited mitres, which shoot spikes out of
     // the plot at every sharp turn (CPU data is all sharp turns). Two extra
     // one-pixel strokes, one pixel right and one up, give a 2 px line with none.
-    let (pw, ph) = chart.plotting_area().dim_in_pixel();
-    let dx = ((to - from) / i64::from(pw.max(1))).max(1);
     let dy = (y1 - y0) / f64::from(ph.max(1));
-    for seg in segs {
-        if let [only] = seg {
-            chart.draw_series(std::iter::once(Circle::new(*only, 3, LINE.filled())))?;
-            continue;
+    for trace in &traces {
+        match trace {
+            Trace::Point(p) => {
+                chart.draw_series(std::iter::once(Circle::new(*p, 3, LINE.filled())))?;
+            }
+            Trace::Line { line, .. } => {
+                chart.draw_series([(0, 0.0), (column_s, 0.0), (0, dy)].map(|(sx, sy)| {
+                    PathElement::new(
+                        line.iter()
+                            .map(|&(t, v)| (t + sx, v + sy))
+                            .collect::<Vec<_>>(),
+                        LINE,
+                    )
+                }))?;
+            }
         }
-        chart.draw_series([(0, 0.0), (dx, 0.0), (0, dy)].map(|(sx, sy)| {
-            PathElement::new(
-                seg.iter()
-                    .map(|&(t, v)| (t + sx, v + sy))
-                    .collect::<Vec<_>>(),
-                LINE,
-            )
-        }))?;
     }
 
     if points.is_empty() {
@@ -923,6 +1009,7 @@ mod tests {
         let img = render_image(&samples, &spec);
         assert_eq!((img.width, img.height), (600, 250));
         assert!(img.count(LINE) > 200 && img.count(THRESHOLD) > 200);
+        assert_eq!(img.count(BAND), 0, "two hours of minutes are drawn raw");
     }
 
     #[test]
@@ -970,7 +1057,9 @@ mod tests {
             size = png.len();
             assert!(Image::decode(&png).count(LINE) > 1000);
         }
-        render_image(&week, &spec);
+        // A week is denser than the pixels: the peaks survive in the min-max band.
+        let band = render_image(&week, &spec).count(BAND);
+        assert!(band > 1000, "{band} band pixels");
         times.sort_by(f64::total_cmp);
         let (ms, median) = (times[0], times[times.len() / 2]);
         eprintln!(
@@ -985,6 +1074,41 @@ mod tests {
         } else {
             assert!(ms < 100.0, "{ms:.1} ms, the budget is 100 ms");
         }
+    }
+
+    #[test]
+    fn dense_runs_become_column_means_with_a_band() {
+        let pts: Vec<(i64, f64)> = (0..11).map(|t| (t, t as f64)).collect();
+        let cols = columns_of(&pts, 5);
+        assert_eq!(cols.len(), 3);
+        assert_eq!(
+            cols[0],
+            Column {
+                t: 2,
+                mean: 2.0,
+                min: 0.0,
+                max: 4.0
+            }
+        );
+        assert_eq!((cols[2].t, cols[2].mean), (10, 10.0));
+
+        // Two samples a column or fewer stay raw; more become means and a band.
+        let sparse = Trace::of(&pts, 1);
+        assert_eq!(
+            sparse,
+            Trace::Line {
+                line: pts.clone(),
+                band: vec![]
+            }
+        );
+        let Trace::Line { line, band } = Trace::of(&pts, 5) else {
+            panic!("a line");
+        };
+        assert_eq!(line, vec![(2, 2.0), (7, 7.0), (10, 10.0)]);
+        assert_eq!(band.first(), Some(&(2, 4.0)));
+        assert_eq!(band.last(), Some(&(2, 0.0)));
+        assert_eq!(band.len(), 6);
+        assert_eq!(Trace::of(&pts[..1], 5), Trace::Point((0, 0.0)));
     }
 
     #[test]
