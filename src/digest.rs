@@ -110,13 +110,12 @@ pub enum Growth {
 /// Computes the digest. The bot then marks muted alerts with [`Digest::add_muted`].
 pub fn compute(input: &DigestInput<'_>) -> Digest {
     let now = input.now;
-    let disks = [(Disk::Root, 0), (Disk::Data, 1)]
+    let disks: [(Disk, fn(&Sample) -> f32); 2] =
+        [(Disk::Root, |s| s.disk_root), (Disk::Data, |s| s.disk_data)];
+    let disks = disks
         .into_iter()
-        .filter_map(|(disk, i)| {
-            let values = input.samples.iter().map(|s| {
-                let v = if i == 0 { s.disk_root } else { s.disk_data };
-                (s.t, f64::from(v))
-            });
+        .filter_map(|(disk, value)| {
+            let values = input.samples.iter().map(|s| (s.t, f64::from(value(s))));
             disk_trend(disk, values, now)
         })
         .collect();
