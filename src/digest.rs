@@ -85,6 +85,16 @@ pub enum Disk {
     Data,
 }
 
+impl Disk {
+    /// This disk's fill percent in one sample (NaN when missing).
+    pub fn value(self, s: &Sample) -> f32 {
+        match self {
+            Disk::Root => s.disk_root,
+            Disk::Data => s.disk_data,
+        }
+    }
+}
+
 /// Fill trend of one disk.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct DiskTrend {
@@ -110,12 +120,13 @@ pub enum Growth {
 /// Computes the digest. The bot then marks muted alerts with [`Digest::add_muted`].
 pub fn compute(input: &DigestInput<'_>) -> Digest {
     let now = input.now;
-    let disks: [(Disk, fn(&Sample) -> f32); 2] =
-        [(Disk::Root, |s| s.disk_root), (Disk::Data, |s| s.disk_data)];
-    let disks = disks
+    let disks = [Disk::Root, Disk::Data]
         .into_iter()
-        .filter_map(|(disk, value)| {
-            let values = input.samples.iter().map(|s| (s.t, f64::from(value(s))));
+        .filter_map(|disk| {
+            let values = input
+                .samples
+                .iter()
+                .map(|s| (s.t, f64::from(disk.value(s))));
             disk_trend(disk, values, now)
         })
         .collect();
