@@ -921,6 +921,19 @@ mod tests {
         let hole = longest_hole(&render_image(&whole, &spec(None)).columns_with(LINE));
         assert!(hole < 3, "unbroken line has a hole of {hole} px");
 
+        // Gaps survive the per-column means of a week: one day off is a seventh of the plot.
+        let week_from = NOON - 7 * 86400;
+        let mut week = minutes(week_from, NOON - 3 * 86400, |i| (i % 50) as f32 + 20.0);
+        week.extend(minutes(NOON - 2 * 86400, NOON, |i| (i % 50) as f32 + 20.0));
+        let week_spec = ChartSpec {
+            from: week_from,
+            ..spec(None)
+        };
+        let img = render_image(&week, &week_spec);
+        assert!(img.count(BAND) > 1000, "drawn as means and band");
+        let hole = longest_hole(&img.columns_with(LINE));
+        assert!((95..115).contains(&hole), "hole of {hole} px");
+
         // Two minutes apart is not a gap.
         let sparse = minutes(from, NOON, |_| 50.0)
             .into_iter()
