@@ -5,8 +5,10 @@
 
 pub mod atomic;
 pub mod chatops;
+pub mod chart;
 pub mod cli;
 pub mod config;
+pub mod digest;
 pub mod envfile;
 pub mod files;
 pub mod history;
