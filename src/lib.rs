@@ -4,8 +4,8 @@
 //! load [`config::Config`] and call one function here. See `ARCHITECTURE.md`.
 
 pub mod atomic;
-pub mod chatops;
 pub mod chart;
+pub mod chatops;
 pub mod cli;
 pub mod config;
 pub mod digest;
