@@ -4,6 +4,8 @@
 //! load [`config::Config`] and call one function here. See `ARCHITECTURE.md`.
 
 pub mod atomic;
+pub mod audit;
+pub mod bot;
 pub mod cli;
 pub mod config;
 pub mod envfile;

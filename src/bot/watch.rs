@@ -1,0 +1,98 @@
+//! The alert watcher: inotify on `STATE_DIR` (a directory watch, so atomic
+//! renames are seen), a periodic rescan as a fallback and for `HEALTH_STALE`
+//! and mute expiry. Each look runs the pure diff in `alerts.rs` and persists
+//! the new announced set together with the queued messages in one atomic write.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use inotify::{Inotify, WatchMask};
+
+use crate::files::health::HealthReport;
+
+use super::Shared;
+use super::alerts;
+use super::view::{Loaded, load};
+
+/// How often the watcher looks even without an inotify event.
+pub const RESCAN: Duration = Duration::from_secs(30);
+
+/// Runs forever (aborted at shutdown).
+pub async fn run(shared: Arc<Shared>) {
+    let state_dir = shared.config().state_dir;
+    let mut events = match Inotify::init().and_then(|i| {
+        i.watches()
+            .add(&state_dir, WatchMask::MOVED_TO | WatchMask::CLOSE_WRITE)?;
+        i.into_event_stream([0u8; 4096])
+    }) {
+        Ok(s) => Some(s),
+        Err(e) => {
+            log::warn!(
+                "cannot watch {} ({e}); checking every {} s instead",
+                state_dir.display(),
+                RESCAN.as_secs()
+            );
+            None
+        }
+    };
+    let mut tick = tokio::time::interval(RESCAN);
+    loop {
+        let relevant = tokio::select! {
+            _ = tick.tick() => true,
+            ev = async {
+                match events.as_mut() {
+                    Some(s) => s.next().await,
+                    None => std::future::pending().await,
+                }
+            } => match ev {
+                Some(Ok(e)) => e.name.is_some_and(|n| n == crate::paths::LAST_HEALTH),
+                Some(Err(e)) => {
+                    log::warn!("inotify: {e}");
+                    false
+                }
+                None => {
+                    events = None;
+                    false
+                }
+            },
+        };
+        if relevant {
+            check(&shared);
+        }
+    }
+}
+
+/// Reads `last_health.json` and queues what fired or cleared.
+pub fn check(shared: &Shared) {
+    let cfg = shared.config();
+    let report: HealthReport = match load(&cfg.health_file()) {
+        Loaded::Ok(r) => r,
+        Loaded::Missing => return,
+        Loaded::Corrupt(e) => {
+            log::warn!("{e}");
+            return;
+        }
+    };
+    let t = shared.texts();
+    let now = chrono::Utc::now();
+    let r = shared.update_state(|st| {
+        alerts::expire_mutes(&mut st.mutes, now);
+        let active = alerts::active(&report, &st.announced, cfg.health_stale_s, now);
+        let change = alerts::diff(&st.announced, &active, &st.mutes, now);
+        for a in &change.fired {
+            shared.enqueue(st, alerts::fired_html(t, a), alerts::buttons(t, a));
+        }
+        for code in &change.cleared {
+            shared.enqueue(st, alerts::cleared_html(t, code), Vec::new());
+        }
+        let changed = !change.is_empty();
+        st.announced = change.announced;
+        changed
+    });
+    match r {
+        Ok(true) => shared.outbox_wake.notify_one(),
+        Ok(false) => {}
+        Err(e) => log::error!("alerts: {e:#}"),
+    }
+}
