@@ -60,6 +60,10 @@ impl World {
     }
 
     fn start(&self) -> Bot {
+        self.start_with(&[])
+    }
+
+    fn start_with(&self, envs: &[(&str, &str)]) -> Bot {
         let path = format!(
             "{}:{}",
             self.fakebin.display(),
@@ -78,6 +82,7 @@ impl World {
             .env("PATH", path)
             .env("POTION_FORCE_RUN", "1")
             .env("POTION_LOG", "debug")
+            .envs(envs.iter().copied())
             .stdout(Stdio::null())
             .stderr(stderr)
             .spawn()
@@ -685,4 +690,71 @@ fn long_replies_are_split_on_lines_or_sent_as_a_document() {
         .expect("sent as a document");
     assert!(doc.raw.contains("reply.txt") && doc.raw.contains("Last actions"));
     bot.stop();
+}
+
+#[test]
+fn a_missing_helper_is_reported_clearly_and_audited_as_failed() {
+    let w = World::new("");
+    let sudo = w.fakebin.join("sudo");
+    std::fs::write(
+        &sudo,
+        format!(
+            "#!/bin/sh\nprintf '%s\\n' \"$*\" >> {}\necho 'sudo: potion-helper: command not found' >&2\nexit 1\n",
+            w.sudo_log.display()
+        ),
+    )
+    .unwrap();
+    let bot = w.start();
+    let r = w.ask("/set_backup 02,30", "helper");
+    assert!(r.contains("02:30") && r.contains("not installed"), "{r}");
+    assert!(
+        std::fs::read_to_string(&w.env)
+            .unwrap()
+            .contains("BACKUP_TIME=02:30")
+    );
+    w.ask("/svc start ollama", "not installed");
+    w.wait_audit(2);
+    let audit = w.audit();
+    assert!(
+        audit.iter().all(|e| e["result"]
+            .as_str()
+            .unwrap()
+            .starts_with("failed: helper unavailable")),
+        "{audit:?}"
+    );
+    bot.stop();
+}
+
+#[test]
+fn tells_systemd_ready_and_pings_the_watchdog() {
+    use std::os::unix::net::UnixDatagram;
+    let w = World::new("");
+    let sock_path = w.sb.path().join("notify.sock");
+    let sock = UnixDatagram::bind(&sock_path).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let bot = w.start_with(&[
+        ("NOTIFY_SOCKET", sock_path.to_str().unwrap()),
+        ("WATCHDOG_USEC", "1000000"),
+    ]);
+    let mut seen = String::new();
+    let mut buf = [0u8; 512];
+    let t0 = Instant::now();
+    while seen.matches("WATCHDOG=1").count() < 2 && t0.elapsed() < Duration::from_secs(5) {
+        if let Ok(n) = sock.recv(&mut buf) {
+            seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+            seen.push('\n');
+        }
+    }
+    assert!(
+        seen.contains("READY=1") && seen.contains("STATUS="),
+        "{seen}"
+    );
+    assert!(seen.matches("WATCHDOG=1").count() >= 2, "{seen}");
+    bot.stop();
+    let n = sock.recv(&mut buf).unwrap_or(0);
+    let rest = String::from_utf8_lossy(&buf[..n]).into_owned();
+    assert!(
+        rest.contains("STOPPING=1") || rest.contains("WATCHDOG=1"),
+        "{rest}"
+    );
 }

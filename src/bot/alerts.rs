@@ -34,17 +34,23 @@ impl Change {
 
 /// The alerts active now. A stale report says nothing new about the other
 /// alerts, so those stay as announced and only `HEALTH_STALE` is added.
+/// `report` is `None` when `last_health.json` does not exist: that counts as
+/// stale once the bot itself has run longer than `stale_s` (since `started`).
 pub fn active(
-    report: &HealthReport,
+    report: Option<&HealthReport>,
     announced: &BTreeMap<String, String>,
     stale_s: u64,
     now: DateTime<Utc>,
+    started: DateTime<Utc>,
 ) -> Vec<Alert> {
-    let taken = parse_rfc3339(&report.taken_at);
-    let stale = taken.is_none_or(|t| (now - t).num_seconds() > stale_s as i64);
-    if !stale {
-        return report.alerts.clone();
-    }
+    let too_old = |t: DateTime<Utc>| (now - t).num_seconds() > stale_s as i64;
+    let (stale, since) = match report {
+        Some(r) => match parse_rfc3339(&r.taken_at) {
+            Some(t) if !too_old(t) => return r.alerts.clone(),
+            _ => (true, r.taken_at.clone()),
+        },
+        None => (too_old(started), "never".to_string()),
+    };
     let mut out: Vec<Alert> = announced
         .iter()
         .filter(|(c, _)| *c != HEALTH_STALE)
@@ -55,12 +61,14 @@ pub fn active(
             threshold: None,
         })
         .collect();
-    out.push(Alert {
-        code: HEALTH_STALE.into(),
-        since: report.taken_at.clone(),
-        value: None,
-        threshold: Some(stale_s as f64),
-    });
+    if stale {
+        out.push(Alert {
+            code: HEALTH_STALE.into(),
+            since,
+            value: None,
+            threshold: Some(stale_s as f64),
+        });
+    }
     out
 }
 
@@ -245,18 +253,37 @@ mod tests {
         let mut announced = BTreeMap::new();
         announced.insert("RAM_HIGH".to_string(), "x".to_string());
         let r = report("2026-11-25T18:00:00Z");
-        let act = active(&r, &announced, 180, now());
+        let act = active(Some(&r), &announced, 180, now(), now());
         let codes: Vec<_> = act.iter().map(|a| a.code.as_str()).collect();
         assert_eq!(codes, vec!["RAM_HIGH", HEALTH_STALE]);
         let c = diff(&announced, &act, &BTreeMap::new(), now());
         assert_eq!(c.fired.len(), 1);
         assert_eq!(c.fired[0].code, HEALTH_STALE);
         assert!(c.cleared.is_empty());
-        let fresh = active(&report("2026-11-25T19:00:30Z"), &c.announced, 180, now());
+        let fresh = active(
+            Some(&report("2026-11-25T19:00:30Z")),
+            &c.announced,
+            180,
+            now(),
+            now(),
+        );
         let c2 = diff(&c.announced, &fresh, &BTreeMap::new(), now());
         assert!(c2.cleared.contains(&HEALTH_STALE.to_string()));
         assert!(c2.cleared.contains(&"RAM_HIGH".to_string()));
         assert_eq!(c2.fired[0].code, "CPU_HIGH");
+    }
+
+    #[test]
+    fn a_missing_report_is_stale_only_after_the_grace_period() {
+        let started = parse_rfc3339("2026-11-25T19:00:00Z").unwrap();
+        assert!(active(None, &BTreeMap::new(), 180, now(), started).is_empty());
+        let later = parse_rfc3339("2026-11-25T19:03:01Z").unwrap();
+        let act = active(None, &BTreeMap::new(), 180, later, started);
+        assert_eq!(act.len(), 1);
+        assert_eq!(
+            (act[0].code.as_str(), act[0].since.as_str()),
+            (HEALTH_STALE, "never")
+        );
     }
 
     #[test]

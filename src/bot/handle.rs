@@ -303,6 +303,8 @@ async fn execute_inner(req: &Req, plan: Plan) -> Result<AuditResult, teloxide::R
             let code = lang.code().to_string();
             match shared.update_state(|st| st.lang = Some(code)) {
                 Ok(()) => {
+                    // The command menu's descriptions follow the new language.
+                    tokio::spawn(super::register_commands(bot.clone(), shared.clone()));
                     send::reply(bot, chat, super::i18n::texts(lang).lang_set).await?;
                     AuditResult::Ok
                 }

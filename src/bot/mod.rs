@@ -37,8 +37,10 @@ use crate::process::Cmd;
 use command::{Command, Pending};
 use i18n::Texts;
 
-/// Long-poll timeout asked of `getUpdates`, below reqwest's 17 s request timeout.
-const POLL_TIMEOUT_S: u32 = 10;
+/// Long-poll timeout asked of `getUpdates`: one request every 25 s when idle.
+const POLL_TIMEOUT_S: u32 = 25;
+/// HTTP timeout for every request; must exceed the long poll.
+const HTTP_TIMEOUT: Duration = Duration::from_secs(POLL_TIMEOUT_S as u64 + 10);
 /// Longest wait between retries when the Bot API is unreachable.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(4);
 
@@ -226,7 +228,21 @@ fn build_bot(cfg: &Config) -> Result<Bot> {
         .to_string();
     let url = url::Url::parse(&cfg.telegram_api_url)
         .with_context(|| format!("TELEGRAM_API_URL {:?} is not a URL", cfg.telegram_api_url))?;
-    Ok(Bot::new(token).set_api_url(url))
+    let client = teloxide::net::default_reqwest_settings()
+        .timeout(HTTP_TIMEOUT)
+        .build()
+        .context("building the HTTP client")?;
+    Ok(Bot::with_client(token, client).set_api_url(url))
+}
+
+/// The watchdog interval systemd asks for, following sd_watchdog_enabled(3):
+/// `WATCHDOG_USEC` set and `WATCHDOG_PID` either unset or naming this process.
+pub fn watchdog_usec(usec: Option<&str>, pid: Option<&str>, me: u32) -> Option<u64> {
+    let usec: u64 = usec?.trim().parse().ok().filter(|u| *u > 0)?;
+    match pid {
+        None => Some(usec),
+        Some(p) => (p.trim().parse::<u32>().ok() == Some(me)).then_some(usec),
+    }
 }
 
 fn sd_notify(states: &[sd_notify::NotifyState]) {
@@ -252,9 +268,14 @@ async fn daemon(cfg: Config) -> Result<()> {
         tokio::spawn(watch::run(shared.clone())),
     ];
 
-    let mut wd_usec = 0;
-    let watchdog = sd_notify::watchdog_enabled(false, &mut wd_usec);
-    let wd_period = Duration::from_micros((wd_usec / 2).max(500_000));
+    let wd_usec = watchdog_usec(
+        std::env::var("WATCHDOG_USEC").ok().as_deref(),
+        std::env::var("WATCHDOG_PID").ok().as_deref(),
+        std::process::id(),
+    );
+    let watchdog = wd_usec.is_some();
+    // Ping at half the interval, as sd_watchdog_enabled(3) advises.
+    let wd_period = Duration::from_micros((wd_usec.unwrap_or(0) / 2).max(100_000));
     let mut wd_tick = tokio::time::interval(wd_period);
     sd_notify(&[
         sd_notify::NotifyState::Ready,
@@ -327,7 +348,7 @@ async fn poll_once(
 
 /// Registers the command menu (and drops a stale webhook), retrying in the
 /// background until the Bot API answers; start-up never waits for it.
-async fn register_commands(bot: Bot, shared: Arc<Shared>) {
+pub(crate) async fn register_commands(bot: Bot, shared: Arc<Shared>) {
     let mut wait = Duration::from_millis(500);
     loop {
         let t = shared.texts();
@@ -368,6 +389,19 @@ mod tests {
             "0::/user.slice/user-0.slice/session-3.scope\n",
             "potion-runner.service"
         ));
+    }
+
+    #[test]
+    fn watchdog_follows_sd_watchdog_enabled() {
+        assert_eq!(watchdog_usec(Some("1000000"), None, 5), Some(1_000_000));
+        assert_eq!(
+            watchdog_usec(Some("1000000"), Some("5"), 5),
+            Some(1_000_000)
+        );
+        assert_eq!(watchdog_usec(Some("1000000"), Some("6"), 5), None);
+        assert_eq!(watchdog_usec(None, None, 5), None);
+        assert_eq!(watchdog_usec(Some("0"), None, 5), None);
+        assert_eq!(watchdog_usec(Some("x"), None, 5), None);
     }
 
     #[test]

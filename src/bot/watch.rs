@@ -36,6 +36,7 @@ pub async fn run(shared: Arc<Shared>) {
             None
         }
     };
+    let started = chrono::Utc::now();
     let mut tick = tokio::time::interval(RESCAN);
     loop {
         let relevant = tokio::select! {
@@ -58,17 +59,18 @@ pub async fn run(shared: Arc<Shared>) {
             },
         };
         if relevant {
-            check(&shared);
+            check(&shared, started);
         }
     }
 }
 
 /// Reads `last_health.json` and queues what fired or cleared.
-pub fn check(shared: &Shared) {
+pub fn check(shared: &Shared, started: chrono::DateTime<chrono::Utc>) {
     let cfg = shared.config();
-    let report: HealthReport = match load(&cfg.health_file()) {
-        Loaded::Ok(r) => r,
-        Loaded::Missing => return,
+    let report: Option<HealthReport> = match load(&cfg.health_file()) {
+        Loaded::Ok(r) => Some(r),
+        Loaded::Missing => None,
+        // A torn or foreign file says nothing; the next good one will.
         Loaded::Corrupt(e) => {
             log::warn!("{e}");
             return;
@@ -78,7 +80,13 @@ pub fn check(shared: &Shared) {
     let now = chrono::Utc::now();
     let r = shared.update_state(|st| {
         alerts::expire_mutes(&mut st.mutes, now);
-        let active = alerts::active(&report, &st.announced, cfg.health_stale_s, now);
+        let active = alerts::active(
+            report.as_ref(),
+            &st.announced,
+            cfg.health_stale_s,
+            now,
+            started,
+        );
         let change = alerts::diff(&st.announced, &active, &st.mutes, now);
         for a in &change.fired {
             shared.enqueue(st, alerts::fired_html(t, a), alerts::buttons(t, a));
