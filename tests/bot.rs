@@ -179,10 +179,14 @@ struct Bot {
 
 impl Bot {
     /// SIGTERM, then insists on a clean exit 0 within five seconds.
-    fn stop(mut self) {
+    fn stop(self) {
+        self.stop_with(libc::SIGTERM)
+    }
+
+    fn stop_with(mut self, sig: i32) {
         let mut child = self.child.take().unwrap();
         // SAFETY: kill(2) on our own child's pid.
-        unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+        unsafe { libc::kill(child.id() as i32, sig) };
         let t0 = Instant::now();
         loop {
             if let Some(st) = child.try_wait().unwrap() {
@@ -757,4 +761,51 @@ fn tells_systemd_ready_and_pings_the_watchdog() {
         rest.contains("STOPPING=1") || rest.contains("WATCHDOG=1"),
         "{rest}"
     );
+}
+
+#[test]
+fn sigint_stops_cleanly_too() {
+    let w = World::new("");
+    let bot = w.start();
+    w.ask("/status", "No data yet");
+    bot.stop_with(libc::SIGINT);
+}
+
+#[test]
+fn bad_config_exits_2_and_a_running_unit_blocks_a_second_instance() {
+    let w = World::new("");
+    // No token: exit 2 with a message naming the key.
+    let no_token = w.sb.write_env(&format!("ADMIN_IDS={ADMIN}"));
+    let out = common::run({
+        let mut c = w.sb.cmd(BIN);
+        c.arg("--env").arg(&no_token);
+        c
+    });
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("BOT_TOKEN"));
+    // A fake systemctl says the unit is active: refuse without POTION_FORCE_RUN.
+    let env = w.sb.write_env(&format!(
+        "BOT_TOKEN={TOKEN}\nADMIN_IDS={ADMIN}\nTELEGRAM_API_URL={}",
+        w.api.url()
+    ));
+    let systemctl = w.fakebin.join("systemctl");
+    std::fs::write(&systemctl, "#!/bin/sh\nexit 0\n").unwrap();
+    std::fs::set_permissions(&systemctl, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!(
+        "{}:{}",
+        w.fakebin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = common::run({
+        let mut c = w.sb.cmd(BIN);
+        c.arg("--env").arg(&env).env("PATH", &path);
+        c
+    });
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("already running") && err.contains("POTION_FORCE_RUN"),
+        "{err}"
+    );
+    assert!(w.api.requests("getUpdates").is_empty(), "never polled");
 }

@@ -156,10 +156,16 @@ pub fn parse(text: &str) -> Parsed<'_> {
 /// A privileged action, run as `sudo -n potion-helper …` (contract §2).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HelperAction {
-    Svc { verb: SvcVerb, unit: String },
+    Svc {
+        verb: SvcVerb,
+        unit: String,
+    },
     BackupStart,
     VerifyStart,
     TimerSet(HhMm),
+    /// `apt update` / `apt upgrade`, for the operations commands (issue 6).
+    AptUpdate,
+    AptUpgrade,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -200,6 +206,8 @@ impl HelperAction {
             HelperAction::TimerSet(t) => {
                 vec!["timer".into(), "set".into(), "backup".into(), t.to_string()]
             }
+            HelperAction::AptUpdate => vec!["apt".into(), "update".into()],
+            HelperAction::AptUpgrade => vec!["apt".into(), "upgrade".into()],
         }
     }
 
@@ -218,6 +226,8 @@ impl HelperAction {
             HelperAction::BackupStart => t.action_backup.to_string(),
             HelperAction::VerifyStart => t.action_verify.to_string(),
             HelperAction::TimerSet(hm) => fill(t.action_timer, &[("time", &hm.to_string())]),
+            HelperAction::AptUpdate => t.action_apt_update.to_string(),
+            HelperAction::AptUpgrade => t.action_apt_upgrade.to_string(),
         }
     }
 }
@@ -355,7 +365,7 @@ pub fn plan(cfg: &Config, lang: Lang, cmd: Command, args: &str) -> Plan {
         SvcList => Plan::Show(View::SvcList),
         BackupList => Plan::Show(View::BackupList),
         BackupNow => Plan::BackupNow,
-        BackupVerify => Plan::Confirm(HelperAction::VerifyStart),
+        BackupVerify => Plan::Run(HelperAction::VerifyStart),
         Svc => plan_svc(cfg, t, &words),
         SvcAdd | SvcRemove => plan_services(cfg, t, cmd, &words),
         SetThreshold => match words.as_slice() {
@@ -412,7 +422,7 @@ fn plan_svc(cfg: &Config, t: &Texts, words: &[&str]) -> Plan {
             "own service",
         );
     }
-    if !cfg.services.contains(&unit) && unit != cfg.self_service {
+    if !cfg.services.contains(&unit) {
         return refuse(
             fill(t.svc_not_whitelisted, &[("unit", &esc(&unit))]),
             "unit not in SERVICES",
@@ -665,7 +675,7 @@ mod tests {
                     assert!(matches!(plan, Plan::Show(_)), "/{name}")
                 }
                 Command::BackupNow => assert_eq!(plan, Plan::BackupNow),
-                Command::BackupVerify => assert_eq!(plan, Plan::Confirm(HelperAction::VerifyStart)),
+                Command::BackupVerify => assert_eq!(plan, Plan::Run(HelperAction::VerifyStart)),
                 Command::Audit => assert_eq!(plan, Plan::AuditTail(15)),
                 c if c.is_ops() => assert_eq!(plan, Plan::Ops, "/{name}"),
                 c if c.is_charts() => assert_eq!(plan, Plan::Charts, "/{name}"),
@@ -696,7 +706,7 @@ mod tests {
         assert!(refused(&p("/svc restart foo;id")).contains("Not accepted"));
         assert!(refused(&p("/svc kill ollama")).contains("Usage"));
         assert!(refused(&p("/svc stop potion-runner")).contains("own service"));
-        assert!(matches!(p("/svc restart potion-runner"), Plan::Confirm(_)));
+        assert!(refused(&p("/svc restart potion-runner")).contains("not a watched service"));
     }
 
     #[test]

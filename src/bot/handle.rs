@@ -238,34 +238,7 @@ async fn execute_inner(req: &Req, plan: Plan) -> Result<AuditResult, teloxide::R
             AuditResult::Ok
         }
         Plan::Confirm(action) => {
-            let id = shared.next_pending.fetch_add(1, Ordering::Relaxed);
-            let now = now_s();
-            {
-                let mut p = lock(&shared.pending);
-                p.retain(|_, v| v.expires_at >= now);
-                p.insert(
-                    id,
-                    Pending {
-                        action: action.clone(),
-                        user_id: req.user.id.0,
-                        expires_at: now + command::CONFIRM_TTL_S,
-                    },
-                );
-            }
-            let html = fill(
-                t.confirm_question,
-                &[
-                    ("what", &action.describe(t)),
-                    ("secs", &command::CONFIRM_TTL_S.to_string()),
-                ],
-            );
-            let buttons = [
-                (t.btn_yes.to_string(), Callback::Confirm { id, yes: true }),
-                (t.btn_no.to_string(), Callback::Confirm { id, yes: false }),
-            ]
-            .map(|(l, c)| (l, c.data().unwrap_or_default()));
-            let markup = ReplyMarkup::InlineKeyboard(inline_row(&buttons));
-            send::send(bot, chat, &html, Some(markup)).await?;
+            ask_confirm(bot, chat, shared, req.user.id.0, action).await?;
             AuditResult::Ok
         }
         Plan::Run(action) => {
@@ -346,6 +319,48 @@ async fn execute_inner(req: &Req, plan: Plan) -> Result<AuditResult, teloxide::R
         // Routed by command in `on_message`; a plan never asks for these itself.
         Plan::Ops | Plan::Charts => AuditResult::Failed("not routed".into()),
     })
+}
+
+/// Asks `user_id` a Yes/No question about `action`; a Yes within
+/// [`command::CONFIRM_TTL_S`] runs it through the helper. Public for the
+/// operations commands (updates ask first too).
+pub async fn ask_confirm(
+    bot: &Bot,
+    chat: ChatId,
+    shared: &Arc<Shared>,
+    user_id: u64,
+    action: HelperAction,
+) -> Result<(), teloxide::RequestError> {
+    let t = shared.texts();
+    let id = shared.next_pending.fetch_add(1, Ordering::Relaxed);
+    let now = now_s();
+    let html = fill(
+        t.confirm_question,
+        &[
+            ("what", &action.describe(t)),
+            ("secs", &command::CONFIRM_TTL_S.to_string()),
+        ],
+    );
+    {
+        let mut p = lock(&shared.pending);
+        p.retain(|_, v| v.expires_at >= now);
+        p.insert(
+            id,
+            Pending {
+                action,
+                user_id,
+                expires_at: now + command::CONFIRM_TTL_S,
+            },
+        );
+    }
+    let buttons = [
+        (t.btn_yes.to_string(), Callback::Confirm { id, yes: true }),
+        (t.btn_no.to_string(), Callback::Confirm { id, yes: false }),
+    ]
+    .map(|(l, c)| (l, c.data().unwrap_or_default()));
+    let markup = ReplyMarkup::InlineKeyboard(inline_row(&buttons));
+    send::send(bot, chat, &html, Some(markup)).await?;
+    Ok(())
 }
 
 fn render(shared: &Shared, v: View) -> String {

@@ -11,6 +11,7 @@ pub mod alerts;
 pub mod charts;
 pub mod command;
 mod handle;
+pub use handle::ask_confirm;
 pub mod helper;
 pub mod i18n;
 pub mod ops;

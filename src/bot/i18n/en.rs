@@ -6,7 +6,7 @@ use crate::bot::command::Command as C;
 pub static TEXTS: Texts = Texts {
     welcome: "👋 Hi! I look after this server. Pick something from the menu below, or send /help for every command.",
     help_header: "<b>What I can do</b>",
-    help_footer: "Stop/restart, verify and updates ask Yes/No first; the question expires after a minute.",
+    help_footer: "Stop/restart and updates ask Yes/No first; the question expires after a minute.",
     commands: &[
         ("start", "", "main menu"),
         ("status", "", "CPU, RAM, disks, temperature, backup, alerts"),
@@ -132,6 +132,8 @@ pub static TEXTS: Texts = Texts {
     action_svc: "{verb} <code>{unit}</code>",
     action_backup: "start a backup",
     action_verify: "verify the latest snapshot",
+    action_apt_update: "refresh the package lists",
+    action_apt_upgrade: "install package upgrades",
     action_timer: "move the backup timer to {time}",
     confirm_question: "Really {what}? This question expires in {secs} s.",
     btn_yes: "✅ Yes",

@@ -6,7 +6,7 @@ use crate::bot::command::Command as C;
 pub static TEXTS: Texts = Texts {
     welcome: "👋 Halo! Saya menjaga server ini. Pilih dari menu di bawah, atau kirim /help untuk semua perintah.",
     help_header: "<b>Yang bisa saya lakukan</b>",
-    help_footer: "Stop/restart, verifikasi dan pembaruan minta konfirmasi Ya/Tidak dulu; pertanyaannya kedaluwarsa setelah satu menit.",
+    help_footer: "Stop/restart dan pembaruan minta konfirmasi Ya/Tidak dulu; pertanyaannya kedaluwarsa setelah satu menit.",
     commands: &[
         ("start", "", "menu utama"),
         ("status", "", "CPU, RAM, disk, suhu, backup, peringatan"),
@@ -132,6 +132,8 @@ pub static TEXTS: Texts = Texts {
     action_svc: "{verb} <code>{unit}</code>",
     action_backup: "memulai backup",
     action_verify: "memverifikasi snapshot terakhir",
+    action_apt_update: "menyegarkan daftar paket",
+    action_apt_upgrade: "memasang pembaruan paket",
     action_timer: "memindah timer backup ke {time}",
     confirm_question: "Yakin {what}? Pertanyaan ini kedaluwarsa dalam {secs} detik.",
     btn_yes: "✅ Ya",

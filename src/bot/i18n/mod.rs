@@ -79,6 +79,8 @@ pub struct Texts {
     pub action_backup: &'static str,
     pub action_verify: &'static str,
     pub action_timer: &'static str,
+    pub action_apt_update: &'static str,
+    pub action_apt_upgrade: &'static str,
     pub confirm_question: &'static str,
     pub btn_yes: &'static str,
     pub btn_no: &'static str,
