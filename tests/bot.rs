@@ -408,6 +408,9 @@ fn rate_limit_and_outage_lose_nothing_and_keep_order() {
     // Commands work again after the outage.
     w.ask("/uptime", "up for");
     bot.stop();
+    let log = w.stderr();
+    assert!(log.contains("retrying"), "the outage was noticed: {log}");
+    assert!(!log.contains(TOKEN) && !log.contains("TEST-token"), "token never logged");
 }
 
 #[test]
