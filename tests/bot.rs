@@ -410,7 +410,10 @@ fn rate_limit_and_outage_lose_nothing_and_keep_order() {
     bot.stop();
     let log = w.stderr();
     assert!(log.contains("retrying"), "the outage was noticed: {log}");
-    assert!(!log.contains(TOKEN) && !log.contains("TEST-token"), "token never logged");
+    assert!(
+        !log.contains(TOKEN) && !log.contains("TEST-token"),
+        "token never logged"
+    );
 }
 
 #[test]

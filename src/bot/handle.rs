@@ -186,9 +186,10 @@ async fn on_confirm(
             AuditResult::Failed("cancelled".into()),
         ),
         Answer::Run(action) => {
+            let since = backup_since();
             let (html, result) = run_helper(req, &action).await;
             if action == HelperAction::BackupStart && result == AuditResult::Ok {
-                follow_backup(req);
+                follow_backup(req, since);
             }
             (html, result)
         }
@@ -247,9 +248,10 @@ async fn execute_inner(req: &Req, plan: Plan) -> Result<AuditResult, teloxide::R
             result
         }
         Plan::BackupNow => {
+            let since = backup_since();
             let (html, result) = run_helper(req, &HelperAction::BackupStart).await;
             if result == AuditResult::Ok {
-                follow_backup(req);
+                follow_backup(req, since);
             } else {
                 send::reply(bot, chat, &html).await?;
             }
@@ -473,9 +475,15 @@ fn save_setting(shared: &Shared, s: &Setting) -> (String, AuditResult) {
     }
 }
 
+/// A backup that finished at or after this instant is the one just started
+/// (file times have whole seconds, hence the one-second margin).
+fn backup_since() -> chrono::DateTime<chrono::Utc> {
+    chrono::Utc::now() - chrono::Duration::seconds(1)
+}
+
 /// Shows a progress message for `/backup_now`, edited in place from
 /// `backup-progress.json`, then the result from `last_backup.json`.
-fn follow_backup(req: &Req) {
+fn follow_backup(req: &Req, started: chrono::DateTime<chrono::Utc>) {
     if req.shared.backup_follow.swap(true, Ordering::SeqCst) {
         return;
     }
@@ -483,7 +491,6 @@ fn follow_backup(req: &Req) {
     tokio::spawn(async move {
         let t = shared.texts();
         let state_dir = shared.config().state_dir;
-        let started = crate::files::now_rfc3339();
         let msg = send::send(&bot, chat, t.backup_started, None).await;
         let mut last_text = String::new();
         let mut final_text = t.backup_no_result.to_string();
@@ -492,7 +499,7 @@ fn follow_backup(req: &Req) {
             tokio::time::sleep(Duration::from_secs(2)).await;
             if let view::Loaded::Ok(b) =
                 load::<BackupOutcome>(&state_dir.join(crate::paths::LAST_BACKUP))
-                && b.finished_at >= started
+                && crate::files::parse_rfc3339(&b.finished_at).is_some_and(|f| f >= started)
             {
                 final_text = view::outcome_line(t, &b);
                 break;

@@ -45,6 +45,9 @@ const HTTP_TIMEOUT: Duration = Duration::from_secs(POLL_TIMEOUT_S as u64 + 10);
 /// Longest wait between retries when the Bot API is unreachable.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(4);
 
+/// Most unsent messages kept; older ones give way (days of flapping alerts).
+pub const OUTBOX_MAX: usize = 500;
+
 /// What an action leaves in the audit log.
 #[derive(Debug, Clone, PartialEq)]
 pub enum AuditResult {
@@ -151,6 +154,7 @@ impl Shared {
     }
 
     /// Queues a message for every admin (caller persists via `update_state`).
+    /// During a very long outage only the newest [`OUTBOX_MAX`] are kept.
     fn enqueue(&self, st: &mut BotState, html: String, buttons: Vec<(String, String)>) {
         for admin in lock(&self.cfg).admin_ids.clone() {
             let seq = st.next_seq.max(1);
@@ -162,6 +166,8 @@ impl Shared {
                 buttons: buttons.clone(),
             });
         }
+        let excess = st.outbox.len().saturating_sub(OUTBOX_MAX);
+        st.outbox.drain(..excess);
     }
 }
 

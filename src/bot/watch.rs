@@ -18,29 +18,42 @@ use super::view::{Loaded, load};
 /// How often the watcher looks even without an inotify event.
 pub const RESCAN: Duration = Duration::from_secs(30);
 
-/// Runs forever (aborted at shutdown).
-pub async fn run(shared: Arc<Shared>) {
-    let state_dir = shared.config().state_dir;
-    let mut events = match Inotify::init().and_then(|i| {
+type Events = inotify::EventStream<[u8; 4096]>;
+
+fn open_watch(dir: &std::path::Path) -> Option<Events> {
+    let r = Inotify::init().and_then(|i| {
         i.watches()
-            .add(&state_dir, WatchMask::MOVED_TO | WatchMask::CLOSE_WRITE)?;
+            .add(dir, WatchMask::MOVED_TO | WatchMask::CLOSE_WRITE)?;
         i.into_event_stream([0u8; 4096])
-    }) {
+    });
+    match r {
         Ok(s) => Some(s),
         Err(e) => {
             log::warn!(
-                "cannot watch {} ({e}); checking every {} s instead",
-                state_dir.display(),
+                "cannot watch {} ({e}); checking every {} s until it can",
+                dir.display(),
                 RESCAN.as_secs()
             );
             None
         }
-    };
+    }
+}
+
+/// Runs forever (aborted at shutdown).
+pub async fn run(shared: Arc<Shared>) {
+    let state_dir = shared.config().state_dir;
+    let mut events = open_watch(&state_dir);
     let started = chrono::Utc::now();
     let mut tick = tokio::time::interval(RESCAN);
     loop {
         let relevant = tokio::select! {
-            _ = tick.tick() => true,
+            _ = tick.tick() => {
+                // STATE_DIR may appear after the bot started (first install).
+                if events.is_none() && state_dir.is_dir() {
+                    events = open_watch(&state_dir);
+                }
+                true
+            }
             ev = async {
                 match events.as_mut() {
                     Some(s) => s.next().await,
