@@ -502,6 +502,10 @@ fn settings_are_saved_to_env_and_the_timer_moved_through_the_helper() {
     w.ask("/lang id", "Bahasa Indonesia");
     w.ask("/uptime", "Belum ada data");
     bot.stop();
+    // The language choice survives a restart.
+    let bot = w.start();
+    w.ask("/status", "Belum ada data");
+    bot.stop();
 }
 
 #[test]
@@ -814,4 +818,28 @@ fn bad_config_exits_2_and_a_running_unit_blocks_a_second_instance() {
         "{err}"
     );
     assert!(w.api.requests("getUpdates").is_empty(), "never polled");
+}
+
+#[test]
+fn an_old_health_file_raises_health_stale_and_a_torn_one_changes_nothing() {
+    let w = World::new("HEALTH_STALE_S=10");
+    let old = (chrono::Utc::now() - chrono::Duration::seconds(60))
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    w.write_health(&["CPU_HIGH"], &old);
+    let bot = w.start();
+    let stale = w.api.wait_text("HEALTH_STALE", WAIT).expect("stale alert");
+    assert!(stale.contains("Health data stale"), "{stale}");
+    // A stale report does not announce its own alerts as news.
+    assert_eq!(w.count_texts("CPU high"), 0);
+    // A torn write is ignored: no clear, no crash.
+    std::fs::write(w.sb.state_dir().join("last_health.json"), "{\"schema\":1,").unwrap();
+    w.ask("/status", "Cannot read");
+    assert_eq!(w.count_texts("Cleared"), 0);
+    // A fresh report clears HEALTH_STALE and announces the real alert.
+    w.write_health(&["CPU_HIGH"], &now());
+    w.api
+        .wait_text("Cleared: <b>Health data stale", WAIT)
+        .expect("stale cleared");
+    w.api.wait_text("CPU high", WAIT).expect("real alert");
+    bot.stop();
 }

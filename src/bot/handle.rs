@@ -35,10 +35,22 @@ fn is_admin(u: &Update, s: &Arc<Shared>) -> bool {
         .is_some_and(|user| lock(&s.cfg).admin_ids.contains(&(user.id.0 as i64)))
 }
 
+/// Messages and button presses are what a person sends; membership changes
+/// and the like are ignored rather than answered with a refusal.
+fn is_interaction(u: &Update) -> bool {
+    matches!(
+        u.kind,
+        teloxide::types::UpdateKind::Message(_) | teloxide::types::UpdateKind::CallbackQuery(_)
+    )
+}
+
 /// The handler tree: strangers first, then messages and buttons.
 pub fn schema() -> UpdateHandler<anyhow::Error> {
     dptree::entry()
-        .branch(dptree::filter(|u: Update, s: Arc<Shared>| !is_admin(&u, &s)).endpoint(on_stranger))
+        .branch(
+            dptree::filter(|u: Update, s: Arc<Shared>| is_interaction(&u) && !is_admin(&u, &s))
+                .endpoint(on_stranger),
+        )
         .branch(Update::filter_message().endpoint(on_message))
         .branch(Update::filter_callback_query().endpoint(on_callback))
 }
