@@ -15,6 +15,16 @@ use crate::files::bot::AuditEntry;
 
 /// Longest argument text kept in the log; chat text can be arbitrarily long.
 const MAX_ARGS: usize = 300;
+/// Longest action name kept (an unknown `/command` is whatever was typed).
+const MAX_ACTION: usize = 64;
+
+fn cut(s: &str, max: usize) -> String {
+    let mut out: String = s.chars().take(max).collect();
+    if out.len() < s.len() {
+        out.push('…');
+    }
+    out
+}
 
 /// Builds an entry stamped with the current time; long arguments are cut.
 pub fn entry(
@@ -24,16 +34,12 @@ pub fn entry(
     arguments: &str,
     result: &str,
 ) -> AuditEntry {
-    let mut args: String = arguments.chars().take(MAX_ARGS).collect();
-    if args.len() < arguments.len() {
-        args.push('…');
-    }
     AuditEntry {
         time: crate::files::now_rfc3339(),
         user_id,
-        username: username.map(str::to_string),
-        action: action.to_string(),
-        arguments: args,
+        username: username.map(|u| cut(u, MAX_ACTION)),
+        action: cut(action, MAX_ACTION),
+        arguments: cut(arguments, MAX_ARGS),
         result: result.to_string(),
     }
 }
@@ -98,9 +104,11 @@ mod tests {
 
     #[test]
     fn long_arguments_are_cut() {
-        let e = entry(1, None, "svc", &"x".repeat(5000), "denied");
+        let e = entry(1, None, &"y".repeat(5000), &"x".repeat(5000), "denied");
         assert!(e.arguments.chars().count() <= MAX_ARGS + 1);
         assert!(e.arguments.ends_with('…'));
+        assert_eq!(e.action.chars().count(), MAX_ACTION + 1);
+        assert_eq!(entry(1, None, "svc", "ollama", "ok").arguments, "ollama");
     }
 
     #[test]

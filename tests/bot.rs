@@ -450,6 +450,7 @@ fn bad_input_is_refused_and_nothing_runs_or_changes() {
         (format!("/svc_add {long}"), "too long"),
         ("/svc stop potion-runner".into(), "own service"),
         ("/alert_disable NOPE 5".into(), "unknown alert code"),
+        (format!("/{long}"), "I don't know"),
     ];
     for (cmd, needle) in &cases {
         w.ask(cmd, needle);
@@ -464,6 +465,10 @@ fn bad_input_is_refused_and_nothing_runs_or_changes() {
         std::fs::read_to_string(&w.env).unwrap(),
         before,
         ".env unchanged"
+    );
+    assert!(
+        w.audit().iter().all(|e| e.to_string().len() < 1000),
+        "audit lines stay short"
     );
     let failed = w
         .audit()

@@ -611,8 +611,9 @@ pub fn plan_callback(cfg: &Config, lang: Lang, cb: &Callback) -> Plan {
         },
         Callback::Status => Plan::Show(View::Status),
         Callback::AskRestart(unit) => plan_svc(cfg, i18n::texts(lang), &["restart", unit.as_str()]),
-        // Yes/No answers are decided by [`answer`] against the pending question.
-        Callback::Confirm { .. } => Plan::Reply(String::new()),
+        // Yes/No answers are decided by [`answer`] against the pending
+        // question; without one there is nothing to confirm.
+        Callback::Confirm { .. } => Plan::Reply(i18n::texts(lang).confirm_expired.to_string()),
     }
 }
 

@@ -118,7 +118,8 @@ async fn on_message(bot: Bot, shared: Arc<Shared>, msg: Message) -> anyhow::Resu
             shared.audit(&req.user, cmd.name(), args, &result);
         }
         Parsed::Unknown(name) => {
-            let html = fill(t.unknown_command, &[("name", &esc(name))]);
+            let shown: String = name.chars().take(64).collect();
+            let html = fill(t.unknown_command, &[("name", &esc(&shown))]);
             send::reply(&req.bot, req.chat, &html).await?;
             shared.audit(
                 &req.user,
