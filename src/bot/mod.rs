@@ -45,6 +45,8 @@ const HTTP_TIMEOUT: Duration = Duration::from_secs(POLL_TIMEOUT_S as u64 + 10);
 /// Longest wait between retries when the Bot API is unreachable.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(4);
 
+/// How long shutdown waits for commands in progress.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 /// Most unsent messages kept; older ones give way (days of flapping alerts).
 pub const OUTBOX_MAX: usize = 500;
 
@@ -290,6 +292,7 @@ async fn daemon(cfg: Config) -> Result<()> {
     ]);
     log::info!("started; polling {}", lock(&shared.cfg).telegram_api_url);
 
+    let mut handlers = tokio::task::JoinSet::new();
     let mut offset: i32 = 0;
     let mut backoff = Duration::from_millis(500);
     let mut poll = Box::pin(poll_once(bot.clone(), offset, Duration::ZERO));
@@ -306,9 +309,10 @@ async fn daemon(cfg: Config) -> Result<()> {
                             log::info!("Telegram reachable again");
                         }
                         backoff = Duration::from_millis(500);
+                        while handlers.try_join_next().is_some() {}
                         for u in updates {
                             offset = offset.max(u.id.0 as i32 + 1);
-                            tokio::spawn(handle::dispatch(bot.clone(), shared.clone(), u));
+                            handlers.spawn(handle::dispatch(bot.clone(), shared.clone(), u));
                         }
                         Duration::ZERO
                     }
@@ -327,6 +331,11 @@ async fn daemon(cfg: Config) -> Result<()> {
     log::info!("{reason}: stopping");
     sd_notify(&[sd_notify::NotifyState::Stopping]);
     drop(poll);
+    // Let commands already being handled finish their reply, briefly.
+    let drain = async { while handlers.join_next().await.is_some() {} };
+    if tokio::time::timeout(SHUTDOWN_GRACE, drain).await.is_err() {
+        log::warn!("stopping with {} command(s) still running", handlers.len());
+    }
     for t in &tasks {
         t.abort();
     }
