@@ -6,11 +6,11 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use teloxide::RequestError;
 use teloxide::prelude::*;
 use teloxide::types::{
     InlineKeyboardButton, InlineKeyboardMarkup, InputFile, MessageId, ParseMode, ReplyMarkup,
 };
+use teloxide::{ApiError, RequestError};
 
 use super::text::{MESSAGE_LIMIT, split_lines};
 use super::{Shared, lock};
@@ -49,24 +49,38 @@ pub fn inline_row(buttons: &[(String, String)]) -> InlineKeyboardMarkup {
         .collect::<Vec<_>>()])
 }
 
-/// Sends one HTML message with optional markup.
+/// Sends one HTML message with optional markup. Should Telegram refuse the
+/// markup (a split cut through a tag), the text goes again as plain text
+/// rather than not at all.
 pub async fn send(
     bot: &Bot,
     chat: ChatId,
     html: &str,
     markup: Option<ReplyMarkup>,
 ) -> Result<Message, RequestError> {
-    retrying(|| {
-        let mut req = bot
-            .send_message(chat, html)
-            .parse_mode(ParseMode::Html)
-            .disable_notification(false);
+    let r = retrying(|| {
+        let mut req = bot.send_message(chat, html).parse_mode(ParseMode::Html);
         if let Some(m) = markup.clone() {
             req = req.reply_markup(m);
         }
         req.send()
     })
-    .await
+    .await;
+    match r {
+        Err(RequestError::Api(ApiError::CantParseEntities(e))) => {
+            log::warn!("Telegram refused our HTML ({e}); sending plain text");
+            let plain = strip_html(html);
+            retrying(|| {
+                let mut req = bot.send_message(chat, &plain);
+                if let Some(m) = markup.clone() {
+                    req = req.reply_markup(m);
+                }
+                req.send()
+            })
+            .await
+        }
+        r => r,
+    }
 }
 
 /// Replaces the text (and drops the buttons) of a message the bot sent.
