@@ -848,3 +848,26 @@ fn an_old_health_file_raises_health_stale_and_a_torn_one_changes_nothing() {
     w.api.wait_text("CPU high", WAIT).expect("real alert");
     bot.stop();
 }
+
+#[test]
+fn alerts_still_go_out_when_the_state_file_cannot_be_written() {
+    let w = World::new("");
+    // A directory where bot-state.json should be: every atomic rename onto it fails.
+    std::fs::create_dir(w.sb.state_dir().join("bot-state.json")).unwrap();
+    w.write_health(&[], &now());
+    let bot = w.start();
+    w.ask("/uptime", "up for");
+    w.write_health(&["DISK_ROOT_HIGH"], &now());
+    w.api
+        .wait_text("System disk", WAIT)
+        .expect("alert sent despite the write failure");
+    w.write_health(&["DISK_ROOT_HIGH"], &now());
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(
+        w.count_texts("System disk"),
+        1,
+        "not repeated within the run"
+    );
+    bot.stop();
+    assert!(w.stderr().contains("not persisted"), "{}", w.stderr());
+}

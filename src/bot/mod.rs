@@ -142,15 +142,17 @@ impl Shared {
         }
     }
 
-    /// Changes the persisted state and writes it atomically before returning.
+    /// Changes the state and writes it atomically before returning. When the
+    /// write fails (disk full: exactly when a disk alert matters) the change
+    /// still takes effect in memory, so alerts go out; the error says it will
+    /// not survive a restart.
     fn update_state<R>(&self, f: impl FnOnce(&mut BotState) -> R) -> Result<R> {
         let mut st = lock(&self.state);
-        let mut next = st.clone();
-        let r = f(&mut next);
-        if next != *st {
-            crate::atomic::write_json(&self.state_path, &next)
+        let before = st.clone();
+        let r = f(&mut st);
+        if *st != before {
+            crate::atomic::write_json(&self.state_path, &*st)
                 .with_context(|| format!("saving {}", self.state_path.display()))?;
-            *st = next;
         }
         Ok(r)
     }

@@ -183,9 +183,10 @@ pub async fn run_outbox(bot: Bot, shared: Arc<Shared>) {
         if done {
             backoff = Duration::from_millis(250);
             api_failures = 0;
+            // Removed from memory even if the file cannot be written, so a
+            // full disk does not make the same message go out again and again.
             if let Err(e) = shared.update_state(|st| st.outbox.retain(|i| i.seq != item.seq)) {
                 log::error!("outbox: {e:#}");
-                tokio::time::sleep(Duration::from_secs(1)).await;
             }
         }
     }

@@ -114,6 +114,9 @@ pub fn check(shared: &Shared, started: chrono::DateTime<chrono::Utc>) {
     match r {
         Ok(true) => shared.outbox_wake.notify_one(),
         Ok(false) => {}
-        Err(e) => log::error!("alerts: {e:#}"),
+        Err(e) => {
+            log::error!("alerts (sending anyway, not persisted): {e:#}");
+            shared.outbox_wake.notify_one();
+        }
     }
 }
