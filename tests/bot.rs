@@ -871,3 +871,11 @@ fn alerts_still_go_out_when_the_state_file_cannot_be_written() {
     bot.stop();
     assert!(w.stderr().contains("not persisted"), "{}", w.stderr());
 }
+
+#[test]
+fn sigterm_during_an_outage_still_stops_cleanly() {
+    let w = World::with_api(StandIn::start_down(Duration::from_secs(30)), "");
+    let bot = w.start();
+    std::thread::sleep(Duration::from_millis(1500));
+    bot.stop();
+}
