@@ -4,6 +4,8 @@
 //! load [`config::Config`] and call one function here. See `ARCHITECTURE.md`.
 
 pub mod atomic;
+pub mod audit;
+pub mod bot;
 pub mod chart;
 pub mod chatops;
 pub mod cli;

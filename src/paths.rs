@@ -17,6 +17,8 @@ pub const LAST_BACKUP: &str = "last_backup.json";
 pub const BACKUP_PROGRESS: &str = "backup-progress.json";
 /// Snapshot list for the bot, in `STATE_DIR`.
 pub const BACKUP_INDEX: &str = "backups.json";
+/// The bot's announced alerts, mutes and outbox, in `STATE_DIR`.
+pub const BOT_STATE: &str = "bot-state.json";
 /// Audit log, in `LOG_DIR`.
 pub const ACTIONS_LOG: &str = "actions.log";
 

@@ -5,6 +5,7 @@
 //! versions instead of guessing.
 
 pub mod backup;
+pub mod bot;
 pub mod health;
 
 use std::path::Path;

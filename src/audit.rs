@@ -1,0 +1,119 @@
+//! The audit trail: one JSON object a line appended to `$LOG_DIR/actions.log`
+//! (contract §4) for every command, button press, action and refusal.
+//!
+//! The file is opened with `O_APPEND` for each line, so concurrent writers
+//! never interleave inside a line and nothing earlier is ever rewritten.
+
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+
+use crate::files::bot::AuditEntry;
+
+/// Longest argument text kept in the log; chat text can be arbitrarily long.
+const MAX_ARGS: usize = 300;
+/// Longest action name kept (an unknown `/command` is whatever was typed).
+const MAX_ACTION: usize = 64;
+
+fn cut(s: &str, max: usize) -> String {
+    let mut out: String = s.chars().take(max).collect();
+    if out.len() < s.len() {
+        out.push('…');
+    }
+    out
+}
+
+/// Builds an entry stamped with the current time; long arguments are cut.
+pub fn entry(
+    user_id: u64,
+    username: Option<&str>,
+    action: &str,
+    arguments: &str,
+    result: &str,
+) -> AuditEntry {
+    AuditEntry {
+        time: crate::files::now_rfc3339(),
+        user_id,
+        username: username.map(|u| cut(u, MAX_ACTION)),
+        action: cut(action, MAX_ACTION),
+        arguments: cut(arguments, MAX_ARGS),
+        result: result.to_string(),
+    }
+}
+
+/// Appends one line to the log, creating the file (mode 0640) and its folder.
+pub fn append(path: &Path, e: &AuditEntry) -> Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let mut line = serde_json::to_vec(e).context("serializing audit entry")?;
+    line.push(b'\n');
+    let mut f = OpenOptions::new()
+        .append(true)
+        .create(true)
+        .mode(0o640)
+        .open(path)
+        .with_context(|| format!("opening {}", path.display()))?;
+    // One write call per line: with O_APPEND the kernel places it whole at the end.
+    f.write_all(&line)
+        .with_context(|| format!("appending to {}", path.display()))
+}
+
+/// The last `n` lines of the log, oldest first (a missing log is empty).
+pub fn tail(path: &Path, n: usize) -> Result<Vec<AuditEntry>> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+    };
+    let mut out: Vec<AuditEntry> = text
+        .lines()
+        .rev()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .take(n)
+        .collect();
+    out.reverse();
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn appends_lines_and_tails_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("logs/actions.log");
+        for i in 0..5 {
+            append(&p, &entry(7, Some("me"), "status", &i.to_string(), "ok")).unwrap();
+        }
+        let t = tail(&p, 2).unwrap();
+        assert_eq!(t.len(), 2);
+        assert_eq!(t[0].arguments, "3");
+        assert_eq!(t[1].arguments, "4");
+        let text = std::fs::read_to_string(&p).unwrap();
+        assert_eq!(text.lines().count(), 5);
+        assert!(
+            text.lines()
+                .all(|l| l.starts_with('{') && l.contains("\"user_id\":7"))
+        );
+    }
+
+    #[test]
+    fn long_arguments_are_cut() {
+        let e = entry(1, None, &"y".repeat(5000), &"x".repeat(5000), "denied");
+        assert!(e.arguments.chars().count() <= MAX_ARGS + 1);
+        assert!(e.arguments.ends_with('…'));
+        assert_eq!(e.action.chars().count(), MAX_ACTION + 1);
+        assert_eq!(entry(1, None, "svc", "ollama", "ok").arguments, "ollama");
+    }
+
+    #[test]
+    fn missing_log_tails_empty() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(tail(&dir.path().join("nope"), 5).unwrap().is_empty());
+    }
+}

@@ -1,0 +1,306 @@
+//! Alert announcements, decided without I/O: which alerts fire or clear
+//! compared with what was already announced, mutes, `HEALTH_STALE`, and the
+//! text and buttons of each message. The daemon persists the result together
+//! with the outbox, so a restart neither repeats nor loses an announcement.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+
+use crate::files::health::{Alert, HealthReport};
+use crate::files::{parse_rfc3339, rfc3339};
+
+use super::command::Callback;
+use super::i18n::Texts;
+use super::text::{esc, fill, num};
+
+/// The code the bot itself raises when `last_health.json` is too old.
+pub const HEALTH_STALE: &str = "HEALTH_STALE";
+
+/// What changed since the last announcement.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Change {
+    pub fired: Vec<Alert>,
+    pub cleared: Vec<String>,
+    /// The announced set after this change.
+    pub announced: BTreeMap<String, String>,
+}
+
+impl Change {
+    pub fn is_empty(&self) -> bool {
+        self.fired.is_empty() && self.cleared.is_empty()
+    }
+}
+
+/// The alerts active now. A stale report says nothing new about the other
+/// alerts, so those stay as announced and only `HEALTH_STALE` is added.
+/// `report` is `None` when `last_health.json` does not exist: that counts as
+/// stale once the bot itself has run longer than `stale_s` (since `started`).
+pub fn active(
+    report: Option<&HealthReport>,
+    announced: &BTreeMap<String, String>,
+    stale_s: u64,
+    now: DateTime<Utc>,
+    started: DateTime<Utc>,
+) -> Vec<Alert> {
+    let too_old = |t: DateTime<Utc>| (now - t).num_seconds() > stale_s as i64;
+    let (stale, since) = match report {
+        Some(r) => match parse_rfc3339(&r.taken_at) {
+            Some(t) if !too_old(t) => return r.alerts.clone(),
+            _ => (true, r.taken_at.clone()),
+        },
+        None => (too_old(started), "never".to_string()),
+    };
+    let mut out: Vec<Alert> = announced
+        .iter()
+        .filter(|(c, _)| *c != HEALTH_STALE)
+        .map(|(code, since)| Alert {
+            code: code.clone(),
+            since: since.clone(),
+            value: None,
+            threshold: None,
+        })
+        .collect();
+    if stale {
+        out.push(Alert {
+            code: HEALTH_STALE.into(),
+            since,
+            value: None,
+            threshold: Some(stale_s as f64),
+        });
+    }
+    out
+}
+
+/// True when `code` is muted at `now` (`SERVICE_DOWN` mutes every unit).
+pub fn is_muted(code: &str, mutes: &BTreeMap<String, String>, now: DateTime<Utc>) -> bool {
+    let live = |k: &str| {
+        mutes
+            .get(k)
+            .and_then(|u| parse_rfc3339(u))
+            .is_some_and(|u| u > now)
+    };
+    live(code) || (code.starts_with("SERVICE_DOWN:") && live("SERVICE_DOWN"))
+}
+
+/// Compares the active alerts with the announced set. A muted alert that
+/// was not yet announced stays silent (it fires when the mute ends, if still
+/// active); an announced one still gets its single "cleared" message.
+pub fn diff(
+    announced: &BTreeMap<String, String>,
+    active: &[Alert],
+    mutes: &BTreeMap<String, String>,
+    now: DateTime<Utc>,
+) -> Change {
+    let mut next = BTreeMap::new();
+    let mut fired = Vec::new();
+    for a in active {
+        if let Some(at) = announced.get(&a.code) {
+            next.insert(a.code.clone(), at.clone());
+        } else if !is_muted(&a.code, mutes, now) {
+            next.insert(a.code.clone(), rfc3339(now));
+            fired.push(a.clone());
+        }
+    }
+    let cleared = announced
+        .keys()
+        .filter(|c| !next.contains_key(*c))
+        .cloned()
+        .collect();
+    Change {
+        fired,
+        cleared,
+        announced: next,
+    }
+}
+
+/// Drops mutes that have ended.
+pub fn expire_mutes(mutes: &mut BTreeMap<String, String>, now: DateTime<Utc>) -> bool {
+    let before = mutes.len();
+    mutes.retain(|_, u| parse_rfc3339(u).is_some_and(|u| u > now));
+    before != mutes.len()
+}
+
+/// A readable name for an alert code (HTML).
+pub fn title(t: &Texts, code: &str) -> String {
+    if let Some(unit) = code.strip_prefix("SERVICE_DOWN:") {
+        return fill(t.alert_service_down, &[("unit", &esc(unit))]);
+    }
+    t.alert_names
+        .iter()
+        .find(|(c, _)| *c == code)
+        .map(|(_, n)| n.to_string())
+        .unwrap_or_else(|| esc(code))
+}
+
+/// One line about an alert: name, value and threshold where known.
+pub fn describe(t: &Texts, a: &Alert) -> String {
+    let mut s = title(t, &a.code);
+    if a.code == HEALTH_STALE {
+        return fill(
+            t.alert_stale_detail,
+            &[("title", &s), ("at", &esc(&a.since))],
+        );
+    }
+    match (a.value, a.threshold) {
+        (Some(v), Some(th)) => s += &fill(t.alert_value, &[("v", &num(v)), ("t", &num(th))]),
+        (Some(v), None) => s += &format!(": {}", num(v)),
+        _ => {}
+    }
+    s
+}
+
+/// The message announcing a new alert.
+pub fn fired_html(t: &Texts, a: &Alert) -> String {
+    fill(
+        t.alert_fired,
+        &[
+            ("what", &describe(t, a)),
+            ("code", &esc(&a.code)),
+            ("since", &esc(&a.since)),
+        ],
+    )
+}
+
+/// The message announcing that an alert cleared.
+pub fn cleared_html(t: &Texts, code: &str) -> String {
+    fill(
+        t.alert_cleared,
+        &[("what", &title(t, code)), ("code", &esc(code))],
+    )
+}
+
+/// Buttons under a fired alert: mute 1 h, show status, restart a down unit.
+pub fn buttons(t: &Texts, a: &Alert) -> Vec<(String, String)> {
+    let mut row = Vec::new();
+    let mut push = |label: &str, cb: Callback| {
+        if let Some(d) = cb.data() {
+            row.push((label.to_string(), d));
+        }
+    };
+    push(
+        t.btn_mute_1h,
+        Callback::Mute {
+            code: a.code.clone(),
+            minutes: 60,
+        },
+    );
+    push(t.btn_status, Callback::Status);
+    if let Some(unit) = a.code.strip_prefix("SERVICE_DOWN:") {
+        push(t.btn_restart, Callback::AskRestart(unit.to_string()));
+    }
+    row
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bot::i18n::texts;
+    use crate::bot::view::tests::report;
+    use crate::config::Lang;
+
+    fn now() -> DateTime<Utc> {
+        parse_rfc3339("2026-11-25T19:01:00Z").unwrap()
+    }
+
+    fn alert(code: &str) -> Alert {
+        Alert {
+            code: code.into(),
+            since: "2026-11-25T18:58:00Z".into(),
+            value: Some(97.0),
+            threshold: Some(90.0),
+        }
+    }
+
+    #[test]
+    fn fires_once_and_clears_once() {
+        let none = BTreeMap::new();
+        let c = diff(&none, &[alert("CPU_HIGH")], &none, now());
+        assert_eq!(c.fired.len(), 1);
+        assert!(c.cleared.is_empty());
+        let again = diff(&c.announced, &[alert("CPU_HIGH")], &none, now());
+        assert!(again.is_empty(), "no repeat: {again:?}");
+        let gone = diff(&again.announced, &[], &none, now());
+        assert_eq!(gone.cleared, vec!["CPU_HIGH".to_string()]);
+        assert!(gone.announced.is_empty());
+        assert!(diff(&gone.announced, &[], &none, now()).is_empty());
+    }
+
+    #[test]
+    fn mutes_silence_new_alerts_only() {
+        let mut mutes = BTreeMap::new();
+        mutes.insert("SERVICE_DOWN".into(), "2026-11-25T20:00:00Z".into());
+        let c = diff(
+            &BTreeMap::new(),
+            &[alert("SERVICE_DOWN:a.service")],
+            &mutes,
+            now(),
+        );
+        assert!(c.is_empty() && c.announced.is_empty());
+        let later = parse_rfc3339("2026-11-25T20:00:01Z").unwrap();
+        let c = diff(
+            &BTreeMap::new(),
+            &[alert("SERVICE_DOWN:a.service")],
+            &mutes,
+            later,
+        );
+        assert_eq!(c.fired.len(), 1);
+        assert!(expire_mutes(&mut mutes, later) && mutes.is_empty());
+    }
+
+    #[test]
+    fn stale_report_keeps_announced_and_adds_health_stale() {
+        let mut announced = BTreeMap::new();
+        announced.insert("RAM_HIGH".to_string(), "x".to_string());
+        let r = report("2026-11-25T18:00:00Z");
+        let act = active(Some(&r), &announced, 180, now(), now());
+        let codes: Vec<_> = act.iter().map(|a| a.code.as_str()).collect();
+        assert_eq!(codes, vec!["RAM_HIGH", HEALTH_STALE]);
+        let c = diff(&announced, &act, &BTreeMap::new(), now());
+        assert_eq!(c.fired.len(), 1);
+        assert_eq!(c.fired[0].code, HEALTH_STALE);
+        assert!(c.cleared.is_empty());
+        let fresh = active(
+            Some(&report("2026-11-25T19:00:30Z")),
+            &c.announced,
+            180,
+            now(),
+            now(),
+        );
+        let c2 = diff(&c.announced, &fresh, &BTreeMap::new(), now());
+        assert!(c2.cleared.contains(&HEALTH_STALE.to_string()));
+        assert!(c2.cleared.contains(&"RAM_HIGH".to_string()));
+        assert_eq!(c2.fired[0].code, "CPU_HIGH");
+    }
+
+    #[test]
+    fn a_missing_report_is_stale_only_after_the_grace_period() {
+        let started = parse_rfc3339("2026-11-25T19:00:00Z").unwrap();
+        assert!(active(None, &BTreeMap::new(), 180, now(), started).is_empty());
+        let later = parse_rfc3339("2026-11-25T19:03:01Z").unwrap();
+        let act = active(None, &BTreeMap::new(), 180, later, started);
+        assert_eq!(act.len(), 1);
+        assert_eq!(
+            (act[0].code.as_str(), act[0].since.as_str()),
+            (HEALTH_STALE, "never")
+        );
+    }
+
+    #[test]
+    fn messages_and_buttons() {
+        let t = texts(Lang::En);
+        let html = fired_html(t, &alert("CPU_HIGH"));
+        assert!(html.contains("97") && html.contains("90"), "{html}");
+        let b = buttons(t, &alert("SERVICE_DOWN:ollama.service"));
+        assert_eq!(b.len(), 3);
+        assert_eq!(b[2].1, "r:ollama.service");
+        assert!(b.iter().all(|(_, d)| d.len() <= 64));
+        let long = format!("SERVICE_DOWN:{}.service", "a".repeat(80));
+        assert_eq!(
+            buttons(t, &alert(&long)).len(),
+            1,
+            "over-long data is left out"
+        );
+        assert!(cleared_html(texts(Lang::Id), "CPU_HIGH").contains("CPU"));
+    }
+}

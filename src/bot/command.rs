@@ -1,0 +1,866 @@
+//! Commands and button presses, parsed and decided without any I/O.
+//!
+//! [`parse`] turns chat text into a [`Command`] and its argument text;
+//! [`plan`] decides what to do about it (a reply, a setting to write, a helper
+//! call to run or to confirm first). The daemon in `bot/mod.rs` carries the
+//! plan out; tests here cover every command and callback.
+
+use crate::config::{Config, Lang};
+use crate::validate::{self, HhMm, Metric};
+
+use super::i18n::{self, Texts};
+use super::text::{esc, fill};
+
+/// Longest argument text accepted; anything longer is refused before parsing.
+pub const MAX_ARGS: usize = 512;
+/// How long a Yes/No confirmation stays valid.
+pub const CONFIRM_TTL_S: u64 = 60;
+/// Longest mute accepted by `/alert_disable` (one week).
+pub const MAX_MUTE_MIN: u64 = 7 * 24 * 60;
+/// Telegram's limit on callback data.
+pub const CALLBACK_MAX: usize = 64;
+
+/// Every command the bot knows (contract §6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Command {
+    Start,
+    Help,
+    Status,
+    Uptime,
+    Alerts,
+    AlertDisable,
+    Svc,
+    SvcList,
+    SvcAdd,
+    SvcRemove,
+    BackupNow,
+    BackupList,
+    BackupVerify,
+    SetBackup,
+    SetThreshold,
+    Audit,
+    Lang,
+    LogRuntime,
+    LogJournal,
+    LogErrors,
+    LogFile,
+    Ip,
+    Ping,
+    Tailscale,
+    Speed,
+    AptUpdate,
+    PipSync,
+    GitPull,
+    Chart,
+    Restore,
+}
+
+/// Command names as typed after `/`, in menu order.
+pub const COMMANDS: &[(&str, Command)] = &[
+    ("start", Command::Start),
+    ("status", Command::Status),
+    ("alerts", Command::Alerts),
+    ("uptime", Command::Uptime),
+    ("svc_list", Command::SvcList),
+    ("svc", Command::Svc),
+    ("svc_add", Command::SvcAdd),
+    ("svc_remove", Command::SvcRemove),
+    ("backup_now", Command::BackupNow),
+    ("backup_list", Command::BackupList),
+    ("backup_verify", Command::BackupVerify),
+    ("set_backup", Command::SetBackup),
+    ("set_threshold", Command::SetThreshold),
+    ("alert_disable", Command::AlertDisable),
+    ("chart", Command::Chart),
+    ("restore", Command::Restore),
+    ("log_runtime", Command::LogRuntime),
+    ("log_journal", Command::LogJournal),
+    ("log_errors", Command::LogErrors),
+    ("log_file", Command::LogFile),
+    ("ip", Command::Ip),
+    ("ping", Command::Ping),
+    ("tailscale", Command::Tailscale),
+    ("speed", Command::Speed),
+    ("apt_update", Command::AptUpdate),
+    ("pip_sync", Command::PipSync),
+    ("git_pull", Command::GitPull),
+    ("audit", Command::Audit),
+    ("lang", Command::Lang),
+    ("help", Command::Help),
+];
+
+impl Command {
+    pub fn name(self) -> &'static str {
+        COMMANDS
+            .iter()
+            .find(|(_, c)| *c == self)
+            .map(|(n, _)| *n)
+            .expect("every command is in COMMANDS")
+    }
+
+    /// Commands served by `bot/ops.rs` (issue 6).
+    pub fn is_ops(self) -> bool {
+        use Command::*;
+        matches!(
+            self,
+            LogRuntime
+                | LogJournal
+                | LogErrors
+                | LogFile
+                | Ip
+                | Ping
+                | Tailscale
+                | Speed
+                | AptUpdate
+                | PipSync
+                | GitPull
+        )
+    }
+
+    /// Commands served by `bot/charts.rs` (issue 7).
+    pub fn is_charts(self) -> bool {
+        matches!(self, Command::Chart | Command::Restore)
+    }
+}
+
+/// What a chat message asks for.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Parsed<'a> {
+    Command(Command, &'a str),
+    /// Starts with `/` but names no command.
+    Unknown(&'a str),
+    /// Plain text that is not a menu button.
+    Text,
+}
+
+/// Parses `/name[@bot] args` or a main-menu button label.
+pub fn parse(text: &str) -> Parsed<'_> {
+    let text = text.trim();
+    if let Some(cmd) = i18n::menu_command(text) {
+        return Parsed::Command(cmd, "");
+    }
+    let Some(rest) = text.strip_prefix('/') else {
+        return Parsed::Text;
+    };
+    let (head, args) = match rest.find(char::is_whitespace) {
+        Some(i) => (&rest[..i], rest[i..].trim()),
+        None => (rest, ""),
+    };
+    let name = head.split('@').next().unwrap_or(head);
+    match COMMANDS.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)) {
+        Some((_, c)) => Parsed::Command(*c, args),
+        None => Parsed::Unknown(head),
+    }
+}
+
+/// A privileged action, run as `sudo -n potion-helper …` (contract §2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HelperAction {
+    Svc {
+        verb: SvcVerb,
+        unit: String,
+    },
+    BackupStart,
+    VerifyStart,
+    TimerSet(HhMm),
+    /// `apt update` / `apt upgrade`, for the operations commands (issue 6).
+    AptUpdate,
+    AptUpgrade,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SvcVerb {
+    Start,
+    Stop,
+    Restart,
+}
+
+impl SvcVerb {
+    pub fn parse(s: &str) -> Option<SvcVerb> {
+        match s.to_ascii_lowercase().as_str() {
+            "start" => Some(SvcVerb::Start),
+            "stop" => Some(SvcVerb::Stop),
+            "restart" => Some(SvcVerb::Restart),
+            _ => None,
+        }
+    }
+
+    pub fn word(self) -> &'static str {
+        match self {
+            SvcVerb::Start => "start",
+            SvcVerb::Stop => "stop",
+            SvcVerb::Restart => "restart",
+        }
+    }
+}
+
+impl HelperAction {
+    /// The helper's arguments (after `sudo -n potion-helper`).
+    pub fn helper_args(&self) -> Vec<String> {
+        match self {
+            HelperAction::Svc { verb, unit } => {
+                vec!["svc".into(), verb.word().into(), unit.clone()]
+            }
+            HelperAction::BackupStart => vec!["backup".into(), "start".into()],
+            HelperAction::VerifyStart => vec!["verify".into(), "start".into()],
+            HelperAction::TimerSet(t) => {
+                vec!["timer".into(), "set".into(), "backup".into(), t.to_string()]
+            }
+            HelperAction::AptUpdate => vec!["apt".into(), "update".into()],
+            HelperAction::AptUpgrade => vec!["apt".into(), "upgrade".into()],
+        }
+    }
+
+    /// Short audit name, e.g. `svc restart`.
+    pub fn audit_name(&self) -> String {
+        self.helper_args()[..2].join(" ")
+    }
+
+    /// Human description in the reply language (HTML).
+    pub fn describe(&self, t: &Texts) -> String {
+        match self {
+            HelperAction::Svc { verb, unit } => fill(
+                t.action_svc,
+                &[("verb", t.verb(*verb)), ("unit", &esc(unit))],
+            ),
+            HelperAction::BackupStart => t.action_backup.to_string(),
+            HelperAction::VerifyStart => t.action_verify.to_string(),
+            HelperAction::TimerSet(hm) => fill(t.action_timer, &[("time", &hm.to_string())]),
+            HelperAction::AptUpdate => t.action_apt_update.to_string(),
+            HelperAction::AptUpgrade => t.action_apt_upgrade.to_string(),
+        }
+    }
+}
+
+/// A setting change written to `.env` and applied to the running config.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Setting {
+    Threshold(Metric, f64),
+    Services(Vec<String>),
+    BackupTime(HhMm),
+}
+
+impl Setting {
+    pub fn env_key(&self) -> &'static str {
+        match self {
+            Setting::Threshold(m, _) => m.env_key(),
+            Setting::Services(_) => "SERVICES",
+            Setting::BackupTime(_) => "BACKUP_TIME",
+        }
+    }
+
+    pub fn env_value(&self) -> String {
+        match self {
+            Setting::Threshold(_, v) => super::text::num(*v),
+            Setting::Services(list) => list.join(","),
+            Setting::BackupTime(t) => t.to_string(),
+        }
+    }
+
+    /// Applies the change to the in-memory config.
+    pub fn apply(&self, cfg: &mut Config) {
+        match self {
+            Setting::Threshold(m, v) => match m {
+                Metric::Cpu => cfg.thresholds.cpu = *v,
+                Metric::Ram => cfg.thresholds.ram = *v,
+                Metric::Disk => cfg.thresholds.disk = *v,
+                Metric::DiskData => cfg.thresholds.disk_data = *v,
+                Metric::Temp => cfg.thresholds.temp = *v,
+            },
+            Setting::Services(list) => cfg.services = list.clone(),
+            Setting::BackupTime(t) => cfg.backup_time = *t,
+        }
+    }
+
+    /// The reply after a successful save (HTML).
+    pub fn done_text(&self, t: &Texts) -> String {
+        match self {
+            Setting::Threshold(m, v) => fill(
+                t.threshold_set,
+                &[("metric", m.name()), ("value", &super::text::num(*v))],
+            ),
+            Setting::Services(list) => fill(t.services_now, &[("list", &esc(&list.join(", ")))]),
+            Setting::BackupTime(hm) => fill(t.backup_time_set, &[("time", &hm.to_string())]),
+        }
+    }
+}
+
+/// Read-only views rendered from the job files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    Status,
+    Uptime,
+    Alerts,
+    SvcList,
+    BackupList,
+}
+
+/// What to do about one command.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Plan {
+    /// Reply with this HTML; audit `ok`.
+    Reply(String),
+    /// Refuse with this HTML; audit `failed: <reason>`.
+    Refuse {
+        html: String,
+        reason: String,
+    },
+    /// Show the main menu keyboard with this greeting.
+    Menu(String),
+    Show(View),
+    /// Ask Yes/No before running.
+    Confirm(HelperAction),
+    Run(HelperAction),
+    /// `/backup_now`: run the helper, then follow the progress file.
+    BackupNow,
+    Save(Setting),
+    /// `/set_backup`: save, then move the timer through the helper.
+    SaveAndRun(Setting, HelperAction),
+    SetLang(Lang),
+    /// Mute `code` for `minutes` (0 lifts the mute).
+    Mute {
+        code: String,
+        minutes: u64,
+    },
+    AuditTail(usize),
+    Ops,
+    Charts,
+}
+
+fn refuse(html: String, reason: &str) -> Plan {
+    Plan::Refuse {
+        html,
+        reason: reason.to_string(),
+    }
+}
+
+fn usage(t: &Texts, cmd: Command) -> Plan {
+    refuse(
+        fill(t.usage, &[("usage", &esc(&t.usage_of(cmd)))]),
+        "invalid arguments",
+    )
+}
+
+fn invalid(t: &Texts, err: &str) -> Plan {
+    refuse(fill(t.invalid, &[("err", &esc(err))]), "invalid arguments")
+}
+
+/// Decides what a command means for the current config (pure).
+pub fn plan(cfg: &Config, lang: Lang, cmd: Command, args: &str) -> Plan {
+    let t = i18n::texts(lang);
+    if args.chars().count() > MAX_ARGS {
+        return refuse(
+            fill(t.too_long, &[("max", &MAX_ARGS.to_string())]),
+            "arguments too long",
+        );
+    }
+    let words: Vec<&str> = args.split_whitespace().collect();
+    use Command::*;
+    match cmd {
+        Start => Plan::Menu(t.welcome.to_string()),
+        Help => Plan::Reply(i18n::help(t)),
+        Status => Plan::Show(View::Status),
+        Uptime => Plan::Show(View::Uptime),
+        Alerts => Plan::Show(View::Alerts),
+        SvcList => Plan::Show(View::SvcList),
+        BackupList => Plan::Show(View::BackupList),
+        BackupNow => Plan::BackupNow,
+        BackupVerify => Plan::Run(HelperAction::VerifyStart),
+        Svc => plan_svc(cfg, t, &words),
+        SvcAdd | SvcRemove => plan_services(cfg, t, cmd, &words),
+        SetThreshold => match words.as_slice() {
+            [m, v] => {
+                match Metric::parse(m).and_then(|m| validate::threshold(m, v).map(|v| (m, v))) {
+                    Ok((m, v)) => Plan::Save(Setting::Threshold(m, v)),
+                    Err(e) => invalid(t, &e),
+                }
+            }
+            _ => usage(t, cmd),
+        },
+        SetBackup => match words.as_slice() {
+            [raw] => match validate::hhmm(raw) {
+                Ok(hm) => Plan::SaveAndRun(Setting::BackupTime(hm), HelperAction::TimerSet(hm)),
+                Err(e) => invalid(t, &e),
+            },
+            _ => usage(t, cmd),
+        },
+        AlertDisable => plan_mute(t, &words),
+        Audit => match words.as_slice() {
+            [] => Plan::AuditTail(15),
+            [n] => match n.parse::<usize>() {
+                Ok(n) if (1..=100).contains(&n) => Plan::AuditTail(n),
+                _ => usage(t, cmd),
+            },
+            _ => usage(t, cmd),
+        },
+        Lang => match words.as_slice() {
+            [l] => match crate::config::Lang::parse(l) {
+                Ok(l) => Plan::SetLang(l),
+                Err(_) => usage(t, cmd),
+            },
+            _ => usage(t, cmd),
+        },
+        c if c.is_ops() => Plan::Ops,
+        _ => Plan::Charts,
+    }
+}
+
+fn plan_svc(cfg: &Config, t: &Texts, words: &[&str]) -> Plan {
+    let [verb, unit] = words else {
+        return usage(t, Command::Svc);
+    };
+    let Some(verb) = SvcVerb::parse(verb) else {
+        return usage(t, Command::Svc);
+    };
+    let unit = match validate::service_name(unit) {
+        Ok(u) => u,
+        Err(e) => return invalid(t, &e),
+    };
+    if verb == SvcVerb::Stop && unit == cfg.self_service {
+        return refuse(
+            fill(t.svc_self_stop, &[("unit", &esc(&unit))]),
+            "own service",
+        );
+    }
+    if !cfg.services.contains(&unit) {
+        return refuse(
+            fill(t.svc_not_whitelisted, &[("unit", &esc(&unit))]),
+            "unit not in SERVICES",
+        );
+    }
+    let action = HelperAction::Svc { verb, unit };
+    match verb {
+        SvcVerb::Start => Plan::Run(action),
+        SvcVerb::Stop | SvcVerb::Restart => Plan::Confirm(action),
+    }
+}
+
+fn plan_services(cfg: &Config, t: &Texts, cmd: Command, words: &[&str]) -> Plan {
+    let [unit] = words else {
+        return usage(t, cmd);
+    };
+    let unit = match validate::service_name(unit) {
+        Ok(u) => u,
+        Err(e) => return invalid(t, &e),
+    };
+    let mut list = cfg.services.clone();
+    let present = list.contains(&unit);
+    if cmd == Command::SvcAdd {
+        if present {
+            return Plan::Reply(fill(t.svc_already, &[("unit", &esc(&unit))]));
+        }
+        list.push(unit);
+    } else {
+        if !present {
+            return refuse(
+                fill(t.svc_not_listed, &[("unit", &esc(&unit))]),
+                "unit not in SERVICES",
+            );
+        }
+        list.retain(|u| *u != unit);
+    }
+    Plan::Save(Setting::Services(list))
+}
+
+/// Alert codes `/alert_disable` accepts (contract §5).
+pub const ALERT_CODES: &[&str] = &[
+    "CPU_HIGH",
+    "RAM_HIGH",
+    "DISK_ROOT_HIGH",
+    "DISK_DATA_HIGH",
+    "DATA_DISK_MISSING",
+    "TEMP_HIGH",
+    "SERVICE_DOWN",
+    "BACKUP_STALE",
+    "BACKUP_FAILED",
+    "HEALTH_STALE",
+];
+
+/// Normalises an alert code typed by a user; `SERVICE_DOWN:unit` is accepted too.
+pub fn alert_code(raw: &str) -> Result<String, String> {
+    let up = raw.trim();
+    let (base, unit) = match up.split_once(':') {
+        Some((b, u)) => (b.to_ascii_uppercase(), Some(u)),
+        None => (up.to_ascii_uppercase(), None),
+    };
+    if !ALERT_CODES.contains(&base.as_str()) {
+        return Err(format!(
+            "unknown alert code {raw:?}; use one of {}",
+            ALERT_CODES.join(", ")
+        ));
+    }
+    match unit {
+        None => Ok(base),
+        Some(u) if base == "SERVICE_DOWN" => {
+            Ok(format!("SERVICE_DOWN:{}", validate::unit_name(u)?))
+        }
+        Some(_) => Err(format!("{base} takes no unit")),
+    }
+}
+
+fn plan_mute(t: &Texts, words: &[&str]) -> Plan {
+    let [code, minutes] = words else {
+        return usage(t, Command::AlertDisable);
+    };
+    let code = match alert_code(code) {
+        Ok(c) => c,
+        Err(e) => return invalid(t, &e),
+    };
+    match minutes.parse::<u64>() {
+        Ok(m) if m <= MAX_MUTE_MIN => Plan::Mute { code, minutes: m },
+        _ => invalid(
+            t,
+            &format!("minutes must be a whole number from 0 to {MAX_MUTE_MIN}"),
+        ),
+    }
+}
+
+/// A button press, decoded from its callback data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Callback {
+    /// `m:<minutes>:<code>`: mute an alert.
+    Mute { code: String, minutes: u64 },
+    /// `st`: show the status.
+    Status,
+    /// `r:<unit>`: ask to restart a unit (from a SERVICE_DOWN alert).
+    AskRestart(String),
+    /// `c:<id>:y|n`: answer to a confirmation.
+    Confirm { id: u64, yes: bool },
+}
+
+impl Callback {
+    /// Callback data; `None` when it would not fit Telegram's 64 bytes.
+    pub fn data(&self) -> Option<String> {
+        let d = match self {
+            Callback::Mute { code, minutes } => format!("m:{minutes}:{code}"),
+            Callback::Status => "st".into(),
+            Callback::AskRestart(u) => format!("r:{u}"),
+            Callback::Confirm { id, yes } => format!("c:{id}:{}", if *yes { "y" } else { "n" }),
+        };
+        (d.len() <= CALLBACK_MAX).then_some(d)
+    }
+
+    /// Decodes callback data; anything unexpected is `None` (and refused).
+    pub fn parse(data: &str) -> Option<Callback> {
+        if data == "st" {
+            return Some(Callback::Status);
+        }
+        if let Some(rest) = data.strip_prefix("m:") {
+            let (m, code) = rest.split_once(':')?;
+            return Some(Callback::Mute {
+                code: alert_code(code).ok()?,
+                minutes: m.parse().ok().filter(|m| *m <= MAX_MUTE_MIN)?,
+            });
+        }
+        if let Some(u) = data.strip_prefix("r:") {
+            return validate::service_name(u).ok().map(Callback::AskRestart);
+        }
+        if let Some(rest) = data.strip_prefix("c:") {
+            let (id, yn) = rest.split_once(':')?;
+            let yes = match yn {
+                "y" => true,
+                "n" => false,
+                _ => return None,
+            };
+            return Some(Callback::Confirm {
+                id: id.parse().ok()?,
+                yes,
+            });
+        }
+        None
+    }
+}
+
+/// A confirmation waiting for Yes/No.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pending {
+    pub action: HelperAction,
+    pub user_id: u64,
+    /// Seconds since the Unix epoch after which the question is void.
+    pub expires_at: u64,
+}
+
+/// What a Yes/No press leads to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Answer {
+    Run(HelperAction),
+    Cancelled,
+    /// Too late, already answered, or unknown: nothing happens.
+    Expired,
+    /// Someone else's question.
+    NotYours,
+}
+
+/// Decides a Yes/No press against the pending question (pure).
+pub fn answer(pending: Option<&Pending>, user_id: u64, yes: bool, now: u64) -> Answer {
+    match pending {
+        None => Answer::Expired,
+        Some(p) if now > p.expires_at => Answer::Expired,
+        Some(p) if p.user_id != user_id => Answer::NotYours,
+        Some(_) if !yes => Answer::Cancelled,
+        Some(p) => Answer::Run(p.action.clone()),
+    }
+}
+
+/// Plans a button press that is not a Yes/No answer (pure).
+pub fn plan_callback(cfg: &Config, lang: Lang, cb: &Callback) -> Plan {
+    match cb {
+        Callback::Mute { code, minutes } => Plan::Mute {
+            code: code.clone(),
+            minutes: *minutes,
+        },
+        Callback::Status => Plan::Show(View::Status),
+        Callback::AskRestart(unit) => plan_svc(cfg, i18n::texts(lang), &["restart", unit.as_str()]),
+        // Yes/No answers are decided by [`answer`] against the pending
+        // question; without one there is nothing to confirm.
+        Callback::Confirm { .. } => Plan::Reply(i18n::texts(lang).confirm_expired.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg() -> Config {
+        let mut c = Config::defaults();
+        c.services = vec!["ollama.service".into(), "web.service".into()];
+        c
+    }
+
+    fn p(text: &str) -> Plan {
+        match parse(text) {
+            Parsed::Command(c, a) => plan(&cfg(), Lang::En, c, a),
+            other => panic!("{text}: {other:?}"),
+        }
+    }
+
+    fn refused(plan: &Plan) -> &str {
+        match plan {
+            Plan::Refuse { html, .. } => html,
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn parses_commands_buttons_and_text() {
+        assert_eq!(parse("/status"), Parsed::Command(Command::Status, ""));
+        assert_eq!(
+            parse("/Status@potion_bot"),
+            Parsed::Command(Command::Status, "")
+        );
+        assert_eq!(
+            parse("/svc  restart   ollama "),
+            Parsed::Command(Command::Svc, "restart   ollama")
+        );
+        assert_eq!(parse("📊 Status"), Parsed::Command(Command::Status, ""));
+        assert_eq!(parse("🚨 Peringatan"), Parsed::Command(Command::Alerts, ""));
+        assert_eq!(parse("/nope x"), Parsed::Unknown("nope"));
+        assert_eq!(parse("hello"), Parsed::Text);
+        for (name, c) in COMMANDS {
+            assert_eq!(parse(&format!("/{name}")), Parsed::Command(*c, ""));
+        }
+    }
+
+    #[test]
+    fn every_command_has_a_plan() {
+        for (name, c) in COMMANDS {
+            let plan = plan(&cfg(), Lang::Id, *c, "");
+            match c {
+                Command::Start => assert!(matches!(plan, Plan::Menu(_))),
+                Command::Help => assert!(matches!(&plan, Plan::Reply(h) if h.contains("/svc_add"))),
+                Command::Status
+                | Command::Uptime
+                | Command::Alerts
+                | Command::SvcList
+                | Command::BackupList => {
+                    assert!(matches!(plan, Plan::Show(_)), "/{name}")
+                }
+                Command::BackupNow => assert_eq!(plan, Plan::BackupNow),
+                Command::BackupVerify => assert_eq!(plan, Plan::Run(HelperAction::VerifyStart)),
+                Command::Audit => assert_eq!(plan, Plan::AuditTail(15)),
+                c if c.is_ops() => assert_eq!(plan, Plan::Ops, "/{name}"),
+                c if c.is_charts() => assert_eq!(plan, Plan::Charts, "/{name}"),
+                // Everything else needs arguments and shows its usage without them.
+                _ => assert!(refused(&plan).contains("Cara pakai"), "/{name}: {plan:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn svc_is_whitelisted_and_confirmed() {
+        assert_eq!(
+            p("/svc start ollama"),
+            Plan::Run(HelperAction::Svc {
+                verb: SvcVerb::Start,
+                unit: "ollama.service".into()
+            })
+        );
+        assert_eq!(
+            p("/svc restart web.service"),
+            Plan::Confirm(HelperAction::Svc {
+                verb: SvcVerb::Restart,
+                unit: "web.service".into()
+            })
+        );
+        assert!(matches!(p("/svc stop ollama"), Plan::Confirm(_)));
+        assert!(refused(&p("/svc stop sshd")).contains("not a watched service"));
+        assert!(refused(&p("/svc restart foo;id")).contains("Not accepted"));
+        assert!(refused(&p("/svc kill ollama")).contains("Usage"));
+        assert!(refused(&p("/svc stop potion-runner")).contains("own service"));
+        assert!(refused(&p("/svc restart potion-runner")).contains("not a watched service"));
+    }
+
+    #[test]
+    fn settings_are_validated() {
+        assert_eq!(
+            p("/set_threshold cpu 85"),
+            Plan::Save(Setting::Threshold(Metric::Cpu, 85.0))
+        );
+        for bad in ["cpu NaN", "cpu -3", "cpu 101", "gpu 50", "cpu", "cpu inf"] {
+            assert!(
+                refused(&p(&format!("/set_threshold {bad}"))).len() > 5,
+                "{bad}"
+            );
+        }
+        let hm = HhMm {
+            hour: 2,
+            minute: 30,
+        };
+        for ok in ["02:30", "02.30", "02,30", "2:30"] {
+            assert_eq!(
+                p(&format!("/set_backup {ok}")),
+                Plan::SaveAndRun(Setting::BackupTime(hm), HelperAction::TimerSet(hm)),
+                "{ok}"
+            );
+        }
+        assert!(refused(&p("/set_backup 25:99")).contains("25:99"));
+        assert_eq!(
+            p("/svc_add nginx"),
+            Plan::Save(Setting::Services(vec![
+                "ollama.service".into(),
+                "web.service".into(),
+                "nginx.service".into()
+            ]))
+        );
+        assert!(matches!(p("/svc_add ollama"), Plan::Reply(_)));
+        assert_eq!(
+            p("/svc_remove web"),
+            Plan::Save(Setting::Services(vec!["ollama.service".into()]))
+        );
+        assert!(refused(&p("/svc_remove nginx")).contains("not in the watch list"));
+        assert!(refused(&p("/svc_add a/b")).contains("Not accepted"));
+    }
+
+    #[test]
+    fn long_arguments_are_refused_first() {
+        let long = "x".repeat(5000);
+        for c in [
+            "svc restart",
+            "set_threshold cpu",
+            "svc_add",
+            "set_backup",
+            "ping",
+            "chart",
+        ] {
+            let plan = p(&format!("/{c} {long}"));
+            assert!(refused(&plan).contains("too long"), "{c}");
+        }
+    }
+
+    #[test]
+    fn mutes_lang_and_audit() {
+        assert_eq!(
+            p("/alert_disable cpu_high 60"),
+            Plan::Mute {
+                code: "CPU_HIGH".into(),
+                minutes: 60
+            }
+        );
+        assert_eq!(
+            p("/alert_disable SERVICE_DOWN:ollama 5"),
+            Plan::Mute {
+                code: "SERVICE_DOWN:ollama.service".into(),
+                minutes: 5
+            }
+        );
+        assert!(refused(&p("/alert_disable NOPE 5")).contains("unknown alert code"));
+        assert!(refused(&p("/alert_disable CPU_HIGH 99999")).contains("minutes"));
+        assert_eq!(p("/lang en"), Plan::SetLang(Lang::En));
+        assert!(matches!(p("/lang fr"), Plan::Refuse { .. }));
+        assert_eq!(p("/audit 5"), Plan::AuditTail(5));
+        assert!(matches!(p("/audit 0"), Plan::Refuse { .. }));
+    }
+
+    #[test]
+    fn callbacks_round_trip_and_reject_junk() {
+        for cb in [
+            Callback::Status,
+            Callback::Mute {
+                code: "CPU_HIGH".into(),
+                minutes: 60,
+            },
+            Callback::AskRestart("ollama.service".into()),
+            Callback::Confirm { id: 7, yes: true },
+            Callback::Confirm { id: 8, yes: false },
+        ] {
+            assert_eq!(Callback::parse(&cb.data().unwrap()), Some(cb));
+        }
+        for junk in [
+            "",
+            "x",
+            "m:abc:CPU_HIGH",
+            "m:5:NOPE",
+            "r:a;b",
+            "c:1:maybe",
+            "c:x:y",
+        ] {
+            assert_eq!(Callback::parse(junk), None, "{junk}");
+        }
+        let c = cfg();
+        assert_eq!(
+            plan_callback(&c, Lang::En, &Callback::Status),
+            Plan::Show(View::Status)
+        );
+        assert!(matches!(
+            plan_callback(&c, Lang::En, &Callback::AskRestart("ollama.service".into())),
+            Plan::Confirm(_)
+        ));
+        assert!(matches!(
+            plan_callback(&c, Lang::En, &Callback::AskRestart("other.service".into())),
+            Plan::Refuse { .. }
+        ));
+    }
+
+    #[test]
+    fn confirmations_expire_and_belong_to_their_asker() {
+        let action = HelperAction::Svc {
+            verb: SvcVerb::Stop,
+            unit: "a.service".into(),
+        };
+        let p = Pending {
+            action: action.clone(),
+            user_id: 1,
+            expires_at: 100,
+        };
+        assert_eq!(answer(Some(&p), 1, true, 100), Answer::Run(action));
+        assert_eq!(answer(Some(&p), 1, true, 101), Answer::Expired);
+        assert_eq!(answer(Some(&p), 2, true, 50), Answer::NotYours);
+        assert_eq!(answer(Some(&p), 1, false, 50), Answer::Cancelled);
+        assert_eq!(answer(None, 1, true, 50), Answer::Expired);
+    }
+
+    #[test]
+    fn settings_apply_and_describe() {
+        let mut c = cfg();
+        Setting::Threshold(Metric::Temp, 70.0).apply(&mut c);
+        assert_eq!(c.thresholds.temp, 70.0);
+        let s = Setting::BackupTime(HhMm { hour: 3, minute: 0 });
+        assert_eq!(
+            (s.env_key(), s.env_value().as_str()),
+            ("BACKUP_TIME", "03:00")
+        );
+        s.apply(&mut c);
+        assert_eq!(c.backup_time.to_string(), "03:00");
+        assert_eq!(Setting::Threshold(Metric::Cpu, 85.5).env_value(), "85.5");
+    }
+}

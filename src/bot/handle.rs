@@ -1,0 +1,542 @@
+//! Update handling: a dptree schema whose first branch refuses anyone not in
+//! `ADMIN_IDS`, then messages and button presses. Decisions come from the pure
+//! `command.rs`; this file carries them out (files, `.env`, helper, replies)
+//! and writes one audit line per command, button press, action and refusal.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use teloxide::dispatching::{UpdateFilterExt, UpdateHandler};
+use teloxide::prelude::*;
+use teloxide::types::{CallbackQuery, KeyboardButton, KeyboardMarkup, ReplyMarkup, User};
+
+use crate::envfile::EnvFile;
+use crate::files::backup::{BackupOutcome, BackupProgress, SnapshotIndex};
+use crate::files::health::HealthReport;
+
+use super::command::{self, Answer, Callback, HelperAction, Parsed, Pending, Plan, Setting, View};
+use super::helper::{self, HelperError};
+use super::send::{self, inline_row};
+use super::text::{esc, fill};
+use super::view::{self, load};
+use super::{AuditResult, Shared, lock};
+
+/// Runs one update through the schema; errors are logged, never fatal.
+pub async fn dispatch(bot: Bot, shared: Arc<Shared>, update: Update) {
+    let deps = dptree::deps![bot, shared, update];
+    if let std::ops::ControlFlow::Break(Err(e)) = schema().dispatch(deps).await {
+        log::error!("handling an update: {e:#}");
+    }
+}
+
+fn is_admin(u: &Update, s: &Arc<Shared>) -> bool {
+    u.from()
+        .is_some_and(|user| lock(&s.cfg).admin_ids.contains(&(user.id.0 as i64)))
+}
+
+/// Messages and button presses are what a person sends; membership changes
+/// and the like are ignored rather than answered with a refusal.
+fn is_interaction(u: &Update) -> bool {
+    matches!(
+        u.kind,
+        teloxide::types::UpdateKind::Message(_) | teloxide::types::UpdateKind::CallbackQuery(_)
+    )
+}
+
+/// The handler tree: strangers first, then messages and buttons.
+pub fn schema() -> UpdateHandler<anyhow::Error> {
+    dptree::entry()
+        .branch(
+            dptree::filter(|u: Update, s: Arc<Shared>| is_interaction(&u) && !is_admin(&u, &s))
+                .endpoint(on_stranger),
+        )
+        .branch(Update::filter_message().endpoint(on_message))
+        .branch(Update::filter_callback_query().endpoint(on_callback))
+}
+
+async fn on_stranger(bot: Bot, shared: Arc<Shared>, update: Update) -> anyhow::Result<()> {
+    let Some(user) = update.from().cloned() else {
+        return Ok(());
+    };
+    let what = match &update.kind {
+        teloxide::types::UpdateKind::Message(m) => m.text().unwrap_or("").to_string(),
+        teloxide::types::UpdateKind::CallbackQuery(q) => q.data.clone().unwrap_or_default(),
+        _ => String::new(),
+    };
+    let action = what
+        .split_whitespace()
+        .next()
+        .unwrap_or("message")
+        .to_string();
+    shared.audit(&user, &action, &what, &AuditResult::Denied);
+    if let teloxide::types::UpdateKind::CallbackQuery(q) = &update.kind {
+        let _ = bot.answer_callback_query(q.id.clone()).send().await;
+    }
+    // One refusal per stranger per run: enough to learn their id, no more spam.
+    if !lock(&shared.refused).insert(user.id.0) {
+        return Ok(());
+    }
+    let t = shared.texts();
+    let html = fill(t.stranger, &[("id", &user.id.0.to_string())]);
+    if let Some(chat) = update.chat() {
+        send::reply(&bot, chat.id, &html).await?;
+    }
+    Ok(())
+}
+
+/// Who asked, and where to answer.
+struct Req {
+    bot: Bot,
+    shared: Arc<Shared>,
+    chat: ChatId,
+    user: User,
+}
+
+async fn on_message(bot: Bot, shared: Arc<Shared>, msg: Message) -> anyhow::Result<()> {
+    let Some(user) = msg.from.clone() else {
+        return Ok(());
+    };
+    let text = msg.text().unwrap_or("");
+    let req = Req {
+        bot,
+        shared: shared.clone(),
+        chat: msg.chat.id,
+        user,
+    };
+    let t = shared.texts();
+    match command::parse(text) {
+        Parsed::Command(cmd, args) => {
+            let result = if cmd.is_ops() {
+                super::ops::handle(&req.bot, &msg, &shared, cmd, args).await
+            } else if cmd.is_charts() {
+                super::charts::handle(&req.bot, &msg, &shared, cmd, args).await
+            } else {
+                let plan = command::plan(&shared.config(), shared.lang(), cmd, args);
+                execute(&req, plan).await
+            };
+            shared.audit(&req.user, cmd.name(), args, &result);
+        }
+        Parsed::Unknown(name) => {
+            let shown: String = name.chars().take(64).collect();
+            let html = fill(t.unknown_command, &[("name", &esc(&shown))]);
+            send::reply(&req.bot, req.chat, &html).await?;
+            shared.audit(
+                &req.user,
+                name,
+                "",
+                &AuditResult::Failed("unknown command".into()),
+            );
+        }
+        Parsed::Text => {
+            send::reply(&req.bot, req.chat, t.plain_text).await?;
+        }
+    }
+    Ok(())
+}
+
+async fn on_callback(bot: Bot, shared: Arc<Shared>, q: CallbackQuery) -> anyhow::Result<()> {
+    let data = q.data.clone().unwrap_or_default();
+    let _ = bot.answer_callback_query(q.id.clone()).send().await;
+    let Some(message) = q.message.as_ref() else {
+        return Ok(());
+    };
+    let req = Req {
+        bot,
+        shared: shared.clone(),
+        chat: message.chat().id,
+        user: q.from.clone(),
+    };
+    let (action, result) = match Callback::parse(&data) {
+        None => (
+            "button".to_string(),
+            AuditResult::Failed("unknown button".into()),
+        ),
+        Some(Callback::Confirm { id, yes }) => on_confirm(&req, message.id(), id, yes).await,
+        Some(cb) => {
+            let plan = command::plan_callback(&shared.config(), shared.lang(), &cb);
+            let name = match &cb {
+                Callback::Mute { .. } => "button alert_disable",
+                Callback::Status => "button status",
+                Callback::AskRestart(_) => "button svc restart",
+                Callback::Confirm { .. } => "button confirm",
+            };
+            (name.to_string(), execute(&req, plan).await)
+        }
+    };
+    shared.audit(&req.user, &action, &data, &result);
+    Ok(())
+}
+
+async fn on_confirm(
+    req: &Req,
+    msg_id: teloxide::types::MessageId,
+    id: u64,
+    yes: bool,
+) -> (String, AuditResult) {
+    let t = req.shared.texts();
+    let now = now_s();
+    let pending = lock(&req.shared.pending).remove(&id);
+    let decided = command::answer(pending.as_ref(), req.user.id.0, yes, now);
+    let name = pending
+        .as_ref()
+        .map(|p| p.action.audit_name())
+        .unwrap_or_else(|| "confirm".into());
+    let (html, result) = match decided {
+        Answer::Expired => (
+            t.confirm_expired.to_string(),
+            AuditResult::Failed("confirmation expired".into()),
+        ),
+        Answer::NotYours => {
+            if let Some(p) = pending {
+                lock(&req.shared.pending).insert(id, p);
+            }
+            let _ = send::reply(&req.bot, req.chat, t.confirm_not_yours).await;
+            return (name, AuditResult::Denied);
+        }
+        Answer::Cancelled => (
+            t.cancelled.to_string(),
+            AuditResult::Failed("cancelled".into()),
+        ),
+        Answer::Run(action) => {
+            let since = backup_since();
+            let (html, result) = run_helper(req, &action).await;
+            if action == HelperAction::BackupStart && result == AuditResult::Ok {
+                follow_backup(req, since);
+            }
+            (html, result)
+        }
+    };
+    let _ = send::edit(&req.bot, req.chat, msg_id, &html).await;
+    (name, result)
+}
+
+fn now_s() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// Carries out a plan and says what to audit.
+async fn execute(req: &Req, plan: Plan) -> AuditResult {
+    let r = execute_inner(req, plan).await;
+    r.unwrap_or_else(|e| AuditResult::Failed(format!("reply not delivered: {e}")))
+}
+
+async fn execute_inner(req: &Req, plan: Plan) -> Result<AuditResult, teloxide::RequestError> {
+    let shared = &req.shared;
+    let t = shared.texts();
+    let (bot, chat) = (&req.bot, req.chat);
+    Ok(match plan {
+        Plan::Reply(html) => {
+            send::reply(bot, chat, &html).await?;
+            AuditResult::Ok
+        }
+        Plan::Refuse { html, reason } => {
+            send::reply(bot, chat, &html).await?;
+            AuditResult::Failed(reason)
+        }
+        Plan::Menu(html) => {
+            let rows = t.menu.iter().map(|row| {
+                row.iter()
+                    .map(|(label, _)| KeyboardButton::new(*label))
+                    .collect::<Vec<_>>()
+            });
+            let kb = KeyboardMarkup::new(rows).resize_keyboard();
+            send::send(bot, chat, &html, Some(ReplyMarkup::Keyboard(kb))).await?;
+            AuditResult::Ok
+        }
+        Plan::Show(v) => {
+            send::reply(bot, chat, &render(shared, v)).await?;
+            AuditResult::Ok
+        }
+        Plan::Confirm(action) => {
+            ask_confirm(bot, chat, shared, req.user.id.0, action).await?;
+            AuditResult::Ok
+        }
+        Plan::Run(action) => {
+            let (html, result) = run_helper(req, &action).await;
+            send::reply(bot, chat, &html).await?;
+            result
+        }
+        Plan::BackupNow => {
+            let since = backup_since();
+            let (html, result) = run_helper(req, &HelperAction::BackupStart).await;
+            if result == AuditResult::Ok {
+                follow_backup(req, since);
+            } else {
+                send::reply(bot, chat, &html).await?;
+            }
+            result
+        }
+        Plan::Save(setting) => {
+            let (html, result) = save_setting(shared, &setting);
+            send::reply(bot, chat, &html).await?;
+            result
+        }
+        Plan::SaveAndRun(setting, action) => {
+            let (mut html, result) = save_setting(shared, &setting);
+            let result = if result == AuditResult::Ok {
+                let (h2, r2) = run_helper(req, &action).await;
+                html = format!("{html}\n{h2}");
+                r2
+            } else {
+                result
+            };
+            send::reply(bot, chat, &html).await?;
+            result
+        }
+        Plan::SetLang(lang) => {
+            let code = lang.code().to_string();
+            match shared.update_state(|st| st.lang = Some(code)) {
+                Ok(()) => {
+                    // The command menu's descriptions follow the new language.
+                    tokio::spawn(super::register_commands(bot.clone(), shared.clone()));
+                    send::reply(bot, chat, super::i18n::texts(lang).lang_set).await?;
+                    AuditResult::Ok
+                }
+                Err(e) => {
+                    send::reply(
+                        bot,
+                        chat,
+                        &fill(t.internal_error, &[("err", &esc(&format!("{e:#}")))]),
+                    )
+                    .await?;
+                    AuditResult::Failed(format!("{e:#}"))
+                }
+            }
+        }
+        Plan::Mute { code, minutes } => mute(req, &code, minutes).await?,
+        Plan::AuditTail(n) => {
+            let path = shared.config().audit_log();
+            let html = match crate::audit::tail(&path, n) {
+                Ok(lines) if lines.is_empty() => t.audit_empty.to_string(),
+                Ok(lines) => {
+                    let mut s = format!("{}\n", t.audit_header);
+                    for e in lines {
+                        s += &format!(
+                            "<code>{}</code> {} <b>{}</b> {} → {}\n",
+                            esc(&e.time),
+                            esc(&e.username.clone().unwrap_or_else(|| e.user_id.to_string())),
+                            esc(&e.action),
+                            esc(&e.arguments),
+                            esc(&e.result)
+                        );
+                    }
+                    s
+                }
+                Err(e) => fill(t.internal_error, &[("err", &esc(&format!("{e:#}")))]),
+            };
+            send::reply(bot, chat, &html).await?;
+            AuditResult::Ok
+        }
+        // Routed by command in `on_message`; a plan never asks for these itself.
+        Plan::Ops | Plan::Charts => AuditResult::Failed("not routed".into()),
+    })
+}
+
+/// Asks `user_id` a Yes/No question about `action`; a Yes within
+/// [`command::CONFIRM_TTL_S`] runs it through the helper. Public for the
+/// operations commands (updates ask first too).
+pub async fn ask_confirm(
+    bot: &Bot,
+    chat: ChatId,
+    shared: &Arc<Shared>,
+    user_id: u64,
+    action: HelperAction,
+) -> Result<(), teloxide::RequestError> {
+    let t = shared.texts();
+    let id = shared.next_pending.fetch_add(1, Ordering::Relaxed);
+    let now = now_s();
+    let html = fill(
+        t.confirm_question,
+        &[
+            ("what", &action.describe(t)),
+            ("secs", &command::CONFIRM_TTL_S.to_string()),
+        ],
+    );
+    {
+        let mut p = lock(&shared.pending);
+        p.retain(|_, v| v.expires_at >= now);
+        p.insert(
+            id,
+            Pending {
+                action,
+                user_id,
+                expires_at: now + command::CONFIRM_TTL_S,
+            },
+        );
+    }
+    let buttons = [
+        (t.btn_yes.to_string(), Callback::Confirm { id, yes: true }),
+        (t.btn_no.to_string(), Callback::Confirm { id, yes: false }),
+    ]
+    .map(|(l, c)| (l, c.data().unwrap_or_default()));
+    let markup = ReplyMarkup::InlineKeyboard(inline_row(&buttons));
+    send::send(bot, chat, &html, Some(markup)).await?;
+    Ok(())
+}
+
+fn render(shared: &Shared, v: View) -> String {
+    let cfg = shared.config();
+    let t = shared.texts();
+    let now = chrono::Utc::now();
+    let health = || load::<HealthReport>(&cfg.health_file());
+    match v {
+        View::Status => view::status(t, &cfg, &health(), now),
+        View::Uptime => view::uptime(t, &cfg, &health(), now),
+        View::Alerts => {
+            let mutes = lock(&shared.state).mutes.clone();
+            view::alerts(t, &cfg, &health(), &mutes, now)
+        }
+        View::SvcList => view::svc_list(t, &cfg, &health(), now),
+        View::BackupList => view::backup_list(
+            t,
+            &load::<BackupOutcome>(&cfg.state_dir.join(crate::paths::LAST_BACKUP)),
+            &load::<SnapshotIndex>(&cfg.state_dir.join(crate::paths::BACKUP_INDEX)),
+        ),
+    }
+}
+
+async fn mute(req: &Req, code: &str, minutes: u64) -> Result<AuditResult, teloxide::RequestError> {
+    let t = req.shared.texts();
+    let until = chrono::Utc::now() + chrono::Duration::minutes(minutes as i64);
+    let until_s = crate::files::rfc3339(until);
+    let r = req.shared.update_state(|st| {
+        if minutes == 0 {
+            st.mutes.remove(code);
+        } else {
+            st.mutes.insert(code.to_string(), until_s.clone());
+        }
+    });
+    let (html, result) = match r {
+        Ok(()) if minutes == 0 => (
+            fill(t.mute_lifted, &[("code", &esc(code))]),
+            AuditResult::Ok,
+        ),
+        Ok(()) => (
+            fill(
+                t.mute_set,
+                &[
+                    ("code", &esc(code)),
+                    ("minutes", &minutes.to_string()),
+                    ("until", &until_s),
+                ],
+            ),
+            AuditResult::Ok,
+        ),
+        Err(e) => (
+            fill(t.internal_error, &[("err", &esc(&format!("{e:#}")))]),
+            AuditResult::Failed(format!("{e:#}")),
+        ),
+    };
+    send::reply(&req.bot, req.chat, &html).await?;
+    Ok(result)
+}
+
+/// Runs a helper action; returns the reply and the audit result.
+async fn run_helper(req: &Req, action: &HelperAction) -> (String, AuditResult) {
+    let t = req.shared.texts();
+    let what = action.describe(t);
+    match helper::run(action).await {
+        Ok(()) => (fill(t.helper_ok, &[("what", &what)]), AuditResult::Ok),
+        Err(e) => {
+            let tpl = match e {
+                HelperError::Missing(_) => t.helper_missing,
+                HelperError::Failed(_) => t.helper_failed,
+            };
+            let detail = match &e {
+                HelperError::Missing(d) | HelperError::Failed(d) => d.clone(),
+            };
+            (
+                fill(tpl, &[("what", &what), ("err", &esc(&detail))]),
+                AuditResult::Failed(e.reason()),
+            )
+        }
+    }
+}
+
+/// Writes one setting to `.env` and applies it to the running config.
+fn save_setting(shared: &Shared, s: &Setting) -> (String, AuditResult) {
+    let t = shared.texts();
+    let Some(path) = shared.config().env_file else {
+        return (
+            t.env_missing.to_string(),
+            AuditResult::Failed("no .env file".into()),
+        );
+    };
+    if !path.exists() {
+        return (
+            t.env_missing.to_string(),
+            AuditResult::Failed("no .env file".into()),
+        );
+    }
+    let saved = EnvFile::load(&path).and_then(|mut f| {
+        f.set(s.env_key(), &s.env_value())?;
+        f.save()
+    });
+    match saved {
+        Ok(()) => {
+            s.apply(&mut lock(&shared.cfg));
+            (s.done_text(t), AuditResult::Ok)
+        }
+        Err(e) => (
+            fill(t.env_failed, &[("err", &esc(&format!("{e:#}")))]),
+            AuditResult::Failed(format!("{e:#}")),
+        ),
+    }
+}
+
+/// A backup that finished at or after this instant is the one just started
+/// (file times have whole seconds, hence the one-second margin).
+fn backup_since() -> chrono::DateTime<chrono::Utc> {
+    chrono::Utc::now() - chrono::Duration::seconds(1)
+}
+
+/// Shows a progress message for `/backup_now`, edited in place from
+/// `backup-progress.json`, then the result from `last_backup.json`.
+fn follow_backup(req: &Req, started: chrono::DateTime<chrono::Utc>) {
+    if req.shared.backup_follow.swap(true, Ordering::SeqCst) {
+        return;
+    }
+    let (bot, shared, chat) = (req.bot.clone(), req.shared.clone(), req.chat);
+    tokio::spawn(async move {
+        let t = shared.texts();
+        let state_dir = shared.config().state_dir;
+        let msg = send::send(&bot, chat, t.backup_started, None).await;
+        let mut last_text = String::new();
+        let mut final_text = t.backup_no_result.to_string();
+        // Up to six hours: a big first backup on a slow HDD takes a while.
+        for _ in 0..(6 * 3600 / 2) {
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            if let view::Loaded::Ok(b) =
+                load::<BackupOutcome>(&state_dir.join(crate::paths::LAST_BACKUP))
+                && crate::files::parse_rfc3339(&b.finished_at).is_some_and(|f| f >= started)
+            {
+                final_text = view::outcome_line(t, &b);
+                break;
+            }
+            if let view::Loaded::Ok(p) =
+                load::<BackupProgress>(&state_dir.join(crate::paths::BACKUP_PROGRESS))
+            {
+                let text = view::progress(t, &p);
+                if text != last_text
+                    && let Ok(m) = &msg
+                {
+                    let _ = send::edit(&bot, chat, m.id, &text).await;
+                    last_text = text;
+                }
+            }
+        }
+        match &msg {
+            Ok(m) => {
+                let _ = send::edit(&bot, chat, m.id, &final_text).await;
+            }
+            Err(_) => {
+                let _ = send::reply(&bot, chat, &final_text).await;
+            }
+        }
+        shared.backup_follow.store(false, Ordering::SeqCst);
+    });
+}

@@ -1,0 +1,153 @@
+//! Privileged actions through `sudo -n potion-helper …` (contract §2). The
+//! bot never runs systemctl or touches timers itself; this is its only door.
+
+use std::time::Duration;
+
+use crate::process::{Cmd, Output};
+
+use super::command::HelperAction;
+
+/// The helper's name as sudoers allows it; resolved by sudo from its secure path.
+pub const HELPER: &str = "potion-helper";
+/// How long one helper call may take (a restart of a slow unit included).
+pub const HELPER_TIMEOUT: Duration = Duration::from_secs(90);
+
+/// Why a helper call did not succeed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum HelperError {
+    /// sudo or the helper is not installed, or sudo wants a password.
+    Missing(String),
+    /// The helper ran and refused or failed.
+    Failed(String),
+}
+
+impl HelperError {
+    pub fn reason(&self) -> String {
+        match self {
+            HelperError::Missing(e) => format!("helper unavailable: {e}"),
+            HelperError::Failed(e) => e.clone(),
+        }
+    }
+}
+
+/// The full argument vector after `sudo`.
+pub fn sudo_args(action: &HelperAction) -> Vec<String> {
+    let mut v = vec!["-n".to_string(), HELPER.to_string()];
+    v.extend(action.helper_args());
+    v
+}
+
+/// Classifies a finished `sudo` run (pure).
+pub fn classify(out: &Output) -> Result<(), HelperError> {
+    if out.success() {
+        return Ok(());
+    }
+    let stderr = out.stderr_lossy();
+    let last = stderr
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("")
+        .trim()
+        .to_string();
+    if out.timed_out {
+        return Err(HelperError::Failed(format!(
+            "no answer within {} s",
+            HELPER_TIMEOUT.as_secs()
+        )));
+    }
+    // sudo's own complaints start with "sudo:"; so does "command not found".
+    if last.starts_with("sudo:") {
+        return Err(HelperError::Missing(last));
+    }
+    let detail = if last.is_empty() {
+        out.describe_end()
+    } else {
+        last
+    };
+    Err(HelperError::Failed(detail))
+}
+
+/// Runs one helper action off the event loop.
+pub async fn run(action: &HelperAction) -> Result<(), HelperError> {
+    let cmd = Cmd::new("sudo")
+        .args(sudo_args(action))
+        .timeout(HELPER_TIMEOUT)
+        .max_output(64 * 1024);
+    match cmd.run_async().await {
+        Ok(out) => classify(&out),
+        Err(e) => Err(HelperError::Missing(format!("{e:#}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bot::command::SvcVerb;
+    use crate::validate::HhMm;
+
+    #[test]
+    fn argument_vectors_follow_the_contract() {
+        let a = HelperAction::Svc {
+            verb: SvcVerb::Restart,
+            unit: "ollama.service".into(),
+        };
+        assert_eq!(
+            sudo_args(&a),
+            ["-n", "potion-helper", "svc", "restart", "ollama.service"]
+        );
+        assert_eq!(
+            sudo_args(&HelperAction::BackupStart)[2..],
+            ["backup", "start"]
+        );
+        assert_eq!(
+            sudo_args(&HelperAction::VerifyStart)[2..],
+            ["verify", "start"]
+        );
+        let t = HelperAction::TimerSet(HhMm { hour: 2, minute: 5 });
+        assert_eq!(sudo_args(&t)[2..], ["timer", "set", "backup", "02:05"]);
+    }
+
+    fn out(code: i32, stderr: &str) -> Output {
+        use std::os::unix::process::ExitStatusExt;
+        Output {
+            status: Some(std::process::ExitStatus::from_raw(code << 8)),
+            stdout: Vec::new(),
+            stderr: stderr.as_bytes().to_vec(),
+            timed_out: false,
+            cancelled: false,
+            truncated: false,
+            elapsed: Duration::ZERO,
+        }
+    }
+
+    #[test]
+    fn classifies_outcomes() {
+        assert_eq!(classify(&out(0, "")), Ok(()));
+        assert!(matches!(
+            classify(&out(1, "sudo: potion-helper: command not found\n")),
+            Err(HelperError::Missing(_))
+        ));
+        assert!(matches!(
+            classify(&out(1, "sudo: a password is required\n")),
+            Err(HelperError::Missing(_))
+        ));
+        assert_eq!(
+            classify(&out(1, "unit foo.service is not allowed\n")),
+            Err(HelperError::Failed(
+                "unit foo.service is not allowed".into()
+            ))
+        );
+    }
+
+    #[tokio::test]
+    async fn a_missing_sudo_is_reported_not_raised() {
+        // Runs with an empty PATH so no sudo can be found.
+        let cmd = Cmd::new("/nonexistent/sudo").arg("-n");
+        let r = match cmd.run_async().await {
+            Ok(o) => classify(&o),
+            Err(e) => Err(HelperError::Missing(format!("{e:#}"))),
+        };
+        assert!(matches!(r, Err(HelperError::Missing(_))));
+    }
+}

@@ -1,0 +1,431 @@
+//! `potion-bot`: the Telegram daemon. The only module that knows Telegram.
+//!
+//! Lifecycle: a current-thread tokio runtime runs one long-polling loop (with
+//! a capped backoff, so it starts and catches up whatever the Bot API's
+//! state), the alert watcher (`watch.rs`), the outbox sender (`send.rs`) and a
+//! background task that registers the command menu. systemd hears READY,
+//! STATUS and WATCHDOG pings from the polling loop itself; SIGTERM and SIGINT
+//! end everything within a second or two with exit 0.
+
+pub mod alerts;
+pub mod charts;
+pub mod command;
+mod handle;
+pub use handle::ask_confirm;
+pub mod helper;
+pub mod i18n;
+pub mod ops;
+pub mod send;
+pub mod text;
+pub mod view;
+mod watch;
+
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use teloxide::prelude::*;
+use teloxide::types::{BotCommand, User};
+use tokio::signal::unix::{SignalKind, signal};
+
+use crate::config::{Config, Lang};
+use crate::files::bot::BotState;
+use crate::process::Cmd;
+
+use command::{Command, Pending};
+use i18n::Texts;
+
+/// Long-poll timeout asked of `getUpdates`: one request every 25 s when idle.
+const POLL_TIMEOUT_S: u32 = 25;
+/// HTTP timeout for every request; must exceed the long poll.
+const HTTP_TIMEOUT: Duration = Duration::from_secs(POLL_TIMEOUT_S as u64 + 10);
+/// Longest wait between retries when the Bot API is unreachable.
+pub const MAX_BACKOFF: Duration = Duration::from_secs(4);
+
+/// How long shutdown waits for commands in progress.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
+/// Most unsent messages kept; older ones give way (days of flapping alerts).
+pub const OUTBOX_MAX: usize = 500;
+
+/// What an action leaves in the audit log.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AuditResult {
+    Ok,
+    Denied,
+    Failed(String),
+}
+
+impl std::fmt::Display for AuditResult {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AuditResult::Ok => f.write_str("ok"),
+            AuditResult::Denied => f.write_str("denied"),
+            AuditResult::Failed(e) => write!(f, "failed: {e}"),
+        }
+    }
+}
+
+/// State shared by every task of the daemon.
+pub struct Shared {
+    cfg: Mutex<Config>,
+    state: Mutex<BotState>,
+    state_path: PathBuf,
+    pending: Mutex<HashMap<u64, Pending>>,
+    next_pending: AtomicU64,
+    outbox_wake: tokio::sync::Notify,
+    refused: Mutex<HashSet<u64>>,
+    backup_follow: AtomicBool,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding a lock would abort (panic = "abort" in release);
+    // in tests, carry on with the data rather than poison everything.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Shared {
+    fn new(cfg: Config) -> Shared {
+        let state_path = cfg.state_dir.join(crate::paths::BOT_STATE);
+        let state = match crate::files::read_json::<BotState>(&state_path) {
+            Ok(s) => s,
+            Err(e) => {
+                if state_path.exists() {
+                    log::warn!("starting with empty bot state: {e:#}");
+                }
+                BotState::default()
+            }
+        };
+        Shared {
+            cfg: Mutex::new(cfg),
+            state: Mutex::new(state),
+            state_path,
+            pending: Mutex::new(HashMap::new()),
+            next_pending: AtomicU64::new(1),
+            outbox_wake: tokio::sync::Notify::new(),
+            refused: Mutex::new(HashSet::new()),
+            backup_follow: AtomicBool::new(false),
+        }
+    }
+
+    /// A copy of the current configuration (settings change it at run time).
+    pub fn config(&self) -> Config {
+        lock(&self.cfg).clone()
+    }
+
+    /// The reply language: `/lang` if set, else `BOT_LANG`.
+    pub fn lang(&self) -> Lang {
+        let chosen = lock(&self.state).lang.clone();
+        chosen
+            .and_then(|l| Lang::parse(&l).ok())
+            .unwrap_or_else(|| lock(&self.cfg).bot_lang)
+    }
+
+    pub fn texts(&self) -> &'static Texts {
+        i18n::texts(self.lang())
+    }
+
+    /// Appends one audit line; a failure to log is itself logged, never fatal.
+    pub fn audit(&self, user: &User, action: &str, args: &str, result: &AuditResult) {
+        let path = lock(&self.cfg).audit_log();
+        let e = crate::audit::entry(
+            user.id.0,
+            user.username.as_deref(),
+            action,
+            args,
+            &result.to_string(),
+        );
+        if let Err(err) = crate::audit::append(&path, &e) {
+            log::error!("audit log: {err:#}");
+        }
+    }
+
+    /// Changes the state and writes it atomically before returning. When the
+    /// write fails (disk full: exactly when a disk alert matters) the change
+    /// still takes effect in memory, so alerts go out; the error says it will
+    /// not survive a restart.
+    fn update_state<R>(&self, f: impl FnOnce(&mut BotState) -> R) -> Result<R> {
+        let mut st = lock(&self.state);
+        let before = st.clone();
+        let r = f(&mut st);
+        if *st != before {
+            crate::atomic::write_json(&self.state_path, &*st)
+                .with_context(|| format!("saving {}", self.state_path.display()))?;
+        }
+        Ok(r)
+    }
+
+    /// Queues a message for every admin (caller persists via `update_state`).
+    /// During a very long outage only the newest [`OUTBOX_MAX`] are kept.
+    fn enqueue(&self, st: &mut BotState, html: String, buttons: Vec<(String, String)>) {
+        for admin in lock(&self.cfg).admin_ids.clone() {
+            let seq = st.next_seq.max(1);
+            st.next_seq = seq + 1;
+            st.outbox.push(crate::files::bot::OutboxItem {
+                seq,
+                chat_id: admin,
+                html: html.clone(),
+                buttons: buttons.clone(),
+            });
+        }
+        let excess = st.outbox.len().saturating_sub(OUTBOX_MAX);
+        st.outbox.drain(..excess);
+    }
+}
+
+/// Replies that a command is not available yet (used by the ops/charts stubs).
+pub async fn not_available(
+    bot: &Bot,
+    chat: ChatId,
+    shared: &Arc<Shared>,
+    cmd: Command,
+) -> AuditResult {
+    let t = shared.texts();
+    let html = text::fill(t.not_available, &[("name", cmd.name())]);
+    match send::reply(bot, chat, &html).await {
+        Ok(()) => AuditResult::Failed("not available yet".into()),
+        Err(e) => AuditResult::Failed(format!("not available yet; reply failed: {e}")),
+    }
+}
+
+/// Runs the daemon until SIGTERM or SIGINT. `Err` is a fatal error (exit 1).
+pub fn run(cfg: Config) -> Result<()> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the tokio runtime")?;
+    rt.block_on(daemon(cfg))
+}
+
+/// True when this process runs inside the cgroup of `unit` (pure over the cgroup text).
+pub fn cgroup_is_unit(cgroup: &str, unit: &str) -> bool {
+    cgroup
+        .lines()
+        .filter_map(|l| l.rsplit(':').next())
+        .any(|path| path.trim_end_matches('/').rsplit('/').next() == Some(unit))
+}
+
+/// Refuses a second instance while the unit runs (contract §3 `POTION_FORCE_RUN`).
+async fn check_single_instance(cfg: &Config) -> Result<()> {
+    if cfg.force_run {
+        return Ok(());
+    }
+    let cgroup = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
+    if cgroup_is_unit(&cgroup, &cfg.self_service) {
+        return Ok(());
+    }
+    let out = Cmd::new("systemctl")
+        .args(["is-active", "--quiet", cfg.self_service.as_str()])
+        .timeout(Duration::from_secs(5))
+        .run_async()
+        .await;
+    if out.is_ok_and(|o| o.success()) {
+        bail!(
+            "{} is already running; stop it first or set POTION_FORCE_RUN=1 to run a second bot anyway",
+            cfg.self_service
+        );
+    }
+    Ok(())
+}
+
+fn build_bot(cfg: &Config) -> Result<Bot> {
+    let token = cfg
+        .bot_token
+        .as_ref()
+        .context("BOT_TOKEN is not set")?
+        .expose()
+        .to_string();
+    let url = url::Url::parse(&cfg.telegram_api_url)
+        .with_context(|| format!("TELEGRAM_API_URL {:?} is not a URL", cfg.telegram_api_url))?;
+    let client = teloxide::net::default_reqwest_settings()
+        .timeout(HTTP_TIMEOUT)
+        .build()
+        .context("building the HTTP client")?;
+    Ok(Bot::with_client(token, client).set_api_url(url))
+}
+
+/// The watchdog interval systemd asks for, following sd_watchdog_enabled(3):
+/// `WATCHDOG_USEC` set and `WATCHDOG_PID` either unset or naming this process.
+pub fn watchdog_usec(usec: Option<&str>, pid: Option<&str>, me: u32) -> Option<u64> {
+    let usec: u64 = usec?.trim().parse().ok().filter(|u| *u > 0)?;
+    match pid {
+        None => Some(usec),
+        Some(p) => (p.trim().parse::<u32>().ok() == Some(me)).then_some(usec),
+    }
+}
+
+fn sd_notify(states: &[sd_notify::NotifyState]) {
+    if let Err(e) = sd_notify::notify(false, states) {
+        log::debug!("sd_notify: {e}");
+    }
+}
+
+async fn daemon(cfg: Config) -> Result<()> {
+    check_single_instance(&cfg).await?;
+    if let Err(e) = crate::atomic::ensure_dir(&cfg.state_dir) {
+        log::warn!("{e:#}");
+    }
+    let bot = build_bot(&cfg)?;
+    let shared = Arc::new(Shared::new(cfg));
+
+    let mut sigterm = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+    let mut sigint = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
+
+    let tasks = [
+        tokio::spawn(register_commands(bot.clone(), shared.clone())),
+        tokio::spawn(send::run_outbox(bot.clone(), shared.clone())),
+        tokio::spawn(watch::run(shared.clone())),
+    ];
+
+    let wd_usec = watchdog_usec(
+        std::env::var("WATCHDOG_USEC").ok().as_deref(),
+        std::env::var("WATCHDOG_PID").ok().as_deref(),
+        std::process::id(),
+    );
+    let watchdog = wd_usec.is_some();
+    // Ping at half the interval, as sd_watchdog_enabled(3) advises.
+    let wd_period = Duration::from_micros((wd_usec.unwrap_or(0) / 2).max(100_000));
+    let mut wd_tick = tokio::time::interval(wd_period);
+    sd_notify(&[
+        sd_notify::NotifyState::Ready,
+        sd_notify::NotifyState::Status("polling Telegram"),
+    ]);
+    log::info!("started; polling {}", lock(&shared.cfg).telegram_api_url);
+
+    let mut handlers = tokio::task::JoinSet::new();
+    let mut offset: i32 = 0;
+    let mut backoff = Duration::from_millis(500);
+    let mut poll = Box::pin(poll_once(bot.clone(), offset, Duration::ZERO));
+    let reason = loop {
+        tokio::select! {
+            _ = sigterm.recv() => break "SIGTERM",
+            _ = sigint.recv() => break "SIGINT",
+            _ = wd_tick.tick(), if watchdog => sd_notify(&[sd_notify::NotifyState::Watchdog]),
+            res = &mut poll => {
+                let wait = match res {
+                    Ok(updates) => {
+                        if backoff > Duration::from_millis(500) {
+                            sd_notify(&[sd_notify::NotifyState::Status("polling Telegram")]);
+                            log::info!("Telegram reachable again");
+                        }
+                        backoff = Duration::from_millis(500);
+                        while handlers.try_join_next().is_some() {}
+                        for u in updates {
+                            offset = offset.max(u.id.0 as i32 + 1);
+                            handlers.spawn(handle::dispatch(bot.clone(), shared.clone(), u));
+                        }
+                        Duration::ZERO
+                    }
+                    Err(e) => {
+                        let wait = backoff;
+                        log::warn!("getUpdates failed ({e}); retrying in {} ms", wait.as_millis());
+                        sd_notify(&[sd_notify::NotifyState::Status("Telegram unreachable, retrying")]);
+                        backoff = (backoff * 2).min(MAX_BACKOFF);
+                        if let teloxide::RequestError::RetryAfter(s) = e { s.duration() } else { wait }
+                    }
+                };
+                poll = Box::pin(poll_once(bot.clone(), offset, wait));
+            }
+        }
+    };
+    log::info!("{reason}: stopping");
+    sd_notify(&[sd_notify::NotifyState::Stopping]);
+    drop(poll);
+    // Let commands already being handled finish their reply, briefly.
+    let drain = async { while handlers.join_next().await.is_some() {} };
+    if tokio::time::timeout(SHUTDOWN_GRACE, drain).await.is_err() {
+        log::warn!("stopping with {} command(s) still running", handlers.len());
+    }
+    for t in &tasks {
+        t.abort();
+    }
+    // Confirm the updates already handled so a restart does not run them again.
+    if offset > 0 {
+        let confirm = bot.get_updates().offset(offset).timeout(0).limit(1).send();
+        let _ = tokio::time::timeout(Duration::from_secs(2), confirm).await;
+    }
+    Ok(())
+}
+
+async fn poll_once(
+    bot: Bot,
+    offset: i32,
+    wait: Duration,
+) -> Result<Vec<Update>, teloxide::RequestError> {
+    if !wait.is_zero() {
+        tokio::time::sleep(wait).await;
+    }
+    bot.get_updates()
+        .offset(offset)
+        .timeout(POLL_TIMEOUT_S)
+        .send()
+        .await
+}
+
+/// Registers the command menu (and drops a stale webhook), retrying in the
+/// background until the Bot API answers; start-up never waits for it.
+pub(crate) async fn register_commands(bot: Bot, shared: Arc<Shared>) {
+    let mut wait = Duration::from_millis(500);
+    loop {
+        let t = shared.texts();
+        let cmds: Vec<BotCommand> = command::COMMANDS
+            .iter()
+            .map(|(name, c)| BotCommand::new(*name, t.describe(*c)))
+            .collect();
+        let r = async {
+            bot.delete_webhook().send().await?;
+            bot.set_my_commands(cmds).send().await
+        }
+        .await;
+        match r {
+            Ok(_) => {
+                log::info!("command menu registered");
+                return;
+            }
+            Err(teloxide::RequestError::RetryAfter(s)) => tokio::time::sleep(s.duration()).await,
+            Err(e) => {
+                log::debug!("setMyCommands: {e}");
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(Duration::from_secs(30));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recognises_its_own_unit_cgroup() {
+        let cg = "0::/system.slice/potion-runner.service\n";
+        assert!(cgroup_is_unit(cg, "potion-runner.service"));
+        assert!(!cgroup_is_unit(cg, "other.service"));
+        assert!(!cgroup_is_unit(
+            "0::/user.slice/user-0.slice/session-3.scope\n",
+            "potion-runner.service"
+        ));
+    }
+
+    #[test]
+    fn watchdog_follows_sd_watchdog_enabled() {
+        assert_eq!(watchdog_usec(Some("1000000"), None, 5), Some(1_000_000));
+        assert_eq!(
+            watchdog_usec(Some("1000000"), Some("5"), 5),
+            Some(1_000_000)
+        );
+        assert_eq!(watchdog_usec(Some("1000000"), Some("6"), 5), None);
+        assert_eq!(watchdog_usec(None, None, 5), None);
+        assert_eq!(watchdog_usec(Some("0"), None, 5), None);
+        assert_eq!(watchdog_usec(Some("x"), None, 5), None);
+    }
+
+    #[test]
+    fn audit_results_print_as_the_contract_says() {
+        assert_eq!(AuditResult::Ok.to_string(), "ok");
+        assert_eq!(AuditResult::Denied.to_string(), "denied");
+        assert_eq!(AuditResult::Failed("x".into()).to_string(), "failed: x");
+    }
+}

@@ -1,0 +1,122 @@
+//! The alert watcher: inotify on `STATE_DIR` (a directory watch, so atomic
+//! renames are seen), a periodic rescan as a fallback and for `HEALTH_STALE`
+//! and mute expiry. Each look runs the pure diff in `alerts.rs` and persists
+//! the new announced set together with the queued messages in one atomic write.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use inotify::{Inotify, WatchMask};
+
+use crate::files::health::HealthReport;
+
+use super::Shared;
+use super::alerts;
+use super::view::{Loaded, load};
+
+/// How often the watcher looks even without an inotify event.
+pub const RESCAN: Duration = Duration::from_secs(30);
+
+type Events = inotify::EventStream<[u8; 4096]>;
+
+fn open_watch(dir: &std::path::Path) -> Option<Events> {
+    let r = Inotify::init().and_then(|i| {
+        i.watches()
+            .add(dir, WatchMask::MOVED_TO | WatchMask::CLOSE_WRITE)?;
+        i.into_event_stream([0u8; 4096])
+    });
+    match r {
+        Ok(s) => Some(s),
+        Err(e) => {
+            log::warn!(
+                "cannot watch {} ({e}); checking every {} s until it can",
+                dir.display(),
+                RESCAN.as_secs()
+            );
+            None
+        }
+    }
+}
+
+/// Runs forever (aborted at shutdown).
+pub async fn run(shared: Arc<Shared>) {
+    let state_dir = shared.config().state_dir;
+    let mut events = open_watch(&state_dir);
+    let started = chrono::Utc::now();
+    let mut tick = tokio::time::interval(RESCAN);
+    loop {
+        let relevant = tokio::select! {
+            _ = tick.tick() => {
+                // STATE_DIR may appear after the bot started (first install).
+                if events.is_none() && state_dir.is_dir() {
+                    events = open_watch(&state_dir);
+                }
+                true
+            }
+            ev = async {
+                match events.as_mut() {
+                    Some(s) => s.next().await,
+                    None => std::future::pending().await,
+                }
+            } => match ev {
+                Some(Ok(e)) => e.name.is_some_and(|n| n == crate::paths::LAST_HEALTH),
+                Some(Err(e)) => {
+                    log::warn!("inotify: {e}");
+                    false
+                }
+                None => {
+                    events = None;
+                    false
+                }
+            },
+        };
+        if relevant {
+            check(&shared, started);
+        }
+    }
+}
+
+/// Reads `last_health.json` and queues what fired or cleared.
+pub fn check(shared: &Shared, started: chrono::DateTime<chrono::Utc>) {
+    let cfg = shared.config();
+    let report: Option<HealthReport> = match load(&cfg.health_file()) {
+        Loaded::Ok(r) => Some(r),
+        Loaded::Missing => None,
+        // A torn or foreign file says nothing; the next good one will.
+        Loaded::Corrupt(e) => {
+            log::warn!("{e}");
+            return;
+        }
+    };
+    let t = shared.texts();
+    let now = chrono::Utc::now();
+    let r = shared.update_state(|st| {
+        alerts::expire_mutes(&mut st.mutes, now);
+        let active = alerts::active(
+            report.as_ref(),
+            &st.announced,
+            cfg.health_stale_s,
+            now,
+            started,
+        );
+        let change = alerts::diff(&st.announced, &active, &st.mutes, now);
+        for a in &change.fired {
+            shared.enqueue(st, alerts::fired_html(t, a), alerts::buttons(t, a));
+        }
+        for code in &change.cleared {
+            shared.enqueue(st, alerts::cleared_html(t, code), Vec::new());
+        }
+        let changed = !change.is_empty();
+        st.announced = change.announced;
+        changed
+    });
+    match r {
+        Ok(true) => shared.outbox_wake.notify_one(),
+        Ok(false) => {}
+        Err(e) => {
+            log::error!("alerts (sending anyway, not persisted): {e:#}");
+            shared.outbox_wake.notify_one();
+        }
+    }
+}

@@ -1,0 +1,70 @@
+//! The bot's own files: the audit line in `actions.log` (contract §4) and
+//! `bot-state.json` (announced alerts, mutes, language and the unsent-message outbox).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::HasSchema;
+
+/// One line of `$LOG_DIR/actions.log`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub time: String,
+    pub user_id: u64,
+    pub username: Option<String>,
+    pub action: String,
+    pub arguments: String,
+    /// `ok`, `denied` or `failed: …`.
+    pub result: String,
+}
+
+/// `$STATE_DIR/bot-state.json`: everything the bot must remember across restarts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BotState {
+    pub schema: u32,
+    /// Alert codes already announced as firing, with the time they were announced.
+    #[serde(default)]
+    pub announced: BTreeMap<String, String>,
+    /// Muted alert codes and when the mute ends (RFC 3339).
+    #[serde(default)]
+    pub mutes: BTreeMap<String, String>,
+    /// Language chosen with `/lang`, overriding `BOT_LANG`.
+    #[serde(default)]
+    pub lang: Option<String>,
+    /// Messages decided but not yet delivered, oldest first.
+    #[serde(default)]
+    pub outbox: Vec<OutboxItem>,
+    #[serde(default)]
+    pub next_seq: u64,
+}
+
+impl Default for BotState {
+    fn default() -> Self {
+        BotState {
+            schema: super::SCHEMA,
+            announced: BTreeMap::new(),
+            mutes: BTreeMap::new(),
+            lang: None,
+            outbox: Vec::new(),
+            next_seq: 1,
+        }
+    }
+}
+
+impl HasSchema for BotState {
+    fn schema(&self) -> u32 {
+        self.schema
+    }
+}
+
+/// One unsent message (HTML text) for one chat.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutboxItem {
+    pub seq: u64,
+    pub chat_id: i64,
+    pub html: String,
+    /// Inline buttons, one row: (label, callback data).
+    #[serde(default)]
+    pub buttons: Vec<(String, String)>,
+}
