@@ -3,11 +3,13 @@
 //! The library holds everything; the binaries in `bin/` only parse arguments,
 //! load [`config::Config`] and call one function here. See `ARCHITECTURE.md`.
 
+pub mod alerts;
 pub mod atomic;
 pub mod cli;
 pub mod config;
 pub mod envfile;
 pub mod files;
+pub mod health;
 pub mod history;
 pub mod logging;
 pub mod paths;
