@@ -42,12 +42,10 @@ fn unescape(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// Whether `path` is a mount point: resolved through symlinks, then looked up
-/// in the mount table. A path that does not exist is not mounted.
+/// Whether `path` is a mount point: resolved through symlinks where it
+/// exists, then looked up in the mount table.
 pub fn is_mount_point(path: &Path, mounts: &[PathBuf]) -> bool {
-    let Ok(real) = std::fs::canonicalize(path) else {
-        return false;
-    };
+    let real = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
     mounts.contains(&real)
 }
 

@@ -243,3 +243,126 @@ fn write_files(
     .filter_map(Result::err)
     .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::path::{Path, PathBuf};
+
+    use super::*;
+    use crate::alerts::{self, Rules};
+
+    fn fixture(name: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/health")
+            .join(name)
+    }
+
+    fn config(state_dir: &Path, data_mount: &str) -> Config {
+        let pairs: BTreeMap<String, String> = [
+            ("STATE_DIR", state_dir.display().to_string()),
+            ("DATA_MOUNT", data_mount.to_string()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        Config::from_pairs(&pairs).unwrap()
+    }
+
+    fn now() -> DateTime<Utc> {
+        files::parse_rfc3339("2026-11-25T19:00:00Z").unwrap()
+    }
+
+    #[test]
+    fn laptop_fixture_with_sensors() {
+        let dir = tempfile::tempdir().unwrap();
+        // `/` stands in for the data disk: it is mounted on every machine that runs the tests.
+        let cfg = config(dir.path(), "/");
+        let prev = CpuCounters {
+            busy: 25_000,
+            total: 190_000,
+            boot_time: 1_764_028_800,
+        };
+        let (r, counters) = collect(&Roots::under(fixture("laptop")), &cfg, Some(&prev), now());
+        assert_eq!(r.errors, Vec::<String>::new());
+        assert_eq!(r.host, "x450l");
+        assert_eq!(r.cpu.cores, 4);
+        assert_eq!(r.cpu.load, [0.1, 0.2, 0.3]);
+        assert_eq!(r.cpu.percent, Some(10.0), "1000 busy of 10000 jiffies");
+        assert_eq!(counters.unwrap().total, 200_000);
+        assert_eq!(r.memory.total_bytes, 3_903_212 * 1024);
+        assert_eq!(r.memory.percent, 50.0);
+        assert_eq!(r.memory.swap_percent, 25.0);
+        assert_eq!(r.uptime_s, 93_784);
+        // 55 (hwmon0), 0 (broken, skipped), 61.5 (hwmon1/device), 48 (zone0), -273 (skipped).
+        assert_eq!(r.temperature_c, Some(61.5));
+        assert!(r.disks.iter().all(|d| d.present));
+        assert_eq!(r.backup.last_status, "none");
+        let mounts = disks::parse_mountinfo(
+            &Roots::under(fixture("laptop"))
+                .read_proc("self/mountinfo")
+                .unwrap(),
+        );
+        assert!(disks::is_mount_point(
+            Path::new("/mnt/potion-data"),
+            &mounts
+        ));
+    }
+
+    #[test]
+    fn machine_without_sensors_or_data_disk() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = config(dir.path(), "/mnt/potion-data-not-here");
+        let (r, counters) = collect(&Roots::under(fixture("nosensors")), &cfg, None, now());
+        assert_eq!(r.errors, Vec::<String>::new());
+        assert_eq!(r.temperature_c, None);
+        assert_eq!(r.cpu.percent, None);
+        assert!(counters.is_some());
+        assert!(r.notes[0].starts_with("first run"), "{:?}", r.notes);
+        assert_eq!(r.cpu.cores, 1);
+        assert_eq!(
+            r.memory.percent, 50.0,
+            "no MemAvailable: free + buffers + cached"
+        );
+        assert_eq!(r.memory.swap_percent, 0.0);
+        let data = &r.disks[1];
+        assert_eq!((data.name.as_str(), data.present), ("data", false));
+        let e = alerts::evaluate(
+            &BTreeMap::new(),
+            &alerts::readings(&r, &cfg),
+            &Rules::from_config(&cfg),
+            &r.taken_at,
+        );
+        let codes: Vec<_> = e.alerts.iter().map(|a| a.code.as_str()).collect();
+        assert_eq!(codes, [alerts::DATA_DISK_MISSING]);
+    }
+
+    #[test]
+    fn unreadable_proc_gives_errors_not_a_panic() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = config(dir.path(), "/mnt/potion-data-not-here");
+        let (r, counters) = collect(&Roots::under(dir.path().join("nothing")), &cfg, None, now());
+        assert!(counters.is_none());
+        for probe in ["host", "cpu", "load", "memory", "uptime", "mounts"] {
+            assert!(
+                r.errors
+                    .iter()
+                    .any(|e| e.starts_with(&format!("{probe}: "))),
+                "{probe} missing from {:?}",
+                r.errors
+            );
+        }
+        assert_eq!(r.host, "unknown");
+    }
+
+    #[test]
+    fn corrupt_state_is_a_note_and_a_fresh_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join(paths::HEALTH_STATE);
+        assert_eq!(load_state(&p), (HealthState::default(), None));
+        std::fs::write(&p, "{\"schema\": 1, \"taken_at\": tru").unwrap();
+        let (state, note) = load_state(&p);
+        assert_eq!(state, HealthState::default());
+        assert!(note.unwrap().contains("unreadable"));
+    }
+}
