@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Benchmark: the whole potion-health process against bench/health_psutil.py
+# (/usr/bin/python3 + psutil doing the same work), in the same run.
+# Prints median wall time of each, their ratio, peak RSS and the number of
+# child processes per run, once without SERVICES and once with two units.
+#
+#   bench/health.sh                 # RUNS=200 by default
+#   RUNS=50 BENCH_LOOP=0 bench/health.sh
+#
+# As root the state folders live on a small journaled ext4 image on a loop
+# device (the root file system here has no journal, which would flatter the
+# fsyncs both sides do); BENCH_LOOP=0 skips that.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+RUNS=${RUNS:-200}
+UNITS=${BENCH_UNITS:-ssh.service,cron.service}
+PY=/usr/bin/python3
+BASELINE=$PWD/bench/health_psutil.py
+DATA_MOUNT=${BENCH_DATA_MOUNT:-/mnt/potion-data}
+
+cargo build --release --quiet --bin potion-health
+BIN=$PWD/target/release/potion-health
+
+work=$(mktemp -d)
+dev=""
+cleanup() {
+  if [ -n "$dev" ]; then
+    umount "$work/mnt" || true
+    losetup -d "$dev" || true
+  fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+root=$work
+if [ "$(id -u)" = 0 ] && [ "${BENCH_LOOP:-1}" = 1 ]; then
+  truncate -s 64M "$work/fs.img"
+  mkfs.ext4 -q -j "$work/fs.img"
+  dev=$(losetup --direct-io=on -f --show "$work/fs.img")
+  mkdir "$work/mnt"
+  mount "$dev" "$work/mnt"
+  root=$work/mnt
+  echo "state folders on journaled ext4 ($dev)"
+fi
+
+peak_rss_kib() { # prints the largest "Maximum resident set size" over 5 runs
+  local max=0 kb
+  for _ in 1 2 3 4 5; do
+    kb=$(/usr/bin/time -v "$@" 2>&1 >/dev/null | awk -F': ' '/Maximum resident/ {print $2}')
+    [ "$kb" -gt "$max" ] && max=$kb
+  done
+  echo "$max"
+}
+
+children() { # child processes one run starts (execve calls minus its own)
+  if ! command -v strace >/dev/null; then echo "n/a"; return; fi
+  # Only successful execve calls count: a PATH search logs one failed call per folder.
+  strace -f -qq -e trace=execve -o "$work/strace.log" "$@" >/dev/null 2>&1 || true
+  echo $(( $(grep -cE '(execve\(.*|execve resumed>.*)\) += 0' "$work/strace.log") - 1 ))
+}
+
+bench() { # $1: label, $2: SERVICES value (may be empty)
+  local label=$1 services=$2
+  local rs=$root/rs-$label py=$root/py-$label
+  mkdir -p "$rs" "$py"
+  printf 'APP_DIR=%s\nDATA_MOUNT=%s\nSERVICES=%s\n' "$rs" "$DATA_MOUNT" "$services" >"$work/$label.env"
+  local rust_cmd=("$BIN" --env "$work/$label.env")
+  local py_cmd=("$PY" "$BASELINE" "$py/state" "$DATA_MOUNT")
+  if [ -n "$services" ]; then
+    IFS=, read -r -a units <<<"$services"
+    py_cmd+=("${units[@]}")
+  fi
+  echo
+  echo "== $label (SERVICES=${services:-<empty>}) =="
+  hyperfine --shell=none --warmup 5 --runs "$RUNS" --style basic \
+    --export-json "$work/$label.json" \
+    -n potion-health "${rust_cmd[*]}" -n python-psutil "${py_cmd[*]}" >/dev/null
+  "$PY" - "$work/$label.json" <<'EOF'
+import json, sys
+r = {x["command"]: x for x in json.load(open(sys.argv[1]))["results"]}
+rs, py = r["potion-health"]["median"], r["python-psutil"]["median"]
+print("median wall: potion-health %.2f ms, python+psutil %.2f ms, ratio %.3f (goal <= 0.10)"
+      % (rs * 1e3, py * 1e3, rs / py))
+EOF
+  echo "peak RSS: potion-health $(peak_rss_kib "${rust_cmd[@]}") KiB," \
+    "python+psutil $(peak_rss_kib "${py_cmd[@]}") KiB (goal <= 8192 KiB)"
+  echo "child processes per run: potion-health $(children "${rust_cmd[@]}")," \
+    "python+psutil $(children "${py_cmd[@]}")"
+}
+
+bench no-services ""
+bench services "$UNITS"
