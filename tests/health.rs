@@ -112,6 +112,7 @@ fn corrupt_state_file_still_succeeds_and_says_so() {
     ok(&out);
     let r = report(&sb);
     assert!(r["notes"].to_string().contains("unreadable"), "{r}");
+    assert!(!r["notes"].to_string().contains("first run"), "{r}");
     assert_eq!(r["errors"], Value::Array(vec![]));
     // The next run reads the state this one wrote.
     ok(&health(&sb, "", &[]));

@@ -39,7 +39,12 @@ pub fn run(cfg: &Config, roots: &Roots) -> Outcome {
     let state_path = cfg.state_dir.join(paths::HEALTH_STATE);
     let (prev, state_note) = load_state(&state_path);
     let (mut report, counters) = collect(roots, cfg, prev.cpu.as_ref(), now);
-    report.notes.splice(0..0, state_note);
+    if let Some(note) = state_note {
+        // "first run" would be wrong here: the state was lost, not absent.
+        let first_run = collect::NoCpuPercent::FirstRun.note();
+        report.notes.retain(|n| n != first_run);
+        report.notes.insert(0, note);
+    }
     let readings = alerts::readings(&report, cfg);
     let eval = alerts::evaluate(
         &prev.trackers,
@@ -72,7 +77,7 @@ pub fn load_state(path: &std::path::Path) -> (HealthState, Option<String>) {
             Err(e) => (
                 HealthState::default(),
                 Some(format!(
-                    "previous state was unreadable and was started afresh ({e:#}); alert streaks restart"
+                    "previous state was unreadable and was started afresh ({e:#}); cpu percent appears from the next run and alert streaks restart"
                 )),
             ),
         },
