@@ -174,6 +174,85 @@ pub fn render(r: &HealthReport, taken_at_unix: i64) -> String {
 mod tests {
     use super::*;
 
+    use crate::files::health::*;
+
+    fn report() -> HealthReport {
+        HealthReport {
+            schema: 1,
+            host: "x".into(),
+            taken_at: "2026-11-25T19:00:00Z".into(),
+            cpu: CpuInfo {
+                percent: None,
+                load: [0.5, 0.25, 0.125],
+                cores: 2,
+            },
+            memory: MemoryInfo {
+                total_bytes: 100,
+                available_bytes: 40,
+                percent: 60.0,
+                swap_percent: 0.0,
+            },
+            disks: vec![DiskInfo {
+                name: "data".into(),
+                mount: "/mnt/potion-data".into(),
+                total_bytes: 0,
+                used_bytes: 0,
+                percent: 0.0,
+                present: false,
+            }],
+            uptime_s: 10,
+            temperature_c: None,
+            services: vec![ServiceInfo {
+                unit: "ollama.service".into(),
+                active: "failed".into(),
+                sub: "failed".into(),
+            }],
+            backup: BackupInfo::default(),
+            alerts: vec![Alert {
+                code: "DATA_DISK_MISSING".into(),
+                since: "2026-11-25T19:00:00Z".into(),
+                value: None,
+                threshold: None,
+            }],
+            errors: vec![],
+            notes: vec![],
+        }
+    }
+
+    #[test]
+    fn every_sample_has_help_and_type_and_unknowns_are_left_out() {
+        let text = render(&report(), 1_764_097_200);
+        let mut typed = std::collections::HashSet::new();
+        for line in text.lines() {
+            if let Some(rest) = line.strip_prefix("# TYPE ") {
+                assert!(rest.ends_with(" gauge"), "{line}");
+                typed.insert(rest.split(' ').next().unwrap().to_string());
+            } else if !line.starts_with("# HELP ") {
+                let name = line.split(['{', ' ']).next().unwrap();
+                assert!(typed.contains(name), "{name} has no TYPE line");
+                assert!(
+                    line.rsplit(' ').next().unwrap().parse::<f64>().is_ok(),
+                    "{line}"
+                );
+            }
+        }
+        assert!(
+            !text.contains("potion_cpu_percent"),
+            "first run has no cpu percent"
+        );
+        assert!(!text.contains("potion_temperature_celsius"));
+        assert!(
+            !text.contains("potion_disk_percent"),
+            "absent disk has no usage"
+        );
+        assert!(text.contains("potion_disk_present{name=\"data\",mount=\"/mnt/potion-data\"} 0\n"));
+        assert!(text.contains(
+            "potion_service_up{unit=\"ollama.service\",active=\"failed\",sub=\"failed\"} 0\n"
+        ));
+        assert!(text.contains("potion_alert_active{code=\"DATA_DISK_MISSING\"} 1\n"));
+        assert!(text.contains("potion_load_average{period=\"5m\"} 0.25\n"));
+    }
+
     #[test]
     fn labels_are_escaped() {
         assert_eq!(
