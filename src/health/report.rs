@@ -20,8 +20,13 @@ pub fn summary(r: &HealthReport) -> String {
     };
     let _ = writeln!(
         s,
-        "{:<10}{cpu}, load {:.2} {:.2} {:.2} on {} cores",
-        "CPU", r.cpu.load[0], r.cpu.load[1], r.cpu.load[2], r.cpu.cores
+        "{:<10}{cpu}, load {:.2} {:.2} {:.2} on {} {}",
+        "CPU",
+        r.cpu.load[0],
+        r.cpu.load[1],
+        r.cpu.load[2],
+        r.cpu.cores,
+        if r.cpu.cores == 1 { "core" } else { "cores" }
     );
     let m = &r.memory;
     let _ = writeln!(
@@ -109,6 +114,37 @@ fn bytes(n: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn summary_of_a_machine_without_sensors_or_data_disk() {
+        let fixture = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/health/nosensors"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let pairs = [("STATE_DIR".to_string(), dir.path().display().to_string())].into();
+        let cfg = crate::config::Config::from_pairs(&pairs).unwrap();
+        let now = crate::files::parse_rfc3339("2026-11-25T19:00:00Z").unwrap();
+        let roots = crate::health::Roots::under(fixture);
+        let (mut r, _) = crate::health::collect(&roots, &cfg, None, now);
+        r.alerts.push(crate::files::health::Alert {
+            code: "RAM_HIGH".into(),
+            since: "2026-11-25T18:58:00Z".into(),
+            value: Some(97.0),
+            threshold: Some(90.0),
+        });
+        let text = summary(&r);
+        assert!(
+            text.starts_with("old-box at 2026-11-25T19:00:00Z (up 1m)\n"),
+            "{text}"
+        );
+        assert!(text.contains("CPU       n/a (first sample), load 1.50 0.75 0.25 on 1 core\n"));
+        assert!(text.contains("Disk data missing: nothing is mounted at /mnt/potion-data\n"));
+        assert!(text.contains("Temp      no sensor\n"));
+        assert!(text.contains("Backup    no backup has run yet\n"));
+        assert!(text.contains("ALERT     RAM_HIGH 97.0 (limit 90) since 2026-11-25T18:58:00Z\n"));
+        assert!(text.contains("Note      first run"));
+    }
 
     #[test]
     fn units() {
