@@ -231,6 +231,14 @@ fn services_take_one_systemctl_call() {
     let fake = bin.join("systemctl");
     std::fs::write(&fake, FAKE_SYSTEMCTL).unwrap();
     std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let no_services = sb.write_env("");
+    let mut c = sb.cmd(BIN);
+    c.env("PATH", &bin).arg("--env").arg(&no_services);
+    ok(&run(c));
+    assert!(
+        !bin.join("calls.log").exists(),
+        "no SERVICES must mean no child process"
+    );
     let env = sb.write_env("SERVICES=ollama.service,rag.service\nALERT_CONSECUTIVE=2");
     let go = || {
         let mut c = sb.cmd(BIN);
