@@ -3,6 +3,7 @@
 //! The library holds everything; the binaries in `bin/` only parse arguments,
 //! load [`config::Config`] and call one function here. See `ARCHITECTURE.md`.
 
+pub mod alerts;
 pub mod atomic;
 pub mod audit;
 pub mod bot;
@@ -13,6 +14,7 @@ pub mod config;
 pub mod digest;
 pub mod envfile;
 pub mod files;
+pub mod health;
 pub mod history;
 pub mod logging;
 pub mod paths;

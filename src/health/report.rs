@@ -1,0 +1,157 @@
+//! The human summary `potion-health --print` shows: plain English lines, one per topic.
+
+use std::fmt::Write;
+
+use crate::files::health::HealthReport;
+
+/// Renders the report as a short, readable summary.
+pub fn summary(r: &HealthReport) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "{} at {} (up {})",
+        r.host,
+        r.taken_at,
+        duration(r.uptime_s)
+    );
+    let cpu = match r.cpu.percent {
+        Some(p) => format!("{p:.1}%"),
+        None => "n/a (first sample)".to_string(),
+    };
+    let _ = writeln!(
+        s,
+        "{:<10}{cpu}, load {:.2} {:.2} {:.2} on {} {}",
+        "CPU",
+        r.cpu.load[0],
+        r.cpu.load[1],
+        r.cpu.load[2],
+        r.cpu.cores,
+        if r.cpu.cores == 1 { "core" } else { "cores" }
+    );
+    let m = &r.memory;
+    let _ = writeln!(
+        s,
+        "Memory    {:.1}% used, {} of {} available, swap {:.1}%",
+        m.percent,
+        bytes(m.available_bytes),
+        bytes(m.total_bytes),
+        m.swap_percent
+    );
+    for d in &r.disks {
+        let label = format!("Disk {}", d.name);
+        if d.present {
+            let _ = writeln!(
+                s,
+                "{label:<10}{:.1}% used, {} of {} ({})",
+                d.percent,
+                bytes(d.used_bytes),
+                bytes(d.total_bytes),
+                d.mount
+            );
+        } else {
+            let _ = writeln!(s, "{label:<10}missing: nothing is mounted at {}", d.mount);
+        }
+    }
+    let temp = r
+        .temperature_c
+        .map_or("no sensor".to_string(), |t| format!("{t:.1} °C"));
+    let _ = writeln!(s, "Temp      {temp}");
+    for svc in &r.services {
+        let _ = writeln!(s, "Service   {} {} ({})", svc.unit, svc.active, svc.sub);
+    }
+    let b = &r.backup;
+    let backup = match (b.last_status.as_str(), b.age_h) {
+        ("none", _) => "no backup has run yet".to_string(),
+        (status, Some(age)) => format!("last good one {age:.1} h ago, latest run {status}"),
+        (status, None) => format!("no good backup yet, latest run {status}"),
+    };
+    let _ = writeln!(s, "Backup    {backup}");
+    if r.alerts.is_empty() {
+        let _ = writeln!(s, "Alerts    none, all good");
+    }
+    for a in &r.alerts {
+        let detail = match (a.value, a.threshold) {
+            (Some(v), Some(t)) => format!(" {v:.1} (limit {t:.0})"),
+            _ => String::new(),
+        };
+        let _ = writeln!(s, "ALERT     {}{detail} since {}", a.code, a.since);
+    }
+    for n in &r.notes {
+        let _ = writeln!(s, "Note      {n}");
+    }
+    for e in &r.errors {
+        let _ = writeln!(s, "Error     {e}");
+    }
+    s
+}
+
+/// `3d 4h`, `5h 12m`, `42m`.
+fn duration(secs: u64) -> String {
+    let (d, h, m) = (secs / 86_400, secs / 3600 % 24, secs / 60 % 60);
+    match (d, h) {
+        (0, 0) => format!("{m}m"),
+        (0, _) => format!("{h}h {m}m"),
+        _ => format!("{d}d {h}h"),
+    }
+}
+
+/// Binary units with one decimal: `7.7 GiB`.
+fn bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = n as f64;
+    let mut i = 0;
+    while v >= 1024.0 && i < UNITS.len() - 1 {
+        v /= 1024.0;
+        i += 1;
+    }
+    if i == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[i])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summary_of_a_machine_without_sensors_or_data_disk() {
+        let fixture = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/health/nosensors"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let pairs = [("STATE_DIR".to_string(), dir.path().display().to_string())].into();
+        let cfg = crate::config::Config::from_pairs(&pairs).unwrap();
+        let now = crate::files::parse_rfc3339("2026-11-25T19:00:00Z").unwrap();
+        let roots = crate::health::Roots::under(fixture);
+        let (mut r, _) = crate::health::collect(&roots, &cfg, None, now);
+        r.alerts.push(crate::files::health::Alert {
+            code: "RAM_HIGH".into(),
+            since: "2026-11-25T18:58:00Z".into(),
+            value: Some(97.0),
+            threshold: Some(90.0),
+        });
+        let text = summary(&r);
+        assert!(
+            text.starts_with("old-box at 2026-11-25T19:00:00Z (up 1m)\n"),
+            "{text}"
+        );
+        assert!(text.contains("CPU       n/a (first sample), load 1.50 0.75 0.25 on 1 core\n"));
+        assert!(text.contains("Disk data missing: nothing is mounted at /mnt/potion-data\n"));
+        assert!(text.contains("Temp      no sensor\n"));
+        assert!(text.contains("Backup    no backup has run yet\n"));
+        assert!(text.contains("ALERT     RAM_HIGH 97.0 (limit 90) since 2026-11-25T18:58:00Z\n"));
+        assert!(text.contains("Note      first run"));
+    }
+
+    #[test]
+    fn units() {
+        assert_eq!(duration(42 * 60), "42m");
+        assert_eq!(duration(5 * 3600 + 12 * 60), "5h 12m");
+        assert_eq!(duration(3 * 86_400 + 4 * 3600 + 59), "3d 4h");
+        assert_eq!(bytes(512), "512 B");
+        assert_eq!(bytes(8 * 1024 * 1024 * 1024 - 300 * 1024 * 1024), "7.7 GiB");
+    }
+}

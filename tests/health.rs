@@ -1,0 +1,278 @@
+//! Binary-level tests of `potion-health`: the real binary in a sandbox,
+//! checked through the files it writes and its exit codes.
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::Output;
+
+use common::{Sandbox, run};
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_potion-health");
+
+fn health(sb: &Sandbox, env_extra: &str, args: &[&str]) -> Output {
+    let env = sb.write_env(env_extra);
+    let mut c = sb.cmd(BIN);
+    c.arg("--env").arg(env).args(args);
+    run(c)
+}
+
+fn ok(out: &Output) {
+    assert!(
+        out.status.success(),
+        "exit {:?}\nstdout: {}\nstderr: {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn report(sb: &Sandbox) -> Value {
+    read_json(&sb.state_dir().join("last_health.json"))
+}
+
+fn read_json(p: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()
+}
+
+fn codes(r: &Value) -> Vec<String> {
+    r["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["code"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn writes_report_state_history_and_textfile() {
+    let sb = Sandbox::new();
+    let out = health(&sb, "", &[]);
+    ok(&out);
+    let r = report(&sb);
+    assert_eq!(r["schema"], 1);
+    for key in [
+        "host",
+        "taken_at",
+        "cpu",
+        "memory",
+        "disks",
+        "uptime_s",
+        "temperature_c",
+        "services",
+        "backup",
+        "alerts",
+        "errors",
+    ] {
+        assert!(r.get(key).is_some(), "{key} missing from {r}");
+    }
+    assert!(r["cpu"]["cores"].as_u64().unwrap() >= 1);
+    assert!(r["memory"]["total_bytes"].as_u64().unwrap() > 0);
+    assert_eq!(r["disks"][0]["mount"], "/");
+    assert_eq!(r["disks"][0]["present"], true);
+    assert_eq!(r["backup"]["last_status"], "none");
+    assert_eq!(r["errors"], Value::Array(vec![]), "{r}");
+    let state = read_json(&sb.state_dir().join("health-state.json"));
+    assert!(state["cpu"]["total"].as_u64().unwrap() > 0);
+    let hist = std::fs::read(sb.state_dir().join("history.bin")).unwrap();
+    assert_eq!(hist.len(), 8 + 40, "header and one record");
+    let prom = std::fs::read_to_string(sb.state_dir().join("potion.prom")).unwrap();
+    assert!(prom.contains("# TYPE potion_memory_percent gauge\npotion_memory_percent "));
+    assert!(prom.contains("potion_disk_present{name=\"data\","));
+}
+
+#[test]
+fn cpu_percent_comes_from_counters_between_two_runs() {
+    let sb = Sandbox::new();
+    ok(&health(&sb, "", &[]));
+    let first = report(&sb);
+    assert!(first["cpu"]["percent"].is_null());
+    let notes = first["notes"].to_string();
+    assert!(notes.contains("first run"), "{notes}");
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    ok(&health(&sb, "", &[]));
+    let second = report(&sb);
+    let p = second["cpu"]["percent"]
+        .as_f64()
+        .expect("a percent on the second run");
+    assert!((0.0..=100.0).contains(&p), "{p}");
+    assert!(!second["notes"].to_string().contains("first run"));
+    let hist = std::fs::read(sb.state_dir().join("history.bin")).unwrap();
+    assert_eq!(hist.len(), 8 + 2 * 40);
+}
+
+#[test]
+fn corrupt_state_file_still_succeeds_and_says_so() {
+    let sb = Sandbox::new();
+    std::fs::write(sb.state_dir().join("health-state.json"), "{\"schema\":1,").unwrap();
+    std::fs::write(sb.state_dir().join("history.bin"), "not a history").unwrap();
+    let out = health(&sb, "", &[]);
+    ok(&out);
+    let r = report(&sb);
+    assert!(r["notes"].to_string().contains("unreadable"), "{r}");
+    assert!(!r["notes"].to_string().contains("first run"), "{r}");
+    assert_eq!(r["errors"], Value::Array(vec![]));
+    // The next run reads the state this one wrote.
+    ok(&health(&sb, "", &[]));
+    assert!(!report(&sb)["notes"].to_string().contains("unreadable"));
+}
+
+#[test]
+fn bad_config_exits_2_naming_the_key() {
+    let sb = Sandbox::new();
+    let out = health(&sb, "THRESHOLD_CPU=lots", &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("THRESHOLD_CPU") && err.contains("lots"),
+        "{err}"
+    );
+    assert!(!sb.state_dir().join("last_health.json").exists());
+    let usage = health(&sb, "", &["--no-such-flag"]);
+    assert_eq!(usage.status.code(), Some(2));
+}
+
+#[test]
+fn missing_data_mount_is_reported_not_a_crash() {
+    let sb = Sandbox::new();
+    ok(&health(&sb, "", &[]));
+    let r = report(&sb);
+    let data = &r["disks"][1];
+    assert_eq!(data["name"], "data");
+    assert_eq!(data["present"], false);
+    assert_eq!(codes(&r), ["DATA_DISK_MISSING"]);
+}
+
+#[test]
+fn mounted_data_disk_is_present() {
+    let sb = Sandbox::new();
+    // `/` is a mount point everywhere the tests run.
+    ok(&health(&sb, "DATA_MOUNT=/", &[]));
+    let r = report(&sb);
+    assert_eq!(r["disks"][1]["present"], true);
+    assert!(r["disks"][1]["total_bytes"].as_u64().unwrap() > 0);
+    assert!(!codes(&r).contains(&"DATA_DISK_MISSING".to_string()));
+}
+
+#[test]
+fn print_and_json_outputs() {
+    let sb = Sandbox::new();
+    let out = health(&sb, "", &["--print"]);
+    ok(&out);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("CPU") && text.contains("DATA_DISK_MISSING"),
+        "{text}"
+    );
+    let out = health(&sb, "", &["--json"]);
+    ok(&out);
+    let printed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(printed, report(&sb));
+}
+
+#[test]
+fn creates_state_dir_and_exits_1_when_it_cannot_write() {
+    let sb = Sandbox::new();
+    let fresh = sb.path().join("new/deeper/state");
+    ok(&health(&sb, &format!("STATE_DIR={}", fresh.display()), &[]));
+    assert!(fresh.join("last_health.json").exists());
+    let blocker = sb.path().join("a-file");
+    std::fs::write(&blocker, "").unwrap();
+    let out = health(&sb, &format!("STATE_DIR={}/state", blocker.display()), &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("a-file"));
+}
+
+#[test]
+fn stale_and_failed_backups_alert() {
+    let sb = Sandbox::new();
+    let last = r#"{"schema":1,"id":null,"status":"failed","started_at":"2026-11-20T02:30:00Z",
+        "finished_at":"2026-11-20T02:31:00Z","error":"disk full","last_ok_at":"2026-11-01T02:31:10Z",
+        "last_ok_id":"20261101T023000Z"}"#;
+    std::fs::write(sb.state_dir().join("last_backup.json"), last).unwrap();
+    ok(&health(&sb, "DATA_MOUNT=/", &[]));
+    let r = report(&sb);
+    assert_eq!(r["backup"]["last_status"], "failed");
+    assert_eq!(r["backup"]["last_id"], "20261101T023000Z");
+    assert!(r["backup"]["age_h"].as_f64().unwrap() > 26.0);
+    assert_eq!(codes(&r), ["BACKUP_STALE", "BACKUP_FAILED"]);
+    std::fs::write(sb.state_dir().join("last_backup.json"), "{broken").unwrap();
+    ok(&health(&sb, "DATA_MOUNT=/", &[]));
+    let r = report(&sb);
+    assert_eq!(r["backup"]["last_status"], "unknown");
+    assert!(r["errors"].to_string().contains("backup: "), "{r}");
+}
+
+/// A stand-in `systemctl` (Python, run directly by its shebang) that logs its
+/// arguments and answers like `systemctl show`: the first unit runs, the rest failed.
+const FAKE_SYSTEMCTL: &str = r#"#!/usr/bin/python3
+import os, sys
+with open(os.path.join(os.path.dirname(__file__), "calls.log"), "a") as f:
+    f.write(" ".join(sys.argv[1:]) + "\n")
+units = sys.argv[sys.argv.index("--") + 1:]
+blocks = []
+for i, u in enumerate(units):
+    state = ("active", "running") if i == 0 else ("failed", "failed")
+    blocks.append("Id=%s\nActiveState=%s\nSubState=%s\n" % (u, state[0], state[1]))
+sys.stdout.write("\n".join(blocks))
+"#;
+
+#[test]
+fn services_take_one_systemctl_call() {
+    if !Path::new("/usr/bin/python3").exists() {
+        eprintln!("SKIPPED: needs /usr/bin/python3 for the fake systemctl");
+        return;
+    }
+    let sb = Sandbox::new();
+    let bin = sb.path().join("fakebin");
+    std::fs::create_dir(&bin).unwrap();
+    let fake = bin.join("systemctl");
+    std::fs::write(&fake, FAKE_SYSTEMCTL).unwrap();
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let no_services = sb.write_env("");
+    let mut c = sb.cmd(BIN);
+    c.env("PATH", &bin).arg("--env").arg(&no_services);
+    ok(&run(c));
+    assert!(
+        !bin.join("calls.log").exists(),
+        "no SERVICES must mean no child process"
+    );
+    let env = sb.write_env("SERVICES=ollama.service,rag.service\nALERT_CONSECUTIVE=2");
+    let go = || {
+        let mut c = sb.cmd(BIN);
+        c.env("PATH", &bin).arg("--env").arg(&env);
+        ok(&run(c));
+        report(&sb)
+    };
+    let r = go();
+    assert_eq!(r["services"][0]["unit"], "ollama.service");
+    assert_eq!(r["services"][0]["active"], "active");
+    assert_eq!(r["services"][1]["active"], "failed");
+    assert!(!codes(&r).iter().any(|c| c.starts_with("SERVICE_DOWN")));
+    let r = go();
+    assert!(codes(&r).contains(&"SERVICE_DOWN:rag.service".to_string()));
+    let calls = std::fs::read_to_string(bin.join("calls.log")).unwrap();
+    assert_eq!(
+        calls,
+        "show --property=Id,ActiveState,SubState -- ollama.service rag.service\n".repeat(2)
+    );
+}
+
+#[test]
+fn missing_systemctl_is_an_error_line() {
+    let sb = Sandbox::new();
+    let empty = sb.path().join("emptybin");
+    std::fs::create_dir(&empty).unwrap();
+    let env = sb.write_env("SERVICES=ollama.service");
+    let mut c = sb.cmd(BIN);
+    c.env("PATH", &empty).arg("--env").arg(&env);
+    ok(&run(c));
+    let r = report(&sb);
+    assert!(
+        r["errors"][0].as_str().unwrap().starts_with("services: "),
+        "{r}"
+    );
+    assert_eq!(r["services"][0]["active"], "unknown");
+}
