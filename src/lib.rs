@@ -8,6 +8,7 @@ pub mod cli;
 pub mod config;
 pub mod envfile;
 pub mod files;
+pub mod helper;
 pub mod history;
 pub mod logging;
 pub mod paths;
