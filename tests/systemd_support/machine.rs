@@ -130,7 +130,10 @@ impl Machine {
 impl Drop for Machine {
     fn drop(&mut self) {
         let out = self.tool(&["down"], 120);
-        if !out.success() {
+        if out.success() && !std::thread::panicking() {
+            // The console log is only worth keeping when something went wrong.
+            let _ = fs::remove_dir_all(format!("/tmp/real-systemd-{}", self.name));
+        } else {
             eprintln!(
                 "real-systemd down {}: {}{}",
                 self.name,
