@@ -422,10 +422,11 @@ fn check_health_timer_fires(m: &Machine) {
         "short",
         "--no-pager",
     ]);
-    assert!(
-        journal.contains("potion-health["),
-        "no line from potion-health:\n{journal}"
-    );
+    // The run shows under `journalctl -u`: the job's own lines (it logs only
+    // problems), or systemd's line for a quiet successful run.
+    let ran = journal.contains("potion-health[")
+        || journal.contains(&format!("Finished {}", paths::HEALTH_UNIT));
+    assert!(ran, "no run of the health job in the journal:\n{journal}");
     if !is_placeholder(env!("CARGO_BIN_EXE_potion-health")) {
         assert_eq!(m.prop(paths::HEALTH_UNIT, "Result"), "success", "{journal}");
     }
