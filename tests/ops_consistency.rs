@@ -321,12 +321,20 @@ fn scripts_parse() {
         let p = repo().join(s);
         let mode = fs::metadata(&p).unwrap().permissions().mode();
         assert!(mode & 0o111 != 0, "{s} is not executable");
-        let shell = if s.starts_with("ops/debian/") {
-            "/bin/sh"
-        } else {
-            "/bin/bash"
-        };
-        let out = Cmd::new(shell).arg("-n").arg(&p).run().unwrap();
+        // Parse with the interpreter the script names in its #! line.
+        let text = fs::read_to_string(&p).unwrap();
+        let shebang = text
+            .lines()
+            .next()
+            .and_then(|l| l.strip_prefix("#!"))
+            .expect("#! line");
+        let mut words = shebang.split_whitespace();
+        let out = Cmd::new(words.next().unwrap())
+            .args(words)
+            .arg("-n")
+            .arg(&p)
+            .run()
+            .unwrap();
         assert!(out.success(), "{s}: {}", out.stderr_lossy());
     }
 }

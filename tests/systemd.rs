@@ -264,13 +264,25 @@ fn check_helper_inside_bot_sandbox(m: &Machine) {
     let probe: String = unit
         .lines()
         .filter(|l| {
-            !["Type=", "NotifyAccess=", "WatchdogSec=", "Restart", "ExecStart="]
-                .iter()
-                .any(|k| l.starts_with(k))
+            ![
+                "Type=",
+                "NotifyAccess=",
+                "WatchdogSec=",
+                "Restart",
+                "ExecStart=",
+            ]
+            .iter()
+            .any(|k| l.starts_with(k))
         })
         .map(|l| {
             if l == "[Service]" {
-                "[Service]\nType=oneshot\nExecStart=/usr/bin/sudo -n /usr/local/bin/potion-helper timer set backup 04:45".to_string()
+                // apt must write /var and /usr: the helper runs it via systemd-run,
+                // outside this sandbox. No network here, so the lists come from
+                // the cache; what matters is that it runs and reports.
+                "[Service]\nType=oneshot\n\
+                 ExecStart=/usr/bin/sudo -n /usr/local/bin/potion-helper timer set backup 04:45\n\
+                 ExecStart=/usr/bin/sudo -n /usr/local/bin/potion-helper apt update"
+                    .to_string()
             } else {
                 l.to_string()
             }
@@ -291,6 +303,18 @@ fn check_helper_inside_bot_sandbox(m: &Machine) {
     );
     let dropin = m.read(paths::BACKUP_TIMER_DROPIN).unwrap();
     assert!(dropin.contains("OnCalendar=*-*-* 04:45:00"), "{dropin}");
+    let report = m.ok(&[
+        "journalctl",
+        "-u",
+        "potion-sandbox-probe",
+        "-o",
+        "cat",
+        "--no-pager",
+    ]);
+    assert!(
+        report.contains("reboot-required: no") || report.contains("reboot-required: yes"),
+        "{report}"
+    );
 }
 
 /// Type=notify: the unit stays "activating" until READY=1; a bot that never
