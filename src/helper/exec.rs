@@ -9,8 +9,8 @@ use crate::process::Cmd;
 
 use super::plan::{self, Call, Show, Step};
 
-/// Lines of a failing command's output kept in the error.
-const ERROR_TAIL_LINES: usize = 12;
+/// Lines of a failing command's output kept in the one-line error.
+const ERROR_TAIL_LINES: usize = 3;
 
 /// Runs `steps` in order. `Ok` holds what to print on stdout; `Err` the reason
 /// for failing, for stderr.
@@ -53,6 +53,13 @@ fn run(c: &Call) -> Result<String, String> {
         } else {
             stderr
         };
+        // The whole tail goes to the journal; the caller gets one line (the
+        // bot shows the last line of stderr).
+        log::warn!(
+            "{shown} failed ({}):\n{}",
+            output.describe_end(),
+            text.trim_end()
+        );
         return Err(format!(
             "{shown} failed ({}){}",
             output.describe_end(),
@@ -77,7 +84,8 @@ fn tail(text: &str) -> String {
         return String::new();
     }
     let start = lines.len().saturating_sub(ERROR_TAIL_LINES);
-    format!(": {}", lines[start..].join("\n"))
+    let kept: Vec<&str> = lines[start..].iter().map(|l| l.trim()).collect();
+    format!(": {}", kept.join(" / "))
 }
 
 fn write(path: &Path, text: &str) -> Result<(), String> {
@@ -127,6 +135,7 @@ mod tests {
         .unwrap_err();
         assert!(err.contains("exit code"), "{err}");
         assert!(err.contains("nonexistent-potion-helper"), "{err}");
+        assert_eq!(err.lines().count(), 1, "one line for the bot: {err}");
         assert!(!marker.exists());
     }
 
