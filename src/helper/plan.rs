@@ -116,11 +116,14 @@ pub fn plan(req: &Request, policy: &Policy) -> Result<Vec<Step>, String> {
     Ok(match req {
         Request::Svc { action, unit } => {
             let unit = policy.check(*action, unit)?;
-            vec![call(
-                &[SYSTEMCTL, action.verb(), "--no-ask-password", "--", &unit],
-                180,
-                Show::Stdout,
-            )]
+            // Restarting the bot's own unit kills the bot's cgroup, this helper
+            // and its systemctl included: queue the job instead of waiting for it.
+            let mut argv = vec![SYSTEMCTL, action.verb(), "--no-ask-password"];
+            if policy.never_stop.contains(&unit) {
+                argv.push("--no-block");
+            }
+            argv.extend(["--", &unit]);
+            vec![call(&argv, 180, Show::Stdout)]
         }
         Request::TimerSetBackup { time } => {
             let t = crate::validate::hhmm(time)?;
@@ -249,6 +252,26 @@ mod tests {
                 "--no-ask-password",
                 "--",
                 "ollama.service"
+            ]
+        );
+    }
+
+    #[test]
+    fn restarting_the_bot_itself_does_not_wait() {
+        let req = Request::Svc {
+            action: SvcAction::Restart,
+            unit: paths::BOT_UNIT.into(),
+        };
+        let steps = plan(&req, &policy()).unwrap();
+        assert_eq!(
+            argv(&steps[0]),
+            [
+                SYSTEMCTL,
+                "restart",
+                "--no-ask-password",
+                "--no-block",
+                "--",
+                paths::BOT_UNIT
             ]
         );
     }
