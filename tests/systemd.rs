@@ -193,16 +193,11 @@ fn check_helper_svc(m: &Machine) {
     );
 
     // Every call is in the journal with the sudo user.
-    let journal = m.ok(&[
-        "journalctl",
-        "-t",
-        "potion-helper",
-        "-o",
-        "verbose",
-        "--no-pager",
-    ]);
-    assert!(journal.contains("SUDO_USER=potion"), "{journal}");
-    assert!(journal.contains("refused"), "{journal}");
+    m.journal_until(
+        &["-t", "potion-helper", "-o", "verbose"],
+        "helper calls with SUDO_USER",
+        |j| j.contains("SUDO_USER=potion") && j.contains("refused"),
+    );
 
     // sudo grants the helper and nothing else.
     for other in [
@@ -281,6 +276,7 @@ fn check_helper_inside_bot_sandbox(m: &Machine) {
                 // the cache; what matters is that it runs and reports.
                 "[Service]\nType=oneshot\n\
                  ExecStart=/usr/bin/sudo -n /usr/local/bin/potion-helper timer set backup 04:45\n\
+                 ExecStart=/usr/bin/sudo -n /usr/local/bin/potion-helper svc restart potion-dummy.service\n\
                  ExecStart=/usr/bin/sudo -n /usr/local/bin/potion-helper apt update"
                     .to_string()
             } else {
@@ -295,6 +291,7 @@ fn check_helper_inside_bot_sandbox(m: &Machine) {
         0o644,
     );
     m.ok(&["systemctl", "daemon-reload"]);
+    let dummy_pid = m.prop(DUMMY, "MainPID");
     let out = m.run(&["systemctl", "start", "potion-sandbox-probe.service"]);
     let journal = m.ok(&["journalctl", "-u", "potion-sandbox-probe", "--no-pager"]);
     assert!(
@@ -303,17 +300,16 @@ fn check_helper_inside_bot_sandbox(m: &Machine) {
     );
     let dropin = m.read(paths::BACKUP_TIMER_DROPIN).unwrap();
     assert!(dropin.contains("OnCalendar=*-*-* 04:45:00"), "{dropin}");
-    let report = m.ok(&[
-        "journalctl",
-        "-u",
-        "potion-sandbox-probe",
-        "-o",
-        "cat",
-        "--no-pager",
-    ]);
-    assert!(
-        report.contains("reboot-required: no") || report.contains("reboot-required: yes"),
-        "{report}"
+    assert_ne!(
+        m.prop(DUMMY, "MainPID"),
+        dummy_pid,
+        "svc restart from the sandbox"
+    );
+    // journald receives the unit's stdout asynchronously: journal_until waits.
+    m.journal_until(
+        &["-u", "potion-sandbox-probe", "-o", "cat"],
+        "apt update's report",
+        |j| j.contains("reboot-required: no") || j.contains("reboot-required: yes"),
     );
 }
 
@@ -391,7 +387,9 @@ fn check_bot_watchdog(m: &Machine) {
             && m.prop(paths::BOT_UNIT, "ActiveState") == "active"
     });
     assert_ne!(m.prop(paths::BOT_UNIT, "MainPID"), pid);
-    assert!(journal().contains("Watchdog timeout"), "{}", journal());
+    m.journal_until(&["-u", paths::BOT_UNIT], "the watchdog timeout", |j| {
+        j.contains("Watchdog timeout")
+    });
 
     m.ok(&["systemctl", "stop", paths::BOT_UNIT]);
     assert_eq!(
@@ -416,15 +414,11 @@ fn check_health_run(m: &Machine) {
     assert_eq!(v["schema"], 1);
     let owner = m.ok(&["stat", "-c", "%U", &path]);
     assert_eq!(owner.trim(), paths::SERVICE_USER);
-    let journal = m.ok(&[
-        "journalctl",
-        "-u",
-        paths::HEALTH_UNIT,
-        "-o",
-        "cat",
-        "--no-pager",
-    ]);
-    assert!(journal.contains("Deactivated successfully"), "{journal}");
+    m.journal_until(
+        &["-u", paths::HEALTH_UNIT, "-o", "cat"],
+        "the health run",
+        |j| j.contains("Deactivated successfully"),
+    );
 }
 
 /// The timer itself starts the health unit (waits for the next minute if needed).
@@ -438,19 +432,13 @@ fn check_health_timer_fires(m: &Machine) {
         Duration::from_secs(30),
         |m| m.prop(paths::HEALTH_UNIT, "ActiveState") != "activating",
     );
-    let journal = m.ok(&[
-        "journalctl",
-        "-u",
-        paths::HEALTH_UNIT,
-        "-o",
-        "short",
-        "--no-pager",
-    ]);
     // The run shows under `journalctl -u`: the job's own lines (it logs only
     // problems), or systemd's line for a quiet successful run.
-    let ran = journal.contains("potion-health[")
-        || journal.contains(&format!("Finished {}", paths::HEALTH_UNIT));
-    assert!(ran, "no run of the health job in the journal:\n{journal}");
+    let journal = m.journal_until(
+        &["-u", paths::HEALTH_UNIT],
+        "a run of the health job",
+        |j| j.contains("potion-health[") || j.contains(&format!("Finished {}", paths::HEALTH_UNIT)),
+    );
     if !is_placeholder(env!("CARGO_BIN_EXE_potion-health")) {
         assert_eq!(m.prop(paths::HEALTH_UNIT, "Result"), "success", "{journal}");
     }

@@ -102,6 +102,25 @@ impl Machine {
         }
     }
 
+    /// Waits until `journalctl ARGS --no-pager` output satisfies `check`
+    /// (journald stores lines asynchronously) and returns that output.
+    pub fn journal_until(&self, args: &[&str], what: &str, check: impl Fn(&str) -> bool) -> String {
+        let mut argv = vec!["journalctl", "--no-pager"];
+        argv.extend_from_slice(args);
+        let start = Instant::now();
+        loop {
+            let text = self.ok(&argv);
+            if check(&text) {
+                return text;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(15),
+                "journal never showed {what}:\n{text}"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
     /// Host path of `path` inside the machine.
     pub fn host_path(&self, path: &str) -> PathBuf {
         self.root.join(path.trim_start_matches('/'))
