@@ -407,11 +407,22 @@ fn check_health_run(m: &Machine) {
         );
         return;
     }
+    // With a watched service, the job must also reach systemd from its sandbox.
+    let env = m.read("/opt/potion-runner/.env").unwrap() + &format!("SERVICES={DUMMY}\n");
+    m.write("/opt/potion-runner/.env", &env, 0o600);
+    m.ok(&["chown", "potion:potion", "/opt/potion-runner/.env"]);
     m.ok(&["systemctl", "start", paths::HEALTH_UNIT]);
     let path = format!("/opt/potion-runner/state/{}", paths::LAST_HEALTH);
     let text = m.read(&path).expect("last_health.json written");
     let v: serde_json::Value = serde_json::from_str(&text).unwrap();
     assert_eq!(v["schema"], 1);
+    let services = v["services"].as_array().expect("services list");
+    assert!(
+        services
+            .iter()
+            .any(|s| s["unit"] == DUMMY && s["active"] == "active"),
+        "{text}"
+    );
     let owner = m.ok(&["stat", "-c", "%U", &path]);
     assert_eq!(owner.trim(), paths::SERVICE_USER);
     m.journal_until(
@@ -503,6 +514,7 @@ fn check_backup_and_verify_start(m: &Machine) {
     }
 }
 
+/// The logrotate rule is valid and rotates the audit log in place (copytruncate).
 fn check_logrotate(m: &Machine) {
     let out = m.run(&["logrotate", "-d", "/etc/logrotate.d/potion-runner"]);
     let text = format!("{}{}", out.stdout_lossy(), out.stderr_lossy());
@@ -510,6 +522,13 @@ fn check_logrotate(m: &Machine) {
         out.success() && !text.contains("error"),
         "logrotate -d:\n{text}"
     );
+    let log = format!("/opt/potion-runner/logs/{}", paths::ACTIONS_LOG);
+    let line = "{\"action\":\"test\",\"result\":\"ok\"}\n";
+    m.write(&log, line, 0o640);
+    m.ok(&["chown", "potion:potion", &log]);
+    m.ok(&["logrotate", "-f", "/etc/logrotate.d/potion-runner"]);
+    assert_eq!(m.read(&format!("{log}.1")).as_deref(), Some(line));
+    assert_eq!(m.read(&log).as_deref(), Some(""));
 }
 
 #[test]
