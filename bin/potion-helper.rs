@@ -1,18 +1,126 @@
-//! `potion-helper`: placeholder entry point until its issue lands.
+//! `potion-helper`: the privileged entry point, run by the bot through `sudo -n`.
+//! Parses the request and hands it to `potion_runner::helper`.
 
-use clap::Parser;
+use std::path::PathBuf;
+use std::process::ExitCode;
 
-/// potion-helper (not built yet).
+use clap::{Parser, Subcommand, ValueEnum};
+use potion_runner::helper::{self, Caller, Outcome, Request, SvcAction};
+
+/// The one privileged door of potion-runner: service control, the backup
+/// timer, backup/verify runs and apt, each validated before it is done.
 #[derive(Parser)]
 #[command(version)]
 struct Args {
-    /// Read settings from this .env file.
+    /// Read settings from this .env file (refused under sudo).
     #[arg(long, value_name = "FILE")]
-    env: Option<std::path::PathBuf>,
+    env: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
 }
 
-fn main() -> std::process::ExitCode {
-    let _args = Args::parse();
-    eprintln!("potion-helper: not implemented yet");
-    std::process::ExitCode::from(1)
+#[derive(Subcommand)]
+enum Command {
+    /// Start, stop or restart a .service unit the allowlist permits.
+    Svc { action: Action, unit: String },
+    /// Set or show the daily backup time.
+    Timer {
+        #[command(subcommand)]
+        command: TimerCommand,
+    },
+    /// Start a backup run now (does not wait for it).
+    Backup { action: StartOnly },
+    /// Start a backup verification now (does not wait for it).
+    Verify { action: StartOnly },
+    /// Refresh package lists or upgrade packages.
+    Apt { action: AptAction },
+}
+
+#[derive(Subcommand)]
+enum TimerCommand {
+    /// Move the daily backup to HH:MM.
+    Set {
+        timer: TimerName,
+        #[arg(value_name = "HH:MM")]
+        time: String,
+    },
+    /// Print the backup time and the next run.
+    Show { timer: TimerName },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Action {
+    Start,
+    Stop,
+    Restart,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum TimerName {
+    Backup,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum StartOnly {
+    Start,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum AptAction {
+    Update,
+    Upgrade,
+}
+
+fn request(cmd: Command) -> Request {
+    match cmd {
+        Command::Svc { action, unit } => Request::Svc {
+            action: match action {
+                Action::Start => SvcAction::Start,
+                Action::Stop => SvcAction::Stop,
+                Action::Restart => SvcAction::Restart,
+            },
+            unit,
+        },
+        Command::Timer {
+            command: TimerCommand::Set { time, .. },
+        } => Request::TimerSetBackup { time },
+        Command::Timer {
+            command: TimerCommand::Show { .. },
+        } => Request::TimerShowBackup,
+        Command::Backup { .. } => Request::BackupStart,
+        Command::Verify { .. } => Request::VerifyStart,
+        Command::Apt {
+            action: AptAction::Update,
+        } => Request::AptUpdate,
+        Command::Apt {
+            action: AptAction::Upgrade,
+        } => Request::AptUpgrade,
+    }
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let caller = Caller::current();
+    helper::init_logging(&caller);
+    let req = request(args.command);
+    let what = req.describe();
+    let outcome = match helper::check_env_flag(&caller, args.env.as_deref()) {
+        Err(why) => Outcome::Refused(why),
+        Ok(()) => match helper::load_config(args.env.as_deref()) {
+            Ok(cfg) => helper::handle(&req, &helper::machine_policy(&cfg)),
+            Err(why) => {
+                let outcome = Outcome::Failed(format!("bad configuration: {why}"));
+                helper::log_call(&caller, &what, &outcome);
+                eprintln!("potion-helper: {why}");
+                return ExitCode::from(helper::EXIT_USAGE);
+            }
+        },
+    };
+    helper::log_call(&caller, &what, &outcome);
+    match &outcome {
+        Outcome::Ok(text) => print!("{text}"),
+        Outcome::Refused(why) => eprintln!("potion-helper: refused: {why}"),
+        Outcome::Failed(why) => eprintln!("potion-helper: failed: {why}"),
+    }
+    ExitCode::from(outcome.exit_code())
 }

@@ -15,6 +15,7 @@ pub mod digest;
 pub mod envfile;
 pub mod files;
 pub mod health;
+pub mod helper;
 pub mod history;
 pub mod logging;
 pub mod paths;

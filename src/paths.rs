@@ -41,3 +41,6 @@ pub const VERIFY_UNIT: &str = "potion-runner-verify.service";
 /// Drop-in the helper writes to move the backup time.
 pub const BACKUP_TIMER_DROPIN: &str =
     "/etc/systemd/system/potion-runner-backup.timer.d/schedule.conf";
+pub const VERIFY_TIMER: &str = "potion-runner-verify.timer";
+/// Folder of the backup timer's drop-ins (the bot's sandbox may write here through the helper).
+pub const BACKUP_TIMER_DROPIN_DIR: &str = "/etc/systemd/system/potion-runner-backup.timer.d";

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# potion-runner: remove what install.sh put in place, as root.
+#
+#   sudo ops/uninstall.sh           keeps the data: /opt/potion-runner (.env, state, logs),
+#                                   the potion user, the allowlist and every backup
+#   sudo ops/uninstall.sh --purge   also removes /opt/potion-runner, /etc/potion-runner
+#                                   and the potion user (backups on the data disk stay)
+set -euo pipefail
+
+PURGE=0
+case "${1:-}" in
+  "") ;;
+  --purge) PURGE=1 ;;
+  *) echo "usage: $0 [--purge]" >&2; exit 2 ;;
+esac
+[ "$(id -u)" = 0 ] || { echo "potion-runner: run me as root" >&2; exit 1; }
+
+UNITS=(potion-runner.service potion-runner-health.timer potion-runner-backup.timer
+       potion-runner-verify.timer potion-runner-health.service potion-runner-backup.service
+       potion-runner-verify.service)
+
+if [ -d /run/systemd/system ]; then
+  systemctl disable --now --quiet "${UNITS[@]}" 2>/dev/null || true
+fi
+for u in "${UNITS[@]}"; do rm -f "/etc/systemd/system/$u"; done
+rm -rf /etc/systemd/system/potion-runner-backup.timer.d
+rm -f /etc/sudoers.d/potion-runner /etc/logrotate.d/potion-runner /etc/tmpfiles.d/potion-runner.conf
+rm -rf /usr/share/doc/potion-runner
+rm -f /usr/local/bin/potion-health /usr/local/bin/potion-backup /usr/local/bin/potion-bot \
+      /usr/local/bin/potion-helper
+if [ -d /run/systemd/system ]; then
+  systemctl daemon-reload
+  systemctl reset-failed "${UNITS[@]}" 2>/dev/null || true
+fi
+
+if [ "$PURGE" = 1 ]; then
+  rm -rf /opt/potion-runner /etc/potion-runner
+  if getent passwd potion >/dev/null; then userdel potion; fi
+  if getent group potion >/dev/null; then groupdel potion; fi
+  echo "potion-runner: removed, data purged (backups on the data disk are kept)"
+else
+  echo "potion-runner: removed; kept /opt/potion-runner (.env, state, logs) and the potion user"
+fi

@@ -1,0 +1,293 @@
+//! `potion-helper`: the one privileged door. Validates a request, turns it
+//! into a plan of commands and file writes (`plan`), carries it out (`exec`),
+//! and logs every call with the sudo caller to the journal.
+//!
+//! It trusts nothing the caller controls: configuration comes only from
+//! `/opt/potion-runner/.env` (never the environment; `--env` is refused under
+//! sudo), the unit allowlist only from a root-owned file (`policy`), and
+//! children run with a cleared environment and a fixed `PATH`. No shell, ever.
+
+pub mod exec;
+pub mod plan;
+pub mod policy;
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::Read;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+use crate::config::{self, Config};
+use crate::envfile;
+use crate::paths;
+
+pub use policy::{Policy, SvcAction};
+
+/// Exit code: done.
+pub const EXIT_OK: u8 = 0;
+/// Exit code: refused or failed (reason on stderr).
+pub const EXIT_REFUSED: u8 = 1;
+/// Exit code: usage (and unreadable configuration).
+pub const EXIT_USAGE: u8 = crate::cli::EXIT_USAGE;
+
+/// Largest `.env` the helper reads; a bigger one is not a settings file.
+const MAX_ENV_BYTES: u64 = 256 * 1024;
+
+/// What the caller asked for, as parsed from the command line (not yet validated).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Request {
+    Svc { action: SvcAction, unit: String },
+    TimerSetBackup { time: String },
+    TimerShowBackup,
+    BackupStart,
+    VerifyStart,
+    AptUpdate,
+    AptUpgrade,
+}
+
+impl Request {
+    /// The request as words, for the journal.
+    pub fn describe(&self) -> String {
+        match self {
+            Request::Svc { action, unit } => format!("svc {} {unit:?}", action.verb()),
+            Request::TimerSetBackup { time } => format!("timer set backup {time:?}"),
+            Request::TimerShowBackup => "timer show backup".into(),
+            Request::BackupStart => "backup start".into(),
+            Request::VerifyStart => "verify start".into(),
+            Request::AptUpdate => "apt update".into(),
+            Request::AptUpgrade => "apt upgrade".into(),
+        }
+    }
+}
+
+/// How a call ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Done; the text goes to stdout.
+    Ok(String),
+    /// Not allowed or not valid; nothing was done.
+    Refused(String),
+    /// Allowed, but a step failed.
+    Failed(String),
+}
+
+impl Outcome {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Outcome::Ok(_) => EXIT_OK,
+            Outcome::Refused(_) | Outcome::Failed(_) => EXIT_REFUSED,
+        }
+    }
+
+    /// One word or phrase for the journal line.
+    pub fn summary(&self) -> String {
+        match self {
+            Outcome::Ok(_) => "ok".into(),
+            Outcome::Refused(why) => format!("refused: {why}"),
+            Outcome::Failed(why) => format!("failed: {why}"),
+        }
+    }
+}
+
+/// Who is calling: the sudo user (if any) and the process's user ids.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub sudo_user: Option<String>,
+    pub uid: u32,
+    pub euid: u32,
+}
+
+impl Caller {
+    /// Reads the caller from this process. `SUDO_USER` is set by sudo itself,
+    /// so under sudo the caller cannot forge it; it is used for logs and to
+    /// notice that we run on someone else's behalf.
+    pub fn current() -> Caller {
+        // SAFETY: getuid and geteuid have no preconditions and cannot fail.
+        let (uid, euid) = unsafe { (libc::getuid(), libc::geteuid()) };
+        Caller {
+            sudo_user: std::env::var("SUDO_USER").ok().filter(|s| !s.is_empty()),
+            uid,
+            euid,
+        }
+    }
+
+    /// True when the helper runs with privileges on someone else's behalf.
+    pub fn is_delegated(&self) -> bool {
+        self.sudo_user.is_some() || (self.euid == 0 && self.uid != 0)
+    }
+
+    pub fn name(&self) -> String {
+        self.sudo_user
+            .clone()
+            .unwrap_or_else(|| format!("uid {}", self.uid))
+    }
+}
+
+/// Decides whether `--env FILE` may be honoured. Under sudo it is refused:
+/// the caller could point the helper at a file of their own and, for
+/// example, name another unit as `SELF_SERVICE` or make root parse a file
+/// the caller may not read.
+pub fn check_env_flag(caller: &Caller, env_flag: Option<&Path>) -> Result<(), String> {
+    match env_flag {
+        Some(p) if caller.is_delegated() => Err(format!(
+            "--env {} is not accepted under sudo; the helper reads only {}",
+            p.display(),
+            config::DEFAULT_ENV_PATH
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Loads the configuration the helper needs, from `env_flag` or the default
+/// `.env` only: process environment variables are ignored. The file is opened
+/// without following symlinks and must be a regular file with one link, so
+/// the service user (who owns `.env`) cannot make root read another file.
+pub fn load_config(env_flag: Option<&Path>) -> Result<Config, String> {
+    let path: PathBuf = match env_flag {
+        Some(p) => p.to_path_buf(),
+        None => {
+            let p = PathBuf::from(config::DEFAULT_ENV_PATH);
+            if !p.exists() && p.symlink_metadata().is_err() {
+                return Ok(Config::defaults());
+            }
+            p
+        }
+    };
+    let text = read_plain_file(&path)?;
+    let entries = envfile::parse(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    let pairs: BTreeMap<String, String> = entries.into_iter().map(|e| (e.key, e.value)).collect();
+    let mut cfg = Config::from_pairs(&pairs).map_err(|e| format!("{}: {e}", path.display()))?;
+    cfg.env_file = Some(path);
+    Ok(cfg)
+}
+
+fn read_plain_file(path: &Path) -> Result<String, String> {
+    let what = |e: std::io::Error| format!("cannot read {}: {e}", path.display());
+    let mut f = File::options()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+        .map_err(what)?;
+    let m = f.metadata().map_err(what)?;
+    if !m.file_type().is_file() || m.nlink() != 1 {
+        return Err(format!(
+            "refusing to read {}: not a plain file with a single link",
+            path.display()
+        ));
+    }
+    let mut text = String::new();
+    f.by_ref()
+        .take(MAX_ENV_BYTES)
+        .read_to_string(&mut text)
+        .map_err(what)?;
+    Ok(text)
+}
+
+/// The policy for this machine: the allowlist file plus the configured `SELF_SERVICE`.
+pub fn machine_policy(cfg: &Config) -> Policy {
+    Policy::new(
+        policy::load(Path::new(paths::ALLOWED_UNITS_FILE)),
+        &cfg.self_service,
+    )
+}
+
+/// Validates, plans and carries out one request.
+pub fn handle(req: &Request, policy: &Policy) -> Outcome {
+    let steps = match plan::plan(req, policy) {
+        Ok(s) => s,
+        Err(why) => return Outcome::Refused(why),
+    };
+    match exec::execute(&steps) {
+        Ok(out) => Outcome::Ok(out),
+        Err(why) => Outcome::Failed(why),
+    }
+}
+
+/// Sends the helper's log records to the journal under the identifier
+/// `potion-helper`, with `SUDO_USER` as a field. sudo scrubs
+/// `$JOURNAL_STREAM`, so the socket is used directly when it exists;
+/// elsewhere (tests, containers) records go to stderr.
+pub fn init_logging(caller: &Caller) {
+    const SOCKET: &str = "/run/systemd/journal/socket";
+    log::set_max_level(log::LevelFilter::Info);
+    if Path::new(SOCKET).exists()
+        && let Ok(j) = systemd_journal_logger::JournalLog::new()
+        && j.with_syslog_identifier("potion-helper".to_string())
+            .with_extra_fields(vec![("SUDO_USER", caller.name())])
+            .install()
+            .is_ok()
+    {
+        return;
+    }
+    crate::logging::init("potion-helper");
+}
+
+/// Logs one finished call: who, what, and how it ended.
+pub fn log_call(caller: &Caller, what: &str, outcome: &Outcome) {
+    let line = format!("call by {}: {what}: {}", caller.name(), outcome.summary());
+    match outcome {
+        Outcome::Ok(_) => log::info!("{line}"),
+        _ => log::warn!("{line}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn caller(sudo_user: Option<&str>, uid: u32, euid: u32) -> Caller {
+        Caller {
+            sudo_user: sudo_user.map(str::to_string),
+            uid,
+            euid,
+        }
+    }
+
+    #[test]
+    fn env_flag_is_refused_on_someone_elses_behalf() {
+        let p = Path::new("/tmp/mine.env");
+        assert!(check_env_flag(&caller(Some("potion"), 0, 0), Some(p)).is_err());
+        assert!(check_env_flag(&caller(None, 1000, 0), Some(p)).is_err());
+        assert!(check_env_flag(&caller(None, 0, 0), Some(p)).is_ok());
+        assert!(check_env_flag(&caller(None, 1000, 1000), Some(p)).is_ok());
+        assert!(check_env_flag(&caller(Some("potion"), 0, 0), None).is_ok());
+    }
+
+    #[test]
+    fn config_ignores_the_environment_and_symlinks() {
+        let dir = tempfile::tempdir().unwrap();
+        let env = dir.path().join("a.env");
+        std::fs::write(&env, "SELF_SERVICE=my-bot\n").unwrap();
+        let cfg = load_config(Some(&env)).unwrap();
+        assert_eq!(cfg.self_service, "my-bot.service");
+        let link = dir.path().join("link.env");
+        std::os::unix::fs::symlink(&env, &link).unwrap();
+        assert!(load_config(Some(&link)).is_err());
+        let hard = dir.path().join("hard.env");
+        std::fs::hard_link(&env, &hard).unwrap();
+        let err = load_config(Some(&hard)).unwrap_err();
+        assert!(err.contains("single link"), "{err}");
+        std::fs::write(dir.path().join("bad.env"), "SELF_SERVICE=a b\n").unwrap();
+        assert!(load_config(Some(&dir.path().join("bad.env"))).is_err());
+    }
+
+    #[test]
+    fn outcomes_map_to_exit_codes() {
+        assert_eq!(Outcome::Ok(String::new()).exit_code(), 0);
+        assert_eq!(Outcome::Refused("x".into()).exit_code(), 1);
+        assert_eq!(Outcome::Failed("x".into()).exit_code(), 1);
+    }
+
+    #[test]
+    fn refusals_do_nothing() {
+        let policy = Policy::new(policy::Source::DenylistOnly, paths::BOT_UNIT);
+        let out = handle(
+            &Request::Svc {
+                action: SvcAction::Restart,
+                unit: "x;reboot".into(),
+            },
+            &policy,
+        );
+        assert!(matches!(out, Outcome::Refused(_)), "{out:?}");
+    }
+}

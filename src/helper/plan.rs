@@ -1,0 +1,395 @@
+//! What the helper will do for a request, as plain values: the commands it
+//! runs (argument vectors, never shell lines), the files it writes, and how
+//! their output is reported. Pure, so every request's plan is tested without
+//! root, systemd or apt; `exec` carries a plan out.
+
+use std::time::Duration;
+
+use crate::paths;
+use crate::validate::HhMm;
+
+use super::Request;
+use super::policy::Policy;
+
+pub const SYSTEMCTL: &str = "/usr/bin/systemctl";
+pub const SYSTEMD_RUN: &str = "/usr/bin/systemd-run";
+pub const APT_GET: &str = "/usr/bin/apt-get";
+pub const APT: &str = "/usr/bin/apt";
+/// Present when an upgrade needs a reboot (Debian's update-notifier convention).
+pub const REBOOT_REQUIRED: &str = "/run/reboot-required";
+/// The only PATH children see; everything else in their environment is cleared.
+pub const CHILD_PATH: &str = "/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// How to report a step's standard output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Show {
+    /// Keep it out of the answer (it is logged on failure).
+    Nothing,
+    /// Print it as it is.
+    Stdout,
+    /// Print only package lines of `apt list --upgradable`.
+    Upgradable,
+    /// Turn `systemctl show` of the backup timer into `time:`/`next:` lines.
+    TimerInfo,
+}
+
+/// One command to run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Call {
+    pub argv: Vec<String>,
+    /// Extra environment on top of `PATH` and `LC_ALL` (everything else is cleared).
+    pub env: Vec<(String, String)>,
+    pub timeout: Duration,
+    pub show: Show,
+}
+
+/// One step of a plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    Run(Call),
+    /// Write `text` to `path` atomically (mode 0644), creating its folder.
+    Write {
+        path: String,
+        text: String,
+    },
+    /// Print `reboot-required: yes|no`.
+    RebootRequired,
+}
+
+fn call(argv: &[&str], timeout_s: u64, show: Show) -> Step {
+    Step::Run(Call {
+        argv: argv.iter().map(|s| s.to_string()).collect(),
+        env: Vec::new(),
+        timeout: Duration::from_secs(timeout_s),
+        show,
+    })
+}
+
+/// The drop-in that moves the backup timer to `t`. The empty `OnCalendar=`
+/// clears the unit file's own schedule instead of adding a second one.
+pub fn dropin_text(t: HhMm) -> String {
+    format!(
+        "# Written by potion-helper (/set_backup); the bot keeps BACKUP_TIME in .env in step.\n[Timer]\nOnCalendar=\nOnCalendar=*-*-* {t}:00\n"
+    )
+}
+
+fn timer_show() -> Step {
+    call(
+        &[
+            SYSTEMCTL,
+            "show",
+            "-p",
+            "TimersCalendar",
+            "-p",
+            "NextElapseUSecRealtime",
+            paths::BACKUP_TIMER,
+        ],
+        30,
+        Show::TimerInfo,
+    )
+}
+
+/// Apt runs as a transient unit of its own: the bot's sandbox
+/// (`ProtectSystem=strict`) is inherited through sudo, and apt must write
+/// `/usr`, `/etc` and `/var`. A unit started by PID 1 starts outside it.
+fn apt_unit(args: &[&str], timeout_s: u64, show: Show) -> Step {
+    let mut argv = vec![
+        SYSTEMD_RUN,
+        "--wait",
+        "--pipe",
+        "--quiet",
+        "--collect",
+        "--service-type=exec",
+        "--setenv=DEBIAN_FRONTEND=noninteractive",
+        "--setenv=APT_LISTCHANGES_FRONTEND=none",
+        "-p",
+        "Description=potion-runner apt run",
+        "--",
+        APT_GET,
+    ];
+    argv.extend_from_slice(args);
+    call(&argv, timeout_s, show)
+}
+
+/// The steps for an already validated request.
+pub fn plan(req: &Request, policy: &Policy) -> Result<Vec<Step>, String> {
+    Ok(match req {
+        Request::Svc { action, unit } => {
+            let unit = policy.check(*action, unit)?;
+            // Restarting the bot's own unit kills the bot's cgroup, this helper
+            // and its systemctl included: queue the job instead of waiting for it.
+            let mut argv = vec![SYSTEMCTL, action.verb(), "--no-ask-password"];
+            if policy.never_stop.contains(&unit) {
+                argv.push("--no-block");
+            }
+            argv.extend(["--", &unit]);
+            vec![call(&argv, 180, Show::Stdout)]
+        }
+        Request::TimerSetBackup { time } => {
+            let t = crate::validate::hhmm(time)?;
+            vec![
+                Step::Write {
+                    path: paths::BACKUP_TIMER_DROPIN.to_string(),
+                    text: dropin_text(t),
+                },
+                call(&[SYSTEMCTL, "daemon-reload"], 120, Show::Nothing),
+                call(
+                    &[
+                        SYSTEMCTL,
+                        "restart",
+                        "--no-ask-password",
+                        paths::BACKUP_TIMER,
+                    ],
+                    60,
+                    Show::Nothing,
+                ),
+                timer_show(),
+            ]
+        }
+        Request::TimerShowBackup => vec![timer_show()],
+        Request::BackupStart => vec![start_no_block(paths::BACKUP_UNIT)],
+        Request::VerifyStart => vec![start_no_block(paths::VERIFY_UNIT)],
+        Request::AptUpdate => vec![
+            apt_unit(&["-q", "update"], 15 * 60, Show::Nothing),
+            call(&[APT, "list", "--upgradable"], 120, Show::Upgradable),
+            Step::RebootRequired,
+        ],
+        Request::AptUpgrade => vec![
+            apt_unit(
+                &[
+                    "-y",
+                    "-q",
+                    "-o",
+                    "Dpkg::Options::=--force-confdef",
+                    "-o",
+                    "Dpkg::Options::=--force-confold",
+                    "upgrade",
+                ],
+                2 * 60 * 60,
+                Show::Stdout,
+            ),
+            Step::RebootRequired,
+        ],
+    })
+}
+
+fn start_no_block(unit: &str) -> Step {
+    call(
+        &[SYSTEMCTL, "start", "--no-block", "--no-ask-password", unit],
+        60,
+        Show::Nothing,
+    )
+}
+
+/// Package lines of `apt list --upgradable` (drops the `Listing...` header).
+pub fn upgradable_lines(stdout: &str) -> Vec<String> {
+    stdout
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && l.contains('/') && !l.starts_with("Listing"))
+        .map(str::to_string)
+        .collect()
+}
+
+/// Turns `systemctl show -p TimersCalendar -p NextElapseUSecRealtime` output
+/// into `time: HH:MM` and `next: <when>` lines the bot can show as they are.
+pub fn timer_info(show_output: &str) -> String {
+    let mut time = None;
+    let mut next = None;
+    for line in show_output.lines() {
+        if let Some(v) = line.strip_prefix("TimersCalendar=") {
+            time = calendar_time(v);
+        } else if let Some(v) = line.strip_prefix("NextElapseUSecRealtime=") {
+            next = Some(v.trim().to_string()).filter(|s| !s.is_empty());
+        }
+    }
+    format!(
+        "time: {}\nnext: {}\n",
+        time.unwrap_or_else(|| "unknown".into()),
+        next.unwrap_or_else(|| "not scheduled".into())
+    )
+}
+
+/// `{ OnCalendar=*-*-* 03:15:00 ; next_elapse=… }` → `03:15`.
+fn calendar_time(v: &str) -> Option<String> {
+    let spec = v.split("OnCalendar=").nth(1)?.split(';').next()?.trim();
+    let clock = spec.split_whitespace().last()?;
+    let mut parts = clock.split(':');
+    let (h, m) = (parts.next()?, parts.next()?);
+    let t = crate::validate::hhmm(&format!("{h}:{m}")).ok()?;
+    Some(t.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::helper::policy::{Source, SvcAction};
+
+    fn policy() -> Policy {
+        Policy::new(Source::DenylistOnly, paths::BOT_UNIT)
+    }
+
+    fn argv(step: &Step) -> Vec<&str> {
+        match step {
+            Step::Run(c) => c.argv.iter().map(String::as_str).collect(),
+            other => panic!("not a command: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn svc_runs_systemctl_on_the_normalised_unit() {
+        let req = Request::Svc {
+            action: SvcAction::Restart,
+            unit: "ollama".into(),
+        };
+        let steps = plan(&req, &policy()).unwrap();
+        assert_eq!(steps.len(), 1);
+        assert_eq!(
+            argv(&steps[0]),
+            [
+                SYSTEMCTL,
+                "restart",
+                "--no-ask-password",
+                "--",
+                "ollama.service"
+            ]
+        );
+    }
+
+    #[test]
+    fn restarting_the_bot_itself_does_not_wait() {
+        let req = Request::Svc {
+            action: SvcAction::Restart,
+            unit: paths::BOT_UNIT.into(),
+        };
+        let steps = plan(&req, &policy()).unwrap();
+        assert_eq!(
+            argv(&steps[0]),
+            [
+                SYSTEMCTL,
+                "restart",
+                "--no-ask-password",
+                "--no-block",
+                "--",
+                paths::BOT_UNIT
+            ]
+        );
+    }
+
+    #[test]
+    fn svc_refusal_plans_nothing() {
+        for unit in ["ssh", "a;reboot", "$(id)"] {
+            let req = Request::Svc {
+                action: SvcAction::Start,
+                unit: unit.into(),
+            };
+            assert!(plan(&req, &policy()).is_err(), "{unit}");
+        }
+        let stop_self = Request::Svc {
+            action: SvcAction::Stop,
+            unit: paths::BOT_UNIT.into(),
+        };
+        assert!(plan(&stop_self, &policy()).is_err());
+    }
+
+    #[test]
+    fn timer_set_writes_the_dropin_then_reloads_restarts_and_shows() {
+        let req = Request::TimerSetBackup {
+            time: "3.15".into(),
+        };
+        let steps = plan(&req, &policy()).unwrap();
+        assert_eq!(
+            steps[0],
+            Step::Write {
+                path: paths::BACKUP_TIMER_DROPIN.into(),
+                text: dropin_text(HhMm {
+                    hour: 3,
+                    minute: 15
+                }),
+            }
+        );
+        assert_eq!(argv(&steps[1]), [SYSTEMCTL, "daemon-reload"]);
+        assert_eq!(
+            argv(&steps[2]),
+            [
+                SYSTEMCTL,
+                "restart",
+                "--no-ask-password",
+                paths::BACKUP_TIMER
+            ]
+        );
+        assert!(argv(&steps[3]).contains(&"NextElapseUSecRealtime"));
+        let text = dropin_text(HhMm {
+            hour: 3,
+            minute: 15,
+        });
+        assert!(text.contains("[Timer]\nOnCalendar=\nOnCalendar=*-*-* 03:15:00\n"));
+    }
+
+    #[test]
+    fn bad_times_are_refused() {
+        for t in ["25:99", "3", "03:15; reboot", ""] {
+            let req = Request::TimerSetBackup { time: t.into() };
+            assert!(plan(&req, &policy()).is_err(), "{t:?}");
+        }
+    }
+
+    #[test]
+    fn backup_and_verify_start_without_waiting() {
+        let steps = plan(&Request::BackupStart, &policy()).unwrap();
+        assert_eq!(
+            argv(&steps[0]),
+            [
+                SYSTEMCTL,
+                "start",
+                "--no-block",
+                "--no-ask-password",
+                paths::BACKUP_UNIT
+            ]
+        );
+        let steps = plan(&Request::VerifyStart, &policy()).unwrap();
+        assert_eq!(argv(&steps[0]).last(), Some(&paths::VERIFY_UNIT));
+    }
+
+    #[test]
+    fn apt_runs_outside_the_sandbox_noninteractive() {
+        let steps = plan(&Request::AptUpgrade, &policy()).unwrap();
+        let a = argv(&steps[0]);
+        assert_eq!(a[0], SYSTEMD_RUN);
+        assert!(a.contains(&"--wait") && a.contains(&"--pipe"));
+        assert!(a.contains(&"--setenv=DEBIAN_FRONTEND=noninteractive"));
+        let tail = &a[a.iter().position(|x| *x == "--").unwrap() + 1..];
+        assert_eq!(tail[0], APT_GET);
+        assert!(tail.contains(&"-y") && tail.ends_with(&["upgrade"]));
+        assert_eq!(steps.last(), Some(&Step::RebootRequired));
+        let steps = plan(&Request::AptUpdate, &policy()).unwrap();
+        assert!(argv(&steps[0]).ends_with(&[APT_GET, "-q", "update"]));
+        assert_eq!(argv(&steps[1]), [APT, "list", "--upgradable"]);
+    }
+
+    #[test]
+    fn upgradable_lines_drop_the_header() {
+        let out = "Listing... Done\nbash/stable 5.2.15-2+b8 amd64 [upgradable from: 5.2.15-2+b7]\n\nsudo/stable-security 1.9.13p3-1+deb12u2 amd64 [upgradable from: 1.9.13p3-1+deb12u1]\n";
+        assert_eq!(
+            upgradable_lines(out),
+            [
+                "bash/stable 5.2.15-2+b8 amd64 [upgradable from: 5.2.15-2+b7]",
+                "sudo/stable-security 1.9.13p3-1+deb12u2 amd64 [upgradable from: 1.9.13p3-1+deb12u1]"
+            ]
+        );
+        assert!(upgradable_lines("Listing... Done\n").is_empty());
+    }
+
+    #[test]
+    fn timer_info_reads_systemctl_show() {
+        let out = "TimersCalendar={ OnCalendar=*-*-* 03:15:00 ; next_elapse=Fri 2026-11-27 03:15:00 UTC }\nNextElapseUSecRealtime=Fri 2026-11-27 03:15:00 UTC\n";
+        assert_eq!(
+            timer_info(out),
+            "time: 03:15\nnext: Fri 2026-11-27 03:15:00 UTC\n"
+        );
+        assert_eq!(
+            timer_info("TimersCalendar=\nNextElapseUSecRealtime=\n"),
+            "time: unknown\nnext: not scheduled\n"
+        );
+    }
+}

@@ -1,0 +1,372 @@
+//! Which units the helper may touch: the root-owned allowlist, the built-in
+//! denylist, and the trust check on the allowlist file.
+//!
+//! Everything here is pure except [`load`], which reads the allowlist and
+//! decides whether it can be trusted. Every decision fails closed: an
+//! allowlist that is unreadable, untrusted or has a bad line refuses every
+//! unit rather than falling back to something looser.
+
+use std::fs;
+use std::io::ErrorKind;
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+
+use globset::{Glob, GlobMatcher};
+
+use crate::paths;
+use crate::validate;
+
+/// Units that would cut the owner off from the machine (or break this tool)
+/// if started, stopped or restarted from chat. Glob patterns over full unit
+/// names. They hold even when an allowlist names them: the allowlist can only
+/// narrow what the helper does, never widen it past this list.
+pub const DENYLIST: &[&str] = &[
+    "ssh.service",
+    "sshd.service",
+    "ssh@*.service",
+    "networking.service",
+    "NetworkManager*.service",
+    "wpa_supplicant*.service",
+    "ifup@*.service",
+    "systemd-*.service",
+    "dbus*.service",
+    "polkit.service",
+    "sudo.service",
+    "getty*.service",
+    "serial-getty*.service",
+    "console-getty.service",
+    "user@*.service",
+    "tailscaled.service",
+    "rescue.service",
+    "emergency.service",
+];
+
+/// What the caller wants to do with a unit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SvcAction {
+    Start,
+    Stop,
+    Restart,
+}
+
+impl SvcAction {
+    pub fn verb(self) -> &'static str {
+        match self {
+            SvcAction::Start => "start",
+            SvcAction::Stop => "stop",
+            SvcAction::Restart => "restart",
+        }
+    }
+}
+
+/// The owner's allowlist: glob patterns over full unit names.
+#[derive(Debug, Clone)]
+pub struct Allowlist {
+    patterns: Vec<(String, GlobMatcher)>,
+}
+
+impl Allowlist {
+    /// Parses the allowlist text: one pattern a line, `#` comments, blank
+    /// lines ignored. A bare name like `ollama` means `ollama.service`.
+    /// A line that is not a valid pattern is an error naming it.
+    pub fn parse(text: &str) -> Result<Allowlist, String> {
+        let mut patterns = Vec::new();
+        for (i, raw) in text.lines().enumerate() {
+            let line = raw.split('#').next().unwrap_or("").trim();
+            if line.is_empty() {
+                continue;
+            }
+            let bad = |why: String| format!("line {}: {line:?}: {why}", i + 1);
+            let pattern = if line.contains(['*', '?', '[']) {
+                check_pattern_chars(line).map_err(bad)?;
+                line.to_string()
+            } else {
+                validate::service_name(line).map_err(bad)?
+            };
+            let glob = Glob::new(&pattern).map_err(|e| bad(e.to_string()))?;
+            patterns.push((pattern, glob.compile_matcher()));
+        }
+        Ok(Allowlist { patterns })
+    }
+
+    pub fn allows(&self, unit: &str) -> bool {
+        self.patterns.iter().any(|(_, m)| m.is_match(unit))
+    }
+
+    pub fn patterns(&self) -> impl Iterator<Item = &str> {
+        self.patterns.iter().map(|(p, _)| p.as_str())
+    }
+}
+
+fn check_pattern_chars(p: &str) -> Result<(), String> {
+    match p.chars().find(|c| {
+        !(c.is_ascii_alphanumeric()
+            || matches!(
+                c,
+                ':' | '-' | '_' | '.' | '@' | '\\' | '*' | '?' | '[' | ']' | '!'
+            ))
+    }) {
+        Some(c) => Err(format!(
+            "the character {c:?} has no place in a unit pattern"
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Where the list of controllable units comes from.
+#[derive(Debug, Clone)]
+pub enum Source {
+    /// No allowlist file: every unit but the denylist.
+    DenylistOnly,
+    /// The owner's allowlist (the denylist still holds).
+    Allowlist(Allowlist),
+    /// The allowlist exists but cannot be used: every unit is refused.
+    Broken(String),
+}
+
+/// The rules for `svc start|stop|restart`.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    pub source: Source,
+    /// Units never stopped from chat: the bot's own unit and `SELF_SERVICE`.
+    pub never_stop: Vec<String>,
+}
+
+impl Policy {
+    /// A policy with the bot's units protected from `stop`.
+    pub fn new(source: Source, self_service: &str) -> Policy {
+        let mut never_stop = vec![paths::BOT_UNIT.to_string()];
+        if self_service != paths::BOT_UNIT {
+            never_stop.push(self_service.to_string());
+        }
+        Policy { source, never_stop }
+    }
+
+    /// Validates `raw` and decides whether `action` may touch it. Returns the
+    /// normalised unit name, or the reason for refusing.
+    pub fn check(&self, action: SvcAction, raw: &str) -> Result<String, String> {
+        let unit = validate::service_name(raw)?;
+        if let Some(p) = DENYLIST.iter().find(|p| {
+            Glob::new(p)
+                .expect("valid")
+                .compile_matcher()
+                .is_match(&unit)
+        }) {
+            return Err(format!(
+                "{unit} is protected (matches {p}): controlling it from chat could cut you off the machine"
+            ));
+        }
+        if action == SvcAction::Stop && self.never_stop.contains(&unit) {
+            return Err(format!(
+                "{unit} is the bot itself; stopping it from chat would leave you without the bot"
+            ));
+        }
+        match &self.source {
+            Source::DenylistOnly => Ok(unit),
+            Source::Allowlist(list) if list.allows(&unit) => Ok(unit),
+            Source::Allowlist(_) => Err(format!(
+                "{unit} is not in {}; add it there (as root) to control it",
+                paths::ALLOWED_UNITS_FILE
+            )),
+            Source::Broken(why) => Err(format!(
+                "{} cannot be used ({why}); no unit may be controlled until it is fixed",
+                paths::ALLOWED_UNITS_FILE
+            )),
+        }
+    }
+}
+
+/// Ownership and mode facts about a file or folder, for [`trust`].
+#[derive(Debug, Clone, Copy)]
+pub struct Owner {
+    pub uid: u32,
+    pub mode: u32,
+    pub is_symlink: bool,
+}
+
+/// Decides whether a path with these facts may be trusted as root's word:
+/// owned by root, not a symlink, and writable by nobody else.
+pub fn trust(what: &str, o: Owner) -> Result<(), String> {
+    if o.is_symlink {
+        return Err(format!("{what} is a symlink"));
+    }
+    if o.uid != 0 {
+        return Err(format!("{what} is not owned by root (uid {})", o.uid));
+    }
+    if o.mode & 0o022 != 0 {
+        return Err(format!(
+            "{what} is writable by group or others (mode {:o})",
+            o.mode & 0o7777
+        ));
+    }
+    Ok(())
+}
+
+fn owner_of(path: &Path) -> std::io::Result<Owner> {
+    let m = fs::symlink_metadata(path)?;
+    Ok(Owner {
+        uid: m.uid(),
+        mode: m.mode(),
+        is_symlink: m.file_type().is_symlink(),
+    })
+}
+
+/// Reads the allowlist at `path`. Missing file: denylist mode. A file (or
+/// its folder) that root does not solely control, or that does not parse:
+/// [`Source::Broken`], which refuses everything.
+pub fn load(path: &Path) -> Source {
+    let file = match owner_of(path) {
+        Ok(o) => o,
+        Err(e) if e.kind() == ErrorKind::NotFound => return Source::DenylistOnly,
+        Err(e) => return Source::Broken(format!("cannot read it: {e}")),
+    };
+    let dir = path.parent().unwrap_or(Path::new("/"));
+    let checks = trust(&path.display().to_string(), file).and_then(|()| {
+        let d = owner_of(dir).map_err(|e| format!("cannot inspect {}: {e}", dir.display()))?;
+        trust(&dir.display().to_string(), d)
+    });
+    if let Err(why) = checks {
+        return Source::Broken(why);
+    }
+    match fs::read_to_string(path) {
+        Ok(text) => match Allowlist::parse(&text) {
+            Ok(list) => Source::Allowlist(list),
+            Err(why) => Source::Broken(why),
+        },
+        Err(e) => Source::Broken(format!("cannot read it: {e}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn allow(text: &str) -> Policy {
+        Policy::new(
+            Source::Allowlist(Allowlist::parse(text).unwrap()),
+            "potion-runner.service",
+        )
+    }
+
+    #[test]
+    fn denylist_mode_allows_all_but_protected_units() {
+        let p = Policy::new(Source::DenylistOnly, "potion-runner.service");
+        assert_eq!(
+            p.check(SvcAction::Restart, "ollama").unwrap(),
+            "ollama.service"
+        );
+        for unit in [
+            "ssh",
+            "sshd.service",
+            "networking.service",
+            "NetworkManager.service",
+            "systemd-journald.service",
+            "systemd-logind",
+            "dbus.service",
+            "dbus-broker.service",
+            "sudo.service",
+            "getty@tty1.service",
+            "tailscaled.service",
+        ] {
+            for action in [SvcAction::Start, SvcAction::Stop, SvcAction::Restart] {
+                let err = p.check(action, unit).unwrap_err();
+                assert!(err.contains("protected"), "{unit}: {err}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_bot_may_restart_but_not_stop_itself() {
+        let p = Policy::new(Source::DenylistOnly, "my-bot.service");
+        for unit in ["potion-runner.service", "my-bot.service", "my-bot"] {
+            assert!(p.check(SvcAction::Stop, unit).is_err(), "{unit}");
+            assert!(p.check(SvcAction::Restart, unit).is_ok(), "{unit}");
+            assert!(p.check(SvcAction::Start, unit).is_ok(), "{unit}");
+        }
+    }
+
+    #[test]
+    fn allowlist_narrows_and_denylist_still_holds() {
+        let p = allow(
+            "# units the bot may control\nollama\nopen-webui*.service  # all of them\nssh.service\n\n",
+        );
+        assert!(p.check(SvcAction::Restart, "ollama.service").is_ok());
+        assert!(p.check(SvcAction::Stop, "open-webui-2.service").is_ok());
+        let err = p.check(SvcAction::Restart, "cron.service").unwrap_err();
+        assert!(
+            err.contains("not in /etc/potion-runner/allowed-units"),
+            "{err}"
+        );
+        assert!(
+            p.check(SvcAction::Restart, "ssh")
+                .unwrap_err()
+                .contains("protected")
+        );
+    }
+
+    #[test]
+    fn bad_names_are_refused_before_any_list() {
+        let p = allow("*\n");
+        for bad in [
+            "a;id",
+            "$(id)",
+            "a b",
+            "-x",
+            "../x.service",
+            "x.timer",
+            "foo@.service",
+            "`id`",
+            "",
+        ] {
+            assert!(p.check(SvcAction::Start, bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn broken_allowlist_refuses_everything() {
+        let p = Policy::new(Source::Broken("mode 666".into()), "potion-runner.service");
+        let err = p.check(SvcAction::Start, "ollama").unwrap_err();
+        assert!(err.contains("mode 666"), "{err}");
+        assert!(
+            Allowlist::parse("ok.service\nfoo;bar\n")
+                .unwrap_err()
+                .contains("line 2")
+        );
+        assert!(Allowlist::parse("a b*\n").is_err());
+        assert!(Allowlist::parse("[unclosed*\n").is_err());
+    }
+
+    #[test]
+    fn trust_needs_root_owner_and_no_foreign_write() {
+        let o = |uid, mode, is_symlink| Owner {
+            uid,
+            mode,
+            is_symlink,
+        };
+        assert!(trust("f", o(0, 0o100644, false)).is_ok());
+        assert!(trust("f", o(0, 0o100600, false)).is_ok());
+        assert!(trust("f", o(1000, 0o100644, false)).is_err());
+        assert!(trust("f", o(0, 0o100664, false)).is_err());
+        assert!(trust("f", o(0, 0o100646, false)).is_err());
+        assert!(trust("f", o(0, 0o120777, true)).is_err());
+    }
+
+    #[test]
+    fn load_missing_file_is_denylist_mode() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(matches!(
+            load(&dir.path().join("allowed-units")),
+            Source::DenylistOnly
+        ));
+    }
+
+    #[test]
+    fn load_refuses_a_writable_file() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("allowed-units");
+        fs::write(&f, "ollama\n").unwrap();
+        fs::set_permissions(&f, fs::Permissions::from_mode(0o666)).unwrap();
+        assert!(matches!(load(&f), Source::Broken(_)));
+    }
+}
