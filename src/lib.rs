@@ -4,6 +4,7 @@
 //! load [`config::Config`] and call one function here. See `ARCHITECTURE.md`.
 
 pub mod atomic;
+pub mod backup;
 pub mod cli;
 pub mod config;
 pub mod envfile;

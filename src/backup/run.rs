@@ -1,0 +1,522 @@
+//! `potion-backup run`: one crash-safe snapshot.
+//!
+//! Order of events: check the disk, lock, clean up what a killed run left,
+//! scan and plan, check room, build `snapshots/.tmp-<ID>`, sync, write the
+//! manifest, rename to `snapshots/<ID>`. Only a folder under its final name
+//! with a manifest is a snapshot, so a crash at any point leaves nothing that
+//! looks complete.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, anyhow, bail};
+use chrono::Utc;
+
+use super::copy::{self, Counters, Ctx};
+use super::manifest::{self, DEL_PREFIX, Layout, TMP_PREFIX};
+use super::scan::{self, Action, Excludes};
+use super::space;
+use super::{index, lock};
+use crate::atomic;
+use crate::config::Config;
+use crate::files::backup::{
+    BackupOutcome, BackupProgress, EntryKind, Manifest, ManifestEntry, ManifestTotals,
+};
+use crate::files::{SCHEMA, now_rfc3339, rfc3339};
+use crate::paths;
+
+/// How often the progress file is rewritten and free space re-checked.
+const PROGRESS_EVERY: Duration = Duration::from_millis(500);
+/// At most this many warnings go into `last_backup.json`.
+const MAX_WARNINGS_KEPT: usize = 20;
+
+/// A finished run.
+#[derive(Debug, Clone)]
+pub struct RunReport {
+    pub id: String,
+    pub totals: ManifestTotals,
+    pub warnings: Vec<String>,
+}
+
+/// Runs one backup and records the outcome in `last_backup.json`, whether it
+/// worked or not.
+pub fn run(cfg: &Config) -> Result<RunReport> {
+    let started_at = now_rfc3339();
+    let layout = Layout::new(&cfg.backup_dir);
+    let result = run_inner(cfg, &layout, &started_at);
+    let outcome = outcome(&layout, &started_at, &result);
+    if let Err(e) = atomic::ensure_dir(&cfg.state_dir)
+        .and_then(|()| atomic::write_json(&cfg.state_dir.join(paths::LAST_BACKUP), &outcome))
+    {
+        log::error!("could not record the outcome: {e:#}");
+    }
+    result
+}
+
+fn outcome(layout: &Layout, started_at: &str, result: &Result<RunReport>) -> BackupOutcome {
+    let mut o = BackupOutcome {
+        schema: SCHEMA,
+        id: None,
+        status: "failed".into(),
+        started_at: started_at.into(),
+        finished_at: now_rfc3339(),
+        error: None,
+        warnings: Vec::new(),
+        files: 0,
+        bytes: 0,
+        new_bytes: 0,
+        last_ok_at: None,
+        last_ok_id: None,
+    };
+    match result {
+        Ok(r) => {
+            o.id = Some(r.id.clone());
+            o.status = if r.warnings.is_empty() {
+                "ok"
+            } else {
+                "warnings"
+            }
+            .into();
+            o.warnings = r.warnings.iter().take(MAX_WARNINGS_KEPT).cloned().collect();
+            o.files = r.totals.files;
+            o.bytes = r.totals.bytes;
+            o.new_bytes = r.totals.new_bytes;
+            o.last_ok_at = Some(o.finished_at.clone());
+            o.last_ok_id = Some(r.id.clone());
+        }
+        Err(e) => {
+            o.error = Some(format!("{e:#}"));
+            // The newest earlier snapshot still counts for BACKUP_STALE.
+            if let Ok(ids) = manifest::complete_ids_newest_first(layout)
+                && let Some(id) = ids.first()
+                && let Ok(h) = manifest::read_header(layout, id)
+            {
+                o.last_ok_at = Some(h.finished_at);
+                o.last_ok_id = Some(h.id);
+            }
+        }
+    }
+    o
+}
+
+fn run_inner(cfg: &Config, layout: &Layout, started_at: &str) -> Result<RunReport> {
+    space::require_mount_point(&cfg.data_mount)?;
+    for d in [layout.root.clone(), layout.snapshots(), layout.manifests()] {
+        atomic::ensure_dir(&d)?;
+    }
+    let _lock = lock::try_exclusive(&layout.lock_file(), "backup")?;
+    clean_leftovers(layout)?;
+    let space0 = space::disk_space(&layout.root)?;
+    space::check_room(space0, 0, &layout.root)?;
+
+    let id = next_id(layout)?;
+    let progress = Progress::new(cfg, &id, started_at);
+    progress.write("scanning", &Counters::default(), 0, 0);
+
+    let prev_id = layout.complete_ids()?.pop();
+    let mut warnings = Vec::new();
+    let prev_manifest = match &prev_id {
+        Some(p) => match manifest::read_manifest(layout, p) {
+            Ok(m) => Some(m),
+            Err(e) => {
+                warnings.push(format!(
+                    "previous snapshot {p} unreadable, copying everything: {e:#}"
+                ));
+                None
+            }
+        },
+        None => None,
+    };
+    let prev_map: HashMap<&str, &ManifestEntry> = prev_manifest
+        .iter()
+        .flat_map(|m| m.files.iter().map(|e| (e.path.as_str(), e)))
+        .collect();
+
+    let excludes = Excludes::new(&cfg.backup_excludes)?;
+    let scanned = scan::scan(&cfg.backup_sources, &excludes)?;
+    warnings.extend(scanned.warnings.iter().cloned());
+    let actions = scan::plan(&scanned, &prev_map);
+    drop(prev_map);
+
+    let copy_sizes = || {
+        scanned
+            .entries
+            .iter()
+            .zip(&actions)
+            .filter(|(_, a)| matches!(a, Some(Action::Copy)))
+            .map(|(e, _)| e.meta.size)
+    };
+    let files_total = actions.iter().filter(|a| a.is_some()).count() as u64;
+    let bytes_total: u64 = scanned
+        .entries
+        .iter()
+        .map(|e| {
+            if e.kind == EntryKind::File {
+                e.meta.size
+            } else {
+                0
+            }
+        })
+        .sum();
+    let need = space::estimate_need(copy_sizes(), scanned.entries.len() as u64, space0.block);
+    space::check_room(space0, need, &layout.root)?;
+
+    let tmp = layout.tmp_snapshot(&id);
+    let prev_root = prev_id.as_ref().map(|p| layout.snapshot(p));
+    let built = build(
+        layout,
+        &tmp,
+        prev_root.as_deref(),
+        &scanned,
+        &actions,
+        &progress,
+        files_total,
+        bytes_total,
+    );
+    let built = match built {
+        Ok(v) => v,
+        Err(e) => {
+            progress.write_phase("failed");
+            if let Err(rm) = copy::remove_tree(&tmp) {
+                log::warn!("could not remove {}: {rm}", tmp.display());
+            }
+            return Err(e);
+        }
+    };
+    warnings.extend(built.warnings);
+
+    progress.write_phase("finishing");
+    let mut totals = totals_of(&built.files, warnings.len() as u64);
+    totals.new_files = built.new_files;
+    totals.new_bytes = built.new_bytes;
+    let files = built.files;
+    let m = Manifest {
+        schema: SCHEMA,
+        id: id.clone(),
+        started_at: started_at.into(),
+        finished_at: now_rfc3339(),
+        sources: cfg
+            .backup_sources
+            .iter()
+            .map(|s| manifest::escape_path(s.as_os_str()))
+            .collect(),
+        totals: totals.clone(),
+        files,
+    };
+    let commit = (|| -> Result<()> {
+        manifest::write_manifest(layout, &m)?;
+        let fin = layout.snapshot(&id);
+        std::fs::rename(&tmp, &fin)
+            .with_context(|| format!("renaming {} to {}", tmp.display(), fin.display()))?;
+        atomic::sync_dir(&layout.snapshots())
+    })();
+    if let Err(e) = commit {
+        progress.write_phase("failed");
+        let _ = std::fs::remove_file(layout.manifest(&id));
+        let _ = copy::remove_tree(&tmp);
+        return Err(e);
+    }
+    progress.write_phase("done");
+    if let Err(e) = index::refresh(layout, &cfg.state_dir) {
+        log::warn!("could not update {}: {e:#}", paths::BACKUP_INDEX);
+    }
+    Ok(RunReport {
+        id,
+        totals,
+        warnings,
+    })
+}
+
+/// Removes what an interrupted run or prune left: temp and half-deleted
+/// snapshot folders, manifests without a snapshot, stray temp files.
+pub fn clean_leftovers(layout: &Layout) -> Result<()> {
+    let snaps = layout.snapshots();
+    for e in std::fs::read_dir(&snaps).with_context(|| format!("reading {}", snaps.display()))? {
+        let e = e?;
+        let name = e.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with(TMP_PREFIX) || name.starts_with(DEL_PREFIX) {
+            log::info!("removing leftover {}", e.path().display());
+            copy::remove_tree(&e.path())
+                .with_context(|| format!("removing leftover {}", e.path().display()))?;
+        }
+    }
+    let mans = layout.manifests();
+    for e in std::fs::read_dir(&mans).with_context(|| format!("reading {}", mans.display()))? {
+        let e = e?;
+        let name = e.file_name().to_string_lossy().into_owned();
+        let orphan = name
+            .strip_suffix(".json")
+            .is_some_and(|id| manifest::parse_id(id).is_some() && !layout.snapshot(id).is_dir());
+        if orphan || (name.starts_with('.') && name.contains(".tmp.")) {
+            log::info!("removing leftover {}", e.path().display());
+            std::fs::remove_file(e.path())
+                .with_context(|| format!("removing {}", e.path().display()))?;
+        }
+    }
+    atomic::sync_dir(&snaps)?;
+    atomic::sync_dir(&mans)
+}
+
+/// A fresh id: now, or one second after the newest existing one if the clock
+/// is behind it (ids must grow so "newest" is always the last one).
+fn next_id(layout: &Layout) -> Result<String> {
+    let now = Utc::now();
+    let mut t = manifest::parse_id(&manifest::format_id(now)).unwrap_or(now);
+    if let Some(last) = layout
+        .complete_ids()?
+        .last()
+        .and_then(|i| manifest::parse_id(i))
+        && t <= last
+    {
+        t = last + chrono::Duration::seconds(1);
+    }
+    // Never reuse a name that exists in any form (a stray folder or manifest).
+    while layout.snapshot(&manifest::format_id(t)).exists()
+        || layout.manifest(&manifest::format_id(t)).exists()
+    {
+        t += chrono::Duration::seconds(1);
+    }
+    Ok(manifest::format_id(t))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn build(
+    layout: &Layout,
+    tmp: &Path,
+    prev_root: Option<&Path>,
+    scanned: &scan::Scan,
+    actions: &[Option<Action>],
+    progress: &Progress,
+    files_total: u64,
+    bytes_total: u64,
+) -> Result<Built> {
+    let set_owner = copy::can_chown();
+    copy::make_dir(tmp).with_context(|| format!("creating {}", tmp.display()))?;
+    let dest_err = |p: &Path, e: std::io::Error| disk_error(p, e);
+    for e in &scanned.entries {
+        let p = tmp.join(&e.rel);
+        match e.kind {
+            EntryKind::Dir => copy::make_dir(&p).map_err(|err| dest_err(&p, err))?,
+            EntryKind::Symlink => {
+                let target = e
+                    .target
+                    .as_ref()
+                    .expect("scan reads every symlink's target");
+                std::os::unix::fs::symlink(target, &p).map_err(|err| dest_err(&p, err))?;
+                copy::set_meta_path(&p, &e.meta, true, set_owner)
+                    .map_err(|err| dest_err(&p, err))?;
+            }
+            EntryKind::File => {}
+        }
+    }
+    let counters = Counters::default();
+    let stop = AtomicBool::new(false);
+    let ctx = Ctx {
+        entries: &scanned.entries,
+        actions,
+        dest_root: tmp,
+        prev_root,
+        counters: &counters,
+        stop: &stop,
+        set_owner,
+    };
+    let threads = worker_threads();
+    let done = AtomicBool::new(false);
+    let space_problem = std::sync::Mutex::new(None::<anyhow::Error>);
+    let results = std::thread::scope(|s| {
+        let watcher = s.spawn(|| {
+            let mut last = Instant::now();
+            while !done.load(Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_millis(50));
+                if last.elapsed() >= PROGRESS_EVERY {
+                    last = Instant::now();
+                    progress.write("copying", &counters, files_total, bytes_total);
+                    match space::disk_space(&layout.root) {
+                        Ok(sp) if sp.avail < space::safety_margin(sp.total) => {
+                            *space_problem.lock().unwrap() = Some(anyhow!(
+                                "stopped: the backup disk {} is down to its safety margin ({} free); \
+                                 free some space or prune old snapshots",
+                                layout.root.display(),
+                                space::human(sp.avail)
+                            ));
+                            stop.store(true, Ordering::Relaxed);
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        });
+        let r = copy::copy_all(&ctx, threads);
+        done.store(true, Ordering::Relaxed);
+        let _ = watcher.join();
+        r
+    });
+    if let Some(e) = space_problem.into_inner().unwrap() {
+        return Err(e);
+    }
+    let results = results.map_err(|e| match e {
+        copy::CopyError::Dest { path, err } => disk_error(&path, err),
+        copy::CopyError::Source(w) => anyhow!(w),
+    })?;
+    progress.write("finishing", &counters, files_total, bytes_total);
+
+    // Folder modes and times last: adding entries changes a folder's mtime,
+    // and a read-only folder could not take its contents.
+    for e in scanned
+        .entries
+        .iter()
+        .rev()
+        .filter(|e| e.kind == EntryKind::Dir)
+    {
+        let p = tmp.join(&e.rel);
+        copy::set_meta_path(&p, &e.meta, false, set_owner).map_err(|err| dest_err(&p, err))?;
+    }
+    copy::sync_filesystem(tmp).map_err(|err| dest_err(tmp, err))?;
+
+    let mut warnings = Vec::new();
+    let mut new = (0u64, 0u64);
+    let mut files = Vec::with_capacity(scanned.entries.len());
+    for (i, e) in scanned.entries.iter().enumerate() {
+        match e.kind {
+            EntryKind::Dir => files.push(e.meta.entry(e.key.clone(), EntryKind::Dir)),
+            EntryKind::Symlink => {
+                let mut m = e.meta.entry(e.key.clone(), EntryKind::Symlink);
+                m.target = e
+                    .target
+                    .as_ref()
+                    .map(|t| manifest::escape_path(t.as_os_str()));
+                files.push(m);
+            }
+            EntryKind::File => match &results[i] {
+                Some(Ok(c)) => {
+                    let mut m = c.meta.entry(e.key.clone(), EntryKind::File);
+                    m.blake3 = Some(c.blake3.clone());
+                    if c.copied {
+                        new.0 += 1;
+                        new.1 += c.meta.size;
+                    }
+                    warnings.extend(c.warning.clone());
+                    files.push(m);
+                }
+                Some(Err(w)) => warnings.push(w.clone()),
+                None => {
+                    return Err(anyhow!(
+                        "internal error: {} was not copied",
+                        e.src.display()
+                    ));
+                }
+            },
+        }
+    }
+    Ok(Built {
+        files,
+        warnings,
+        new_files: new.0,
+        new_bytes: new.1,
+    })
+}
+
+/// What [`build`] made.
+struct Built {
+    files: Vec<ManifestEntry>,
+    warnings: Vec<String>,
+    new_files: u64,
+    new_bytes: u64,
+}
+
+fn totals_of(files: &[ManifestEntry], warnings: u64) -> ManifestTotals {
+    let mut t = ManifestTotals {
+        warnings,
+        ..Default::default()
+    };
+    for f in files {
+        match f.kind {
+            EntryKind::File => {
+                t.files += 1;
+                t.bytes += f.size;
+            }
+            EntryKind::Dir => t.dirs += 1,
+            EntryKind::Symlink => t.symlinks += 1,
+        }
+    }
+    t
+}
+
+fn disk_error(path: &Path, err: std::io::Error) -> anyhow::Error {
+    match err.raw_os_error() {
+        Some(libc::ENOSPC) | Some(libc::EDQUOT) => anyhow!(
+            "the backup disk is full (writing {}): {err}; earlier snapshots are intact; free some space or prune old snapshots",
+            path.display()
+        ),
+        _ => anyhow!("writing the snapshot failed at {}: {err}", path.display()),
+    }
+}
+
+/// Worker threads: one per core, at most 4 (more only adds seeks on an HDD).
+pub fn worker_threads() -> usize {
+    std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .clamp(1, 4)
+}
+
+/// Writes `backup-progress.json` (errors are logged, never fatal).
+struct Progress {
+    path: PathBuf,
+    id: String,
+    started_at: String,
+}
+
+impl Progress {
+    fn new(cfg: &Config, id: &str, started_at: &str) -> Progress {
+        let _ = atomic::ensure_dir(&cfg.state_dir);
+        Progress {
+            path: cfg.state_dir.join(paths::BACKUP_PROGRESS),
+            id: id.into(),
+            started_at: started_at.into(),
+        }
+    }
+
+    fn write(&self, phase: &str, c: &Counters, files_total: u64, bytes_total: u64) {
+        let p = BackupProgress {
+            schema: SCHEMA,
+            id: self.id.clone(),
+            phase: phase.into(),
+            files_done: c.files_done.load(Ordering::Relaxed),
+            files_total,
+            bytes_done: c.bytes_done.load(Ordering::Relaxed),
+            bytes_total,
+            started_at: self.started_at.clone(),
+            updated_at: rfc3339(Utc::now()),
+        };
+        if let Err(e) = atomic::write_json(&self.path, &p) {
+            log::warn!("could not write progress: {e:#}");
+        }
+    }
+
+    fn write_phase(&self, phase: &str) {
+        let mut p: BackupProgress = match crate::files::read_json(&self.path) {
+            Ok(p) => p,
+            Err(_) => return,
+        };
+        p.phase = phase.into();
+        p.updated_at = now_rfc3339();
+        if phase == "done" {
+            p.files_done = p.files_total;
+            p.bytes_done = p.bytes_total;
+        }
+        if let Err(e) = atomic::write_json(&self.path, &p) {
+            log::warn!("could not write progress: {e:#}");
+        }
+    }
+}
+
+/// Refuses obviously wrong settings before anything is touched.
+pub fn check_config(cfg: &Config) -> Result<()> {
+    if cfg.backup_sources.is_empty() {
+        bail!("BACKUP_SOURCES is empty; list the folders to back up");
+    }
+    Ok(())
+}
