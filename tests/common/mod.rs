@@ -38,7 +38,11 @@ impl Sandbox {
     /// Writes `app/.env` with `APP_DIR` set to the sandbox plus `extra` lines; returns its path.
     pub fn write_env(&self, extra: &str) -> PathBuf {
         let p = self.app_dir().join(".env");
-        let text = format!("APP_DIR={}\nDATA_MOUNT={}\n{extra}\n", self.app_dir().display(), self.path().join("no-data-disk").display());
+        let text = format!(
+            "APP_DIR={}\nDATA_MOUNT={}\n{extra}\n",
+            self.app_dir().display(),
+            self.path().join("no-data-disk").display()
+        );
         std::fs::write(&p, text).unwrap();
         p
     }
