@@ -36,8 +36,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Source, two full copies and metadata fit in 3.5x the data; the image is sparse.
-SIZE_MB=$(( FILES * 84 / 1000 * 35 / 10 + 1024 ))
+# Source, two full copies and metadata fit in 4x the data; the image is sparse.
+SIZE_MB=$(( FILES * 84 / 1000 * 4 + 1024 ))
 umount "$MNT" 2>/dev/null || true
 rm -f "$IMG"
 truncate -s "${SIZE_MB}M" "$IMG"
@@ -93,7 +93,8 @@ ver_b3=(); ver_ours=()
 echo "timing $RUNS rounds ..."
 for r in $(seq "$RUNS"); do
   # Full snapshot: rsync -a (no hashing, no fsync) vs potion-backup (hash + manifest + sync).
-  fresh "$MNT/rsync-full"
+  # (the link copies go too: they keep the previous round's data alive)
+  fresh "$MNT/rsync-full" "$MNT/rsync-inc" "$MNT/cpal"
   t0=$(now); rsync -a "$SRC/" "$MNT/rsync-full/"; t1=$(now); sync; t2=$(now)
   full_rsync+=("$(sub "$t1" "$t0")"); full_rsync_sync+=("$(sub "$t2" "$t0")")
   fresh "$MNT/bk"

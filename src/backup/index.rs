@@ -20,24 +20,41 @@ pub fn read_verify(layout: &Layout, id: &str) -> Option<VerifyRecord> {
 /// Builds the index from disk, newest first. A snapshot whose manifest cannot
 /// be read is left out (and reported by `verify`).
 pub fn build(layout: &Layout) -> Result<SnapshotIndex> {
+    build_with(layout, None)
+}
+
+/// Like [`build`], but takes sizes and counts of snapshots already listed in
+/// `previous` from there: a snapshot never changes once complete, and parsing
+/// every large manifest on each run would cost more than the run itself.
+pub fn build_with(layout: &Layout, previous: Option<&SnapshotIndex>) -> Result<SnapshotIndex> {
     let mut snapshots = Vec::new();
     let mut last_verify: Option<crate::files::backup::VerifySummary> = None;
     for id in manifest::complete_ids_newest_first(layout)? {
-        let Ok(h) = manifest::read_header(layout, &id) else {
-            continue;
-        };
         let verify = read_verify(layout, &id).map(|r| r.last);
+        let known = previous.and_then(|p| p.snapshots.iter().find(|s| s.id == id));
+        let (finished_at, files, bytes, new_bytes) = match known {
+            Some(s) => (s.finished_at.clone(), s.files, s.bytes, s.new_bytes),
+            None => match manifest::read_header(layout, &id) {
+                Ok(h) => (
+                    h.finished_at,
+                    h.totals.files,
+                    h.totals.bytes,
+                    h.totals.new_bytes,
+                ),
+                Err(_) => continue,
+            },
+        };
         if let Some(v) = &verify
             && last_verify.as_ref().is_none_or(|l| v.at > l.at)
         {
             last_verify = Some(v.clone());
         }
         snapshots.push(SnapshotSummary {
-            id: h.id,
-            finished_at: h.finished_at,
-            files: h.totals.files,
-            bytes: h.totals.bytes,
-            new_bytes: h.totals.new_bytes,
+            id,
+            finished_at,
+            files,
+            bytes,
+            new_bytes,
             verify,
         });
     }
@@ -53,9 +70,11 @@ pub fn build(layout: &Layout) -> Result<SnapshotIndex> {
 /// writers (a run and a verify) from interleaving their reads and writes.
 pub fn refresh(layout: &Layout, state_dir: &Path) -> Result<SnapshotIndex> {
     let _guard = lock::exclusive_wait(&layout.index_lock_file())?;
-    let index = build(layout)?;
+    let path = state_dir.join(paths::BACKUP_INDEX);
+    let previous: Option<SnapshotIndex> = read_json(&path).ok();
+    let index = build_with(layout, previous.as_ref())?;
     atomic::ensure_dir(state_dir)?;
-    atomic::write_json(&state_dir.join(paths::BACKUP_INDEX), &index)?;
+    atomic::write_json(&path, &index)?;
     Ok(index)
 }
 

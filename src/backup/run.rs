@@ -187,7 +187,6 @@ fn run_inner(cfg: &Config, layout: &Layout, started_at: &str) -> Result<RunRepor
     };
     warnings.extend(built.warnings);
 
-    progress.write_phase("finishing");
     let mut totals = totals_of(&built.files, warnings.len() as u64);
     totals.new_files = built.new_files;
     totals.new_bytes = built.new_bytes;
@@ -232,6 +231,7 @@ fn run_inner(cfg: &Config, layout: &Layout, started_at: &str) -> Result<RunRepor
 /// Removes what an interrupted run or prune left: temp and half-deleted
 /// snapshot folders, manifests without a snapshot, stray temp files.
 pub fn clean_leftovers(layout: &Layout) -> Result<()> {
+    let mut removed = false;
     let snaps = layout.snapshots();
     for e in std::fs::read_dir(&snaps).with_context(|| format!("reading {}", snaps.display()))? {
         let e = e?;
@@ -241,6 +241,7 @@ pub fn clean_leftovers(layout: &Layout) -> Result<()> {
             log::info!("removing leftover {}", e.path().display());
             copy::remove_tree(&e.path())
                 .with_context(|| format!("removing leftover {}", e.path().display()))?;
+            removed = true;
         }
     }
     let mans = layout.manifests();
@@ -254,10 +255,14 @@ pub fn clean_leftovers(layout: &Layout) -> Result<()> {
             log::info!("removing leftover {}", e.path().display());
             std::fs::remove_file(e.path())
                 .with_context(|| format!("removing {}", e.path().display()))?;
+            removed = true;
         }
     }
-    atomic::sync_dir(&snaps)?;
-    atomic::sync_dir(&mans)
+    if removed {
+        atomic::sync_dir(&snaps)?;
+        atomic::sync_dir(&mans)?;
+    }
+    Ok(())
 }
 
 /// A fresh id: now, or one second after the newest existing one if the clock
