@@ -82,18 +82,26 @@ pub fn copy_all(ctx: &Ctx, threads: usize) -> Result<Results, CopyError> {
         for _ in 0..threads.max(1) {
             s.spawn(|| {
                 let mut buf = vec![0u8; BUF_SIZE];
+                let mut dirs = DirPair::default();
                 let mut local = Vec::new();
-                while !ctx.stop.load(Ordering::Relaxed) {
-                    let n = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(&i) = jobs.get(n) else { break };
-                    match one(ctx, i, &mut buf) {
-                        Ok(c) => local.push((i, Ok(c))),
-                        Err(CopyError::Source(w)) => local.push((i, Err(w))),
-                        Err(e) => {
-                            ctx.stop.store(true, Ordering::Relaxed);
-                            fatal.lock().unwrap().get_or_insert(e);
-                            break;
+                'work: while !ctx.stop.load(Ordering::Relaxed) {
+                    // Contiguous chunks keep each worker in its own folders
+                    // (no fight over a folder's lock) and let it reuse the
+                    // open folder handles for `linkat`.
+                    let start = next.fetch_add(CHUNK, Ordering::Relaxed);
+                    for &i in jobs.iter().skip(start).take(CHUNK) {
+                        match one(ctx, i, &mut buf, &mut dirs) {
+                            Ok(c) => local.push((i, Ok(c))),
+                            Err(CopyError::Source(w)) => local.push((i, Err(w))),
+                            Err(e) => {
+                                ctx.stop.store(true, Ordering::Relaxed);
+                                fatal.lock().unwrap().get_or_insert(e);
+                                break 'work;
+                            }
                         }
+                    }
+                    if start >= jobs.len() {
+                        break;
                     }
                 }
                 let mut r = results.lock().unwrap();
@@ -109,27 +117,65 @@ pub fn copy_all(ctx: &Ctx, threads: usize) -> Result<Results, CopyError> {
     Ok(results.into_inner().unwrap())
 }
 
-fn one(ctx: &Ctx, i: usize, buf: &mut [u8]) -> Result<Copied, CopyError> {
+/// Jobs a worker claims at a time.
+const CHUNK: usize = 32;
+
+/// Open handles of the previous and the new snapshot's copy of one folder.
+#[derive(Default)]
+struct DirPair {
+    parent: Option<PathBuf>,
+    prev: Option<File>,
+    dest: Option<File>,
+}
+
+impl DirPair {
+    /// Hard-links `rel` from the previous snapshot into the new one with
+    /// `linkat` on open folder handles (no path walk per file).
+    fn link(&mut self, prev_root: &Path, dest_root: &Path, rel: &Path) -> io::Result<()> {
+        let parent = rel.parent().unwrap_or(Path::new(""));
+        if self.parent.as_deref() != Some(parent) {
+            self.parent = None;
+            self.prev = Some(File::open(prev_root.join(parent))?);
+            self.dest = Some(File::open(dest_root.join(parent))?);
+            self.parent = Some(parent.to_path_buf());
+        }
+        let name = cpath(Path::new(rel.file_name().unwrap_or_default()))?;
+        let (p, d) = (
+            self.prev.as_ref().expect("opened"),
+            self.dest.as_ref().expect("opened"),
+        );
+        // SAFETY: linkat on fds we own with a NUL-terminated name.
+        cvt(unsafe {
+            libc::linkat(
+                p.as_raw_fd(),
+                name.as_ptr(),
+                d.as_raw_fd(),
+                name.as_ptr(),
+                0,
+            )
+        })
+    }
+}
+
+fn one(ctx: &Ctx, i: usize, buf: &mut [u8], dirs: &mut DirPair) -> Result<Copied, CopyError> {
     let e = &ctx.entries[i];
     let dest = ctx.dest_root.join(&e.rel);
     let out = match (&ctx.actions[i], ctx.prev_root) {
-        (Some(Action::Link { blake3 }), Some(prev)) => {
-            match std::fs::hard_link(prev.join(&e.rel), &dest) {
-                Ok(()) => Copied {
-                    blake3: blake3.clone(),
-                    meta: e.meta,
-                    copied: false,
-                    warning: None,
-                },
-                // The old copy is gone or has too many links: copy afresh.
-                Err(err)
-                    if matches!(err.raw_os_error(), Some(libc::ENOENT) | Some(libc::EMLINK)) =>
-                {
-                    copy_file(&e.src, &dest, buf, ctx.set_owner)?
-                }
-                Err(err) => return Err(dest_err(&dest, err)),
+        (Some(Action::Link { blake3 }), Some(prev)) => match dirs.link(prev, ctx.dest_root, &e.rel)
+        {
+            Ok(()) => Copied {
+                blake3: blake3.clone(),
+                meta: e.meta,
+                copied: false,
+                warning: None,
+            },
+            // The old copy (or its folder) is gone or has too many links: copy afresh.
+            Err(err) if matches!(err.raw_os_error(), Some(libc::ENOENT) | Some(libc::EMLINK)) => {
+                dirs.parent = None;
+                copy_file(&e.src, &dest, buf, ctx.set_owner)?
             }
-        }
+            Err(err) => return Err(dest_err(&dest, err)),
+        },
         _ => copy_file(&e.src, &dest, buf, ctx.set_owner)?,
     };
     ctx.counters.files_done.fetch_add(1, Ordering::Relaxed);

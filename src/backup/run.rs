@@ -117,6 +117,7 @@ fn run_inner(cfg: &Config, layout: &Layout, started_at: &str) -> Result<RunRepor
 
     let prev_id = layout.complete_ids()?.pop();
     let mut warnings = Vec::new();
+    let mut clock = Instant::now();
     let prev_manifest = match &prev_id {
         Some(p) => match manifest::read_manifest(layout, p) {
             Ok(m) => Some(m),
@@ -134,9 +135,11 @@ fn run_inner(cfg: &Config, layout: &Layout, started_at: &str) -> Result<RunRepor
         .flat_map(|m| m.files.iter().map(|e| (e.path.as_str(), e)))
         .collect();
 
+    lap(&mut clock, "reading the previous manifest");
     let excludes = Excludes::new(&cfg.backup_excludes)?;
     let scanned = scan::scan(&cfg.backup_sources, &excludes)?;
     warnings.extend(scanned.warnings.iter().cloned());
+    lap(&mut clock, "scanning");
     let actions = scan::plan(&scanned, &prev_map);
     drop(prev_map);
 
@@ -165,6 +168,7 @@ fn run_inner(cfg: &Config, layout: &Layout, started_at: &str) -> Result<RunRepor
 
     let tmp = layout.tmp_snapshot(&id);
     let prev_root = prev_id.as_ref().map(|p| layout.snapshot(p));
+    lap(&mut clock, "planning");
     let built = build(
         layout,
         &tmp,
@@ -204,6 +208,7 @@ fn run_inner(cfg: &Config, layout: &Layout, started_at: &str) -> Result<RunRepor
         totals: totals.clone(),
         files,
     };
+    lap(&mut clock, "building the snapshot");
     let commit = (|| -> Result<()> {
         manifest::write_manifest(layout, &m)?;
         let fin = layout.snapshot(&id);
@@ -217,10 +222,12 @@ fn run_inner(cfg: &Config, layout: &Layout, started_at: &str) -> Result<RunRepor
         let _ = copy::remove_tree(&tmp);
         return Err(e);
     }
+    lap(&mut clock, "writing the manifest and renaming");
     progress.write_phase("done");
     if let Err(e) = index::refresh(layout, &cfg.state_dir) {
         log::warn!("could not update {}: {e:#}", paths::BACKUP_INDEX);
     }
+    lap(&mut clock, "writing the index");
     Ok(RunReport {
         id,
         totals,
@@ -331,6 +338,7 @@ fn build(
     let threads = worker_threads();
     let done = AtomicBool::new(false);
     let space_problem = std::sync::Mutex::new(None::<anyhow::Error>);
+    let mut clock = Instant::now();
     let results = std::thread::scope(|s| {
         let watcher = s.spawn(|| {
             let mut last = Instant::now();
@@ -366,6 +374,7 @@ fn build(
         copy::CopyError::Dest { path, err } => disk_error(&path, err),
         copy::CopyError::Source(w) => anyhow!(w),
     })?;
+    lap(&mut clock, "copying and linking files");
     progress.write("finishing", &counters, files_total, bytes_total);
 
     // Folder modes and times last: adding entries changes a folder's mtime,
@@ -379,7 +388,9 @@ fn build(
         let p = tmp.join(&e.rel);
         copy::set_meta_path(&p, &e.meta, false, set_owner).map_err(|err| dest_err(&p, err))?;
     }
+    let mut clock = Instant::now();
     copy::sync_filesystem(tmp).map_err(|err| dest_err(tmp, err))?;
+    lap(&mut clock, "syncing the backup disk");
 
     let mut warnings = Vec::new();
     let mut new = (0u64, 0u64);
@@ -458,6 +469,12 @@ fn disk_error(path: &Path, err: std::io::Error) -> anyhow::Error {
         ),
         _ => anyhow!("writing the snapshot failed at {}: {err}", path.display()),
     }
+}
+
+/// Logs how long a phase took (debug level: `POTION_LOG=debug`).
+fn lap(clock: &mut Instant, what: &str) {
+    log::debug!("{what}: {} ms", clock.elapsed().as_millis());
+    *clock = Instant::now();
 }
 
 /// Worker threads: one per core, at most 4 (more only adds seeks on an HDD).

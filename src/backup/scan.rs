@@ -2,10 +2,12 @@
 //! entry once, and decide per regular file whether it can be hard-linked to
 //! the previous snapshot or must be copied. The decision is a pure function.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::fs::Metadata;
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Component, Path, PathBuf};
+use std::sync::{Condvar, Mutex};
 
 use anyhow::{Context, Result};
 use globset::{Glob, GlobSet, GlobSetBuilder};
@@ -184,7 +186,7 @@ pub fn relative_of(abs: &Path) -> Option<PathBuf> {
 /// Walks the sources. Problems with single entries (vanished, unreadable,
 /// special files) become warnings; the scan itself only fails on bad input.
 pub fn scan(sources: &[PathBuf], excludes: &Excludes) -> Result<Scan> {
-    let mut found: BTreeMap<PathBuf, ScanEntry> = BTreeMap::new();
+    let mut found: Vec<ScanEntry> = Vec::new();
     let mut warnings = Vec::new();
     for source in sources {
         let rel_root = relative_of(source).with_context(|| {
@@ -196,61 +198,161 @@ pub fn scan(sources: &[PathBuf], excludes: &Excludes) -> Result<Scan> {
         if rel_root.as_os_str().is_empty() {
             anyhow::bail!("BACKUP_SOURCES must not be / itself; list the folders to back up");
         }
-        if let Err(e) = std::fs::symlink_metadata(source) {
-            warnings.push(format!("source {} skipped: {e}", source.display()));
-            continue;
-        }
-        add_ancestors(source, &mut found, &mut warnings);
-        let walker = walkdir::WalkDir::new(source)
-            .follow_links(false)
-            .sort_by(|a, b| a.file_name().cmp(b.file_name()))
-            .into_iter()
-            .filter_entry(|e| e.depth() == 0 || !excludes.is_excluded(e.path()));
-        for item in walker {
-            let item = match item {
-                Ok(i) => i,
-                Err(e) => {
-                    warnings.push(walk_warning(&e));
-                    continue;
-                }
-            };
-            let abs = item.path();
-            let meta = if item.depth() == 0 {
-                std::fs::metadata(abs)
-            } else {
-                std::fs::symlink_metadata(abs)
-            };
-            let meta = match meta {
-                Ok(m) => m,
-                Err(e) => {
-                    warnings.push(format!("{} skipped: {e}", abs.display()));
-                    continue;
-                }
-            };
-            if let Some(entry) = classify(abs, &meta, &mut warnings) {
-                found.entry(entry.rel.clone()).or_insert(entry);
+        // The source itself is followed if it is a symlink; nothing below it is.
+        let meta = match std::fs::metadata(source) {
+            Ok(m) => m,
+            Err(e) => {
+                warnings.push(format!("source {} skipped: {e}", source.display()));
+                continue;
             }
+        };
+        add_ancestors(source, &mut found, &mut warnings);
+        let Some(root) = classify(source, rel_root.clone(), &meta, &mut warnings) else {
+            continue;
+        };
+        let is_dir = root.kind == EntryKind::Dir;
+        found.push(root);
+        if is_dir {
+            let tree = walk_parallel(source, &rel_root, excludes, super::run::worker_threads());
+            warnings.extend(tree.warnings);
+            found.extend(tree.entries);
         }
     }
+    // One source walks in order already (sorted names, folders before their
+    // contents). Several may overlap: sort by bytes (a prefix sorts first, so
+    // folders still precede contents) and keep the first of each path.
+    if sources.len() > 1 {
+        found.sort_by(|a, b| {
+            a.rel
+                .as_os_str()
+                .as_bytes()
+                .cmp(b.rel.as_os_str().as_bytes())
+        });
+        found.dedup_by(|b, a| a.rel == b.rel);
+    }
     Ok(Scan {
-        entries: found.into_values().collect(),
+        entries: found,
         warnings,
     })
 }
 
-fn walk_warning(e: &walkdir::Error) -> String {
-    match e.path() {
-        Some(p) => format!(
-            "{} skipped: {}",
-            p.display(),
-            e.io_error()
-                .map_or_else(|| e.to_string(), |io| io.to_string())
-        ),
-        None => format!("walk error: {e}"),
+/// Folders waiting to be listed and the listings done so far.
+struct WalkState {
+    queue: Vec<(PathBuf, PathBuf)>,
+    /// Folders queued or being listed; the walk ends when it reaches zero.
+    pending: usize,
+    listed: HashMap<PathBuf, Vec<ScanEntry>>,
+    warnings: Vec<String>,
+}
+
+/// Lists every folder under `root` on `threads` workers (any folder is a
+/// task, so one huge subfolder does not serialise the walk), then assembles
+/// the entries in order: sorted names, each folder followed by its contents.
+fn walk_parallel(root: &Path, rel_root: &Path, excludes: &Excludes, threads: usize) -> Scan {
+    let state = Mutex::new(WalkState {
+        queue: vec![(root.to_path_buf(), rel_root.to_path_buf())],
+        pending: 1,
+        listed: HashMap::new(),
+        warnings: Vec::new(),
+    });
+    let wake = Condvar::new();
+    std::thread::scope(|s| {
+        for _ in 0..threads.max(1) {
+            s.spawn(|| {
+                let mut st = state.lock().unwrap();
+                loop {
+                    let Some((abs, rel)) = st.queue.pop() else {
+                        if st.pending == 0 {
+                            break;
+                        }
+                        st = wake.wait(st).unwrap();
+                        continue;
+                    };
+                    drop(st);
+                    let mut warnings = Vec::new();
+                    let children = list_dir(&abs, &rel, excludes, &mut warnings);
+                    st = state.lock().unwrap();
+                    for c in children.iter().filter(|c| c.kind == EntryKind::Dir) {
+                        st.queue.push((c.src.clone(), c.rel.clone()));
+                        st.pending += 1;
+                    }
+                    st.warnings.extend(warnings);
+                    st.listed.insert(rel, children);
+                    st.pending -= 1;
+                    wake.notify_all();
+                }
+            });
+        }
+    });
+    let mut st = state.into_inner().unwrap();
+    let mut entries = Vec::new();
+    assemble(rel_root, &mut st.listed, &mut entries);
+    Scan {
+        entries,
+        warnings: st.warnings,
     }
 }
 
-fn classify(abs: &Path, meta: &Metadata, warnings: &mut Vec<String>) -> Option<ScanEntry> {
+fn assemble(rel: &Path, listed: &mut HashMap<PathBuf, Vec<ScanEntry>>, out: &mut Vec<ScanEntry>) {
+    let Some(children) = listed.remove(rel) else {
+        return;
+    };
+    for c in children {
+        let sub = (c.kind == EntryKind::Dir).then(|| c.rel.clone());
+        out.push(c);
+        if let Some(sub) = sub {
+            assemble(&sub, listed, out);
+        }
+    }
+}
+
+/// The entries of one folder, sorted by name, excluded ones left out. Uses
+/// the open folder for each stat (`fstatat`), not a path walk per file.
+fn list_dir(
+    abs: &Path,
+    rel: &Path,
+    excludes: &Excludes,
+    warnings: &mut Vec<String>,
+) -> Vec<ScanEntry> {
+    let rd = match std::fs::read_dir(abs) {
+        Ok(rd) => rd,
+        Err(e) => {
+            warnings.push(format!("{} skipped: {e}", abs.display()));
+            return Vec::new();
+        }
+    };
+    let mut items: Vec<(std::ffi::OsString, std::fs::DirEntry)> = Vec::new();
+    for de in rd {
+        match de {
+            Ok(de) => items.push((de.file_name(), de)),
+            Err(e) => warnings.push(format!("{} partly unreadable: {e}", abs.display())),
+        }
+    }
+    items.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut out = Vec::with_capacity(items.len());
+    for (name, de) in items {
+        let child = abs.join(&name);
+        if excludes.is_excluded(&child) {
+            continue;
+        }
+        match de.metadata() {
+            Ok(meta) => {
+                if let Some(e) = classify(&child, rel.join(&name), &meta, warnings) {
+                    out.push(e);
+                }
+            }
+            Err(e) => warnings.push(format!("{} skipped: {e}", child.display())),
+        }
+    }
+    out
+}
+
+fn classify(
+    abs: &Path,
+    rel: PathBuf,
+    meta: &Metadata,
+    warnings: &mut Vec<String>,
+) -> Option<ScanEntry> {
     let ft = meta.file_type();
     let kind = if ft.is_file() {
         EntryKind::File
@@ -280,7 +382,6 @@ fn classify(abs: &Path, meta: &Metadata, warnings: &mut Vec<String>) -> Option<S
     } else {
         None
     };
-    let rel = relative_of(abs)?;
     Some(ScanEntry {
         key: escape_path(rel.as_os_str()),
         rel,
@@ -293,11 +394,7 @@ fn classify(abs: &Path, meta: &Metadata, warnings: &mut Vec<String>) -> Option<S
 
 /// Records the folders above a source (`opt` for `/opt/potion-runner`) so the
 /// snapshot mirrors their owner and mode and verify knows them.
-fn add_ancestors(
-    source: &Path,
-    found: &mut BTreeMap<PathBuf, ScanEntry>,
-    warnings: &mut Vec<String>,
-) {
+fn add_ancestors(source: &Path, found: &mut Vec<ScanEntry>, warnings: &mut Vec<String>) {
     let mut ancestors: Vec<&Path> = source
         .ancestors()
         .skip(1)
@@ -305,14 +402,14 @@ fn add_ancestors(
         .collect();
     ancestors.reverse();
     for a in ancestors {
-        if found.contains_key(&relative_of(a).unwrap_or_default()) {
+        let Some(rel) = relative_of(a) else { continue };
+        if found.iter().any(|e| e.rel == rel) {
             continue;
         }
         match std::fs::metadata(a) {
             Ok(m) if m.is_dir() => {
-                if let Some(mut e) = classify(a, &m, warnings) {
-                    e.kind = EntryKind::Dir;
-                    found.insert(e.rel.clone(), e);
+                if let Some(e) = classify(a, rel, &m, warnings) {
+                    found.push(e);
                 }
             }
             Ok(_) => {}
