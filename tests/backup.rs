@@ -716,6 +716,24 @@ fn too_little_space_is_refused_before_copying() {
 }
 
 #[test]
+fn a_backup_folder_inside_a_source_is_never_copied_into_itself() {
+    let mut bk = Bk::new();
+    write(&bk.src().join("f"), b"x");
+    bk.backup_dir = bk.src().join("backups");
+    bk.ok(&["run"], 0);
+    bk.ok(&["run"], 0);
+    let ids = bk.ids();
+    assert_eq!(ids.len(), 2);
+    let snap = bk.in_snap(&ids[1]);
+    assert!(snap.join("f").is_file());
+    assert!(
+        !snap.join("backups").exists(),
+        "the snapshot holds the backup folder"
+    );
+    bk.ok(&["verify"], 0);
+}
+
+#[test]
 fn bad_usage_exits_2() {
     let bk = Bk::new();
     assert_eq!(bk.run(&["frobnicate"]).status.code(), Some(2));

@@ -136,7 +136,7 @@ fn run_inner(cfg: &Config, layout: &Layout, started_at: &str) -> Result<RunRepor
         .collect();
 
     lap(&mut clock, "reading the previous manifest");
-    let excludes = Excludes::new(&cfg.backup_excludes)?;
+    let excludes = Excludes::new(&cfg.backup_excludes)?.skipping(&layout.root);
     let scanned = scan::scan(&cfg.backup_sources, &excludes)?;
     warnings.extend(scanned.warnings.iter().cloned());
     lap(&mut clock, "scanning");

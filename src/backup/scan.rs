@@ -96,6 +96,8 @@ pub struct Scan {
 pub struct Excludes {
     by_name: GlobSet,
     by_path: GlobSet,
+    /// Exact paths never backed up (the backup folder itself).
+    skip: Vec<PathBuf>,
 }
 
 impl Excludes {
@@ -114,11 +116,24 @@ impl Excludes {
         Ok(Excludes {
             by_name: by_name.build().context("building BACKUP_EXCLUDES")?,
             by_path: by_path.build().context("building BACKUP_EXCLUDES")?,
+            skip: Vec::new(),
         })
     }
 
+    /// Also skips `path` (and so everything under it), e.g. `BACKUP_DIR` when
+    /// it lies inside a source: a snapshot must never contain the snapshots.
+    pub fn skipping(mut self, path: &Path) -> Excludes {
+        self.skip.push(path.to_path_buf());
+        if let Ok(real) = std::fs::canonicalize(path) {
+            self.skip.push(real);
+        }
+        self
+    }
+
     pub fn is_excluded(&self, abs: &Path) -> bool {
-        abs.file_name().is_some_and(|n| self.by_name.is_match(n)) || self.by_path.is_match(abs)
+        abs.file_name().is_some_and(|n| self.by_name.is_match(n))
+            || self.by_path.is_match(abs)
+            || self.skip.iter().any(|s| s == abs)
     }
 }
 
@@ -248,7 +263,7 @@ struct WalkState {
 /// Lists every folder under `root` on `threads` workers (any folder is a
 /// task, so one huge subfolder does not serialise the walk), then assembles
 /// the entries in order: sorted names, each folder followed by its contents.
-fn walk_parallel(root: &Path, rel_root: &Path, excludes: &Excludes, threads: usize) -> Scan {
+pub fn walk_parallel(root: &Path, rel_root: &Path, excludes: &Excludes, threads: usize) -> Scan {
     let state = Mutex::new(WalkState {
         queue: vec![(root.to_path_buf(), rel_root.to_path_buf())],
         pending: 1,
@@ -545,5 +560,34 @@ mod tests {
                 .unwrap()
         };
         assert_eq!(s.entries[pos("link")].target, Some(PathBuf::from("a.txt")));
+    }
+
+    #[test]
+    fn overlapping_sources_are_listed_once_with_folders_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("src");
+        for f in ["a/x", "a/y/z", "b", "c/d"] {
+            let p = src.join(f);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(&p, f).unwrap();
+        }
+        let none = Excludes::new(&[]).unwrap();
+        let s = scan(&[src.join("a"), src.clone(), src.join("c")], &none).unwrap();
+        let rels: Vec<&PathBuf> = s.entries.iter().map(|e| &e.rel).collect();
+        let unique: std::collections::HashSet<_> = rels.iter().collect();
+        assert_eq!(unique.len(), rels.len(), "duplicates: {rels:?}");
+        for (i, e) in s.entries.iter().enumerate() {
+            if let Some(parent) = e.rel.parent().filter(|p| !p.as_os_str().is_empty()) {
+                let pos = rels
+                    .iter()
+                    .position(|r| *r == parent)
+                    .expect("parent listed");
+                assert!(pos < i, "{} before its folder", e.rel.display());
+            }
+        }
+        let rel_src = relative_of(&src).unwrap();
+        for f in ["a/x", "a/y/z", "b", "c/d"] {
+            assert!(rels.contains(&&rel_src.join(f)), "{f} missing");
+        }
     }
 }

@@ -5,7 +5,6 @@
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, Read};
-use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -17,6 +16,7 @@ use super::copy::BUF_SIZE;
 use super::index;
 use super::manifest::{self, Layout, escape_path, unescape_path};
 use super::run::worker_threads;
+use super::scan::{self, Excludes};
 use crate::atomic;
 use crate::config::Config;
 use crate::files::backup::{EntryKind, ManifestEntry, VerifyProblem, VerifyRecord, VerifySummary};
@@ -86,8 +86,11 @@ pub fn verify(cfg: &Config, id: Option<&str>, sample: Option<f64>) -> Result<Ver
     let next = prev.as_ref().map_or(0, |r| r.next_bucket);
     let (chosen, next_bucket) = sample_buckets(next, sample);
 
-    let found = walk(&root)?;
-    let mut problems = Vec::new();
+    let (found, walk_warnings) = walk(&root)?;
+    let mut problems: Vec<VerifyProblem> = walk_warnings
+        .iter()
+        .map(|w| problem("unreadable", &escape_path(root.as_os_str()), w))
+        .collect();
     let mut to_hash = Vec::new();
     let mut file_buckets = Vec::new();
     for e in &m.files {
@@ -191,31 +194,25 @@ fn problem(kind: &str, path: &str, detail: &str) -> VerifyProblem {
     }
 }
 
-/// Every entry under the snapshot root, keyed by escaped relative path.
-fn walk(root: &Path) -> Result<HashMap<String, Found>> {
-    let mut out = HashMap::new();
-    for item in walkdir::WalkDir::new(root).follow_links(false).min_depth(1) {
-        let item = item.with_context(|| format!("reading snapshot {}", root.display()))?;
-        let rel = item
-            .path()
-            .strip_prefix(root)
-            .expect("walk stays under its root");
-        let ft = item.file_type();
-        let kind = if ft.is_dir() {
-            EntryKind::Dir
-        } else if ft.is_symlink() {
-            EntryKind::Symlink
-        } else {
-            EntryKind::File
-        };
-        let size = if kind == EntryKind::File {
-            item.metadata().map(|m| m.size()).unwrap_or(u64::MAX)
-        } else {
-            0
-        };
-        out.insert(escape_path(rel.as_os_str()), Found { kind, size });
-    }
-    Ok(out)
+/// Every entry under the snapshot root, keyed by escaped relative path
+/// (listed on all workers, like the scan of a run).
+fn walk(root: &Path) -> Result<(HashMap<String, Found>, Vec<String>)> {
+    std::fs::metadata(root).with_context(|| format!("reading snapshot {}", root.display()))?;
+    let none = Excludes::new(&[])?;
+    let tree = scan::walk_parallel(root, Path::new(""), &none, worker_threads());
+    let map = tree
+        .entries
+        .into_iter()
+        .map(|e| {
+            let size = if e.kind == EntryKind::File {
+                e.meta.size
+            } else {
+                0
+            };
+            (e.key, Found { kind: e.kind, size })
+        })
+        .collect();
+    Ok((map, tree.warnings))
 }
 
 /// Hashes files on all workers; returns a problem for each mismatch.

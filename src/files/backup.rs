@@ -235,7 +235,7 @@ impl HasSchema for VerifyRecord {
 /// One difference between a snapshot and its manifest.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VerifyProblem {
-    /// `missing`, `changed` or `extra`.
+    /// `missing`, `changed`, `extra` or `unreadable` (a folder or special file in the snapshot).
     pub kind: String,
     /// Escaped path relative to the snapshot root.
     pub path: String,
