@@ -189,11 +189,13 @@ fn open_source(src: &Path) -> io::Result<File> {
     let open = |flags| {
         OpenOptions::new()
             .read(true)
-            .custom_flags(libc::O_NOFOLLOW | flags)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | flags)
             .open(src)
     };
-    // O_NOATIME saves an inode write per file but is only allowed for the
-    // owner (or root); fall back quietly.
+    // O_NONBLOCK: a file swapped for a FIFO since the scan must not hang the
+    // run (it is then refused as not a regular file; reads of regular files
+    // ignore the flag). O_NOATIME saves an inode write per file but is only
+    // allowed for the owner (or root); fall back quietly.
     match open(libc::O_NOATIME) {
         Err(e) if e.raw_os_error() == Some(libc::EPERM) => open(0),
         r => r,
@@ -407,5 +409,20 @@ mod tests {
             false,
         );
         assert!(matches!(r, Err(CopyError::Dest { .. })), "{r:?}");
+    }
+
+    #[test]
+    fn a_fifo_in_place_of_a_file_is_a_warning_not_a_hang() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("was-a-file");
+        let c = CString::new(fifo.as_os_str().as_bytes()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let mut buf = vec![0; BUF_SIZE];
+        let r = copy_file(&fifo, &dir.path().join("d"), &mut buf, false);
+        assert!(
+            matches!(r, Err(CopyError::Source(ref w)) if w.contains("no longer a regular file")),
+            "{r:?}"
+        );
     }
 }

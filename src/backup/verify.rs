@@ -3,8 +3,8 @@
 //! files (by path bucket) while still checking the structure of all.
 
 use std::collections::HashMap;
-use std::fs::File;
 use std::io::{self, Read};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -244,7 +244,11 @@ fn hash_all(root: &Path, files: &[&ManifestEntry]) -> Vec<VerifyProblem> {
 
 /// Hex BLAKE3 of a file.
 pub fn hash_file(p: &Path, buf: &mut [u8]) -> io::Result<String> {
-    let mut f = File::open(p)?;
+    // Never follow a symlink out of the snapshot nor block on a FIFO.
+    let mut f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(p)?;
     let mut h = blake3::Hasher::new();
     loop {
         match f.read(buf) {
