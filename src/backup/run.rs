@@ -118,18 +118,15 @@ fn run_inner(cfg: &Config, layout: &Layout, started_at: &str) -> Result<RunRepor
     let prev_id = layout.complete_ids()?.pop();
     let mut warnings = Vec::new();
     let mut clock = Instant::now();
-    let prev_manifest = match &prev_id {
-        Some(p) => match manifest::read_manifest(layout, p) {
-            Ok(m) => Some(m),
-            Err(e) => {
+    let prev_manifest = prev_id.as_deref().and_then(|p| {
+        manifest::read_manifest(layout, p)
+            .map_err(|e| {
                 warnings.push(format!(
                     "previous snapshot {p} unreadable, copying everything: {e:#}"
-                ));
-                None
-            }
-        },
-        None => None,
-    };
+                ))
+            })
+            .ok()
+    });
     let prev_map: HashMap<&str, &ManifestEntry> = prev_manifest
         .iter()
         .flat_map(|m| m.files.iter().map(|e| (e.path.as_str(), e)))
@@ -155,13 +152,8 @@ fn run_inner(cfg: &Config, layout: &Layout, started_at: &str) -> Result<RunRepor
     let bytes_total: u64 = scanned
         .entries
         .iter()
-        .map(|e| {
-            if e.kind == EntryKind::File {
-                e.meta.size
-            } else {
-                0
-            }
-        })
+        .filter(|e| e.kind == EntryKind::File)
+        .map(|e| e.meta.size)
         .sum();
     let need = space::estimate_need(copy_sizes(), scanned.entries.len() as u64, space0.block);
     space::check_room(space0, need, &layout.root)?;
@@ -209,17 +201,8 @@ fn run_inner(cfg: &Config, layout: &Layout, started_at: &str) -> Result<RunRepor
         files,
     };
     lap(&mut clock, "building the snapshot");
-    let commit = (|| -> Result<()> {
-        manifest::write_manifest(layout, &m)?;
-        let fin = layout.snapshot(&id);
-        std::fs::rename(&tmp, &fin)
-            .with_context(|| format!("renaming {} to {}", tmp.display(), fin.display()))?;
-        atomic::sync_dir(&layout.snapshots())
-    })();
-    if let Err(e) = commit {
+    if let Err(e) = commit(layout, &tmp, &m) {
         progress.write_phase("failed");
-        let _ = std::fs::remove_file(layout.manifest(&id));
-        let _ = copy::remove_tree(&tmp);
         return Err(e);
     }
     lap(&mut clock, "writing the manifest and renaming");
@@ -233,6 +216,23 @@ fn run_inner(cfg: &Config, layout: &Layout, started_at: &str) -> Result<RunRepor
         totals,
         warnings,
     })
+}
+
+/// Makes a built snapshot complete: manifest (atomic, fsynced), then the
+/// rename to the final name, then the folder fsync. Until the rename succeeds
+/// a failure removes both; after it the snapshot is complete and stays.
+fn commit(layout: &Layout, tmp: &Path, m: &Manifest) -> Result<()> {
+    let fin = layout.snapshot(&m.id);
+    let placed = manifest::write_manifest(layout, m).and_then(|()| {
+        std::fs::rename(tmp, &fin)
+            .with_context(|| format!("renaming {} to {}", tmp.display(), fin.display()))
+    });
+    if let Err(e) = placed {
+        let _ = std::fs::remove_file(layout.manifest(&m.id));
+        let _ = copy::remove_tree(tmp);
+        return Err(e);
+    }
+    atomic::sync_dir(&layout.snapshots())
 }
 
 /// Removes what an interrupted run or prune left: temp and half-deleted
