@@ -378,7 +378,7 @@ fn sample_verify_rotates_over_every_file() {
     }
     assert_eq!(total, 200, "four 25% samples check every file exactly once");
     let o = bk.run(&["verify", "--sample", "0"]);
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.status.code(), Some(2));
     assert!(text(&o.stderr).contains("--sample"), "{}", text(&o.stderr));
 }
 

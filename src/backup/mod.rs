@@ -69,6 +69,12 @@ pub fn cmd_list(cfg: &Config, json: bool) -> Result<Exit> {
 
 /// `potion-backup verify [ID|latest] [--sample P] [--json]`.
 pub fn cmd_verify(cfg: &Config, id: Option<&str>, sample: Option<f64>, json: bool) -> Result<Exit> {
+    if let Some(p) = sample
+        && !(p > 0.0 && p <= 100.0)
+    {
+        eprintln!("potion-backup: --sample must be a percentage above 0 and at most 100, not {p}");
+        return Ok(Exit::Usage);
+    }
     let record = verify::verify(cfg, id, sample)?;
     if json {
         println!("{}", serde_json::to_string_pretty(&record)?);

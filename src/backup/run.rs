@@ -230,7 +230,13 @@ fn commit(layout: &Layout, tmp: &Path, m: &Manifest) -> Result<()> {
     if let Err(e) = placed {
         let _ = std::fs::remove_file(layout.manifest(&m.id));
         let _ = copy::remove_tree(tmp);
-        return Err(e);
+        return Err(match io_errno(&e) {
+            Some(libc::ENOSPC) | Some(libc::EDQUOT) => disk_error(
+                &layout.manifest(&m.id),
+                std::io::Error::from_raw_os_error(libc::ENOSPC),
+            ),
+            _ => e,
+        });
     }
     atomic::sync_dir(&layout.snapshots())
 }
@@ -459,6 +465,13 @@ fn totals_of(files: &[ManifestEntry], warnings: u64) -> ManifestTotals {
         }
     }
     t
+}
+
+/// The OS error number at the root of an error chain, if any.
+fn io_errno(e: &anyhow::Error) -> Option<i32> {
+    e.chain()
+        .find_map(|c| c.downcast_ref::<std::io::Error>())
+        .and_then(|io| io.raw_os_error())
 }
 
 fn disk_error(path: &Path, err: std::io::Error) -> anyhow::Error {
