@@ -84,12 +84,19 @@ pub fn copy_all(ctx: &Ctx, threads: usize) -> Result<Results, CopyError> {
                 let mut buf = vec![0u8; BUF_SIZE];
                 let mut dirs = DirPair::default();
                 let mut local = Vec::new();
-                'work: while !ctx.stop.load(Ordering::Relaxed) {
+                'work: loop {
                     // Contiguous chunks keep each worker in its own folders
                     // (no fight over a folder's lock) and let it reuse the
                     // open folder handles for `linkat`.
                     let start = next.fetch_add(CHUNK, Ordering::Relaxed);
-                    for &i in jobs.iter().skip(start).take(CHUNK) {
+                    let chunk = match jobs.get(start..jobs.len().min(start + CHUNK)) {
+                        Some(c) if !c.is_empty() => c,
+                        _ => break,
+                    };
+                    for &i in chunk {
+                        if ctx.stop.load(Ordering::Relaxed) {
+                            break 'work;
+                        }
                         match one(ctx, i, &mut buf, &mut dirs) {
                             Ok(c) => local.push((i, Ok(c))),
                             Err(CopyError::Source(w)) => local.push((i, Err(w))),
@@ -99,9 +106,6 @@ pub fn copy_all(ctx: &Ctx, threads: usize) -> Result<Results, CopyError> {
                                 break 'work;
                             }
                         }
-                    }
-                    if start >= jobs.len() {
-                        break;
                     }
                 }
                 let mut r = results.lock().unwrap();

@@ -313,19 +313,18 @@ fn build(
 ) -> Result<Built> {
     let set_owner = copy::can_chown();
     copy::make_dir(tmp).with_context(|| format!("creating {}", tmp.display()))?;
-    let dest_err = |p: &Path, e: std::io::Error| disk_error(p, e);
     for e in &scanned.entries {
         let p = tmp.join(&e.rel);
         match e.kind {
-            EntryKind::Dir => copy::make_dir(&p).map_err(|err| dest_err(&p, err))?,
+            EntryKind::Dir => copy::make_dir(&p).map_err(|err| disk_error(&p, err))?,
             EntryKind::Symlink => {
                 let target = e
                     .target
                     .as_ref()
                     .expect("scan reads every symlink's target");
-                std::os::unix::fs::symlink(target, &p).map_err(|err| dest_err(&p, err))?;
+                std::os::unix::fs::symlink(target, &p).map_err(|err| disk_error(&p, err))?;
                 copy::set_meta_path(&p, &e.meta, true, set_owner)
-                    .map_err(|err| dest_err(&p, err))?;
+                    .map_err(|err| disk_error(&p, err))?;
             }
             EntryKind::File => {}
         }
@@ -341,45 +340,8 @@ fn build(
         stop: &stop,
         set_owner,
     };
-    let threads = worker_threads();
-    let done = AtomicBool::new(false);
-    let space_problem = std::sync::Mutex::new(None::<anyhow::Error>);
     let mut clock = Instant::now();
-    let results = std::thread::scope(|s| {
-        let watcher = s.spawn(|| {
-            let mut last = Instant::now();
-            while !done.load(Ordering::Relaxed) {
-                std::thread::sleep(Duration::from_millis(50));
-                if last.elapsed() >= PROGRESS_EVERY {
-                    last = Instant::now();
-                    progress.write("copying", &counters, files_total, bytes_total);
-                    match space::disk_space(&layout.root) {
-                        Ok(sp) if sp.avail < space::safety_margin(sp.total) => {
-                            *space_problem.lock().unwrap() = Some(anyhow!(
-                                "stopped: the backup disk {} is down to its safety margin ({} free); \
-                                 free some space or prune old snapshots",
-                                layout.root.display(),
-                                space::human(sp.avail)
-                            ));
-                            stop.store(true, Ordering::Relaxed);
-                        }
-                        _ => {}
-                    }
-                }
-            }
-        });
-        let r = copy::copy_all(&ctx, threads);
-        done.store(true, Ordering::Relaxed);
-        let _ = watcher.join();
-        r
-    });
-    if let Some(e) = space_problem.into_inner().unwrap() {
-        return Err(e);
-    }
-    let results = results.map_err(|e| match e {
-        copy::CopyError::Dest { path, err } => disk_error(&path, err),
-        copy::CopyError::Source(w) => anyhow!(w),
-    })?;
+    let results = copy_watched(&ctx, layout, progress, files_total, bytes_total)?;
     lap(&mut clock, "copying and linking files");
     progress.write("finishing", &counters, files_total, bytes_total);
 
@@ -392,53 +354,103 @@ fn build(
         .filter(|e| e.kind == EntryKind::Dir)
     {
         let p = tmp.join(&e.rel);
-        copy::set_meta_path(&p, &e.meta, false, set_owner).map_err(|err| dest_err(&p, err))?;
+        copy::set_meta_path(&p, &e.meta, false, set_owner).map_err(|err| disk_error(&p, err))?;
     }
-    let mut clock = Instant::now();
-    copy::sync_filesystem(tmp).map_err(|err| dest_err(tmp, err))?;
-    lap(&mut clock, "syncing the backup disk");
+    copy::sync_filesystem(tmp).map_err(|err| disk_error(tmp, err))?;
+    lap(
+        &mut clock,
+        "setting folder times and syncing the backup disk",
+    );
+    manifest_entries(scanned, &results)
+}
 
-    let mut warnings = Vec::new();
-    let mut new = (0u64, 0u64);
-    let mut files = Vec::with_capacity(scanned.entries.len());
-    for (i, e) in scanned.entries.iter().enumerate() {
+/// Runs the copy workers while this thread rewrites the progress file and
+/// stops them when the disk gets down to its safety margin.
+fn copy_watched(
+    ctx: &Ctx,
+    layout: &Layout,
+    progress: &Progress,
+    files_total: u64,
+    bytes_total: u64,
+) -> Result<copy::Results> {
+    let done = AtomicBool::new(false);
+    let space_problem = std::sync::Mutex::new(None::<anyhow::Error>);
+    let results = std::thread::scope(|s| {
+        let watcher = s.spawn(|| {
+            let mut last = Instant::now();
+            while !done.load(Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_millis(50));
+                if last.elapsed() < PROGRESS_EVERY {
+                    continue;
+                }
+                last = Instant::now();
+                progress.write("copying", ctx.counters, files_total, bytes_total);
+                if let Ok(sp) = space::disk_space(&layout.root)
+                    && sp.avail < space::safety_margin(sp.total)
+                {
+                    *space_problem.lock().unwrap() = Some(anyhow!(
+                        "stopped: the backup disk {} is down to its safety margin ({} free); \
+                         earlier snapshots are intact; free some space or prune old snapshots",
+                        layout.root.display(),
+                        space::human(sp.avail)
+                    ));
+                    ctx.stop.store(true, Ordering::Relaxed);
+                }
+            }
+        });
+        let r = copy::copy_all(ctx, worker_threads());
+        done.store(true, Ordering::Relaxed);
+        let _ = watcher.join();
+        r
+    });
+    if let Some(e) = space_problem.into_inner().unwrap() {
+        return Err(e);
+    }
+    results.map_err(|e| match e {
+        copy::CopyError::Dest { path, err } => disk_error(&path, err),
+        copy::CopyError::Source(w) => anyhow!(w),
+    })
+}
+
+/// The manifest's entries in scan order, with hashes from the copy results;
+/// files that could not be read become warnings and are left out.
+fn manifest_entries(scanned: &scan::Scan, results: &copy::Results) -> Result<Built> {
+    let mut built = Built {
+        files: Vec::with_capacity(scanned.entries.len()),
+        warnings: Vec::new(),
+        new_files: 0,
+        new_bytes: 0,
+    };
+    for (e, result) in scanned.entries.iter().zip(results) {
+        let mut m = e.meta.entry(e.key.clone(), e.kind);
         match e.kind {
-            EntryKind::Dir => files.push(e.meta.entry(e.key.clone(), EntryKind::Dir)),
+            EntryKind::Dir => {}
             EntryKind::Symlink => {
-                let mut m = e.meta.entry(e.key.clone(), EntryKind::Symlink);
                 m.target = e
                     .target
                     .as_ref()
                     .map(|t| manifest::escape_path(t.as_os_str()));
-                files.push(m);
             }
-            EntryKind::File => match &results[i] {
+            EntryKind::File => match result {
                 Some(Ok(c)) => {
-                    let mut m = c.meta.entry(e.key.clone(), EntryKind::File);
+                    m = c.meta.entry(e.key.clone(), EntryKind::File);
                     m.blake3 = Some(c.blake3.clone());
                     if c.copied {
-                        new.0 += 1;
-                        new.1 += c.meta.size;
+                        built.new_files += 1;
+                        built.new_bytes += c.meta.size;
                     }
-                    warnings.extend(c.warning.clone());
-                    files.push(m);
+                    built.warnings.extend(c.warning.clone());
                 }
-                Some(Err(w)) => warnings.push(w.clone()),
-                None => {
-                    return Err(anyhow!(
-                        "internal error: {} was not copied",
-                        e.src.display()
-                    ));
+                Some(Err(w)) => {
+                    built.warnings.push(w.clone());
+                    continue;
                 }
+                None => bail!("internal error: {} was not copied", e.src.display()),
             },
         }
+        built.files.push(m);
     }
-    Ok(Built {
-        files,
-        warnings,
-        new_files: new.0,
-        new_bytes: new.1,
-    })
+    Ok(built)
 }
 
 /// What [`build`] made.
