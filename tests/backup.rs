@@ -450,6 +450,24 @@ fn restore_is_byte_exact_and_never_overwrites_unless_asked() {
     );
     assert_eq!(std::fs::read(&env_path).unwrap(), b"KEY=1\n");
 
+    let inside = bk.backup_dir.join("snapshots").join(&id);
+    let o = bk.ok(
+        &[
+            "restore",
+            &id,
+            env_path.to_str().unwrap(),
+            "--to",
+            inside.to_str().unwrap(),
+            "--overwrite",
+        ],
+        1,
+    );
+    assert!(
+        text(&o.stderr).contains("restore somewhere else"),
+        "{}",
+        text(&o.stderr)
+    );
+    bk.ok(&["verify", &id], 0);
     for bad in ["/etc/../etc/passwd", "/nope/not-there"] {
         let o = bk.ok(&["restore", &id, bad], 1);
         assert!(!text(&o.stderr).contains("panicked"), "{}", text(&o.stderr));

@@ -76,6 +76,31 @@ fn temp_name(dest: &Path) -> PathBuf {
     dest.with_file_name(name)
 }
 
+/// Snapshots are never written to: a `--to` inside `snapshots/` or
+/// `manifests/` is refused (checked on the nearest existing folder, so
+/// symlinks cannot hide it).
+fn refuse_inside_snapshots(layout: &Layout, dest: &Path) -> Result<()> {
+    let existing = dest
+        .ancestors()
+        .find(|a| a.exists())
+        .unwrap_or(Path::new("/"));
+    let real =
+        std::fs::canonicalize(existing).with_context(|| format!("resolving {}", dest.display()))?;
+    for protected in [layout.snapshots(), layout.manifests()] {
+        if let Ok(p) = std::fs::canonicalize(&protected)
+            && real.starts_with(&p)
+        {
+            bail!(
+                "{} is inside the backup's {}; restore somewhere else (the default is {})",
+                dest.display(),
+                protected.display(),
+                layout.restored().display()
+            );
+        }
+    }
+    Ok(())
+}
+
 /// Restores `path` from snapshot `id` under `to` (default `BACKUP_DIR/restored/<ID>`).
 pub fn restore(
     cfg: &Config,
@@ -103,6 +128,7 @@ pub fn restore(
     }
     let snap = layout.snapshot(&id);
     let dest_root = to.map_or_else(|| layout.restored().join(&id), Path::to_path_buf);
+    refuse_inside_snapshots(&layout, &dest_root)?;
     let dest_of = |e: &ManifestEntry| dest_root.join(unescape_path(&e.path));
 
     if !overwrite {
