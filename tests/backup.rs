@@ -347,6 +347,23 @@ fn flipped_byte_missing_and_extra_files_fail_verify_by_name() {
     let index: SnapshotIndex = read_json(&bk.sb.state_dir().join("backups.json")).unwrap();
     assert_eq!(index.snapshots[0].verify.as_ref().unwrap().status, "failed");
     assert!(text(&bk.ok(&["list"], 0).stdout).contains("failed"));
+
+    // The next run copies the damaged and missing files afresh instead of
+    // linking the damage forward, and its snapshot is clean.
+    bk.ok(&["run"], 0);
+    let next = bk.ids()[1].clone();
+    let fresh = bk.in_snap(&next);
+    assert_ne!(ino(&fresh.join("f07")), ino(&victim));
+    assert_eq!(
+        std::fs::read(fresh.join("f07")).unwrap(),
+        std::fs::read(bk.src().join("f07")).unwrap()
+    );
+    assert_eq!(
+        ino(&fresh.join("f08")),
+        ino(&snap.join("f08")),
+        "healthy files are still linked"
+    );
+    bk.ok(&["verify", &next], 0);
 }
 
 #[test]

@@ -127,10 +127,20 @@ fn run_inner(cfg: &Config, layout: &Layout, started_at: &str) -> Result<RunRepor
             })
             .ok()
     });
-    let prev_map: HashMap<&str, &ManifestEntry> = prev_manifest
+    let mut prev_map: HashMap<&str, &ManifestEntry> = prev_manifest
         .iter()
         .flat_map(|m| m.files.iter().map(|e| (e.path.as_str(), e)))
         .collect();
+    // Files the last verify found damaged in the previous snapshot are copied
+    // afresh from the source instead of linking the damage forward.
+    let damaged = prev_id
+        .as_deref()
+        .and_then(|p| index::read_verify(layout, p))
+        .map(|r| r.problems)
+        .unwrap_or_default();
+    for p in &damaged {
+        prev_map.remove(p.path.as_str());
+    }
 
     lap(&mut clock, "reading the previous manifest");
     let excludes = Excludes::new(&cfg.backup_excludes)?.skipping(&layout.root);
