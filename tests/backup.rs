@@ -525,6 +525,8 @@ fn snap_file_key(bk: &Bk, rel: &str) -> String {
 fn refuses_when_the_data_disk_is_not_mounted_or_locked() {
     let mut bk = Bk::new();
     write(&bk.src().join("f"), b"x");
+    bk.ok(&["run"], 0);
+    let good = bk.outcome();
     bk.data_mount = bk.sb.path().join("no-data-disk");
     std::fs::create_dir_all(&bk.data_mount).unwrap();
     bk.backup_dir = bk.data_mount.join("backups");
@@ -541,6 +543,11 @@ fn refuses_when_the_data_disk_is_not_mounted_or_locked() {
     let out = bk.outcome();
     assert_eq!(out.status, "failed");
     assert!(out.error.unwrap().contains("not mounted"));
+    // The last good backup is still known while the disk is away.
+    assert_eq!(
+        (out.last_ok_id, out.last_ok_at),
+        (good.last_ok_id, good.last_ok_at)
+    );
 
     let bk = Bk::new();
     write(&bk.src().join("f"), b"x");

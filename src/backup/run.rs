@@ -46,16 +46,26 @@ pub fn run(cfg: &Config) -> Result<RunReport> {
     let started_at = now_rfc3339();
     let layout = Layout::new(&cfg.backup_dir);
     let result = run_inner(cfg, &layout, &started_at);
-    let outcome = outcome(&layout, &started_at, &result);
-    if let Err(e) = atomic::ensure_dir(&cfg.state_dir)
-        .and_then(|()| atomic::write_json(&cfg.state_dir.join(paths::LAST_BACKUP), &outcome))
+    let last_path = cfg.state_dir.join(paths::LAST_BACKUP);
+    let previous: Option<BackupOutcome> = crate::files::read_json(&last_path).ok();
+    let outcome = outcome(&layout, &started_at, &result, previous);
+    if let Err(e) =
+        atomic::ensure_dir(&cfg.state_dir).and_then(|()| atomic::write_json(&last_path, &outcome))
     {
         log::error!("could not record the outcome: {e:#}");
     }
     result
 }
 
-fn outcome(layout: &Layout, started_at: &str, result: &Result<RunReport>) -> BackupOutcome {
+/// The `last_backup.json` for a result. After a failure, `last_ok_*` name the
+/// newest complete snapshot, or, when `BACKUP_DIR` cannot be read (data disk
+/// missing), whatever the previous outcome said.
+pub fn outcome(
+    layout: &Layout,
+    started_at: &str,
+    result: &Result<RunReport>,
+    previous: Option<BackupOutcome>,
+) -> BackupOutcome {
     let mut o = BackupOutcome {
         schema: SCHEMA,
         id: None,
@@ -95,6 +105,9 @@ fn outcome(layout: &Layout, started_at: &str, result: &Result<RunReport>) -> Bac
             {
                 o.last_ok_at = Some(h.finished_at);
                 o.last_ok_id = Some(h.id);
+            } else if let Some(p) = previous {
+                o.last_ok_at = p.last_ok_at;
+                o.last_ok_id = p.last_ok_id;
             }
         }
     }
