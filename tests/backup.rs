@@ -9,7 +9,6 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::time::Duration;
 
 use common::{Sandbox, is_root, run};
 use potion_runner::files::backup::{BackupOutcome, Manifest, SnapshotIndex, VerifyRecord};
@@ -602,9 +601,21 @@ fn prune_keeps_newest_and_newest_verified_and_dry_run_deletes_nothing() {
     bk.ok(&["verify", &ids[2]], 0);
 }
 
-/// Kills runs with SIGKILL at several moments (first full copy and an
-/// incremental run): no final-named snapshot may ever lack its manifest, and
-/// the next run cleans up and succeeds.
+/// Touches one file per folder so the next run has real copying to do.
+fn change_some(s: &Path, tag: &str) {
+    for d in 0..40 {
+        write(
+            &s.join(format!("d{d:02}/f00")),
+            format!("changed {tag}").as_bytes(),
+        );
+    }
+}
+
+/// Kills runs with SIGKILL at several moments of a first full copy and of
+/// incremental runs, at fractions of a measured run time so the kills land
+/// inside the run on fast and slow machines alike: no final-named snapshot
+/// may ever lack its manifest or fail verify, and the next run cleans up and
+/// succeeds.
 #[test]
 fn kill_9_at_any_moment_never_leaves_a_snapshot_that_looks_complete() {
     let bk = Bk::new();
@@ -620,16 +631,32 @@ fn kill_9_at_any_moment_never_leaves_a_snapshot_that_looks_complete() {
     for i in 0..8 {
         write(&s.join(format!("big{i}")), &vec![i as u8; 4 << 20]);
     }
+    let timed = |bk: &Bk| {
+        let t = std::time::Instant::now();
+        bk.ok(&["run"], 0);
+        t.elapsed()
+    };
+    // A full run's duration, then start from nothing again.
+    let full = timed(&bk);
+    std::fs::remove_dir_all(&bk.backup_dir).unwrap();
     let mut kills = 0;
-    for (round, delays) in [[5u64, 40, 120, 300], [2, 15, 60, 150]].iter().enumerate() {
-        for &ms in delays {
+    for round in 0..3 {
+        let span = if round == 0 {
+            full
+        } else {
+            change_some(&s, &format!("{round}a"));
+            let t = timed(&bk);
+            change_some(&s, &format!("{round}b"));
+            t
+        };
+        for fraction in [0.02, 0.15, 0.4, 0.7, 0.9] {
             let mut child = bk
                 .cmd(&["run"])
                 .stdout(std::process::Stdio::null())
                 .stderr(std::process::Stdio::null())
                 .spawn()
                 .unwrap();
-            std::thread::sleep(Duration::from_millis(ms));
+            std::thread::sleep(span.mul_f64(fraction));
             if child.try_wait().unwrap().is_none() {
                 child.kill().unwrap();
                 kills += 1;
@@ -657,16 +684,10 @@ fn kill_9_at_any_moment_never_leaves_a_snapshot_that_looks_complete() {
         for id in bk.ids() {
             bk.ok(&["verify", &id], 0);
         }
-        if round == 0 {
-            // Make the next runs incremental with some real copying.
-            for d in 0..40 {
-                write(&s.join(format!("d{d:02}/f00")), b"changed");
-            }
-        }
     }
     assert!(
-        kills >= 4,
-        "the runs finished too fast to be killed ({kills} kills)"
+        kills >= 8,
+        "too few runs were killed mid-way ({kills} of 15)"
     );
 }
 
