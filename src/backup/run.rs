@@ -126,7 +126,6 @@ fn run_inner(cfg: &Config, layout: &Layout, started_at: &str) -> Result<RunRepor
 
     let id = next_id(layout)?;
     let progress = Progress::new(cfg, &id, started_at);
-    progress.write("scanning", &Counters::default(), 0, 0);
 
     let prev_id = layout.complete_ids()?.pop();
     let mut warnings = Vec::new();
@@ -535,49 +534,69 @@ pub fn worker_threads() -> usize {
 /// Writes `backup-progress.json` (errors are logged, never fatal).
 struct Progress {
     path: PathBuf,
-    id: String,
-    started_at: String,
+    /// The state last reported and when it was last written.
+    last: std::sync::Mutex<(BackupProgress, Option<Instant>)>,
 }
 
 impl Progress {
     fn new(cfg: &Config, id: &str, started_at: &str) -> Progress {
         let _ = atomic::ensure_dir(&cfg.state_dir);
-        Progress {
-            path: cfg.state_dir.join(paths::BACKUP_PROGRESS),
-            id: id.into(),
-            started_at: started_at.into(),
-        }
-    }
-
-    fn write(&self, phase: &str, c: &Counters, files_total: u64, bytes_total: u64) {
-        let p = BackupProgress {
+        let state = BackupProgress {
             schema: SCHEMA,
-            id: self.id.clone(),
-            phase: phase.into(),
-            files_done: c.files_done.load(Ordering::Relaxed),
-            files_total,
-            bytes_done: c.bytes_done.load(Ordering::Relaxed),
-            bytes_total,
-            started_at: self.started_at.clone(),
-            updated_at: rfc3339(Utc::now()),
+            id: id.into(),
+            phase: "scanning".into(),
+            files_done: 0,
+            files_total: 0,
+            bytes_done: 0,
+            bytes_total: 0,
+            started_at: started_at.into(),
+            updated_at: now_rfc3339(),
         };
-        if let Err(e) = atomic::write_json(&self.path, &p) {
-            log::warn!("could not write progress: {e:#}");
-        }
+        let p = Progress {
+            path: cfg.state_dir.join(paths::BACKUP_PROGRESS),
+            last: std::sync::Mutex::new((state, None)),
+        };
+        p.flush(true);
+        p
     }
 
-    fn write_phase(&self, phase: &str) {
-        let mut p: BackupProgress = match crate::files::read_json(&self.path) {
-            Ok(p) => p,
-            Err(_) => return,
-        };
-        p.phase = phase.into();
-        p.updated_at = now_rfc3339();
-        if phase == "done" {
-            p.files_done = p.files_total;
-            p.bytes_done = p.bytes_total;
+    /// Records the current counts; writes the file only if the last write
+    /// is at least `PROGRESS_EVERY` old (a short run writes start and end only).
+    fn write(&self, phase: &str, c: &Counters, files_total: u64, bytes_total: u64) {
+        {
+            let mut last = self.last.lock().unwrap();
+            let st = &mut last.0;
+            st.phase = phase.into();
+            st.files_done = c.files_done.load(Ordering::Relaxed);
+            st.files_total = files_total;
+            st.bytes_done = c.bytes_done.load(Ordering::Relaxed);
+            st.bytes_total = bytes_total;
         }
-        if let Err(e) = atomic::write_json(&self.path, &p) {
+        self.flush(false);
+    }
+
+    /// Writes the final phase (`done` or `failed`).
+    fn write_phase(&self, phase: &str) {
+        {
+            let mut last = self.last.lock().unwrap();
+            let st = &mut last.0;
+            st.phase = phase.into();
+            if phase == "done" {
+                st.files_done = st.files_total;
+                st.bytes_done = st.bytes_total;
+            }
+        }
+        self.flush(true);
+    }
+
+    fn flush(&self, force: bool) {
+        let mut last = self.last.lock().unwrap();
+        if !force && last.1.is_some_and(|t| t.elapsed() < PROGRESS_EVERY) {
+            return;
+        }
+        last.0.updated_at = rfc3339(Utc::now());
+        last.1 = Some(Instant::now());
+        if let Err(e) = atomic::write_json(&self.path, &last.0) {
             log::warn!("could not write progress: {e:#}");
         }
     }
