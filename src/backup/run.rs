@@ -609,3 +609,47 @@ pub fn check_config(cfg: &Config) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(warnings: Vec<String>) -> RunReport {
+        RunReport {
+            id: "20261125T023000Z".into(),
+            totals: ManifestTotals {
+                files: 3,
+                bytes: 30,
+                new_bytes: 10,
+                ..Default::default()
+            },
+            warnings,
+        }
+    }
+
+    #[test]
+    fn outcome_status_follows_warnings_and_failures() {
+        let dir = tempfile::tempdir().unwrap();
+        let layout = Layout::new(dir.path());
+        let ok = outcome(&layout, "t0", &Ok(report(vec![])), None);
+        assert_eq!(
+            (ok.status.as_str(), ok.last_ok_id.as_deref()),
+            ("ok", Some("20261125T023000Z"))
+        );
+        assert_eq!((ok.files, ok.bytes, ok.new_bytes), (3, 30, 10));
+        let many: Vec<String> = (0..50).map(|i| format!("w{i}")).collect();
+        let warn = outcome(&layout, "t0", &Ok(report(many)), None);
+        assert_eq!(warn.status, "warnings");
+        assert_eq!(warn.warnings.len(), MAX_WARNINGS_KEPT);
+
+        // A failure with no readable BACKUP_DIR keeps the previous last good run.
+        let failed = outcome(&layout, "t1", &Err(anyhow!("disk gone")), Some(ok.clone()));
+        assert_eq!(failed.status, "failed");
+        assert_eq!(failed.error.as_deref(), Some("disk gone"));
+        assert_eq!(failed.id, None);
+        assert_eq!(
+            (failed.last_ok_id, failed.last_ok_at),
+            (ok.last_ok_id, ok.last_ok_at)
+        );
+    }
+}
