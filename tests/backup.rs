@@ -139,6 +139,11 @@ fn unchanged_files_share_inodes_and_changes_are_exact() {
     std::fs::create_dir_all(s.join("empty")).unwrap();
     std::os::unix::fs::symlink("keep.txt", s.join("link")).unwrap();
     std::fs::set_permissions(s.join("keep.txt"), std::fs::Permissions::from_mode(0o640)).unwrap();
+    if is_root() {
+        // Owners other than the runner's are kept (root only can give files away).
+        std::os::unix::fs::chown(s.join("keep.txt"), Some(1234), Some(2345)).unwrap();
+        std::os::unix::fs::lchown(s.join("link"), Some(1234), Some(2345)).unwrap();
+    }
     bk.ok(&["run"], 0);
     let first = bk.ids()[0].clone();
 
@@ -197,6 +202,11 @@ fn unchanged_files_share_inodes_and_changes_are_exact() {
         (snap_meta.uid(), snap_meta.gid()),
         (src_meta.uid(), src_meta.gid())
     );
+    if is_root() {
+        assert_eq!((snap_meta.uid(), snap_meta.gid()), (1234, 2345));
+        let l = std::fs::symlink_metadata(b.join("link")).unwrap();
+        assert_eq!((l.uid(), l.gid()), (1234, 2345));
+    }
     let dir_meta = (
         std::fs::metadata(s.join("dir")).unwrap(),
         std::fs::metadata(b.join("dir")).unwrap(),
