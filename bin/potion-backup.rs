@@ -1,18 +1,93 @@
-//! `potion-backup`: placeholder entry point until its issue lands.
+//! `potion-backup`: snapshots, verify, prune, restore and list (contract §2).
 
-use clap::Parser;
+use std::path::PathBuf;
+use std::process::ExitCode;
 
-/// potion-backup (not built yet).
+use clap::{Parser, Subcommand};
+use potion_runner::backup;
+use potion_runner::cli;
+
+const PROGRAM: &str = "potion-backup";
+
+/// Incremental, verified backups of BACKUP_SOURCES into BACKUP_DIR.
 #[derive(Parser)]
 #[command(version)]
 struct Args {
     /// Read settings from this .env file.
-    #[arg(long, value_name = "FILE")]
-    env: Option<std::path::PathBuf>,
+    #[arg(long, value_name = "FILE", global = true)]
+    env: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
 }
 
-fn main() -> std::process::ExitCode {
-    let _args = Args::parse();
-    eprintln!("potion-backup: not implemented yet");
-    std::process::ExitCode::from(1)
+#[derive(Subcommand)]
+enum Command {
+    /// Take a snapshot now (the default).
+    Run,
+    /// List snapshots with size, file count, new bytes and verify status.
+    List {
+        /// Print backups.json-style JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Re-hash a snapshot and compare it with its manifest.
+    Verify {
+        /// Snapshot id or `latest`.
+        id: Option<String>,
+        /// Check only this share of the files, rotating so nightly runs cover everything.
+        #[arg(long, value_name = "PERCENT")]
+        sample: Option<f64>,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete snapshots that BACKUP_KEEP_DAILY/WEEKLY/MONTHLY do not keep.
+    Prune {
+        /// Only print what would go and why.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Restore a file or folder from a snapshot into a staging folder.
+    Restore {
+        /// Snapshot id or `latest`.
+        id: String,
+        /// Path as backed up, e.g. /opt/potion-runner/.env.
+        path: PathBuf,
+        /// Restore under this folder instead of BACKUP_DIR/restored/<ID>.
+        #[arg(long, value_name = "DIR")]
+        to: Option<PathBuf>,
+        /// Replace files that already exist there.
+        #[arg(long)]
+        overwrite: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    potion_runner::logging::init(PROGRAM);
+    let cfg = match cli::load_config(args.env, PROGRAM) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let result = match args.command.unwrap_or(Command::Run) {
+        Command::Run => backup::cmd_run(&cfg),
+        Command::List { json } => backup::cmd_list(&cfg, json),
+        Command::Verify { id, sample, json } => {
+            backup::cmd_verify(&cfg, id.as_deref(), sample, json)
+        }
+        Command::Prune { dry_run } => backup::cmd_prune(&cfg, dry_run),
+        Command::Restore {
+            id,
+            path,
+            to,
+            overwrite,
+        } => backup::cmd_restore(&cfg, &id, &path, to.as_deref(), overwrite),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code as u8),
+        Err(e) => {
+            cli::report(PROGRAM, &e);
+            ExitCode::from(backup::Exit::Failed as u8)
+        }
+    }
 }

@@ -6,6 +6,7 @@
 pub mod alerts;
 pub mod atomic;
 pub mod audit;
+pub mod backup;
 pub mod bot;
 pub mod chart;
 pub mod chatops;
