@@ -371,6 +371,11 @@ fn journal_without_journal_files_is_a_clear_sentence_and_log_file_is_a_document(
     );
     let reply = w.ask("/log_errors 2h", "Errors since");
     assert!(reply.contains("(2h)"), "{reply}");
+    let usage = w.ask("/log_journal a b c", "Usage");
+    assert!(
+        usage.contains("/log_journal &lt;unit&gt; [lines]"),
+        "{usage}"
+    );
     let bad = w.ask("/log_errors yesterday-ish", "Not accepted");
     assert!(bad.contains("not a time span"), "{bad}");
     // actions.log exists now (the commands above were audited).

@@ -308,8 +308,9 @@ pub fn answer(pending: Option<&OpsPending>, user_id: u64, yes: bool, now: u64) -
     }
 }
 
-/// `title` in bold and `body` (plain text) in a `<pre>` block, escaped and
-/// then cut to one message; `true` when the full text should follow as a document.
+/// `title_html` over `body` (plain text) in a `<pre>` block, escaped first and
+/// then cut to the newest lines that fit one message (`chatops::fit`); `true`
+/// when lines were left out and the full text should follow as a document.
 pub fn fit_html(title_html: &str, body: &str) -> (String, bool) {
     let body = body.trim_end();
     if body.is_empty() {
@@ -324,24 +325,13 @@ pub fn fit_html(title_html: &str, body: &str) -> (String, bool) {
 /// The status line of a finished job in the reply language (HTML).
 pub fn status_line<T>(o: &OpsTexts, what: &str, outcome: &JobOutcome<T>) -> String {
     let secs = outcome.elapsed.as_secs().to_string();
-    let vars = |why: &str| {
-        [
-            ("what", what.to_string()),
-            ("secs", secs.clone()),
-            ("why", esc(why)),
-        ]
+    let (tpl, why) = match &outcome.status {
+        JobStatus::Ok => (o.job_ok, String::new()),
+        JobStatus::Failed(why) => (o.job_failed, esc(why)),
+        JobStatus::TimedOut => (o.job_timed_out, String::new()),
+        JobStatus::Cancelled => (o.job_cancelled, String::new()),
     };
-    let fill_v = |tpl: &str, why: &str| {
-        let v = vars(why);
-        let refs: Vec<(&str, &str)> = v.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        fill(tpl, &refs)
-    };
-    match &outcome.status {
-        JobStatus::Ok => fill_v(o.job_ok, ""),
-        JobStatus::Failed(why) => fill_v(o.job_failed, why),
-        JobStatus::TimedOut => fill_v(o.job_timed_out, ""),
-        JobStatus::Cancelled => fill_v(o.job_cancelled, ""),
-    }
+    fill(tpl, &[("what", what), ("secs", &secs), ("why", &why)])
 }
 
 /// The progress message while a job runs (HTML).
@@ -480,7 +470,7 @@ async fn execute(ctx: &Ctx<'_>, cmd: Command, plan: OpsPlan) -> AuditResult {
             )
         }
         OpsPlan::Usage => {
-            let html = fill(t.usage, &[("usage", &esc(&t.usage_of(cmd)))]);
+            let html = fill(t.usage, &[("usage", &esc(&o.usage_of(cmd)))]);
             replied(
                 ctx.reply(&html).await,
                 AuditResult::Failed("invalid arguments".into()),
@@ -558,7 +548,7 @@ async fn execute(ctx: &Ctx<'_>, cmd: Command, plan: OpsPlan) -> AuditResult {
             let msg = send::send(
                 ctx.bot,
                 ctx.chat,
-                &progress_html(o, &job.what(ctx.lang()), Duration::ZERO, ""),
+                &fill(o.job_starting, &[("what", &job.what(ctx.lang()))]),
                 None,
             )
             .await;

@@ -4,6 +4,7 @@
 //! fill the same [`OpsTexts`], so the compiler keeps them in step. Output of
 //! the programs themselves (and the core's summaries of it) stays as printed.
 
+use crate::bot::command::Command;
 use crate::config::Lang;
 
 /// Every user-facing text of the operations commands, in one language.
@@ -24,7 +25,10 @@ pub struct OpsTexts {
     pub what_pip: &'static str,
     pub what_git: &'static str,
     pub what_speed: &'static str,
+    pub job_starting: &'static str,
     pub job_running: &'static str,
+    /// `(command, arguments)` for the usage reply of each operations command.
+    pub args: &'static [(&'static str, &'static str)],
     pub job_ok: &'static str,
     pub job_failed: &'static str,
     pub job_timed_out: &'static str,
@@ -54,7 +58,15 @@ pub static ID: OpsTexts = OpsTexts {
     what_pip: "menyinkronkan venv Python (pip)",
     what_git: "menarik pembaruan repositori (git, fast-forward saja)",
     what_speed: "tes kecepatan internet",
+    job_starting: "⏳ {what}: dimulai…",
     job_running: "⏳ {what}: berjalan {secs} detik",
+    args: &[
+        ("log_runtime", "[baris]"),
+        ("log_journal", "<unit> [baris]"),
+        ("log_errors", "[sejak: 30m|2h|1d|1w|today|yesterday]"),
+        ("log_file", "[actions.log|actions.log.N]"),
+        ("ping", "[host]"),
+    ],
     job_ok: "✅ {what}: selesai dalam {secs} detik",
     job_failed: "❌ {what}: gagal setelah {secs} detik: {why}",
     job_timed_out: "⏱ {what}: tidak selesai dalam {secs} detik, jadi dihentikan",
@@ -84,7 +96,15 @@ pub static EN: OpsTexts = OpsTexts {
     what_pip: "sync the Python venv (pip)",
     what_git: "pull the repositories (git, fast-forward only)",
     what_speed: "internet speed test",
+    job_starting: "⏳ {what}: starting…",
     job_running: "⏳ {what}: running for {secs} s",
+    args: &[
+        ("log_runtime", "[lines]"),
+        ("log_journal", "<unit> [lines]"),
+        ("log_errors", "[since: 30m|2h|1d|1w|today|yesterday]"),
+        ("log_file", "[actions.log|actions.log.N]"),
+        ("ping", "[host]"),
+    ],
     job_ok: "✅ {what}: done in {secs} s",
     job_failed: "❌ {what}: failed after {secs} s: {why}",
     job_timed_out: "⏱ {what}: no end within {secs} s, so it was stopped",
@@ -97,10 +117,45 @@ pub static EN: OpsTexts = OpsTexts {
     run_failed: "❌ Could not run that: {err}",
 };
 
+impl OpsTexts {
+    /// `/name args` for the usage reply (commands without arguments: `/name`).
+    pub fn usage_of(&self, cmd: Command) -> String {
+        let name = cmd.name();
+        match self.args.iter().find(|(n, _)| *n == name) {
+            Some((_, args)) => format!("/{name} {args}"),
+            None => format!("/{name}"),
+        }
+    }
+}
+
 /// The operations catalogue for a language.
 pub fn texts(lang: Lang) -> &'static OpsTexts {
     match lang {
         Lang::Id => &ID,
         Lang::En => &EN,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usages_name_only_operations_commands() {
+        for t in [&ID, &EN] {
+            for (name, _) in t.args {
+                let cmd = crate::bot::command::COMMANDS
+                    .iter()
+                    .find(|(n, _)| n == name)
+                    .map(|(_, c)| *c);
+                assert!(cmd.is_some_and(|c| c.is_ops()), "{name}");
+            }
+            assert_eq!(t.args.len(), EN.args.len());
+        }
+        assert_eq!(
+            EN.usage_of(Command::LogJournal),
+            "/log_journal <unit> [lines]"
+        );
+        assert_eq!(ID.usage_of(Command::Ip), "/ip");
     }
 }
