@@ -439,7 +439,7 @@ fn a_hanging_command_is_killed_at_its_timeout_while_status_still_answers() {
     let asked = Instant::now();
     w.ask("/status", "No data yet");
     assert!(
-        asked.elapsed() < Duration::from_secs(3),
+        asked.elapsed() < Duration::from_secs(5),
         "/status waited for tailscale: {:?}",
         asked.elapsed()
     );
@@ -454,7 +454,7 @@ fn a_hanging_command_is_killed_at_its_timeout_while_status_still_answers() {
         "{reply}"
     );
     let took = t0.elapsed();
-    assert!(took < Duration::from_secs(16), "{took:?}");
+    assert!(took < Duration::from_secs(18), "{took:?}");
     let e = w.wait_audit("tailscale");
     assert!(e["result"].as_str().unwrap().contains("timed out"), "{e}");
     bot.stop();
@@ -533,6 +533,9 @@ fn git_pull_asks_then_shows_progress_summary_and_document() {
     // Afterwards: restart a watched service through the /svc restart question.
     w.wait_new_text("Restart a service", 0, WAIT, "after the pull");
     assert_eq!(w.buttons("Restart a service"), ["r:ollama.service"]);
+    w.api.push_callback(ADMIN, "r:ollama.service");
+    let q = w.wait_new_text("Really restart", 0, WAIT, "restart button");
+    assert!(q.contains("<code>ollama.service</code>"), "{q}");
     let e = w.wait_audit("git pull");
     assert_eq!(e["result"], "ok");
     assert!(
