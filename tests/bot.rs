@@ -285,7 +285,7 @@ fn status_comes_from_last_health_json_and_menu_is_registered() {
         start.body
     );
     w.ask("📊 Status", "x450l");
-    w.ask("/ping", "not available yet");
+    w.ask("/ping", "Which host?");
     let help = w.ask("/help", "/set_threshold");
     assert!(help.contains("/backup_verify"));
     let audit = w.audit();

@@ -147,6 +147,13 @@ async fn on_callback(bot: Bot, shared: Arc<Shared>, q: CallbackQuery) -> anyhow:
         chat: message.chat().id,
         user: q.from.clone(),
     };
+    if data.starts_with(super::ops::CALLBACK_PREFIX) {
+        let (chat, id) = (message.chat().id, message.id());
+        let (action, args, result) =
+            super::ops::on_callback(&req.bot, &shared, &req.user, chat, id, &data).await;
+        shared.audit(&req.user, &action, &args, &result);
+        return Ok(());
+    }
     let (action, result) = match Callback::parse(&data) {
         None => (
             "button".to_string(),
@@ -198,6 +205,12 @@ async fn on_confirm(
             t.cancelled.to_string(),
             AuditResult::Failed("cancelled".into()),
         ),
+        Answer::Run(action) if super::ops::runs_as_job(&action) => {
+            let (bot, shared, user) = (&req.bot, &req.shared, &req.user);
+            let result =
+                super::ops::run_confirmed(bot, shared, user, req.chat, msg_id, &action).await;
+            return (name, result);
+        }
         Answer::Run(action) => {
             let since = backup_since();
             let (html, result) = run_helper(req, &action).await;

@@ -78,6 +78,8 @@ pub struct Shared {
     outbox_wake: tokio::sync::Notify,
     refused: Mutex<HashSet<u64>>,
     backup_follow: AtomicBool,
+    /// Jobs and questions of the operations commands (`ops.rs`).
+    ops: ops::OpsState,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -107,6 +109,7 @@ impl Shared {
             outbox_wake: tokio::sync::Notify::new(),
             refused: Mutex::new(HashSet::new()),
             backup_follow: AtomicBool::new(false),
+            ops: ops::OpsState::new(),
         }
     }
 
@@ -332,6 +335,9 @@ async fn daemon(cfg: Config) -> Result<()> {
     };
     log::info!("{reason}: stopping");
     sd_notify(&[sd_notify::NotifyState::Stopping]);
+    // Kills running apt/pip/git/speed and journal/ping runs; their handlers
+    // report "cancelled" within the grace below.
+    shared.ops.shutdown();
     drop(poll);
     // Let commands already being handled finish their reply, briefly.
     let drain = async { while handlers.join_next().await.is_some() {} };

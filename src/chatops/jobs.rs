@@ -238,6 +238,22 @@ impl Jobs {
         self.shutdown.store(true, Ordering::SeqCst);
     }
 
+    /// True once [`Jobs::shutdown`] was called.
+    pub fn is_shutting_down(&self) -> bool {
+        self.shutdown.load(Ordering::SeqCst)
+    }
+
+    /// An [`Exec`] for a short run outside any slot (a journal read, a ping):
+    /// its programs end at `timeout` from now and are killed by [`Jobs::shutdown`]
+    /// like a job's. Output is only what the caller reads from [`crate::process::Output`].
+    pub fn quick_exec(&self, base: &Exec, timeout: Duration) -> Exec {
+        base.clone().with_job(
+            self.shutdown.clone(),
+            Instant::now() + timeout,
+            OutputTap::new(|_| {}),
+        )
+    }
+
     /// True while a job of `kind` runs.
     pub fn is_busy(&self, kind: JobKind) -> bool {
         self.slots[kind.index()].available_permits() == 0
@@ -520,6 +536,27 @@ mod tests {
             .await;
         assert!(matches!(out.status, JobStatus::Failed(ref w) if w.contains("/nonexistent/prog")));
         assert!(out.value.is_none());
+    }
+
+    #[test]
+    fn quick_exec_is_cancelled_by_shutdown() {
+        let jobs = Arc::new(Jobs::new());
+        let exec = jobs.quick_exec(&Exec::new(), Duration::from_secs(30));
+        let j2 = jobs.clone();
+        let stopper = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(200));
+            j2.shutdown();
+        });
+        let t = Instant::now();
+        let out = exec
+            .cmd("sleep", Duration::from_secs(30))
+            .arg("20")
+            .run()
+            .unwrap();
+        stopper.join().unwrap();
+        assert!(out.cancelled, "{}", out.describe_end());
+        assert!(t.elapsed() < Duration::from_secs(5));
+        assert!(jobs.is_shutting_down());
     }
 
     #[test]

@@ -6,6 +6,7 @@
 
 mod en;
 mod id;
+pub mod ops;
 
 use crate::config::Lang;
 
