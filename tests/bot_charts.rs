@@ -426,7 +426,9 @@ fn the_digest_goes_out_at_its_time_once_and_not_again_after_a_restart() {
         "finished_at":finished,"error":null,"warnings":[],"files":1234,"bytes":1610612736u64,
         "new_bytes":36700160,"last_ok_at":finished,"last_ok_id":"20261125T023000Z"});
     let index = json!({"schema":1,"updated_at":finished,"snapshots":[{"id":"20261125T023000Z",
-        "finished_at":finished,"files":1234,"bytes":1610612736u64,"new_bytes":36700160,"verify":null}],
+        "finished_at":finished,"files":1234,"bytes":1610612736u64,"new_bytes":36700160,
+        "verify":{"id":"20261125T023000Z","at":finished,"status":"ok","checked_files":120,
+        "total_files":1234,"sample_percent":10.0,"problems":0,"coverage_percent":62.4}}],
         "last_verify":{"id":"20261125T023000Z","at":finished,"status":"ok","checked_files":120,
         "total_files":1234,"sample_percent":10.0,"problems":0,"coverage_percent":62.4}});
     let state = w.sb.state_dir();
@@ -479,6 +481,15 @@ fn the_digest_goes_out_at_its_time_once_and_not_again_after_a_restart() {
     // A restart the same day does not send it again.
     let bot = w.start_with(&[("DIGEST_TIME", "00:00")]);
     w.ping();
+    // Backup status at a glance: size, new bytes and the verify mark per snapshot.
+    w.api.push_text(ADMIN, "/backup_list");
+    let list = w.api.wait_text("Snapshots", WAIT).expect("backup list");
+    assert!(
+        list.contains("<code>20261125T023000Z</code> 1234 files, 1.5 GiB")
+            && list.contains("35.0 MiB new")
+            && list.contains("✅"),
+        "{list}"
+    );
     std::thread::sleep(Duration::from_secs(1));
     assert_eq!(w.photos_with("Daily digest"), 1, "{}", w.stderr());
     bot.stop();

@@ -341,6 +341,8 @@ mod tests {
             for (label, data) in row {
                 assert!(data.len() <= super::super::command::CALLBACK_MAX, "{data}");
                 assert!(is_chart_button(data));
+                // Routed here, not to the other buttons' parser.
+                assert_eq!(super::super::command::Callback::parse(data), None);
                 let (m, h) = chart::parse_callback(data).expect("parses back");
                 let current = m == Metric::Cpu && h == 6;
                 assert_eq!(label.starts_with("• "), current, "{label} {data}");
