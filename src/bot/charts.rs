@@ -69,9 +69,9 @@ async fn chart_command(bot: &Bot, chat: ChatId, shared: &Arc<Shared>, args: &str
             );
         }
     };
-    let lang = shared.lang();
-    let spec = ChartSpec::last_hours(metric, hours, now_s(), &shared.config().thresholds, lang);
-    match draw(&shared.config(), spec).await {
+    let (cfg, lang) = (shared.config(), shared.lang());
+    let spec = ChartSpec::last_hours(metric, hours, now_s(), &cfg.thresholds, lang);
+    match draw(&cfg, spec).await {
         Ok(pic) => {
             let r = retrying(|| {
                 bot.send_photo(chat, photo_file(&pic))
@@ -98,9 +98,9 @@ pub async fn on_button(
     let Some((metric, hours)) = chart::parse_callback(data) else {
         return AuditResult::Failed("unknown button".into());
     };
-    let lang = shared.lang();
-    let spec = ChartSpec::last_hours(metric, hours, now_s(), &shared.config().thresholds, lang);
-    match draw(&shared.config(), spec).await {
+    let (cfg, lang) = (shared.config(), shared.lang());
+    let spec = ChartSpec::last_hours(metric, hours, now_s(), &cfg.thresholds, lang);
+    match draw(&cfg, spec).await {
         Ok(pic) => {
             let media =
                 InputMedia::Photo(InputMediaPhoto::new(photo_file(&pic)).caption(&pic.caption));
@@ -201,40 +201,35 @@ pub async fn send_outbox_chart(
     };
     let chat = ChatId(item.chat_id);
     let markup = (!item.buttons.is_empty()).then(|| inline_row(&item.buttons));
-    let photo = |caption: String, html: bool| {
-        let pic = pic.as_ref().expect("drawn");
-        let mut req = bot.send_photo(chat, photo_file(pic)).caption(caption);
-        if html {
-            req = req.parse_mode(ParseMode::Html);
+    let how = outbox_send(&item.html, pic.as_ref().map(|p| p.has_data));
+    let (pic, caption, html) = match (how, &pic) {
+        (OutboxSend::PhotoWithText, Some(p)) => (p, item.html.clone(), true),
+        (OutboxSend::PhotoOnly, Some(p)) => (p, p.caption.clone(), false),
+        (OutboxSend::Nothing, _) => {
+            log::info!(
+                "outbox: chart-only message {} has nothing to show",
+                item.seq
+            );
+            return Ok(());
         }
-        if let Some(m) = markup.clone() {
-            req = req.reply_markup(m);
-        }
-        req
-    };
-    match outbox_send(&item.html, pic.as_ref().map(|p| p.has_data)) {
-        OutboxSend::PhotoWithText => photo(item.html.clone(), true).send().await.map(|_| ()),
-        OutboxSend::PhotoOnly => {
-            let caption = pic.as_ref().map(|p| p.caption.clone()).unwrap_or_default();
-            photo(caption, false).send().await.map(|_| ())
-        }
-        OutboxSend::TextOnly => {
+        _ => {
             let mut req = bot
                 .send_message(chat, &item.html)
                 .parse_mode(ParseMode::Html);
             if let Some(m) = markup {
                 req = req.reply_markup(m);
             }
-            req.send().await.map(|_| ())
+            return req.send().await.map(|_| ());
         }
-        OutboxSend::Nothing => {
-            log::info!(
-                "outbox: chart-only message {} has nothing to show",
-                item.seq
-            );
-            Ok(())
-        }
+    };
+    let mut req = bot.send_photo(chat, photo_file(pic)).caption(caption);
+    if html {
+        req = req.parse_mode(ParseMode::Html);
     }
+    if let Some(m) = markup {
+        req = req.reply_markup(m);
+    }
+    req.send().await.map(|_| ())
 }
 
 /// Reads the history the spec needs and renders it, off the async thread.
