@@ -155,6 +155,10 @@ async fn on_callback(bot: Bot, shared: Arc<Shared>, q: CallbackQuery) -> anyhow:
         return Ok(());
     }
     let (action, result) = match Callback::parse(&data) {
+        None if super::charts::is_chart_button(&data) => (
+            "button chart".to_string(),
+            super::charts::on_button(&req.bot, &shared, req.chat, message.id(), &data).await,
+        ),
         None => (
             "button".to_string(),
             AuditResult::Failed("unknown button".into()),

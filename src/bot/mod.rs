@@ -10,6 +10,7 @@
 pub mod alerts;
 pub mod charts;
 pub mod command;
+mod digest;
 mod handle;
 pub use handle::ask_confirm;
 pub mod helper;
@@ -163,6 +164,17 @@ impl Shared {
     /// Queues a message for every admin (caller persists via `update_state`).
     /// During a very long outage only the newest [`OUTBOX_MAX`] are kept.
     fn enqueue(&self, st: &mut BotState, html: String, buttons: Vec<(String, String)>) {
+        self.enqueue_with(st, html, buttons, None);
+    }
+
+    /// [`Shared::enqueue`] with a chart rendered at send time (`charts.rs`).
+    fn enqueue_with(
+        &self,
+        st: &mut BotState,
+        html: String,
+        buttons: Vec<(String, String)>,
+        chart: Option<crate::files::bot::OutboxChart>,
+    ) {
         for admin in lock(&self.cfg).admin_ids.clone() {
             let seq = st.next_seq.max(1);
             st.next_seq = seq + 1;
@@ -171,6 +183,7 @@ impl Shared {
                 chat_id: admin,
                 html: html.clone(),
                 buttons: buttons.clone(),
+                chart: chart.clone(),
             });
         }
         let excess = st.outbox.len().saturating_sub(OUTBOX_MAX);
@@ -280,6 +293,7 @@ async fn daemon(cfg: Config) -> Result<()> {
         tokio::spawn(register_commands(bot.clone(), shared.clone())),
         tokio::spawn(send::run_outbox(bot.clone(), shared.clone())),
         tokio::spawn(watch::run(shared.clone())),
+        tokio::spawn(digest::run(shared.clone())),
     ];
 
     let wd_usec = watchdog_usec(

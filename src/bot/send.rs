@@ -144,14 +144,23 @@ pub async fn run_outbox(bot: Bot, shared: Arc<Shared>) {
             shared.outbox_wake.notified().await;
             continue;
         };
-        let mut req = bot
-            .send_message(ChatId(item.chat_id), &item.html)
-            .parse_mode(ParseMode::Html);
-        if !item.buttons.is_empty() {
-            req = req.reply_markup(inline_row(&item.buttons));
-        }
-        let done = match req.send().await {
-            Ok(_) => true,
+        let sent = match &item.chart {
+            // After a refusal the words go without the picture.
+            Some(c) => {
+                super::charts::send_outbox_chart(&bot, &shared, &item, c, api_failures > 0).await
+            }
+            None => {
+                let mut req = bot
+                    .send_message(ChatId(item.chat_id), &item.html)
+                    .parse_mode(ParseMode::Html);
+                if !item.buttons.is_empty() {
+                    req = req.reply_markup(inline_row(&item.buttons));
+                }
+                req.send().await.map(|_| ())
+            }
+        };
+        let done = match sent {
+            Ok(()) => true,
             Err(RequestError::RetryAfter(s)) => {
                 log::warn!("outbox: rate limited, waiting {} s", s.seconds());
                 tokio::time::sleep(s.duration()).await;

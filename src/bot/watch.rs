@@ -102,7 +102,8 @@ pub fn check(shared: &Shared, started: chrono::DateTime<chrono::Utc>) {
         );
         let change = alerts::diff(&st.announced, &active, &st.mutes, now);
         for a in &change.fired {
-            shared.enqueue(st, alerts::fired_html(t, a), alerts::buttons(t, a));
+            let chart = super::charts::alert_chart(&a.code, now.timestamp());
+            shared.enqueue_with(st, alerts::fired_html(t, a), alerts::buttons(t, a), chart);
         }
         for code in &change.cleared {
             shared.enqueue(st, alerts::cleared_html(t, code), Vec::new());

@@ -37,6 +37,9 @@ pub struct BotState {
     pub outbox: Vec<OutboxItem>,
     #[serde(default)]
     pub next_seq: u64,
+    /// When the last daily digest was queued (unix seconds); none yet when absent.
+    #[serde(default)]
+    pub digest_sent: Option<i64>,
 }
 
 impl Default for BotState {
@@ -48,6 +51,7 @@ impl Default for BotState {
             lang: None,
             outbox: Vec::new(),
             next_seq: 1,
+            digest_sent: None,
         }
     }
 }
@@ -67,4 +71,21 @@ pub struct OutboxItem {
     /// Inline buttons, one row: (label, callback data).
     #[serde(default)]
     pub buttons: Vec<(String, String)>,
+    /// A chart to render at send time and send as a photo with `html` as its
+    /// caption (the chart's own min/avg/max line when `html` is empty). Kept
+    /// as a reference rather than PNG bytes so the state file stays small.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chart: Option<OutboxChart>,
+}
+
+/// Which chart an outbox item carries: `metric` (a `chart::Metric` name) over
+/// the `hours` ending at `to` (unix seconds, when the message was decided).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutboxChart {
+    pub metric: String,
+    pub hours: u32,
+    pub to: i64,
+    /// The small alert size rather than the full one.
+    #[serde(default)]
+    pub small: bool,
 }

@@ -23,6 +23,77 @@ pub struct Recorded {
     pub raw: String,
     /// Answered with a 429 (the bot must send it again).
     pub limited: bool,
+    /// The parts of a multipart upload (`sendPhoto`, `editMessageMedia`, …);
+    /// their text fields are also in `body`, JSON-decoded where they are JSON.
+    pub parts: Vec<Part>,
+}
+
+/// One part of a multipart request.
+#[derive(Debug, Clone)]
+pub struct Part {
+    pub name: String,
+    pub filename: Option<String>,
+    pub data: Vec<u8>,
+}
+
+impl Recorded {
+    /// The first uploaded file (a part with a file name).
+    #[allow(dead_code)] // not every suite uploads files
+    pub fn file(&self) -> Option<&Part> {
+        self.parts.iter().find(|p| p.filename.is_some())
+    }
+}
+
+/// Splits a `multipart/form-data` body; the boundary is taken from its first line.
+fn multipart(raw: &[u8]) -> Vec<Part> {
+    let Some(end) = raw.windows(2).position(|w| w == b"\r\n") else {
+        return Vec::new();
+    };
+    if !raw.starts_with(b"--") {
+        return Vec::new();
+    }
+    let delim = [b"\r\n".as_slice(), &raw[..end]].concat();
+    let mut parts = Vec::new();
+    let mut rest = &raw[end + 2..];
+    while let Some(head_end) = rest.windows(4).position(|w| w == b"\r\n\r\n") {
+        let head = String::from_utf8_lossy(&rest[..head_end]).into_owned();
+        let body = &rest[head_end + 4..];
+        let Some(stop) = body
+            .windows(delim.len())
+            .position(|w| w == delim.as_slice())
+        else {
+            break;
+        };
+        let attr = |key: &str| {
+            let pat = format!("{key}=\"");
+            head.find(&pat).map(|i| {
+                let v = &head[i + pat.len()..];
+                v[..v.find('"').unwrap_or(v.len())].to_string()
+            })
+        };
+        parts.push(Part {
+            name: attr("name").unwrap_or_default(),
+            filename: attr("filename"),
+            data: body[..stop].to_vec(),
+        });
+        rest = &body[stop + delim.len()..];
+        match rest.strip_prefix(b"\r\n") {
+            Some(r) => rest = r,
+            None => break, // "--" after the last part
+        }
+    }
+    parts
+}
+
+/// The text fields of a multipart request as a JSON object.
+fn multipart_fields(parts: &[Part]) -> Value {
+    let mut obj = serde_json::Map::new();
+    for p in parts.iter().filter(|p| p.filename.is_none()) {
+        let text = String::from_utf8_lossy(&p.data).into_owned();
+        let v = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        obj.insert(p.name.clone(), v);
+    }
+    Value::Object(obj)
 }
 
 #[derive(Default)]
@@ -157,6 +228,13 @@ impl StandIn {
             .filter(|r| r.method == method && !r.limited)
             .cloned()
             .collect()
+    }
+
+    /// Every normally answered request, in the order received.
+    #[allow(dead_code)] // not every suite needs the order across methods
+    pub fn all(&self) -> Vec<Recorded> {
+        let log = self.inner.log.lock().unwrap();
+        log.iter().filter(|r| !r.limited).cloned().collect()
     }
 
     /// Texts of every `sendMessage` to `chat`.
@@ -327,6 +405,8 @@ const METHODS: &[&str] = &[
     "editMessageText",
     "answerCallbackQuery",
     "sendDocument",
+    "sendPhoto",
+    "editMessageMedia",
 ];
 
 fn bot_user() -> Value {
@@ -348,7 +428,12 @@ fn serve(s: TcpStream, inner: Arc<Inner>, stop: Arc<AtomicBool>) -> std::io::Res
         .find(|m| m.eq_ignore_ascii_case(raw_method))
         .map(|m| m.to_string())
         .unwrap_or_else(|| raw_method.to_string());
-    let body: Value = serde_json::from_slice(&raw).unwrap_or(Value::Null);
+    let parts = multipart(&raw);
+    let body: Value = match serde_json::from_slice(&raw) {
+        Ok(v) => v,
+        Err(_) if !parts.is_empty() => multipart_fields(&parts),
+        Err(_) => Value::Null,
+    };
     let authorised = path.starts_with(&format!("/bot{TOKEN}/"));
     let limited = authorised && {
         let mut fail = inner.fail.lock().unwrap();
@@ -377,6 +462,7 @@ fn serve(s: TcpStream, inner: Arc<Inner>, stop: Arc<AtomicBool>) -> std::io::Res
             body: body.clone(),
             raw: String::from_utf8_lossy(&raw).into_owned(),
             limited,
+            parts,
         });
         inner.log_cv.notify_all();
     }
@@ -402,7 +488,7 @@ fn serve(s: TcpStream, inner: Arc<Inner>, stop: Arc<AtomicBool>) -> std::io::Res
             // Went down while the long poll was waiting: drop the connection.
             None => return Ok(()),
         },
-        "sendMessage" | "editMessageText" | "sendDocument" => {
+        "sendMessage" | "editMessageText" | "sendDocument" | "sendPhoto" | "editMessageMedia" => {
             let chat = body["chat_id"].as_i64().unwrap_or(0);
             let id = match body["message_id"].as_i64() {
                 Some(id) => id,
@@ -414,6 +500,17 @@ fn serve(s: TcpStream, inner: Arc<Inner>, stop: Arc<AtomicBool>) -> std::io::Res
             if method == "sendDocument" {
                 m.as_object_mut().unwrap().remove("text");
                 m["document"] = json!({"file_id": "f1", "file_unique_id": "u1"});
+            }
+            if method == "sendPhoto" || method == "editMessageMedia" {
+                m.as_object_mut().unwrap().remove("text");
+                m["photo"] = json!([{"file_id": "p1", "file_unique_id": "pu1", "width": 800, "height": 400}]);
+                let caption = match method.as_str() {
+                    "sendPhoto" => body["caption"].clone(),
+                    _ => body["media"]["caption"].clone(),
+                };
+                if caption.is_string() {
+                    m["caption"] = caption;
+                }
             }
             ok(m)
         }

@@ -4,9 +4,12 @@
 //! Templates use `{name}` placeholders filled by `text::fill`; values from
 //! outside are HTML-escaped before they go in.
 
+mod charts;
 mod en;
 mod id;
 pub mod ops;
+
+pub use charts::{ChartTexts, chart_texts};
 
 use crate::config::Lang;
 

@@ -1,0 +1,496 @@
+//! End-to-end tests of the bot's charts and daily digest (issue 7): the real
+//! `potion-bot` against the stand-in Bot API (tests/bot_support/standin.rs),
+//! with `history.bin` written through `potion_runner::history::append` and the
+//! uploaded PNGs decoded with the `png` crate.
+#![allow(clippy::disallowed_methods)] // spawns the binary under test as a long-running child
+
+mod common;
+#[path = "bot_support/standin.rs"]
+#[allow(dead_code)] // shared with tests/bot.rs, which uses the rest
+mod standin;
+
+use std::path::PathBuf;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use chrono::Timelike;
+use common::Sandbox;
+use potion_runner::history::{self, Sample, alert_bits};
+use serde_json::{Value, json};
+use standin::{Recorded, StandIn, TOKEN};
+
+const ADMIN: i64 = 4242;
+const BIN: &str = env!("CARGO_BIN_EXE_potion-bot");
+const WAIT: Duration = Duration::from_secs(10);
+
+struct World {
+    sb: Sandbox,
+    api: StandIn,
+    env: PathBuf,
+}
+
+impl World {
+    fn new() -> World {
+        let api = StandIn::start();
+        let sb = Sandbox::new();
+        let env = sb.write_env(&format!(
+            "BOT_TOKEN={TOKEN}\nADMIN_IDS={ADMIN}\nTELEGRAM_API_URL={}\nBOT_LANG=en\nSERVICES=ollama.service\nHEALTH_STALE_S=600\n",
+            api.url()
+        ));
+        World { sb, api, env }
+    }
+
+    fn start(&self) -> Bot {
+        self.start_with(&[])
+    }
+
+    fn start_with(&self, envs: &[(&str, &str)]) -> Bot {
+        let stderr = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.sb.path().join("bot.stderr"))
+            .unwrap();
+        let mut cmd = self.sb.cmd(BIN);
+        // The test and the bot must agree on local time (the digest's clock).
+        if let Ok(tz) = std::env::var("TZ") {
+            cmd.env("TZ", tz);
+        }
+        let child = cmd
+            .arg("--env")
+            .arg(&self.env)
+            .env("POTION_FORCE_RUN", "1")
+            .env("POTION_LOG", "debug")
+            .envs(envs.iter().copied())
+            .stdout(Stdio::null())
+            .stderr(stderr)
+            .spawn()
+            .expect("potion-bot starts");
+        Bot { child: Some(child) }
+    }
+
+    fn stderr(&self) -> String {
+        std::fs::read_to_string(self.sb.path().join("bot.stderr")).unwrap_or_default()
+    }
+
+    fn audit(&self) -> Vec<Value> {
+        std::fs::read_to_string(self.sb.log_dir().join("actions.log"))
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("audit line is JSON"))
+            .collect()
+    }
+
+    /// Waits for an audit line for `action` and returns it.
+    fn wait_audit(&self, action: &str) -> Value {
+        let t0 = Instant::now();
+        loop {
+            if let Some(e) = self.audit().into_iter().find(|e| e["action"] == action) {
+                return e;
+            }
+            assert!(t0.elapsed() < WAIT, "no audit line for {action}");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Appends `n` minute samples ending now, `f` shaping each one.
+    fn write_history(&self, n: i64, f: impl Fn(i64, &mut Sample)) {
+        let path = self.sb.state_dir().join("history.bin");
+        let now = chrono::Utc::now().timestamp();
+        for i in 0..n {
+            let t = now - (n - 1 - i) * 60;
+            let mut s = Sample {
+                t,
+                cpu: 20.0 + (i % 30) as f32,
+                ram: 40.0,
+                swap: 0.0,
+                disk_root: 50.0,
+                disk_data: f32::NAN,
+                temp: 50.0 + (i % 10) as f32,
+                load1: 0.5,
+                alerts: 0,
+            };
+            f(i, &mut s);
+            history::append(&path, &s).unwrap();
+        }
+    }
+
+    /// Writes `last_health.json` the way the health job does: temp file, then rename.
+    fn write_health(&self, alerts: &[&str]) {
+        let taken_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let alerts: Vec<_> = alerts
+            .iter()
+            .map(|c| json!({"code": c, "since": taken_at, "value": 97.0, "threshold": 90.0}))
+            .collect();
+        let report = json!({"schema":1,"host":"x450l","taken_at":taken_at,
+            "cpu":{"percent":12.5,"load":[0.10,0.20,0.30],"cores":4},
+            "memory":{"total_bytes":8_000_000_000u64,"available_bytes":6_000_000_000u64,"percent":25.0,"swap_percent":0.0},
+            "disks":[{"name":"root","mount":"/","total_bytes":100,"used_bytes":40,"percent":40.0,"present":true}],
+            "uptime_s":93784,"temperature_c":55.0,
+            "services":[{"unit":"ollama.service","active":"active","sub":"running"}],
+            "backup":{"last_id":null,"last_ok_at":null,"age_h":null,"last_status":"none"},
+            "alerts":alerts,"errors":[]});
+        let dir = self.sb.state_dir();
+        let tmp = dir.join(".last_health.json.tmp");
+        std::fs::write(&tmp, serde_json::to_vec(&report).unwrap()).unwrap();
+        std::fs::rename(&tmp, dir.join("last_health.json")).unwrap();
+    }
+
+    /// Waits for a normally answered `method` whose caption contains `needle`.
+    fn wait_photo(&self, method: &str, needle: &str) -> Recorded {
+        self.api
+            .wait_for(method, WAIT, |r| caption(r).contains(needle))
+            .unwrap_or_else(|| {
+                panic!(
+                    "no {method} with {needle:?}; got {:?} / {:?}\n{}",
+                    self.api
+                        .requests(method)
+                        .iter()
+                        .map(caption)
+                        .collect::<Vec<_>>(),
+                    self.api.texts_to(ADMIN),
+                    self.stderr()
+                )
+            })
+    }
+
+    /// The bot is up and answering (a round trip through the polling loop).
+    fn ping(&self) {
+        let before = self.api.texts_to(ADMIN).len();
+        self.api.push_text(ADMIN, "/uptime");
+        let t0 = Instant::now();
+        while self.api.texts_to(ADMIN).len() == before {
+            assert!(t0.elapsed() < WAIT, "the bot does not answer");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    fn photos_with(&self, needle: &str) -> usize {
+        self.api
+            .requests("sendPhoto")
+            .iter()
+            .filter(|r| caption(r).contains(needle))
+            .count()
+    }
+}
+
+fn caption(r: &Recorded) -> String {
+    let c = if r.method == "editMessageMedia" {
+        &r.body["media"]["caption"]
+    } else {
+        &r.body["caption"]
+    };
+    c.as_str().unwrap_or("").to_string()
+}
+
+struct Bot {
+    child: Option<Child>,
+}
+
+impl Bot {
+    /// SIGTERM, then insists on a clean exit 0 within five seconds.
+    fn stop(mut self) {
+        let mut child = self.child.take().unwrap();
+        // SAFETY: kill(2) on our own child's pid.
+        unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+        let t0 = Instant::now();
+        loop {
+            if let Some(st) = child.try_wait().unwrap() {
+                assert_eq!(st.code(), Some(0), "exit status {st:?}");
+                return;
+            }
+            assert!(t0.elapsed() < Duration::from_secs(5), "bot did not stop");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Bot {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// Decodes the uploaded PNG, checks its size, and that it is a drawing rather
+/// than a blank (or single-colour) image.
+fn assert_chart_png(r: &Recorded, width: u32, height: u32) {
+    let file = r
+        .file()
+        .unwrap_or_else(|| panic!("no file in {}", r.method));
+    assert_eq!(file.filename.as_deref(), Some("chart.png"));
+    let mut reader = png::Decoder::new(&file.data[..])
+        .read_info()
+        .expect("a valid PNG");
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buf).expect("PNG pixels");
+    assert_eq!((info.width, info.height), (width, height));
+    assert_eq!(info.color_type, png::ColorType::Rgb);
+    let pixels: Vec<&[u8]> = buf[..info.buffer_size()].chunks(3).collect();
+    let inked = pixels.iter().filter(|p| **p != [255, 255, 255]).count();
+    let colours: std::collections::HashSet<&[u8]> = pixels.iter().copied().collect();
+    assert!(
+        inked * 50 > pixels.len() && colours.len() > 20,
+        "looks blank: {inked} of {} pixels drawn, {} colours",
+        pixels.len(),
+        colours.len()
+    );
+}
+
+fn buttons(r: &Recorded) -> Vec<Vec<String>> {
+    let rows = r.body["reply_markup"]["inline_keyboard"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    rows.iter()
+        .map(|row| {
+            row.as_array()
+                .unwrap()
+                .iter()
+                .map(|b| b["callback_data"].as_str().unwrap().to_string())
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn chart_command_sends_a_png_and_its_buttons_redraw_the_same_message() {
+    let w = World::new();
+    w.write_history(8 * 60, |_, _| {});
+    let bot = w.start();
+
+    w.api.push_text(ADMIN, "/chart cpu 6");
+    let photo = w.wait_photo("sendPhoto", "CPU · last 6 h: min 20.0% · avg");
+    assert_eq!(photo.body["chat_id"], json!(ADMIN));
+    assert!(caption(&photo).contains("max 49.0%"), "{}", caption(&photo));
+    assert_chart_png(&photo, 800, 400);
+    let rows = buttons(&photo);
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert!(rows[0].contains(&"chart:ram:6".to_string()), "{rows:?}");
+    assert!(rows[1].contains(&"chart:cpu:24".to_string()), "{rows:?}");
+    let audit = w.wait_audit("chart");
+    assert_eq!(
+        (audit["arguments"].as_str(), audit["result"].as_str()),
+        (Some("cpu 6"), Some("ok"))
+    );
+
+    // A button redraws the same message with the other metric and range.
+    w.api.push_callback(ADMIN, "chart:temp:24");
+    let edit = w.wait_photo("editMessageMedia", "Temperature · last 24 h");
+    assert!(edit.body["message_id"].is_i64(), "{:?}", edit.body);
+    assert_eq!(edit.body["chat_id"], json!(ADMIN));
+    assert!(caption(&edit).contains("°C"), "{}", caption(&edit));
+    assert_chart_png(&edit, 800, 400);
+    assert!(buttons(&edit)[0].contains(&"chart:cpu:24".to_string()));
+    let audit = w.wait_audit("button chart");
+    assert_eq!(audit["arguments"], "chart:temp:24");
+    assert_eq!(audit["result"], "ok");
+
+    // Bad arguments are refused with the usage, and nothing is drawn.
+    w.api.push_text(ADMIN, "/chart gpu 6");
+    let refusal = w.api.wait_text("Not accepted", WAIT).expect("refusal");
+    assert!(
+        refusal.contains("/chart &lt;metric&gt; [hours]"),
+        "{refusal}"
+    );
+    w.api.push_text(ADMIN, "/chart cpu 999");
+    w.api
+        .wait_text("out of range", WAIT)
+        .expect("range refused");
+    assert_eq!(w.api.requests("sendPhoto").len(), 1);
+    let refused = || {
+        w.audit()
+            .into_iter()
+            .filter(|e| e["action"] == "chart" && e["result"] == "failed: invalid arguments")
+            .count()
+    };
+    let t0 = Instant::now();
+    while refused() < 2 && t0.elapsed() < WAIT {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(refused(), 2, "{:?}", w.audit());
+
+    // A range without samples still gets a picture that says so.
+    w.api.push_text(ADMIN, "/chart disk_data");
+    let empty = w.wait_photo("sendPhoto", "Disk data · last 24 h: no data yet");
+    assert_chart_png(&empty, 800, 400);
+
+    // DIGEST_TIME is empty: no digest ever.
+    w.ping();
+    assert_eq!(w.photos_with("Daily digest"), 0);
+    assert!(
+        !w.api
+            .texts_to(ADMIN)
+            .iter()
+            .any(|t| t.contains("Daily digest"))
+    );
+    bot.stop();
+}
+
+#[test]
+fn an_alert_about_a_metric_arrives_with_its_chart_once_and_in_order() {
+    let w = World::new();
+    // Two hours of CPU, busy for the last 20 minutes.
+    w.write_history(120, |i, s| {
+        if i >= 100 {
+            s.cpu = 97.0;
+            s.alerts = alert_bits::CPU_HIGH;
+        }
+    });
+    w.write_health(&[]);
+    let bot = w.start();
+    w.ping();
+
+    w.write_health(&["CPU_HIGH", "SERVICE_DOWN:ollama.service"]);
+    let alert = w.wait_photo("sendPhoto", "CPU high");
+    assert!(
+        caption(&alert).contains("<code>CPU_HIGH</code>"),
+        "{}",
+        caption(&alert)
+    );
+    assert_eq!(alert.body["parse_mode"], "HTML");
+    assert_chart_png(&alert, 600, 250);
+    assert_eq!(buttons(&alert)[0][0], "m:60:CPU_HIGH");
+    // The service alert has no metric: plain text, queued after the CPU alert.
+    w.api
+        .wait_text("ollama.service", WAIT)
+        .expect("service alert");
+    let order: Vec<String> = w
+        .api
+        .all()
+        .into_iter()
+        .filter(|r| {
+            r.method == "sendPhoto" || r.body["text"].as_str().is_some_and(|t| t.contains("🔴"))
+        })
+        .map(|r| r.method)
+        .collect();
+    assert_eq!(order, ["sendPhoto", "sendMessage"], "in the order decided");
+
+    // Telegram is rate limiting, then down: the chart alert waits and arrives once.
+    w.api.fail_next("sendPhoto", 1, 1);
+    w.api.down_for(Duration::from_secs(3));
+    std::thread::sleep(Duration::from_millis(200));
+    w.write_history(1, |_, s| {
+        s.temp = 91.0;
+        s.alerts = alert_bits::TEMP_HIGH;
+    });
+    w.write_health(&["CPU_HIGH", "SERVICE_DOWN:ollama.service", "TEMP_HIGH"]);
+    let temp = w
+        .api
+        .wait_for("sendPhoto", Duration::from_secs(20), |r| {
+            caption(r).contains("Temperature high")
+        })
+        .unwrap_or_else(|| panic!("temperature alert after the outage\n{}", w.stderr()));
+    assert_chart_png(&temp, 600, 250);
+    assert_eq!(w.api.limited("sendPhoto"), 1, "the 429 was retried");
+
+    // A restart repeats nothing.
+    bot.stop();
+    let bot = w.start();
+    w.ping();
+    w.write_health(&["CPU_HIGH", "SERVICE_DOWN:ollama.service", "TEMP_HIGH"]);
+    std::thread::sleep(Duration::from_millis(500));
+    w.ping();
+    assert_eq!(w.photos_with("CPU high"), 1);
+    assert_eq!(w.photos_with("Temperature high"), 1);
+    bot.stop();
+    let state = std::fs::read_to_string(w.sb.state_dir().join("bot-state.json")).unwrap();
+    let state: Value = serde_json::from_str(&state).unwrap();
+    assert_eq!(state["outbox"], json!([]), "everything delivered");
+}
+
+/// Near midnight the test waits for the new day, so "today" stays one day.
+fn away_from_midnight() {
+    let now = chrono::Local::now();
+    if now.hour() == 23 && now.minute() >= 58 {
+        let left = 3600 - (now.minute() * 60 + now.second()) + 2;
+        std::thread::sleep(Duration::from_secs(u64::from(left)));
+    }
+}
+
+#[test]
+fn the_digest_goes_out_at_its_time_once_and_not_again_after_a_restart() {
+    away_from_midnight();
+    let w = World::new();
+    w.write_history(26 * 60, |i, s| {
+        if (600..660).contains(&i) {
+            s.ram = 95.0;
+            s.alerts = alert_bits::RAM_HIGH;
+        }
+    });
+    w.write_health(&[]);
+    let finished = (chrono::Utc::now() - chrono::Duration::hours(3))
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let backup = json!({"schema":1,"id":"20261125T023000Z","status":"ok","started_at":finished,
+        "finished_at":finished,"error":null,"warnings":[],"files":1234,"bytes":1610612736u64,
+        "new_bytes":36700160,"last_ok_at":finished,"last_ok_id":"20261125T023000Z"});
+    let index = json!({"schema":1,"updated_at":finished,"snapshots":[{"id":"20261125T023000Z",
+        "finished_at":finished,"files":1234,"bytes":1610612736u64,"new_bytes":36700160,
+        "verify":{"id":"20261125T023000Z","at":finished,"status":"ok","checked_files":120,
+        "total_files":1234,"sample_percent":10.0,"problems":0,"coverage_percent":62.4}}],
+        "last_verify":{"id":"20261125T023000Z","at":finished,"status":"ok","checked_files":120,
+        "total_files":1234,"sample_percent":10.0,"problems":0,"coverage_percent":62.4}});
+    let state = w.sb.state_dir();
+    std::fs::write(state.join("last_backup.json"), backup.to_string()).unwrap();
+    std::fs::write(state.join("backups.json"), index.to_string()).unwrap();
+    // A mute set earlier: the digest lists the muted alert too.
+    let until = (chrono::Utc::now() + chrono::Duration::hours(5))
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let bot_state = json!({"schema":1,"mutes":{"SERVICE_DOWN":until}});
+    std::fs::write(state.join("bot-state.json"), bot_state.to_string()).unwrap();
+
+    // Before its time: nothing (23:59 has not come yet, away from midnight).
+    let bot = w.start_with(&[("DIGEST_TIME", "23:59")]);
+    w.ping();
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(w.photos_with("Daily digest"), 0);
+    bot.stop();
+
+    // 00:00 has passed today: due at once.
+    let bot = w.start_with(&[("DIGEST_TIME", "00:00")]);
+    let digest = w.wait_photo("sendPhoto", "Daily digest · x450l");
+    let text = caption(&digest);
+    for fact in [
+        "Up for: 1 d 2 h",
+        "RAM high <code>RAM_HIGH</code>: 1×, 1 h",
+        "<code>SERVICE_DOWN</code> (muted)",
+        "✅ Backup ok <code>20261125T023000Z</code>",
+        "1234 files, 1.5 GiB (35.0 MiB new)",
+        "weekly coverage 62%",
+        "Disk /: 50.0%",
+    ] {
+        assert!(text.contains(fact), "missing {fact:?} in:\n{text}");
+    }
+    assert_eq!(digest.body["parse_mode"], "HTML");
+    // The chart shows the metric whose alert lasted longest today.
+    assert_chart_png(&digest, 800, 400);
+    let saved: Value =
+        serde_json::from_str(&std::fs::read_to_string(state.join("bot-state.json")).unwrap())
+            .unwrap();
+    assert!(saved["digest_sent"].is_i64(), "{saved}");
+    assert_eq!(
+        saved["mutes"]["SERVICE_DOWN"],
+        json!(until),
+        "old state kept"
+    );
+    w.ping();
+    std::thread::sleep(Duration::from_millis(500));
+    bot.stop();
+
+    // A restart the same day does not send it again.
+    let bot = w.start_with(&[("DIGEST_TIME", "00:00")]);
+    w.ping();
+    // Backup status at a glance: size, new bytes and the verify mark per snapshot.
+    w.api.push_text(ADMIN, "/backup_list");
+    let list = w.api.wait_text("Snapshots", WAIT).expect("backup list");
+    assert!(
+        list.contains("<code>20261125T023000Z</code> 1234 files, 1.5 GiB")
+            && list.contains("35.0 MiB new")
+            && list.contains("✅"),
+        "{list}"
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(w.photos_with("Daily digest"), 1, "{}", w.stderr());
+    bot.stop();
+}
