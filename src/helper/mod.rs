@@ -36,13 +36,23 @@ const MAX_ENV_BYTES: u64 = 256 * 1024;
 /// What the caller asked for, as parsed from the command line (not yet validated).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Request {
-    Svc { action: SvcAction, unit: String },
-    TimerSetBackup { time: String },
+    Svc {
+        action: SvcAction,
+        unit: String,
+    },
+    TimerSetBackup {
+        time: String,
+    },
     TimerShowBackup,
     BackupStart,
     VerifyStart,
     AptUpdate,
     AptUpgrade,
+    /// Restore PATH from snapshot ID into `BACKUP_DIR/restored/ID/`.
+    Restore {
+        id: String,
+        path: String,
+    },
 }
 
 impl Request {
@@ -56,6 +66,7 @@ impl Request {
             Request::VerifyStart => "verify start".into(),
             Request::AptUpdate => "apt update".into(),
             Request::AptUpgrade => "apt upgrade".into(),
+            Request::Restore { id, path } => format!("restore {id:?} {path:?}"),
         }
     }
 }
@@ -191,9 +202,36 @@ pub fn machine_policy(cfg: &Config) -> Policy {
     )
 }
 
+/// What the machine looks like for `req` (see [`plan::Facts`]); reads
+/// `BACKUP_DIR` only for a restore. `potion-backup` is the installed one
+/// under sudo, else the one beside this binary (a root shell or the tests
+/// running a build; the caller is then not gaining anything).
+pub fn facts(cfg: &Config, caller: &Caller, req: &Request) -> plan::Facts {
+    if !matches!(req, Request::Restore { .. }) {
+        return plan::Facts::default();
+    }
+    let layout = crate::backup::manifest::Layout::new(&cfg.backup_dir);
+    let installed = PathBuf::from(paths::BACKUP_BIN_PATH);
+    let backup_bin = if caller.is_delegated() {
+        installed
+    } else {
+        std::env::current_exe()
+            .ok()
+            .and_then(|e| Some(e.parent()?.join("potion-backup")))
+            .filter(|p| p.is_file())
+            .unwrap_or(installed)
+    };
+    plan::Facts {
+        snapshots: layout.complete_ids().unwrap_or_default(),
+        backup_bin: backup_bin.display().to_string(),
+        env_file: cfg.env_file.as_ref().map(|p| p.display().to_string()),
+        systemd: Path::new("/run/systemd/system").is_dir(),
+    }
+}
+
 /// Validates, plans and carries out one request.
-pub fn handle(req: &Request, policy: &Policy) -> Outcome {
-    let steps = match plan::plan(req, policy) {
+pub fn handle(req: &Request, policy: &Policy, facts: &plan::Facts) -> Outcome {
+    let steps = match plan::plan(req, policy, facts) {
         Ok(s) => s,
         Err(why) => return Outcome::Refused(why),
     };
@@ -287,6 +325,7 @@ mod tests {
                 unit: "x;reboot".into(),
             },
             &policy,
+            &plan::Facts::default(),
         );
         assert!(matches!(out, Outcome::Refused(_)), "{out:?}");
     }
