@@ -49,6 +49,9 @@ pub struct Facts {
     pub env_file: Option<String>,
     /// systemd is PID 1 (`/run/systemd/system` exists): run through `systemd-run`.
     pub systemd: bool,
+    /// Why `BACKUP_DIR` may not be written as root on the caller's behalf
+    /// (see `mod.rs`'s `backup_dir_problem`); `None` when it may.
+    pub backup_dir_problem: Option<String>,
 }
 
 /// One command to run.
@@ -142,6 +145,9 @@ fn restore_plan(id: &str, path: &str, facts: &Facts) -> Result<Vec<Step>, String
         return Err(format!(
             "there is no snapshot {id}; see /backup_list or potion-backup list"
         ));
+    }
+    if let Some(why) = &facts.backup_dir_problem {
+        return Err(why.clone());
     }
     if !facts.backup_bin.starts_with('/') {
         return Err(format!("{} is not an absolute path", facts.backup_bin));
@@ -478,6 +484,7 @@ mod tests {
             backup_bin: paths::BACKUP_BIN_PATH.into(),
             env_file: Some("/opt/potion-runner/.env".into()),
             systemd,
+            backup_dir_problem: None,
         }
     }
 
@@ -555,6 +562,10 @@ mod tests {
             let err = plan(&restore(id, path), &policy(), &facts(true)).unwrap_err();
             assert!(err.contains(needle), "{id:?} {path:.40?}: {err}");
         }
+        let mut f = facts(true);
+        f.backup_dir_problem = Some("/b is writable by others".into());
+        let err = plan(&restore("20260314T031500Z", "/opt/app"), &policy(), &f).unwrap_err();
+        assert!(err.contains("writable by others"), "{err}");
         let mut f = facts(true);
         f.backup_bin = "potion-backup".into();
         assert!(plan(&restore("20260314T031500Z", "/opt/app"), &policy(), &f).is_err());
