@@ -134,6 +134,19 @@ pub fn hint(r: &RestoreTexts, index: &Loaded<SnapshotIndex>) -> String {
     html
 }
 
+/// The helper's last stderr line without its wrapping: `potion-helper:
+/// failed: <argv> failed (exit code 1): potion-backup: <why>` → `<why>`.
+pub fn reason(line: &str) -> String {
+    let mut s = line.trim();
+    for prefix in ["potion-helper: ", "refused: ", "failed: "] {
+        s = s.strip_prefix(prefix).unwrap_or(s);
+    }
+    if let Some((_, why)) = s.split_once("): potion-backup: ") {
+        s = why;
+    }
+    s.to_string()
+}
+
 /// How a helper run ended, as the message and the audit result (pure).
 pub fn outcome(
     r: &RestoreTexts,
@@ -155,7 +168,7 @@ pub fn outcome(
     if let Err(e) = super::helper::classify(&out) {
         return match e {
             super::helper::HelperError::Missing(m) => failed(r.unavailable, m),
-            super::helper::HelperError::Failed(m) => failed(r.failed, m),
+            super::helper::HelperError::Failed(m) => failed(r.failed, reason(&m)),
         };
     }
     match parse_result(&out.stdout_lossy()) {
@@ -357,6 +370,13 @@ mod tests {
         );
         assert!(matches!(res, AuditResult::Failed(ref m) if m.contains("no snapshot")));
         assert!(html.starts_with("❌ The restore failed"), "{html}");
+        assert!(matches!(res, AuditResult::Failed(ref m) if m == "there is no snapshot X"));
+        let long = "potion-helper: failed: /usr/local/bin/potion-backup --env /e restore --json -- X /a failed (exit code 1): potion-backup: 2 files already exist at the destination\n";
+        let (html, _) = outcome(r, ID, Ok(output(1, "", long)));
+        assert_eq!(
+            html,
+            "❌ The restore failed: 2 files already exist at the destination"
+        );
         let (html, _) = outcome(r, ID, Ok(output(1, "", "sudo: a password is required\n")));
         assert!(html.contains("helper could not be run"), "{html}");
         let (_, res) = outcome(r, ID, Ok(output(0, "odd\n", "")));
