@@ -221,15 +221,17 @@ pub fn facts(cfg: &Config, caller: &Caller, req: &Request) -> plan::Facts {
             .filter(|p| p.is_file())
             .unwrap_or(installed)
     };
+    let snapshots = layout.complete_ids().map_err(|e| format!("{e:#}"));
+    let problem = if caller.is_delegated() {
+        backup_dir_problem(&cfg.backup_dir)
+    } else {
+        None
+    };
     plan::Facts {
-        backup_dir_problem: if caller.is_delegated() {
-            backup_dir_problem(&cfg.backup_dir)
-        } else {
-            None
-        },
-        snapshots: layout.complete_ids().unwrap_or_default(),
+        backup_dir_problem: problem.or_else(|| snapshots.as_ref().err().cloned()),
+        snapshots: snapshots.unwrap_or_default(),
         backup_bin: backup_bin.display().to_string(),
-        env_file: cfg.env_file.as_ref().map(|p| p.display().to_string()),
+        backup_dir: cfg.backup_dir.display().to_string(),
         systemd: Path::new("/run/systemd/system").is_dir(),
     }
 }

@@ -45,8 +45,10 @@ pub struct Facts {
     pub snapshots: Vec<String>,
     /// The `potion-backup` to run (absolute).
     pub backup_bin: String,
-    /// The `.env` the helper read, handed on to `potion-backup --env`.
-    pub env_file: Option<String>,
+    /// `BACKUP_DIR` as the helper read and checked it; handed to
+    /// `potion-backup` in its environment (with `--env /dev/null`), so a
+    /// `.env` swapped after the check cannot move the restore elsewhere.
+    pub backup_dir: String,
     /// systemd is PID 1 (`/run/systemd/system` exists): run through `systemd-run`.
     pub systemd: bool,
     /// Why `BACKUP_DIR` may not be written as root on the caller's behalf
@@ -149,10 +151,13 @@ fn restore_plan(id: &str, path: &str, facts: &Facts) -> Result<Vec<Step>, String
     if let Some(why) = &facts.backup_dir_problem {
         return Err(why.clone());
     }
-    if !facts.backup_bin.starts_with('/') {
-        return Err(format!("{} is not an absolute path", facts.backup_bin));
+    for p in [&facts.backup_bin, &facts.backup_dir] {
+        if !p.starts_with('/') {
+            return Err(format!("{p:?} is not an absolute path"));
+        }
     }
     let max = format!("RuntimeMaxSec={RESTORE_TIMEOUT_S}");
+    let setenv = format!("--setenv=BACKUP_DIR={}", facts.backup_dir);
     let mut argv: Vec<&str> = Vec::new();
     if facts.systemd {
         argv.extend([
@@ -166,16 +171,32 @@ fn restore_plan(id: &str, path: &str, facts: &Facts) -> Result<Vec<Step>, String
             "Description=potion-runner restore",
             "-p",
             &max,
+            &setenv,
             "--",
         ]);
     }
-    argv.push(&facts.backup_bin);
-    if let Some(env) = &facts.env_file {
-        argv.extend(["--env", env]);
-    }
-    argv.extend(["restore", "--json", "--", &id, &path]);
-    // A little longer than the unit's own limit, so systemd ends it first.
-    Ok(vec![call(&argv, RESTORE_TIMEOUT_S + 60, Show::Restored)])
+    argv.extend([
+        facts.backup_bin.as_str(),
+        "--env",
+        "/dev/null",
+        "restore",
+        "--json",
+        "--",
+        &id,
+        &path,
+    ]);
+    let env = if facts.systemd {
+        Vec::new()
+    } else {
+        vec![("BACKUP_DIR".to_string(), facts.backup_dir.clone())]
+    };
+    Ok(vec![Step::Run(Call {
+        argv: argv.iter().map(|s| s.to_string()).collect(),
+        env,
+        // A little longer than the unit's own limit, so systemd ends it first.
+        timeout: Duration::from_secs(RESTORE_TIMEOUT_S + 60),
+        show: Show::Restored,
+    })])
 }
 
 /// `potion-backup restore --json` output → the lines the helper prints.
@@ -482,7 +503,7 @@ mod tests {
         Facts {
             snapshots: vec!["20260314T031500Z".into(), "20260315T031500Z".into()],
             backup_bin: paths::BACKUP_BIN_PATH.into(),
-            env_file: Some("/opt/potion-runner/.env".into()),
+            backup_dir: "/mnt/d/backups".into(),
             systemd,
             backup_dir_problem: None,
         }
@@ -507,13 +528,14 @@ mod tests {
         let a = argv(&steps[0]);
         assert_eq!(&a[..3], [SYSTEMD_RUN, "--wait", "--pipe"]);
         assert!(a.contains(&"RuntimeMaxSec=3600"), "{a:?}");
+        assert!(a.contains(&"--setenv=BACKUP_DIR=/mnt/d/backups"), "{a:?}");
         let tail = &a[a.iter().position(|x| *x == "--").unwrap() + 1..];
         assert_eq!(
             tail,
             [
                 paths::BACKUP_BIN_PATH,
                 "--env",
-                "/opt/potion-runner/.env",
+                "/dev/null",
                 "restore",
                 "--json",
                 "--",
@@ -529,13 +551,20 @@ mod tests {
 
     #[test]
     fn restore_without_systemd_runs_potion_backup_directly() {
-        let mut f = facts(false);
-        f.env_file = None;
-        let steps = plan(&restore("20260315T031500Z", "opt/app"), &policy(), &f).unwrap();
+        let steps = plan(
+            &restore("20260315T031500Z", "opt/app"),
+            &policy(),
+            &facts(false),
+        )
+        .unwrap();
+        let Step::Run(c) = &steps[0] else { panic!() };
+        assert_eq!(c.env, [("BACKUP_DIR".into(), "/mnt/d/backups".into())]);
         assert_eq!(
             argv(&steps[0]),
             [
                 paths::BACKUP_BIN_PATH,
+                "--env",
+                "/dev/null",
                 "restore",
                 "--json",
                 "--",
