@@ -416,3 +416,29 @@ fn a_running_restore_shows_progress_and_does_not_hold_up_the_bot() {
     assert_eq!(w.sudo_calls(), [helper_call(ID, "/opt/x")]);
     bot.stop();
 }
+
+#[test]
+fn stopping_the_bot_during_a_restore_does_not_wait_for_it() {
+    let w = World::new();
+    // A helper that would take 30 s.
+    w.fake_sudo("i=0; while [ $i -lt 600 ]; do sleep 0.05; i=$((i+1)); done");
+    let bot = w.start();
+    let (yes, _) = w.question(&format!("/restore {ID} /opt/x"));
+    w.press(&yes, "Restoring");
+    let t0 = Instant::now();
+    bot.stop(); // insists on exit 0 within 5 s
+    assert!(t0.elapsed() < Duration::from_secs(5));
+    let audit = w.audit();
+    let last = audit.last().unwrap();
+    assert_eq!(last["action"], "restore");
+    assert_eq!(last["arguments"], format!("{ID} /opt/x"));
+    assert!(
+        last["result"].as_str().unwrap().contains("bot stopped"),
+        "{last}"
+    );
+    assert_eq!(
+        audit.iter().filter(|e| e["action"] == "restore").count(),
+        2,
+        "the command and the run, once each: {audit:?}"
+    );
+}

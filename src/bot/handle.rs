@@ -212,9 +212,10 @@ async fn on_confirm(
             AuditResult::Failed("cancelled".into()),
         ),
         Answer::Run(HelperAction::Restore { id, path }) => {
-            let (bot, shared) = (&req.bot, &req.shared);
+            let (bot, shared, user) = (&req.bot, &req.shared, &req.user);
             let result =
-                super::restore::run_confirmed(bot, shared, req.chat, msg_id, &id, &path).await;
+                super::restore::run_confirmed(bot, shared, user, req.chat, msg_id, &id, &path)
+                    .await;
             return (name, result);
         }
         Answer::Run(action) if super::ops::runs_as_job(&action) => {

@@ -10,10 +10,11 @@
 //! folder `BACKUP_DIR/restored/<ID>/`, never over live files.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use teloxide::prelude::*;
-use teloxide::types::MessageId;
+use teloxide::types::{MessageId, User};
 
 use crate::files::backup::SnapshotIndex;
 use crate::helper::plan::RESTORE_TIMEOUT_S;
@@ -224,12 +225,42 @@ pub async fn handle(bot: &Bot, msg: &Message, shared: &Arc<Shared>, args: &str) 
     }
 }
 
+/// Kills the helper's `sudo` when the run is dropped unfinished (the bot
+/// stops: its handlers are aborted after the shutdown grace), so the bot
+/// never waits an hour for it, and writes that run's one audit line instead
+/// of the handler. The restore itself may still finish: under systemd it is
+/// a unit of its own.
+struct Running<'a> {
+    cancel: Arc<AtomicBool>,
+    done: bool,
+    shared: &'a Shared,
+    user: &'a User,
+    args: String,
+}
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        self.cancel.store(true, Ordering::SeqCst);
+        if !self.done {
+            let why =
+                "the bot stopped while the restore ran; it may still finish in the staging folder";
+            self.shared.audit(
+                self.user,
+                "restore",
+                &self.args,
+                &AuditResult::Failed(why.into()),
+            );
+        }
+    }
+}
+
 /// Runs a confirmed restore: the question's message shows the elapsed time
 /// while the helper works, then the result (staging path, files, bytes) or
 /// why it failed. The handler task waits; the bot's other updates do not.
 pub async fn run_confirmed(
     bot: &Bot,
     shared: &Arc<Shared>,
+    user: &User,
     chat: ChatId,
     msg_id: MessageId,
     id: &str,
@@ -246,11 +277,19 @@ pub async fn run_confirmed(
             ],
         )
     };
+    let mut guard = Running {
+        cancel: Arc::new(AtomicBool::new(false)),
+        done: false,
+        shared,
+        user,
+        args: format!("{id} {path}"),
+    };
     let _ = send::edit(bot, chat, msg_id, &running(0)).await;
     let cmd = Cmd::new("sudo")
         .args(sudo_args(id, path))
         .timeout(RESTORE_WAIT)
-        .max_output(64 * 1024);
+        .max_output(64 * 1024)
+        .cancel_flag(guard.cancel.clone());
     let started = Instant::now();
     let mut run = std::pin::pin!(cmd.run_async());
     let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + TICK, TICK);
@@ -262,6 +301,7 @@ pub async fn run_confirmed(
             }
         }
     };
+    guard.done = true;
     let (html, result) = outcome(r, id, out);
     log::info!("restore {id} {path:?}: {result}");
     let _ = send::edit(bot, chat, msg_id, &html).await;
