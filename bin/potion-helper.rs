@@ -8,7 +8,8 @@ use clap::{Parser, Subcommand, ValueEnum};
 use potion_runner::helper::{self, Caller, Outcome, Request, SvcAction};
 
 /// The one privileged door of potion-runner: service control, the backup
-/// timer, backup/verify runs and apt, each validated before it is done.
+/// timer, backup/verify runs, apt and restores into the staging folder,
+/// each validated before it is done.
 #[derive(Parser)]
 #[command(version)]
 struct Args {

@@ -30,12 +30,20 @@ fn usage_errors_exit_2_and_help_exits_0() {
         &["timer", "set", "verify", "03:00"],
         &["apt", "dist-upgrade"],
         &["backup", "stop"],
+        &["restore"],
+        &["restore", "20260314T031500Z"],
+        &["restore", "20260314T031500Z", "/opt/x", "--overwrite"],
         &["bogus"],
     ] {
         let out = helper(&sb, args);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
     }
-    for args in [&["--help"][..], &["--version"], &["svc", "--help"]] {
+    for args in [
+        &["--help"][..],
+        &["--version"],
+        &["svc", "--help"],
+        &["restore", "--help"],
+    ] {
         let out = helper(&sb, args);
         assert_eq!(out.status.code(), Some(0), "{args:?}");
         assert!(!out.stdout.is_empty());
