@@ -59,6 +59,9 @@ enum Command {
         /// Replace files that already exist there.
         #[arg(long)]
         overwrite: bool,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -81,7 +84,8 @@ fn main() -> ExitCode {
             path,
             to,
             overwrite,
-        } => backup::cmd_restore(&cfg, &id, &path, to.as_deref(), overwrite),
+            json,
+        } => backup::cmd_restore(&cfg, &id, &path, to.as_deref(), overwrite, json),
     };
     match result {
         Ok(code) => ExitCode::from(code as u8),

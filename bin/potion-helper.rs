@@ -8,7 +8,8 @@ use clap::{Parser, Subcommand, ValueEnum};
 use potion_runner::helper::{self, Caller, Outcome, Request, SvcAction};
 
 /// The one privileged door of potion-runner: service control, the backup
-/// timer, backup/verify runs and apt, each validated before it is done.
+/// timer, backup/verify runs, apt and restores into the staging folder,
+/// each validated before it is done.
 #[derive(Parser)]
 #[command(version)]
 struct Args {
@@ -34,6 +35,14 @@ enum Command {
     Verify { action: StartOnly },
     /// Refresh package lists or upgrade packages.
     Apt { action: AptAction },
+    /// Restore a file or folder from snapshot ID into BACKUP_DIR/restored/ID
+    /// (never over live files); prints where, how many files and bytes.
+    Restore {
+        /// Snapshot id, YYYYMMDDTHHMMSSZ.
+        id: String,
+        /// Path as backed up, e.g. /opt/potion-runner/.env.
+        path: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -95,6 +104,7 @@ fn request(cmd: Command) -> Request {
         Command::Apt {
             action: AptAction::Upgrade,
         } => Request::AptUpgrade,
+        Command::Restore { id, path } => Request::Restore { id, path },
     }
 }
 
@@ -107,7 +117,10 @@ fn main() -> ExitCode {
     let outcome = match helper::check_env_flag(&caller, args.env.as_deref()) {
         Err(why) => Outcome::Refused(why),
         Ok(()) => match helper::load_config(args.env.as_deref()) {
-            Ok(cfg) => helper::handle(&req, &helper::machine_policy(&cfg)),
+            Ok(cfg) => {
+                let facts = helper::facts(&cfg, &caller, &req);
+                helper::handle(&req, &helper::machine_policy(&cfg), &facts)
+            }
             Err(why) => {
                 let outcome = Outcome::Failed(format!("bad configuration: {why}"));
                 helper::log_call(&caller, &what, &outcome);

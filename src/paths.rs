@@ -26,6 +26,8 @@ pub const ACTIONS_LOG: &str = "actions.log";
 pub const BIN_DIR: &str = "/usr/local/bin";
 /// The helper's installed path (the sudoers rule names exactly this).
 pub const HELPER_PATH: &str = "/usr/local/bin/potion-helper";
+/// `potion-backup`'s installed path (the helper runs this one for `restore` under sudo).
+pub const BACKUP_BIN_PATH: &str = "/usr/local/bin/potion-backup";
 /// Root-owned allowlist of units the helper may control (glob patterns, one a line).
 pub const ALLOWED_UNITS_FILE: &str = "/etc/potion-runner/allowed-units";
 /// The service user the bot runs as.

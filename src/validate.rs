@@ -214,6 +214,62 @@ pub fn threshold(metric: Metric, raw: &str) -> Result<f64, String> {
     Ok(v)
 }
 
+/// Longest PATH `/restore` accepts, in bytes (Linux's `PATH_MAX`).
+pub const RESTORE_PATH_MAX: usize = 4096;
+
+/// Validates a snapshot id: exactly `YYYYMMDDTHHMMSSZ` (UTC) and a real
+/// date and time. `latest` and anything else are refused: the helper is
+/// handed only concrete ids (whether the snapshot exists is checked there).
+pub fn snapshot_id(raw: &str) -> Result<String, String> {
+    let s = raw.trim();
+    let shown: String = s.chars().take(40).collect();
+    let shape = s.len() == 16
+        && s.bytes().enumerate().all(|(i, b)| match i {
+            8 => b == b'T',
+            15 => b == b'Z',
+            _ => b.is_ascii_digit(),
+        });
+    if !shape || chrono::NaiveDateTime::parse_from_str(s, "%Y%m%dT%H%M%SZ").is_err() {
+        return Err(format!(
+            "{shown:?} is not a snapshot id; ids look like 20260314T031500Z (see /backup_list)"
+        ));
+    }
+    Ok(s.to_string())
+}
+
+/// Validates the PATH of a restore: a file or folder as it was backed up,
+/// absolute (`/opt/potion-runner/.env`) or relative to the snapshot
+/// (`opt/potion-runner/.env`, the manifest's form, `%XX` escapes included).
+/// Refuses what could escape the snapshot or be read as something else: a
+/// `..` component, NUL and other control characters, a leading `-`, the
+/// snapshot root itself, and more than [`RESTORE_PATH_MAX`] bytes.
+pub fn restore_path(raw: &str) -> Result<String, String> {
+    let s = raw.trim();
+    if s.len() > RESTORE_PATH_MAX {
+        return Err(format!(
+            "the path is longer than {RESTORE_PATH_MAX} bytes; give the file or folder as it was backed up"
+        ));
+    }
+    let shown: String = s.chars().take(80).collect();
+    if s.chars().any(char::is_control) {
+        return Err(format!(
+            "{shown:?} has a control character; give the path as it was backed up"
+        ));
+    }
+    if s.starts_with('-') {
+        return Err(format!("{shown:?} looks like an option, not a path"));
+    }
+    if s.split('/').any(|c| c == "..") {
+        return Err(format!(
+            "{shown:?} must not contain `..`; give the path as it was backed up, e.g. /opt/potion-runner/.env"
+        ));
+    }
+    if s.split('/').all(|c| c.is_empty() || c == ".") {
+        return Err("give the file or folder to restore, e.g. /opt/potion-runner/.env".to_string());
+    }
+    Ok(s.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -285,5 +341,56 @@ mod tests {
             assert!(threshold(Metric::Cpu, bad).is_err(), "{bad:?} accepted");
         }
         assert!(Metric::parse("gpu").is_err());
+    }
+    #[test]
+    fn snapshot_ids_are_exactly_the_backup_format() {
+        assert_eq!(snapshot_id("20260314T031500Z").unwrap(), "20260314T031500Z");
+        for bad in [
+            "",
+            "latest",
+            "20260314T031500",
+            "20260314T031500Z0",
+            "20261314T031500Z",
+            "20260230T031500Z",
+            "20260314T256000Z",
+            "2026031aT031500Z",
+            "20260314 031500Z",
+            "../20260314T0315",
+            "20260314T031500Z;id",
+            "٢٠٢٦0314T031500Z",
+        ] {
+            assert!(snapshot_id(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn restore_paths_stay_inside_the_snapshot() {
+        for ok in [
+            "/opt/potion-runner/.env",
+            "opt/potion-runner/.env",
+            "/opt/my app/a%25b",
+            "/opt/x/",
+            "./opt/x",
+            "/opt/..hidden",
+            ";id",
+        ] {
+            assert_eq!(restore_path(ok).unwrap(), ok.trim(), "{ok:?}");
+        }
+        let long = "a/".repeat(2500);
+        for bad in [
+            "",
+            "/",
+            "./",
+            "../../etc/shadow",
+            "/opt/../etc/shadow",
+            "opt/..",
+            "a\0b",
+            "a\nb",
+            "--overwrite",
+            "-x",
+            long.as_str(),
+        ] {
+            assert!(restore_path(bad).is_err(), "{bad:?} accepted");
+        }
     }
 }

@@ -313,6 +313,87 @@ fn check_helper_inside_bot_sandbox(m: &Machine) {
     );
 }
 
+/// `/restore`'s helper call from inside the bot's sandbox, for real: a
+/// snapshot made by the installed `potion-backup`, then `sudo -n
+/// potion-helper restore` from a copy of the bot's unit. `BACKUP_DIR` is
+/// read-only in that sandbox, so this passes only through `systemd-run`.
+fn check_restore_inside_bot_sandbox(m: &Machine) {
+    const ROOT: &str = "/var/lib/potion-restore-test";
+    let env = "/opt/potion-runner/.env";
+    let original = m.read(env).expect(".env installed");
+    m.write(&format!("{ROOT}/src/conf/a.txt"), "alpha\n", 0o600);
+    m.write(&format!("{ROOT}/src/conf/b.txt"), "bravo\n", 0o644);
+    std::fs::write(
+        m.host_path(env),
+        format!("{original}\nDATA_MOUNT=/\nBACKUP_DIR={ROOT}/backups\nBACKUP_SOURCES={ROOT}/src\n"),
+    )
+    .unwrap();
+    m.ok(&["/usr/local/bin/potion-backup", "run"]);
+    let id = m
+        .ok(&["ls", &format!("{ROOT}/backups/snapshots")])
+        .split_whitespace()
+        .find(|n| n.len() == 16)
+        .expect("a snapshot")
+        .to_string();
+    let path = format!("{ROOT}/src/conf");
+    m.write(
+        "/run/systemd/system/potion-restore-probe.service",
+        // stdout to a file: journald may not tie a short-lived process's lines to the unit.
+        &bot_sandbox_probe(&format!(
+            "StandardOutput=truncate:/run/potion-restore-probe.out\nExecStart=/usr/bin/sudo -n {} restore {id} {path}",
+            paths::HELPER_PATH
+        )),
+        0o644,
+    );
+    m.ok(&["systemctl", "daemon-reload"]);
+    let out = m.run(&["systemctl", "start", "potion-restore-probe.service"]);
+    let journal = m.ok(&["journalctl", "-u", "potion-restore-probe", "--no-pager"]);
+    assert!(
+        out.success(),
+        "restore from the bot's sandbox failed:\n{journal}"
+    );
+    let staged = format!("{ROOT}/backups/restored/{id}{path}");
+    assert_eq!(
+        m.read(&format!("{staged}/a.txt")).as_deref(),
+        Some("alpha\n")
+    );
+    assert_eq!(
+        m.read(&format!("{staged}/b.txt")).as_deref(),
+        Some("bravo\n")
+    );
+    assert_eq!(
+        m.read("/run/potion-restore-probe.out").as_deref(),
+        Some(format!("restored-to: {staged}\nfiles: 2\nbytes: 12\nverified: yes\n").as_str())
+    );
+    std::fs::write(m.host_path(env), original).unwrap();
+}
+
+/// A oneshot copy of the bot's unit (same `User=` and sandbox) that runs `exec`.
+fn bot_sandbox_probe(exec: &str) -> String {
+    let unit = std::fs::read_to_string(repo().join("ops/systemd").join(paths::BOT_UNIT)).unwrap();
+    unit.lines()
+        .filter(|l| {
+            ![
+                "Type=",
+                "NotifyAccess=",
+                "WatchdogSec=",
+                "Restart",
+                "ExecStart=",
+            ]
+            .iter()
+            .any(|k| l.starts_with(k))
+        })
+        .map(|l| {
+            if l == "[Service]" {
+                format!("[Service]\nType=oneshot\n{exec}")
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// Type=notify: the unit stays "activating" until READY=1; a bot that never
 /// sends it is never "active". Uses the real unit with only ExecStart swapped.
 fn check_bot_waits_for_ready(m: &Machine) {
@@ -549,6 +630,7 @@ fn install_sh_gives_a_working_system() {
     add_dummy_and_allowlist(&m);
     check_helper_svc(&m);
     check_backup_timer(&m);
+    check_restore_inside_bot_sandbox(&m);
     check_helper_inside_bot_sandbox(&m);
     check_backup_and_verify_start(&m);
     check_bot_waits_for_ready(&m);

@@ -102,8 +102,21 @@ pub fn cmd_restore(
     path: &Path,
     to: Option<&Path>,
     overwrite: bool,
+    json: bool,
 ) -> Result<Exit> {
     let r = restore::restore(cfg, id, path, to, overwrite)?;
+    if json {
+        let out = crate::files::backup::RestoreResult {
+            schema: 1,
+            id: r.id.clone(),
+            files: r.files,
+            bytes: r.bytes,
+            dest: r.dest.display().to_string(),
+            verified: true,
+        };
+        println!("{}", serde_json::to_string(&out)?);
+        return Ok(Exit::Ok);
+    }
     println!(
         "restored {} files ({}) from {} into {}, all verified against the manifest",
         r.files,

@@ -1,7 +1,6 @@
 //! Charts in Telegram (issue 7): `/chart <metric> [hours]` as a photo with a
 //! min/avg/max caption and buttons that redraw the same message, and the
 //! outbox's chart items (alerts, the digest) rendered at send time.
-//! `/restore` is not built yet and says so.
 //!
 //! Drawing is `crate::chart` (pure, PNG bytes); this file reads `history.bin`,
 //! runs the renderer off the async thread and talks to Telegram.
@@ -39,7 +38,7 @@ pub struct Picture {
     pub has_data: bool,
 }
 
-/// Runs `/chart` (or answers that `/restore` is not available yet).
+/// Runs `/chart`.
 pub async fn handle(
     bot: &Bot,
     msg: &Message,

@@ -117,7 +117,7 @@ impl Command {
         )
     }
 
-    /// Commands served by `bot/charts.rs` (issue 7).
+    /// Commands served by `bot/charts.rs` (issue 7) and `bot/restore.rs`.
     pub fn is_charts(self) -> bool {
         matches!(self, Command::Chart | Command::Restore)
     }
@@ -166,6 +166,11 @@ pub enum HelperAction {
     /// `apt update` / `apt upgrade`, for the operations commands (issue 6).
     AptUpdate,
     AptUpgrade,
+    /// `/restore`: a validated snapshot id and path (`bot/restore.rs`).
+    Restore {
+        id: String,
+        path: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -208,11 +213,15 @@ impl HelperAction {
             }
             HelperAction::AptUpdate => vec!["apt".into(), "update".into()],
             HelperAction::AptUpgrade => vec!["apt".into(), "upgrade".into()],
+            HelperAction::Restore { id, path } => vec!["restore".into(), id.clone(), path.clone()],
         }
     }
 
     /// Short audit name, e.g. `svc restart`.
     pub fn audit_name(&self) -> String {
+        if let HelperAction::Restore { .. } = self {
+            return "restore".into();
+        }
         self.helper_args()[..2].join(" ")
     }
 
@@ -228,6 +237,10 @@ impl HelperAction {
             HelperAction::TimerSet(hm) => fill(t.action_timer, &[("time", &hm.to_string())]),
             HelperAction::AptUpdate => t.action_apt_update.to_string(),
             HelperAction::AptUpgrade => t.action_apt_upgrade.to_string(),
+            HelperAction::Restore { id, path } => fill(
+                super::i18n::restore::restore_texts_like(t).action,
+                &[("id", &esc(id)), ("path", &esc(path))],
+            ),
         }
     }
 }

@@ -109,6 +109,8 @@ async fn on_message(bot: Bot, shared: Arc<Shared>, msg: Message) -> anyhow::Resu
         Parsed::Command(cmd, args) => {
             let result = if cmd.is_ops() {
                 super::ops::handle(&req.bot, &msg, &shared, cmd, args).await
+            } else if cmd == command::Command::Restore {
+                super::restore::handle(&req.bot, &msg, &shared, args).await
             } else if cmd.is_charts() {
                 super::charts::handle(&req.bot, &msg, &shared, cmd, args).await
             } else {
@@ -209,6 +211,13 @@ async fn on_confirm(
             t.cancelled.to_string(),
             AuditResult::Failed("cancelled".into()),
         ),
+        Answer::Run(HelperAction::Restore { id, path }) => {
+            let (bot, shared, user) = (&req.bot, &req.shared, &req.user);
+            let result =
+                super::restore::run_confirmed(bot, shared, user, req.chat, msg_id, &id, &path)
+                    .await;
+            return (name, result);
+        }
         Answer::Run(action) if super::ops::runs_as_job(&action) => {
             let (bot, shared, user) = (&req.bot, &req.shared, &req.user);
             let result =

@@ -16,6 +16,7 @@ pub use handle::ask_confirm;
 pub mod helper;
 pub mod i18n;
 pub mod ops;
+pub mod restore;
 pub mod send;
 pub mod text;
 pub mod view;

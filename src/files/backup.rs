@@ -241,3 +241,17 @@ pub struct VerifyProblem {
     pub path: String,
     pub detail: String,
 }
+
+/// What `potion-backup restore --json` prints: where the files went and how
+/// much was restored (every file checked against the manifest's BLAKE3).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RestoreResult {
+    pub schema: u32,
+    pub id: String,
+    pub files: u64,
+    pub bytes: u64,
+    /// Where the restored file or folder now is.
+    pub dest: String,
+    /// Always true: a file that does not match is not restored and the run fails.
+    pub verified: bool,
+}

@@ -75,6 +75,7 @@ fn run(c: &Call) -> Result<String, String> {
             .map(|l| l + "\n")
             .collect(),
         Show::TimerInfo => plan::timer_info(&stdout),
+        Show::Restored => plan::restored_lines(&stdout)?,
     })
 }
 

@@ -36,13 +36,23 @@ const MAX_ENV_BYTES: u64 = 256 * 1024;
 /// What the caller asked for, as parsed from the command line (not yet validated).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Request {
-    Svc { action: SvcAction, unit: String },
-    TimerSetBackup { time: String },
+    Svc {
+        action: SvcAction,
+        unit: String,
+    },
+    TimerSetBackup {
+        time: String,
+    },
     TimerShowBackup,
     BackupStart,
     VerifyStart,
     AptUpdate,
     AptUpgrade,
+    /// Restore PATH from snapshot ID into `BACKUP_DIR/restored/ID/`.
+    Restore {
+        id: String,
+        path: String,
+    },
 }
 
 impl Request {
@@ -56,6 +66,7 @@ impl Request {
             Request::VerifyStart => "verify start".into(),
             Request::AptUpdate => "apt update".into(),
             Request::AptUpgrade => "apt upgrade".into(),
+            Request::Restore { id, path } => format!("restore {id:?} {path:?}"),
         }
     }
 }
@@ -191,9 +202,86 @@ pub fn machine_policy(cfg: &Config) -> Policy {
     )
 }
 
+/// What the machine looks like for `req` (see [`plan::Facts`]); reads
+/// `BACKUP_DIR` only for a restore. `potion-backup` is the installed one
+/// under sudo, else the one beside this binary (a root shell or the tests
+/// running a build; the caller is then not gaining anything).
+pub fn facts(cfg: &Config, caller: &Caller, req: &Request) -> plan::Facts {
+    if !matches!(req, Request::Restore { .. }) {
+        return plan::Facts::default();
+    }
+    let layout = crate::backup::manifest::Layout::new(&cfg.backup_dir);
+    let installed = PathBuf::from(paths::BACKUP_BIN_PATH);
+    let backup_bin = if caller.is_delegated() {
+        installed
+    } else {
+        std::env::current_exe()
+            .ok()
+            .and_then(|e| Some(e.parent()?.join("potion-backup")))
+            .filter(|p| p.is_file())
+            .unwrap_or(installed)
+    };
+    let snapshots = layout.complete_ids().map_err(|e| format!("{e:#}"));
+    let problem = if caller.is_delegated() {
+        backup_dir_problem(&cfg.backup_dir)
+    } else {
+        None
+    };
+    plan::Facts {
+        backup_dir_problem: problem.or_else(|| snapshots.as_ref().err().cloned()),
+        snapshots: snapshots.unwrap_or_default(),
+        backup_bin: backup_bin.display().to_string(),
+        backup_dir: cfg.backup_dir.display().to_string(),
+        systemd: Path::new("/run/systemd/system").is_dir(),
+    }
+}
+
+/// Whether a folder's owner and mode let only root change it: owned by root
+/// and not writable by group or others, except that a sticky folder (like
+/// `/tmp`) may be, since there only an entry's owner may rename it.
+pub fn root_only(uid: u32, mode: u32, is_leaf: bool) -> bool {
+    let shared_write = mode & 0o022 != 0;
+    uid == 0 && (!shared_write || (!is_leaf && mode & 0o1000 != 0))
+}
+
+/// `BACKUP_DIR` comes from `.env`, which the service user may rewrite; a
+/// restore writes under it as root, so it (with `restored/`, when there)
+/// must be a real folder that only root can change, and so must every
+/// folder above it. Otherwise the caller could point root's writes
+/// anywhere through a symlink.
+pub fn backup_dir_problem(backup_dir: &Path) -> Option<String> {
+    let restored = backup_dir.join("restored");
+    let leaves = [backup_dir, restored.as_path()];
+    for (i, dir) in leaves.iter().enumerate() {
+        let m = match dir.symlink_metadata() {
+            Ok(m) => m,
+            Err(_) if i > 0 => continue,
+            Err(e) => return Some(format!("BACKUP_DIR {}: {e}", dir.display())),
+        };
+        if !m.file_type().is_dir() || !root_only(m.uid(), m.mode(), true) {
+            return Some(format!(
+                "{} must be a folder owned by root and writable only by root; fix its owner and mode (chown root: / chmod go-w)",
+                dir.display()
+            ));
+        }
+    }
+    for dir in backup_dir.ancestors().skip(1) {
+        let Ok(m) = dir.symlink_metadata() else {
+            return Some(format!("{} cannot be read", dir.display()));
+        };
+        if !root_only(m.uid(), m.mode(), false) {
+            return Some(format!(
+                "{} (above BACKUP_DIR) can be changed by someone other than root; fix its owner and mode",
+                dir.display()
+            ));
+        }
+    }
+    None
+}
+
 /// Validates, plans and carries out one request.
-pub fn handle(req: &Request, policy: &Policy) -> Outcome {
-    let steps = match plan::plan(req, policy) {
+pub fn handle(req: &Request, policy: &Policy, facts: &plan::Facts) -> Outcome {
+    let steps = match plan::plan(req, policy, facts) {
         Ok(s) => s,
         Err(why) => return Outcome::Refused(why),
     };
@@ -272,6 +360,44 @@ mod tests {
     }
 
     #[test]
+    fn only_root_controlled_folders_take_root_writes() {
+        assert!(root_only(0, 0o40755, true));
+        assert!(root_only(0, 0o40700, true));
+        assert!(!root_only(1000, 0o40755, true), "owned by a user");
+        assert!(!root_only(0, 0o40775, true), "group-writable");
+        assert!(
+            !root_only(0, 0o41777, true),
+            "a sticky leaf is still shared"
+        );
+        assert!(root_only(0, 0o41777, false), "sticky /tmp above is fine");
+        assert!(!root_only(0, 0o40777, false));
+        let dir = tempfile::tempdir().unwrap();
+        let b = dir.path().join("backups");
+        assert!(backup_dir_problem(&b).is_some(), "missing");
+        std::fs::create_dir(&b).unwrap();
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&b, &link).unwrap();
+        assert!(backup_dir_problem(&link).is_some(), "a symlink");
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } == 0 {
+            assert_eq!(backup_dir_problem(&b), None);
+            std::fs::create_dir(b.join("restored")).unwrap();
+            assert_eq!(backup_dir_problem(&b), None);
+            std::fs::set_permissions(
+                b.join("restored"),
+                std::os::unix::fs::PermissionsExt::from_mode(0o777),
+            )
+            .unwrap();
+            assert!(
+                backup_dir_problem(&b).is_some(),
+                "restored/ writable by all"
+            );
+        } else {
+            assert!(backup_dir_problem(&b).is_some(), "owned by the test user");
+        }
+    }
+
+    #[test]
     fn outcomes_map_to_exit_codes() {
         assert_eq!(Outcome::Ok(String::new()).exit_code(), 0);
         assert_eq!(Outcome::Refused("x".into()).exit_code(), 1);
@@ -287,6 +413,7 @@ mod tests {
                 unit: "x;reboot".into(),
             },
             &policy,
+            &plan::Facts::default(),
         );
         assert!(matches!(out, Outcome::Refused(_)), "{out:?}");
     }

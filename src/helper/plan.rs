@@ -15,6 +15,8 @@ pub const SYSTEMCTL: &str = "/usr/bin/systemctl";
 pub const SYSTEMD_RUN: &str = "/usr/bin/systemd-run";
 pub const APT_GET: &str = "/usr/bin/apt-get";
 pub const APT: &str = "/usr/bin/apt";
+/// How long a restore may run (a whole folder of a big snapshot included).
+pub const RESTORE_TIMEOUT_S: u64 = 60 * 60;
 /// Present when an upgrade needs a reboot (Debian's update-notifier convention).
 pub const REBOOT_REQUIRED: &str = "/run/reboot-required";
 /// The only PATH children see; everything else in their environment is cleared.
@@ -31,6 +33,27 @@ pub enum Show {
     Upgradable,
     /// Turn `systemctl show` of the backup timer into `time:`/`next:` lines.
     TimerInfo,
+    /// Turn `potion-backup restore --json` into `restored-to:`/`files:`/`bytes:`/`verified:` lines.
+    Restored,
+}
+
+/// What the helper found on the machine for a request that needs it (only
+/// `restore` does): gathered by `mod.rs` before planning, so `plan` stays pure.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Facts {
+    /// Complete snapshot ids under `BACKUP_DIR/snapshots` (with a manifest).
+    pub snapshots: Vec<String>,
+    /// The `potion-backup` to run (absolute).
+    pub backup_bin: String,
+    /// `BACKUP_DIR` as the helper read and checked it; handed to
+    /// `potion-backup` in its environment (with `--env /dev/null`), so a
+    /// `.env` swapped after the check cannot move the restore elsewhere.
+    pub backup_dir: String,
+    /// systemd is PID 1 (`/run/systemd/system` exists): run through `systemd-run`.
+    pub systemd: bool,
+    /// Why `BACKUP_DIR` may not be written as root on the caller's behalf
+    /// (see `mod.rs`'s `backup_dir_problem`); `None` when it may.
+    pub backup_dir_problem: Option<String>,
 }
 
 /// One command to run.
@@ -111,8 +134,91 @@ fn apt_unit(args: &[&str], timeout_s: u64, show: Show) -> Step {
     call(&argv, timeout_s, show)
 }
 
+/// `potion-backup restore` of a validated id and path, into the staging
+/// folder (`BACKUP_DIR/restored/<ID>/…`) only: never `--to`, never
+/// `--overwrite`, and `--` before the chat's values. Under systemd it runs as
+/// a transient unit, because the bot's `ProtectSystem=strict` sandbox is
+/// inherited through sudo and `BACKUP_DIR` is read-only inside it; the unit
+/// has a runtime limit of its own, so it ends even if the helper is killed.
+fn restore_plan(id: &str, path: &str, facts: &Facts) -> Result<Vec<Step>, String> {
+    let id = crate::validate::snapshot_id(id)?;
+    let path = crate::validate::restore_path(path)?;
+    if !facts.snapshots.contains(&id) {
+        return Err(format!(
+            "there is no snapshot {id}; see /backup_list or potion-backup list"
+        ));
+    }
+    if let Some(why) = &facts.backup_dir_problem {
+        return Err(why.clone());
+    }
+    for p in [&facts.backup_bin, &facts.backup_dir] {
+        if !p.starts_with('/') {
+            return Err(format!("{p:?} is not an absolute path"));
+        }
+    }
+    let max = format!("RuntimeMaxSec={RESTORE_TIMEOUT_S}");
+    let setenv = format!("--setenv=BACKUP_DIR={}", facts.backup_dir);
+    let mut argv: Vec<&str> = Vec::new();
+    if facts.systemd {
+        argv.extend([
+            SYSTEMD_RUN,
+            "--wait",
+            "--pipe",
+            "--quiet",
+            "--collect",
+            "--service-type=exec",
+            "-p",
+            "Description=potion-runner restore",
+            "-p",
+            &max,
+            &setenv,
+            "--",
+        ]);
+    }
+    argv.extend([
+        facts.backup_bin.as_str(),
+        "--env",
+        "/dev/null",
+        "restore",
+        "--json",
+        "--",
+        &id,
+        &path,
+    ]);
+    let env = if facts.systemd {
+        Vec::new()
+    } else {
+        vec![("BACKUP_DIR".to_string(), facts.backup_dir.clone())]
+    };
+    Ok(vec![Step::Run(Call {
+        argv: argv.iter().map(|s| s.to_string()).collect(),
+        env,
+        // A little longer than the unit's own limit, so systemd ends it first.
+        timeout: Duration::from_secs(RESTORE_TIMEOUT_S + 60),
+        show: Show::Restored,
+    })])
+}
+
+/// `potion-backup restore --json` output → the lines the helper prints.
+pub fn restored_lines(stdout: &str) -> Result<String, String> {
+    let line = stdout
+        .lines()
+        .rev()
+        .find(|l| l.trim_start().starts_with('{'));
+    let r: crate::files::backup::RestoreResult = line
+        .and_then(|l| serde_json::from_str(l).ok())
+        .ok_or_else(|| format!("potion-backup restore gave no result: {}", stdout.trim()))?;
+    Ok(format!(
+        "restored-to: {}\nfiles: {}\nbytes: {}\nverified: {}\n",
+        r.dest,
+        r.files,
+        r.bytes,
+        if r.verified { "yes" } else { "no" }
+    ))
+}
+
 /// The steps for an already validated request.
-pub fn plan(req: &Request, policy: &Policy) -> Result<Vec<Step>, String> {
+pub fn plan(req: &Request, policy: &Policy, facts: &Facts) -> Result<Vec<Step>, String> {
     Ok(match req {
         Request::Svc { action, unit } => {
             let unit = policy.check(*action, unit)?;
@@ -170,6 +276,7 @@ pub fn plan(req: &Request, policy: &Policy) -> Result<Vec<Step>, String> {
             ),
             Step::RebootRequired,
         ],
+        Request::Restore { id, path } => restore_plan(id, path, facts)?,
     })
 }
 
@@ -242,7 +349,7 @@ mod tests {
             action: SvcAction::Restart,
             unit: "ollama".into(),
         };
-        let steps = plan(&req, &policy()).unwrap();
+        let steps = plan(&req, &policy(), &Facts::default()).unwrap();
         assert_eq!(steps.len(), 1);
         assert_eq!(
             argv(&steps[0]),
@@ -262,7 +369,7 @@ mod tests {
             action: SvcAction::Restart,
             unit: paths::BOT_UNIT.into(),
         };
-        let steps = plan(&req, &policy()).unwrap();
+        let steps = plan(&req, &policy(), &Facts::default()).unwrap();
         assert_eq!(
             argv(&steps[0]),
             [
@@ -283,13 +390,13 @@ mod tests {
                 action: SvcAction::Start,
                 unit: unit.into(),
             };
-            assert!(plan(&req, &policy()).is_err(), "{unit}");
+            assert!(plan(&req, &policy(), &Facts::default()).is_err(), "{unit}");
         }
         let stop_self = Request::Svc {
             action: SvcAction::Stop,
             unit: paths::BOT_UNIT.into(),
         };
-        assert!(plan(&stop_self, &policy()).is_err());
+        assert!(plan(&stop_self, &policy(), &Facts::default()).is_err());
     }
 
     #[test]
@@ -297,7 +404,7 @@ mod tests {
         let req = Request::TimerSetBackup {
             time: "3.15".into(),
         };
-        let steps = plan(&req, &policy()).unwrap();
+        let steps = plan(&req, &policy(), &Facts::default()).unwrap();
         assert_eq!(
             steps[0],
             Step::Write {
@@ -330,13 +437,13 @@ mod tests {
     fn bad_times_are_refused() {
         for t in ["25:99", "3", "03:15; reboot", ""] {
             let req = Request::TimerSetBackup { time: t.into() };
-            assert!(plan(&req, &policy()).is_err(), "{t:?}");
+            assert!(plan(&req, &policy(), &Facts::default()).is_err(), "{t:?}");
         }
     }
 
     #[test]
     fn backup_and_verify_start_without_waiting() {
-        let steps = plan(&Request::BackupStart, &policy()).unwrap();
+        let steps = plan(&Request::BackupStart, &policy(), &Facts::default()).unwrap();
         assert_eq!(
             argv(&steps[0]),
             [
@@ -347,13 +454,13 @@ mod tests {
                 paths::BACKUP_UNIT
             ]
         );
-        let steps = plan(&Request::VerifyStart, &policy()).unwrap();
+        let steps = plan(&Request::VerifyStart, &policy(), &Facts::default()).unwrap();
         assert_eq!(argv(&steps[0]).last(), Some(&paths::VERIFY_UNIT));
     }
 
     #[test]
     fn apt_runs_outside_the_sandbox_noninteractive() {
-        let steps = plan(&Request::AptUpgrade, &policy()).unwrap();
+        let steps = plan(&Request::AptUpgrade, &policy(), &Facts::default()).unwrap();
         let a = argv(&steps[0]);
         assert_eq!(a[0], SYSTEMD_RUN);
         assert!(a.contains(&"--wait") && a.contains(&"--pipe"));
@@ -362,7 +469,7 @@ mod tests {
         assert_eq!(tail[0], APT_GET);
         assert!(tail.contains(&"-y") && tail.ends_with(&["upgrade"]));
         assert_eq!(steps.last(), Some(&Step::RebootRequired));
-        let steps = plan(&Request::AptUpdate, &policy()).unwrap();
+        let steps = plan(&Request::AptUpdate, &policy(), &Facts::default()).unwrap();
         assert!(argv(&steps[0]).ends_with(&[APT_GET, "-q", "update"]));
         assert_eq!(argv(&steps[1]), [APT, "list", "--upgradable"]);
     }
@@ -391,5 +498,116 @@ mod tests {
             timer_info("TimersCalendar=\nNextElapseUSecRealtime=\n"),
             "time: unknown\nnext: not scheduled\n"
         );
+    }
+    fn facts(systemd: bool) -> Facts {
+        Facts {
+            snapshots: vec!["20260314T031500Z".into(), "20260315T031500Z".into()],
+            backup_bin: paths::BACKUP_BIN_PATH.into(),
+            backup_dir: "/mnt/d/backups".into(),
+            systemd,
+            backup_dir_problem: None,
+        }
+    }
+
+    fn restore(id: &str, path: &str) -> Request {
+        Request::Restore {
+            id: id.into(),
+            path: path.into(),
+        }
+    }
+
+    #[test]
+    fn restore_runs_potion_backup_into_staging_outside_the_sandbox() {
+        let steps = plan(
+            &restore("20260314T031500Z", "/opt/app/.env"),
+            &policy(),
+            &facts(true),
+        )
+        .unwrap();
+        assert_eq!(steps.len(), 1);
+        let a = argv(&steps[0]);
+        assert_eq!(&a[..3], [SYSTEMD_RUN, "--wait", "--pipe"]);
+        assert!(a.contains(&"RuntimeMaxSec=3600"), "{a:?}");
+        assert!(a.contains(&"--setenv=BACKUP_DIR=/mnt/d/backups"), "{a:?}");
+        let tail = &a[a.iter().position(|x| *x == "--").unwrap() + 1..];
+        assert_eq!(
+            tail,
+            [
+                paths::BACKUP_BIN_PATH,
+                "--env",
+                "/dev/null",
+                "restore",
+                "--json",
+                "--",
+                "20260314T031500Z",
+                "/opt/app/.env"
+            ]
+        );
+        assert!(!a.iter().any(|x| x.contains("overwrite") || *x == "--to"));
+        let Step::Run(c) = &steps[0] else { panic!() };
+        assert_eq!(c.show, Show::Restored);
+        assert!(c.timeout > Duration::from_secs(RESTORE_TIMEOUT_S));
+    }
+
+    #[test]
+    fn restore_without_systemd_runs_potion_backup_directly() {
+        let steps = plan(
+            &restore("20260315T031500Z", "opt/app"),
+            &policy(),
+            &facts(false),
+        )
+        .unwrap();
+        let Step::Run(c) = &steps[0] else { panic!() };
+        assert_eq!(c.env, [("BACKUP_DIR".into(), "/mnt/d/backups".into())]);
+        assert_eq!(
+            argv(&steps[0]),
+            [
+                paths::BACKUP_BIN_PATH,
+                "--env",
+                "/dev/null",
+                "restore",
+                "--json",
+                "--",
+                "20260315T031500Z",
+                "opt/app"
+            ]
+        );
+    }
+
+    #[test]
+    fn restore_refuses_bad_or_unknown_ids_and_escaping_paths() {
+        let long = "x".repeat(5000);
+        for (id, path, needle) in [
+            ("20260101T000000Z", "/opt/app", "no snapshot"),
+            ("latest", "/opt/app", "not a snapshot id"),
+            ("20260314T031500Z;id", "/opt/app", "not a snapshot id"),
+            ("20260314T031500Z", "../../etc/shadow", ".."),
+            ("20260314T031500Z", "/opt/../etc/shadow", ".."),
+            ("20260314T031500Z", "--overwrite", "option"),
+            ("20260314T031500Z", "a\0b", "control"),
+            ("20260314T031500Z", "/", "give the file"),
+            ("20260314T031500Z", long.as_str(), "longer"),
+        ] {
+            let err = plan(&restore(id, path), &policy(), &facts(true)).unwrap_err();
+            assert!(err.contains(needle), "{id:?} {path:.40?}: {err}");
+        }
+        let mut f = facts(true);
+        f.backup_dir_problem = Some("/b is writable by others".into());
+        let err = plan(&restore("20260314T031500Z", "/opt/app"), &policy(), &f).unwrap_err();
+        assert!(err.contains("writable by others"), "{err}");
+        let mut f = facts(true);
+        f.backup_bin = "potion-backup".into();
+        assert!(plan(&restore("20260314T031500Z", "/opt/app"), &policy(), &f).is_err());
+    }
+
+    #[test]
+    fn restored_lines_come_from_the_json_result() {
+        let out = "{\"schema\":1,\"id\":\"20260314T031500Z\",\"files\":3,\"bytes\":1234,\"dest\":\"/b/restored/20260314T031500Z/opt/app\",\"verified\":true}\n";
+        assert_eq!(
+            restored_lines(out).unwrap(),
+            "restored-to: /b/restored/20260314T031500Z/opt/app\nfiles: 3\nbytes: 1234\nverified: yes\n"
+        );
+        assert!(restored_lines("restored 3 files\n").is_err());
+        assert!(restored_lines("").is_err());
     }
 }

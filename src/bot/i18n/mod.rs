@@ -8,6 +8,7 @@ mod charts;
 mod en;
 mod id;
 pub mod ops;
+pub mod restore;
 
 pub use charts::{ChartTexts, chart_texts};
 
