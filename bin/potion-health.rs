@@ -38,6 +38,14 @@ fn main() -> ExitCode {
             Err(e) => eprintln!("potion-health: printing the report: {e}"),
         }
     }
+    // One line per run in `journalctl -u potion-runner-health`; a terminal
+    // gets it only with POTION_LOG=debug (--print shows more anyway).
+    let level = if std::env::var_os("JOURNAL_STREAM").is_some() {
+        log::Level::Info
+    } else {
+        log::Level::Debug
+    };
+    log::log!(level, "{}", health::report::line(&out.report));
     for e in &out.report.errors {
         log::debug!("probe failed: {e}");
     }

@@ -497,12 +497,15 @@ fn settings_are_saved_to_env_and_the_timer_moved_through_the_helper() {
         env.contains("SERVICES=ollama.service,nginx.service"),
         "{env}"
     );
-    assert_eq!(w.sudo_calls(), ["-n potion-helper timer set backup 03:15"]);
+    assert_eq!(
+        w.sudo_calls(),
+        ["-n /usr/local/bin/potion-helper timer set backup 03:15"]
+    );
     // The running config follows: nginx is whitelisted now.
     w.ask("/svc start nginx", "Done: start");
     assert_eq!(
         w.sudo_calls()[1],
-        "-n potion-helper svc start nginx.service"
+        "-n /usr/local/bin/potion-helper svc start nginx.service"
     );
     w.ask("/lang id", "Bahasa Indonesia");
     w.ask("/uptime", "Belum ada data");
@@ -564,7 +567,7 @@ fn confirmations_run_on_yes_and_expired_ones_do_nothing() {
         .expect("result edited into the question");
     assert_eq!(
         w.sudo_calls(),
-        ["-n potion-helper svc restart ollama.service"]
+        ["-n /usr/local/bin/potion-helper svc restart ollama.service"]
     );
     // Pressing again: the question is used up, nothing runs twice.
     w.api.push_callback(ADMIN, &yes);
@@ -641,7 +644,10 @@ fn backup_now_runs_the_helper_and_reports_the_result() {
     let w = World::new("");
     let bot = w.start();
     w.ask("/backup_now", "Backup started");
-    assert_eq!(w.sudo_calls(), ["-n potion-helper backup start"]);
+    assert_eq!(
+        w.sudo_calls(),
+        ["-n /usr/local/bin/potion-helper backup start"]
+    );
     let later = (chrono::Utc::now() + chrono::Duration::seconds(5))
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let progress = json!({"schema":1,"id":"20261126T010000Z","phase":"copying","files_done":5,"files_total":10,
@@ -718,7 +724,7 @@ fn a_missing_helper_is_reported_clearly_and_audited_as_failed() {
     std::fs::write(
         &sudo,
         format!(
-            "#!/bin/sh\nprintf '%s\\n' \"$*\" >> {}\necho 'sudo: potion-helper: command not found' >&2\nexit 1\n",
+            "#!/bin/sh\nprintf '%s\\n' \"$*\" >> {}\necho 'sudo: /usr/local/bin/potion-helper: command not found' >&2\nexit 1\n",
             w.sudo_log.display()
         ),
     )

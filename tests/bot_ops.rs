@@ -536,6 +536,17 @@ fn git_pull_asks_then_shows_progress_summary_and_document() {
     w.api.push_callback(ADMIN, "r:ollama.service");
     let q = w.wait_new_text("Really restart", 0, WAIT, "restart button");
     assert!(q.contains("<code>ollama.service</code>"), "{q}");
+    // Yes reaches the helper by the same absolute path as apt (the sudoers rule's).
+    let yes = w.buttons("Really restart")[0].clone();
+    w.api.push_callback(ADMIN, &yes);
+    assert_eq!(w.wait_audit("svc restart")["result"], "ok");
+    assert!(
+        w.calls()
+            .iter()
+            .any(|c| c == "sudo -n /usr/local/bin/potion-helper svc restart ollama.service"),
+        "{:?}",
+        w.calls()
+    );
     let e = w.wait_audit("git pull");
     assert_eq!(e["result"], "ok");
     assert!(

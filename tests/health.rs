@@ -172,6 +172,29 @@ fn print_and_json_outputs() {
     assert_eq!(printed, report(&sb));
 }
 
+/// Outside journald a run by hand says nothing on stderr; its one-line
+/// summary (what the journal gets at info level) shows with POTION_LOG=debug.
+/// The journald side is checked under a real systemd in tests/systemd.rs.
+#[test]
+fn run_line_is_quiet_on_a_terminal_and_shown_at_debug() {
+    let sb = Sandbox::new();
+    let out = health(&sb, "", &[]);
+    ok(&out);
+    assert!(out.stdout.is_empty() && out.stderr.is_empty(), "{out:?}");
+    let env = sb.write_env("");
+    let mut c = sb.cmd(BIN);
+    c.arg("--env").arg(env).env("POTION_LOG", "debug");
+    let out = run(c);
+    ok(&out);
+    let err = String::from_utf8_lossy(&out.stderr);
+    let line = err
+        .lines()
+        .find(|l| l.starts_with("potion-health: debug: cpu "))
+        .unwrap_or_else(|| panic!("no run line: {err}"));
+    assert!(line.contains(" ram ") && line.contains(" disk "), "{line}");
+    assert!(line.contains("alerts: DATA_DISK_MISSING"), "{line}");
+}
+
 #[test]
 fn creates_state_dir_and_exits_1_when_it_cannot_write() {
     let sb = Sandbox::new();
@@ -222,6 +245,10 @@ sys.stdout.write("\n".join(blocks))
 #[test]
 fn services_take_one_systemctl_call() {
     if !Path::new("/usr/bin/python3").exists() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "needs /usr/bin/python3 for the fake systemctl (.ci/run installs python3-venv)"
+        );
         eprintln!("SKIPPED: needs /usr/bin/python3 for the fake systemctl");
         return;
     }

@@ -1,14 +1,17 @@
-//! Privileged actions through `sudo -n potion-helper …` (contract §2). The
-//! bot never runs systemctl or touches timers itself; this is its only door.
+//! Privileged actions through `sudo -n /usr/local/bin/potion-helper …`
+//! (contract §2). The bot never runs systemctl or touches timers itself; this
+//! is its only door.
 
 use std::time::Duration;
 
+use crate::paths;
 use crate::process::{Cmd, Output};
 
 use super::command::HelperAction;
 
-/// The helper's name as sudoers allows it; resolved by sudo from its secure path.
-pub const HELPER: &str = "potion-helper";
+/// The helper exactly as the sudoers rule names it (no lookup on sudo's
+/// `secure_path`); chat operations reach it the same way (`chatops::Exec`).
+pub const HELPER: &str = paths::HELPER_PATH;
 /// How long one helper call may take (a restart of a slow unit included).
 pub const HELPER_TIMEOUT: Duration = Duration::from_secs(90);
 
@@ -94,7 +97,13 @@ mod tests {
         };
         assert_eq!(
             sudo_args(&a),
-            ["-n", "potion-helper", "svc", "restart", "ollama.service"]
+            [
+                "-n",
+                "/usr/local/bin/potion-helper",
+                "svc",
+                "restart",
+                "ollama.service"
+            ]
         );
         assert_eq!(
             sudo_args(&HelperAction::BackupStart)[2..],

@@ -84,7 +84,7 @@ impl Exec {
         self
     }
 
-    /// Reaches the privileged helper with this argument vector instead of `sudo -n potion-helper`.
+    /// Reaches the privileged helper with this argument vector instead of `sudo -n /usr/local/bin/potion-helper`.
     pub fn with_helper<I, S>(mut self, argv: I) -> Exec
     where
         I: IntoIterator<Item = S>,

@@ -85,6 +85,43 @@ pub fn summary(r: &HealthReport) -> String {
     s
 }
 
+/// The one line a run logs to the journal: `cpu 12.5% ram 40.1% disk 48.0%
+/// data 12.0% temp 51.0C alerts: none` (services and a count of probe
+/// errors only when there are any).
+pub fn line(r: &HealthReport) -> String {
+    let mut s = match r.cpu.percent {
+        Some(p) => format!("cpu {p:.1}%"),
+        None => "cpu n/a".to_string(),
+    };
+    let _ = write!(s, " ram {:.1}%", r.memory.percent);
+    for d in &r.disks {
+        let name = if d.name == "root" { "disk" } else { &d.name };
+        if d.present {
+            let _ = write!(s, " {name} {:.1}%", d.percent);
+        } else {
+            let _ = write!(s, " {name} missing");
+        }
+    }
+    if let Some(t) = r.temperature_c {
+        let _ = write!(s, " temp {t:.1}C");
+    }
+    if !r.services.is_empty() {
+        let up = r.services.iter().filter(|v| v.active == "active").count();
+        let _ = write!(s, " services {up}/{} active", r.services.len());
+    }
+    s.push_str(" alerts: ");
+    if r.alerts.is_empty() {
+        s.push_str("none");
+    } else {
+        let codes: Vec<&str> = r.alerts.iter().map(|a| a.code.as_str()).collect();
+        s.push_str(&codes.join(", "));
+    }
+    if !r.errors.is_empty() {
+        let _ = write!(s, "; probe errors: {}", r.errors.len());
+    }
+    s
+}
+
 /// `3d 4h`, `5h 12m`, `42m`.
 fn duration(secs: u64) -> String {
     let (d, h, m) = (secs / 86_400, secs / 3600 % 24, secs / 60 % 60);
@@ -144,6 +181,49 @@ mod tests {
         assert!(text.contains("Backup    no backup has run yet\n"));
         assert!(text.contains("ALERT     RAM_HIGH 97.0 (limit 90) since 2026-11-25T18:58:00Z\n"));
         assert!(text.contains("Note      first run"));
+    }
+
+    #[test]
+    fn one_log_line_per_run() {
+        let fixture = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/health/nosensors"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let pairs = [("STATE_DIR".to_string(), dir.path().display().to_string())].into();
+        let cfg = crate::config::Config::from_pairs(&pairs).unwrap();
+        let now = crate::files::parse_rfc3339("2026-11-25T19:00:00Z").unwrap();
+        let (mut r, _) =
+            crate::health::collect(&crate::health::Roots::under(fixture), &cfg, None, now);
+        let first = line(&r);
+        assert!(first.starts_with("cpu n/a ram "), "{first}");
+        assert!(first.contains(" disk "), "{first}");
+        assert!(first.ends_with(" data missing alerts: none"), "{first}");
+        assert!(!first.contains('\n'), "{first}");
+
+        r.cpu.percent = Some(12.345);
+        r.memory.percent = 40.06;
+        r.disks[0].percent = 48.0;
+        r.temperature_c = Some(51.0);
+        r.services.push(crate::files::health::ServiceInfo {
+            unit: "ollama.service".into(),
+            active: "failed".into(),
+            sub: "failed".into(),
+        });
+        for code in ["DATA_DISK_MISSING", "SERVICE_DOWN:ollama.service"] {
+            r.alerts.push(crate::files::health::Alert {
+                code: code.into(),
+                since: "2026-11-25T18:58:00Z".into(),
+                value: None,
+                threshold: None,
+            });
+        }
+        r.errors.push("temperature: unreadable".into());
+        assert_eq!(
+            line(&r),
+            "cpu 12.3% ram 40.1% disk 48.0% data missing temp 51.0C services 0/1 active \
+             alerts: DATA_DISK_MISSING, SERVICE_DOWN:ollama.service; probe errors: 1"
+        );
     }
 
     #[test]

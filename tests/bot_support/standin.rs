@@ -119,7 +119,13 @@ pub const TOKEN: &str = "123456:TEST-token_abc";
 
 impl StandIn {
     pub fn start() -> StandIn {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        StandIn::start_on(TcpListener::bind("127.0.0.1:0").unwrap())
+    }
+
+    /// Serves on a listener bound elsewhere, e.g. on 127.0.0.1 inside another
+    /// network namespace (tests/systemd.rs). `down_for` rebinds in the test's
+    /// own namespace, so it is only for listeners `start` made.
+    pub fn start_on(listener: TcpListener) -> StandIn {
         let port = listener.local_addr().unwrap().port();
         let inner = Arc::new(Inner::default());
         inner.next_update.store(1, Ordering::SeqCst);

@@ -1,8 +1,11 @@
 //! A real systemd booted by `real-systemd.sh` for one test: up on creation,
 //! always powered off on drop (even when the test panics), with helpers to
-//! run commands inside, read unit properties and put files into its root.
+//! run commands inside, read unit properties, put files into its root and
+//! listen on its private loopback.
 
 use std::fs;
+use std::net::TcpListener;
+use std::os::fd::AsRawFd;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -136,6 +139,26 @@ impl Machine {
 
     pub fn read(&self, path: &str) -> Option<String> {
         fs::read_to_string(self.host_path(path)).ok()
+    }
+
+    /// A listener on 127.0.0.1 (any port) of the machine's own network
+    /// namespace, which has only `lo`: a short-lived thread joins that
+    /// namespace, binds, and ends; the socket stays there, while the test
+    /// serves it from its own threads.
+    pub fn listen_local(&self) -> TcpListener {
+        // root is /proc/<pid of the inner systemd>/root.
+        let ns = self.root.parent().unwrap().join("ns/net");
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                let f = fs::File::open(&ns).unwrap();
+                // SAFETY: setns on an open namespace file; it changes only this thread.
+                let rc = unsafe { libc::setns(f.as_raw_fd(), libc::CLONE_NEWNET) };
+                assert_eq!(rc, 0, "setns: {}", std::io::Error::last_os_error());
+                TcpListener::bind("127.0.0.1:0").unwrap()
+            })
+            .join()
+            .unwrap()
+        })
     }
 
     /// `sudo -u potion sudo -n ARGS…`: what the bot does.
