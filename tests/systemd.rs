@@ -573,7 +573,8 @@ fn check_health_timer_fires(m: &Machine) {
     };
     m.wait_for(
         "the line of a run the health timer started",
-        Duration::from_secs(90),
+        // Up to two minute boundaries (see above), plus slack for a loaded machine.
+        Duration::from_secs(150),
         |m| {
             let t = m.prop(paths::HEALTH_TIMER, "LastTriggerUSecMonotonic");
             !t.is_empty() && t != "0" && lines(m) >= 2
