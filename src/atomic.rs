@@ -60,9 +60,14 @@ fn write_inner(path: &Path, bytes: &[u8], mode: Option<u32>) -> Result<()> {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
+    // The old file's own permission bits, never a symlink target's and never
+    // set-id bits: a file planted in a shared folder must not decide more than
+    // who may read what a root job writes.
     let mode = mode.unwrap_or_else(|| {
-        fs::metadata(path)
-            .map(|m| m.permissions().mode() & 0o7777)
+        fs::symlink_metadata(path)
+            .ok()
+            .filter(|m| m.is_file())
+            .map(|m| m.permissions().mode() & 0o777)
             .unwrap_or(0o644)
     });
     let tmp = temp_path(path)?;
@@ -119,6 +124,21 @@ mod tests {
             fs::metadata(&p).unwrap().permissions().mode() & 0o777,
             0o600
         );
+    }
+
+    #[test]
+    fn a_planted_symlink_is_replaced_and_its_target_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("secret");
+        fs::write(&target, b"keep").unwrap();
+        fs::set_permissions(&target, fs::Permissions::from_mode(0o600)).unwrap();
+        let p = dir.path().join("last_backup.json");
+        std::os::unix::fs::symlink(&target, &p).unwrap();
+        write(&p, b"{}").unwrap();
+        assert_eq!(fs::read(&target).unwrap(), b"keep");
+        let m = fs::symlink_metadata(&p).unwrap();
+        assert!(m.is_file());
+        assert_eq!(m.permissions().mode() & 0o777, 0o644);
     }
 
     #[test]

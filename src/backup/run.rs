@@ -24,7 +24,7 @@ use crate::config::Config;
 use crate::files::backup::{
     BackupOutcome, BackupProgress, EntryKind, Manifest, ManifestEntry, ManifestTotals,
 };
-use crate::files::{SCHEMA, now_rfc3339, rfc3339};
+use crate::files::{SCHEMA, now_rfc3339, read_json_if_exists, rfc3339};
 use crate::paths;
 
 /// How often the progress file is rewritten and free space re-checked.
@@ -47,7 +47,8 @@ pub fn run(cfg: &Config) -> Result<RunReport> {
     let layout = Layout::new(&cfg.backup_dir);
     let result = run_inner(cfg, &layout, &started_at);
     let last_path = cfg.state_dir.join(paths::LAST_BACKUP);
-    let previous: Option<BackupOutcome> = crate::files::read_json(&last_path).ok();
+    // STATE_DIR is writable by the `potion` user: read only a small regular file.
+    let previous: Option<BackupOutcome> = read_json_if_exists(&last_path).ok().flatten();
     let outcome = outcome(&layout, &started_at, &result, previous);
     if let Err(e) =
         atomic::ensure_dir(&cfg.state_dir).and_then(|()| atomic::write_json(&last_path, &outcome))

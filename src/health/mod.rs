@@ -70,17 +70,14 @@ pub fn run(cfg: &Config, roots: &Roots) -> Outcome {
 /// starts fresh and says so in a note (never an error: nothing is lost but
 /// one CPU sample and the alert streaks).
 pub fn load_state(path: &std::path::Path) -> (HealthState, Option<String>) {
-    match std::fs::metadata(path) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => (HealthState::default(), None),
-        _ => match files::read_json::<HealthState>(path) {
-            Ok(s) => (s, None),
-            Err(e) => (
-                HealthState::default(),
-                Some(format!(
-                    "previous state was unreadable and was started afresh ({e:#}); cpu percent appears from the next run and alert streaks restart"
-                )),
-            ),
-        },
+    match files::read_json_if_exists::<HealthState>(path) {
+        Ok(s) => (s.unwrap_or_default(), None),
+        Err(e) => (
+            HealthState::default(),
+            Some(format!(
+                "previous state was unreadable and was started afresh ({e:#}); cpu percent appears from the next run and alert streaks restart"
+            )),
+        ),
     }
 }
 
