@@ -436,6 +436,11 @@ fn restore_is_byte_exact_and_never_overwrites_unless_asked() {
         text(&o.stdout)
     );
     assert_eq!(std::fs::read(staged.join("data.bin")).unwrap(), big);
+    // Copies keep their sources' folder modes, so only root may enter them.
+    for private in ["snapshots", "manifests", "restored"] {
+        let m = std::fs::metadata(bk.backup_dir.join(private)).unwrap();
+        assert_eq!(m.mode() & 0o7777, 0o700, "{private}");
+    }
     assert_eq!(std::fs::read(staged.join("conf/.env")).unwrap(), b"KEY=1\n");
     assert_eq!(
         std::fs::metadata(staged.join("conf/.env")).unwrap().mode() & 0o777,
@@ -774,6 +779,70 @@ impl Drop for Tmpfs {
     fn drop(&mut self) {
         let _ = Cmd::new("umount").arg(&self.0).run();
     }
+}
+
+/// A live restore runs as root into folders other users may write: a symlink
+/// one of them planted where a folder was must not carry the restore elsewhere.
+#[test]
+fn live_restore_does_not_follow_another_users_symlink() {
+    if !is_root() {
+        assert!(std::env::var_os("CI").is_none(), "needs root in CI");
+        eprintln!("SKIPPED: only root can give a symlink to another user");
+        return;
+    }
+    let bk = Bk::new();
+    let s = bk.src();
+    write(&s.join("app/conf/settings"), b"from the snapshot\n");
+    bk.ok(&["run"], 0);
+    let id = bk.ids()[0].clone();
+
+    let elsewhere = bk.sb.path().join("elsewhere");
+    write(&elsewhere.join("settings"), b"not to be touched\n");
+    std::fs::set_permissions(&elsewhere, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::remove_dir_all(s.join("app/conf")).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, s.join("app/conf")).unwrap();
+    std::os::unix::fs::lchown(s.join("app/conf"), Some(65534), Some(65534)).unwrap();
+
+    for what in [s.join("app"), s.join("app/conf/settings")] {
+        let o = bk.ok(
+            &[
+                "restore",
+                &id,
+                what.to_str().unwrap(),
+                "--to",
+                "/",
+                "--overwrite",
+            ],
+            1,
+        );
+        assert!(text(&o.stderr).contains("symlink"), "{}", text(&o.stderr));
+        assert_eq!(
+            std::fs::read(elsewhere.join("settings")).unwrap(),
+            b"not to be touched\n"
+        );
+        assert_eq!(
+            std::fs::metadata(&elsewhere).unwrap().mode() & 0o7777,
+            0o755
+        );
+    }
+    // A symlink of the restoring user (root here) is the owner's own layout.
+    std::os::unix::fs::lchown(s.join("app/conf"), Some(0), Some(0)).unwrap();
+    let settings = s.join("app/conf/settings");
+    bk.ok(
+        &[
+            "restore",
+            &id,
+            settings.to_str().unwrap(),
+            "--to",
+            "/",
+            "--overwrite",
+        ],
+        0,
+    );
+    assert_eq!(
+        std::fs::read(elsewhere.join("settings")).unwrap(),
+        b"from the snapshot\n"
+    );
 }
 
 fn root_or_skip(what: &str) -> bool {

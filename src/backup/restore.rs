@@ -2,7 +2,9 @@
 //! (or, with `--to` and `--overwrite`, over live files), checking every byte
 //! against the manifest's BLAKE3 before it is put in place.
 
+use std::collections::HashSet;
 use std::ffi::OsString;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Component, Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow, bail};
@@ -101,6 +103,58 @@ fn refuse_inside_snapshots(layout: &Layout, dest: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Refuses a destination that would be reached through another user's
+/// symlink below `dest_root`, or a folder entry whose destination exists as
+/// something other than a folder. Restoring over live files runs as root into
+/// folders other users may write (e.g. `STATE_DIR`): a symlink planted there
+/// must not carry root's writes, `chmod` or `chown` elsewhere. Symlinks owned
+/// by root or by this user (`/opt` -> `/data/opt`) are trusted, as the kernel's
+/// `protected_symlinks` would. Checked folders are remembered, so each is
+/// looked at once.
+fn refuse_symlinked_dest(
+    dest_root: &Path,
+    dest: &Path,
+    is_dir: bool,
+    checked: &mut HashSet<PathBuf>,
+) -> Result<()> {
+    let Ok(below) = dest.strip_prefix(dest_root) else {
+        bail!("{} is outside {}", dest.display(), dest_root.display());
+    };
+    let mut at = dest_root.to_path_buf();
+    let mut parts = below.components().peekable();
+    while let Some(c) = parts.next() {
+        at.push(c);
+        let last = parts.peek().is_none();
+        if (!last || is_dir) && !checked.contains(&at) {
+            let found = std::fs::symlink_metadata(&at).and_then(|m| {
+                if m.file_type().is_symlink() && trusted_owner(m.uid()) {
+                    std::fs::metadata(&at)
+                } else {
+                    Ok(m)
+                }
+            });
+            match found {
+                Ok(m) if !m.is_dir() => bail!(
+                    "{} exists and is not a folder (another user's symlink or a file); \
+                     nothing more was restored; remove it or restore with another --to folder",
+                    at.display()
+                ),
+                Ok(_) => {
+                    checked.insert(at.clone());
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e).with_context(|| format!("checking {}", at.display())),
+            }
+        }
+    }
+    Ok(())
+}
+
+fn trusted_owner(uid: u32) -> bool {
+    // SAFETY: geteuid has no preconditions.
+    uid == 0 || uid == unsafe { libc::geteuid() }
+}
+
 /// Restores `path` from snapshot `id` under `to` (default `BACKUP_DIR/restored/<ID>`).
 pub fn restore(
     cfg: &Config,
@@ -147,15 +201,22 @@ pub fn restore(
             );
         }
     }
+    if to.is_none() {
+        copy::ensure_private_dir(&layout.restored())
+            .with_context(|| format!("creating {}", layout.restored().display()))?;
+    }
     let top = dest_of(chosen[0]);
     if let Some(parent) = top.parent() {
+        refuse_symlinked_dest(&dest_root, parent, true, &mut HashSet::new())?;
         atomic::ensure_dir(parent)?;
     }
     let set_owner = copy::can_chown();
     let mut buf = vec![0u8; BUF_SIZE];
     let (mut files, mut bytes) = (0u64, 0u64);
+    let mut checked = HashSet::new();
     for e in &chosen {
         let dest = dest_of(e);
+        refuse_symlinked_dest(&dest_root, &dest, e.kind == EntryKind::Dir, &mut checked)?;
         match e.kind {
             EntryKind::Dir => match copy::make_dir(&dest) {
                 Err(err) if err.kind() != std::io::ErrorKind::AlreadyExists => {

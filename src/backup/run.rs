@@ -117,8 +117,9 @@ pub fn outcome(
 
 fn run_inner(cfg: &Config, layout: &Layout, started_at: &str) -> Result<RunReport> {
     space::require_mount_point(&cfg.data_mount)?;
-    for d in [layout.root.clone(), layout.snapshots(), layout.manifests()] {
-        atomic::ensure_dir(&d)?;
+    // Manifests list every file name, so they are as private as the snapshots.
+    for d in [layout.snapshots(), layout.manifests()] {
+        copy::ensure_private_dir(&d).with_context(|| format!("creating {}", d.display()))?;
     }
     let _lock = lock::try_exclusive(&layout.lock_file(), "backup")?;
     clean_leftovers(layout)?;
