@@ -18,6 +18,7 @@ pub mod files;
 pub mod health;
 pub mod helper;
 pub mod history;
+pub mod human;
 pub mod logging;
 pub mod paths;
 pub mod process;

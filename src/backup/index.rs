@@ -100,9 +100,9 @@ pub fn render(index: &SnapshotIndex) -> String {
             "{:<17} {:<21} {:>10} {:>8} {:>10}  {verify}\n",
             s.id,
             s.finished_at,
-            super::space::human(s.bytes),
+            crate::human::bytes(s.bytes),
             s.files,
-            super::space::human(s.new_bytes),
+            crate::human::bytes(s.new_bytes),
         ));
     }
     out

@@ -416,7 +416,7 @@ fn copy_watched(
                         "stopped: the backup disk {} is down to its safety margin ({} free); \
                          earlier snapshots are intact; free some space or prune old snapshots",
                         layout.root.display(),
-                        space::human(sp.avail)
+                        crate::human::bytes(sp.avail)
                     ));
                     ctx.stop.store(true, Ordering::Relaxed);
                 }

@@ -109,28 +109,12 @@ pub fn check_room(space: DiskSpace, need: u64, where_: &Path) -> Result<()> {
             "not enough space on the backup disk {}: this run needs about {}, {} is free and {} must stay free; \
              free some space or prune old snapshots",
             where_.display(),
-            human(need),
-            human(space.avail),
-            human(margin)
+            crate::human::bytes(need),
+            crate::human::bytes(space.avail),
+            crate::human::bytes(margin)
         );
     }
     Ok(())
-}
-
-/// Bytes in a short human form (`1.5 GiB`).
-pub fn human(b: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = b as f64;
-    let mut u = 0;
-    while v >= 1024.0 && u < UNITS.len() - 1 {
-        v /= 1024.0;
-        u += 1;
-    }
-    if u == 0 {
-        format!("{b} B")
-    } else {
-        format!("{v:.1} {}", UNITS[u])
-    }
 }
 
 #[cfg(test)]
