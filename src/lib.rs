@@ -20,6 +20,7 @@ pub mod helper;
 pub mod history;
 pub mod human;
 pub mod logging;
+pub mod mounts;
 pub mod paths;
 pub mod process;
 pub mod validate;
