@@ -34,7 +34,6 @@ pub struct Cmd {
     cwd: Option<PathBuf>,
     timeout: Duration,
     max_output: usize,
-    stdin: Option<Vec<u8>>,
     cancel: Option<Arc<AtomicBool>>,
     tap: Option<OutputTap>,
 }
@@ -131,7 +130,6 @@ impl Cmd {
             cwd: None,
             timeout: DEFAULT_TIMEOUT,
             max_output: DEFAULT_MAX_OUTPUT,
-            stdin: None,
             cancel: None,
             tap: None,
         }
@@ -179,11 +177,6 @@ impl Cmd {
         self
     }
 
-    pub fn stdin_bytes(mut self, bytes: Vec<u8>) -> Self {
-        self.stdin = Some(bytes);
-        self
-    }
-
     /// A flag that, once set, kills the child (used on shutdown).
     pub fn cancel_flag(mut self, flag: Arc<AtomicBool>) -> Self {
         self.cancel = Some(flag);
@@ -224,11 +217,7 @@ impl Cmd {
         let mut command = std::process::Command::new(&self.program);
         command
             .args(&self.args)
-            .stdin(if self.stdin.is_some() {
-                Stdio::piped()
-            } else {
-                Stdio::null()
-            })
+            .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .process_group(0);
@@ -242,13 +231,6 @@ impl Cmd {
         let mut child = command
             .spawn()
             .with_context(|| format!("starting {}", self.program.to_string_lossy()))?;
-        if let Some(input) = self.stdin.clone() {
-            let mut sin = child.stdin.take().expect("stdin was piped");
-            thread::spawn(move || {
-                use std::io::Write;
-                let _ = sin.write_all(&input);
-            });
-        }
         let out_reader = spawn_reader(child.stdout.take(), self.max_output, self.tap.clone());
         let err_reader = spawn_reader(child.stderr.take(), self.max_output, self.tap.clone());
         let (status, mut timed_out, mut cancelled) = self.wait(&mut child, start)?;
