@@ -375,6 +375,49 @@ fn flipped_byte_missing_and_extra_files_fail_verify_by_name() {
     bk.ok(&["verify", &next], 0);
 }
 
+/// A sample verify that does not hash a damaged file again keeps the earlier
+/// finding: the snapshot did not heal, and the next run must not link the
+/// damage forward.
+#[test]
+fn damage_found_earlier_stands_until_its_file_is_hashed_again() {
+    let bk = Bk::new();
+    for i in 0..20 {
+        write(
+            &bk.src().join(format!("f{i:02}")),
+            format!("file {i}").as_bytes(),
+        );
+    }
+    bk.ok(&["run"], 0);
+    let id = bk.ids()[0].clone();
+    // A victim outside bucket 0, the only bucket `--sample 1` hashes next.
+    let m = bk.manifest(&id);
+    let victim = m
+        .files
+        .iter()
+        .find(|e| e.blake3.is_some() && potion_runner::backup::verify::bucket(&e.path) != 0)
+        .unwrap();
+    let name = Path::new(&victim.path).file_name().unwrap().to_owned();
+    let on_disk = bk.in_snap(&id).join(&name);
+    let mut bytes = std::fs::read(&on_disk).unwrap();
+    bytes[0] ^= 0x01;
+    std::fs::write(&on_disk, &bytes).unwrap();
+
+    bk.ok(&["verify"], 1);
+    let o = bk.ok(&["verify", "--sample", "1", "--json"], 1);
+    let rec: VerifyRecord = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(rec.last.status, "failed");
+    assert!(
+        rec.problems.iter().any(|p| p.path == victim.path),
+        "{:?}",
+        rec.problems
+    );
+
+    bk.ok(&["run"], 0);
+    let next = bk.ids()[1].clone();
+    assert_ne!(ino(&bk.in_snap(&next).join(&name)), ino(&on_disk));
+    bk.ok(&["verify", &next], 0);
+}
+
 #[test]
 fn sample_verify_rotates_over_every_file() {
     let bk = Bk::new();
