@@ -55,6 +55,23 @@ fn temp_path(path: &Path) -> Result<PathBuf> {
     Ok(path.with_file_name(tmp))
 }
 
+/// True for the names [`write`] gives its temporary files
+/// (`.NAME.tmp.PID.N`), so a backup can leave out files that exist only
+/// for the moment of a write.
+pub fn is_temp_name(name: &std::ffi::OsStr) -> bool {
+    let Some(s) = name.to_str() else {
+        return false;
+    };
+    let Some((stem, counters)) = s.strip_prefix('.').and_then(|r| r.rsplit_once(".tmp.")) else {
+        return false;
+    };
+    let digits = |d: &str| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit());
+    !stem.is_empty()
+        && counters
+            .split_once('.')
+            .is_some_and(|(p, n)| digits(p) && digits(n))
+}
+
 fn write_inner(path: &Path, bytes: &[u8], mode: Option<u32>) -> Result<()> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
@@ -108,6 +125,22 @@ mod tests {
         assert_eq!(fs::read(&p).unwrap(), b"two");
         let names: Vec<_> = fs::read_dir(dir.path()).unwrap().collect();
         assert_eq!(names.len(), 1, "temp files left behind");
+    }
+
+    #[test]
+    fn temp_names_are_recognised() {
+        let tmp = temp_path(Path::new("/s/last_health.json")).unwrap();
+        assert!(is_temp_name(tmp.file_name().unwrap()));
+        for other in [
+            "last_health.json",
+            ".env",
+            ".tmp.1.2",
+            ".a.tmp.x.2",
+            ".a.tmp.1.",
+            "a.tmp.1.2",
+        ] {
+            assert!(!is_temp_name(std::ffi::OsStr::new(other)), "{other}");
+        }
     }
 
     #[test]

@@ -157,7 +157,11 @@ fn run_inner(cfg: &Config, layout: &Layout, started_at: &str) -> Result<RunRepor
     }
 
     lap(&mut clock, "reading the previous manifest");
-    let excludes = Excludes::new(&cfg.backup_excludes)?.skipping(&layout.root);
+    // The progress file is rewritten throughout this run; a copy of it says nothing.
+    let excludes = Excludes::new(&cfg.backup_excludes)?
+        .skipping(&layout.root)
+        .skipping(&cfg.state_dir.join(paths::BACKUP_PROGRESS))
+        .skipping_temp_files_in(&cfg.state_dir);
     let scanned = scan::scan(&cfg.backup_sources, &excludes)?;
     warnings.extend(scanned.warnings.iter().cloned());
     lap(&mut clock, "scanning");
