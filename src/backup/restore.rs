@@ -123,6 +123,13 @@ fn refuse_symlinked_dest(
     let mut at = dest_root.to_path_buf();
     let mut parts = below.components().peekable();
     while let Some(c) = parts.next() {
+        if !matches!(c, Component::Normal(_)) {
+            bail!(
+                "{} leaves {}; the manifest is damaged",
+                dest.display(),
+                dest_root.display()
+            );
+        }
         at.push(c);
         let last = parts.peek().is_none();
         if (!last || is_dir) && !checked.contains(&at) {
@@ -296,6 +303,29 @@ mod tests {
         for bad in ["/opt/../etc/shadow", "..", "/", ""] {
             assert!(clean_rel(Path::new(bad)).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn destinations_must_stay_below_the_root_through_real_folders() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir(root.join("d")).unwrap();
+        std::fs::write(root.join("f"), b"x").unwrap();
+        std::os::unix::fs::symlink(root.join("d"), root.join("mine")).unwrap();
+        let check = |p: &str, is_dir: bool| {
+            refuse_symlinked_dest(root, &root.join(p), is_dir, &mut HashSet::new())
+        };
+        check("d/new/file", false).unwrap();
+        check("d", true).unwrap();
+        // This user's own symlink is the owner's layout, not an attack.
+        check("mine/file", false).unwrap();
+        let e = check("f/file", false).unwrap_err().to_string();
+        assert!(e.contains("not a folder"), "{e}");
+        assert!(check("f", true).is_err());
+        // A file entry may replace a file (with --overwrite); rename never follows.
+        check("f", false).unwrap();
+        let e = check("d/../../etc/x", false).unwrap_err().to_string();
+        assert!(e.contains("damaged"), "{e}");
     }
 
     #[test]
