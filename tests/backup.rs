@@ -886,6 +886,25 @@ fn live_restore_does_not_follow_another_users_symlink() {
         std::fs::read(elsewhere.join("settings")).unwrap(),
         b"from the snapshot\n"
     );
+    // Restoring the folder itself goes through that symlink as well.
+    let conf = s.join("app/conf");
+    bk.ok(
+        &[
+            "restore",
+            &id,
+            conf.to_str().unwrap(),
+            "--to",
+            "/",
+            "--overwrite",
+        ],
+        0,
+    );
+    assert!(
+        std::fs::symlink_metadata(&conf)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
 }
 
 fn root_or_skip(what: &str) -> bool {

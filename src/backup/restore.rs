@@ -157,6 +157,21 @@ fn refuse_symlinked_dest(
     Ok(())
 }
 
+/// Sets a restored folder's owner, mode and times through a handle opened
+/// without following another user's symlink: `chmod` by path would follow
+/// one swapped in since the folder was checked, and change its target.
+fn set_dir_meta(dest: &Path, meta: &SrcMeta, set_owner: bool) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let link = std::fs::symlink_metadata(dest)?;
+    let follow = link.file_type().is_symlink() && trusted_owner(link.uid());
+    let nofollow = if follow { 0 } else { libc::O_NOFOLLOW };
+    let dir = std::fs::File::options()
+        .read(true)
+        .custom_flags(libc::O_DIRECTORY | nofollow)
+        .open(dest)?;
+    copy::set_meta_fd(&dir, meta, set_owner)
+}
+
 fn trusted_owner(uid: u32) -> bool {
     // SAFETY: geteuid has no preconditions.
     uid == 0 || uid == unsafe { libc::geteuid() }
@@ -273,7 +288,7 @@ pub fn restore(
     }
     for e in chosen.iter().rev().filter(|e| e.kind == EntryKind::Dir) {
         let dest = dest_of(e);
-        copy::set_meta_path(&dest, &meta_of(e), false, set_owner)
+        set_dir_meta(&dest, &meta_of(e), set_owner)
             .with_context(|| format!("setting owner and mode of {}", dest.display()))?;
     }
     copy::sync_filesystem(&dest_root)
