@@ -45,6 +45,10 @@ fn open_regular(path: &Path) -> Result<File> {
 fn parse_checked<T: DeserializeOwned + HasSchema>(path: &Path, bytes: &[u8]) -> Result<T> {
     let v: T = serde_json::from_slice(bytes)
         .with_context(|| format!("{} is not valid", path.display()))?;
+    check_schema(path, v)
+}
+
+fn check_schema<T: HasSchema>(path: &Path, v: T) -> Result<T> {
     if v.schema() != SCHEMA {
         bail!(
             "{} has schema {}, this version reads {}",
@@ -64,6 +68,16 @@ pub fn read_json<T: DeserializeOwned + HasSchema>(path: &Path) -> Result<T> {
         .read_to_end(&mut bytes)
         .with_context(|| format!("reading {}", path.display()))?;
     parse_checked(path, &bytes)
+}
+
+/// Reads a JSON file like [`read_json`] but parses it from a small buffer
+/// instead of loading it whole: for a few fields of a large file (a
+/// manifest's header beside its list of every file), memory stays flat.
+pub fn read_json_streaming<T: DeserializeOwned + HasSchema>(path: &Path) -> Result<T> {
+    let reader = std::io::BufReader::with_capacity(64 << 10, open_regular(path)?);
+    let v: T = serde_json::from_reader(reader)
+        .with_context(|| format!("{} is not valid", path.display()))?;
+    check_schema(path, v)
 }
 
 /// Reads a state file like [`read_json`]; `Ok(None)` when it does not exist
