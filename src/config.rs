@@ -216,9 +216,14 @@ pub const MAX_ENV_BYTES: u64 = 1 << 20;
 /// user, so it is opened without following a symlink and without blocking,
 /// and must be a regular file with a single link and at most
 /// [`MAX_ENV_BYTES`]; otherwise the owner of `.env` could make root read (and
-/// quote in its error) another file, or hang it on a FIFO.
+/// quote in its error) another file, or hang it on a FIFO. `/dev/null` is
+/// read as an empty file: `--env /dev/null` is how a caller says "defaults
+/// and environment only" (the helper runs `potion-backup` that way).
 pub fn read_env_text(path: &Path) -> Result<String, String> {
     use std::io::Read;
+    if path == Path::new("/dev/null") {
+        return Ok(String::new());
+    }
     use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
     let what = |e: std::io::Error| format!("cannot read {}: {e}", path.display());
     let f = std::fs::File::options()
@@ -760,6 +765,8 @@ mod tests {
                 .unwrap_err()
                 .contains("plain file")
         );
+        assert_eq!(read_env_text(Path::new("/dev/null")).unwrap(), "");
+        assert!(read_env_text(Path::new("/dev/zero")).is_err());
         let big = dir.path().join("big.env");
         std::fs::File::create(&big)
             .unwrap()
