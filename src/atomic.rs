@@ -55,14 +55,36 @@ fn temp_path(path: &Path) -> Result<PathBuf> {
     Ok(path.with_file_name(tmp))
 }
 
+/// True for the names [`write`] gives its temporary files
+/// (`.NAME.tmp.PID.N`), so a backup can leave out files that exist only
+/// for the moment of a write.
+pub fn is_temp_name(name: &std::ffi::OsStr) -> bool {
+    let Some(s) = name.to_str() else {
+        return false;
+    };
+    let Some((stem, counters)) = s.strip_prefix('.').and_then(|r| r.rsplit_once(".tmp.")) else {
+        return false;
+    };
+    let digits = |d: &str| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit());
+    !stem.is_empty()
+        && counters
+            .split_once('.')
+            .is_some_and(|(p, n)| digits(p) && digits(n))
+}
+
 fn write_inner(path: &Path, bytes: &[u8], mode: Option<u32>) -> Result<()> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
+    // The old file's own permission bits, never a symlink target's and never
+    // set-id bits: a file planted in a shared folder must not decide more than
+    // who may read what a root job writes.
     let mode = mode.unwrap_or_else(|| {
-        fs::metadata(path)
-            .map(|m| m.permissions().mode() & 0o7777)
+        fs::symlink_metadata(path)
+            .ok()
+            .filter(|m| m.is_file())
+            .map(|m| m.permissions().mode() & 0o777)
             .unwrap_or(0o644)
     });
     let tmp = temp_path(path)?;
@@ -106,6 +128,22 @@ mod tests {
     }
 
     #[test]
+    fn temp_names_are_recognised() {
+        let tmp = temp_path(Path::new("/s/last_health.json")).unwrap();
+        assert!(is_temp_name(tmp.file_name().unwrap()));
+        for other in [
+            "last_health.json",
+            ".env",
+            ".tmp.1.2",
+            ".a.tmp.x.2",
+            ".a.tmp.1.",
+            "a.tmp.1.2",
+        ] {
+            assert!(!is_temp_name(std::ffi::OsStr::new(other)), "{other}");
+        }
+    }
+
+    #[test]
     fn mode_is_exact_and_kept() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join(".env");
@@ -119,6 +157,21 @@ mod tests {
             fs::metadata(&p).unwrap().permissions().mode() & 0o777,
             0o600
         );
+    }
+
+    #[test]
+    fn a_planted_symlink_is_replaced_and_its_target_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("secret");
+        fs::write(&target, b"keep").unwrap();
+        fs::set_permissions(&target, fs::Permissions::from_mode(0o600)).unwrap();
+        let p = dir.path().join("last_backup.json");
+        std::os::unix::fs::symlink(&target, &p).unwrap();
+        write(&p, b"{}").unwrap();
+        assert_eq!(fs::read(&target).unwrap(), b"keep");
+        let m = fs::symlink_metadata(&p).unwrap();
+        assert!(m.is_file());
+        assert_eq!(m.permissions().mode() & 0o777, 0o644);
     }
 
     #[test]

@@ -85,10 +85,8 @@ impl Metric {
     }
 
     pub fn name(self) -> &'static str {
-        match self {
-            Metric::Load => "load",
-            m => m.threshold_metric().expect("not load").name(),
-        }
+        self.threshold_metric()
+            .map_or("load", validate::Metric::name)
     }
 
     /// This metric's value in one sample (NaN when missing).

@@ -209,15 +209,64 @@ pub fn find_env_file(opts: &LoadOptions) -> Option<PathBuf> {
     default.exists().then(|| default.to_path_buf())
 }
 
+/// Largest `.env` read; a bigger file is not a settings file.
+pub const MAX_ENV_BYTES: u64 = 1 << 20;
+
+/// Reads a `.env` the way a root job must: `.env` belongs to the service
+/// user, so it is opened without following a symlink and without blocking,
+/// and must be a regular file with a single link and at most
+/// [`MAX_ENV_BYTES`]; otherwise the owner of `.env` could make root read (and
+/// quote in its error) another file, or hang it on a FIFO. `/dev/null` is
+/// read as an empty file: `--env /dev/null` is how a caller says "defaults
+/// and environment only" (the helper runs `potion-backup` that way).
+pub fn read_env_text(path: &Path) -> Result<String, String> {
+    use std::io::Read;
+    if path == Path::new("/dev/null") {
+        return Ok(String::new());
+    }
+    use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+    let what = |e: std::io::Error| format!("cannot read {}: {e}", path.display());
+    let f = std::fs::File::options()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| match e.raw_os_error() {
+            Some(libc::ELOOP) => format!(
+                "refusing to read {}: it is a symlink; give the file itself",
+                path.display()
+            ),
+            _ => what(e),
+        })?;
+    let m = f.metadata().map_err(what)?;
+    if !m.file_type().is_file() || m.nlink() != 1 {
+        return Err(format!(
+            "refusing to read {}: not a plain file with a single link",
+            path.display()
+        ));
+    }
+    if m.len() > MAX_ENV_BYTES {
+        return Err(format!(
+            "refusing to read {}: larger than {} KiB, which no .env is",
+            path.display(),
+            MAX_ENV_BYTES >> 10
+        ));
+    }
+    let mut text = String::new();
+    f.take(MAX_ENV_BYTES)
+        .read_to_string(&mut text)
+        .map_err(what)?;
+    Ok(text)
+}
+
 /// Loads the configuration: file (if any), then process environment overrides, then validation.
 pub fn load(opts: &LoadOptions) -> Result<Config, ConfigError> {
     let path = find_env_file(opts);
     let mut pairs = BTreeMap::new();
     if let Some(p) = &path {
-        let text = std::fs::read_to_string(p).map_err(|e| ConfigError {
+        let text = read_env_text(p).map_err(|problem| ConfigError {
             key: String::new(),
             value: String::new(),
-            problem: format!("cannot read {}: {e}", p.display()),
+            problem,
         })?;
         let entries = envfile::parse(&text).map_err(|e| ConfigError {
             key: String::new(),
@@ -697,5 +746,32 @@ mod tests {
             ignore_process_env: true,
         };
         assert!(load(&missing).unwrap_err().to_string().contains("nope"));
+    }
+
+    #[test]
+    fn env_file_must_be_a_plain_file_under_its_own_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real.env");
+        std::fs::write(&real, "SECRET_LOOKING=1\n").unwrap();
+        let link = dir.path().join(".env");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        let e = read_env_text(&link).unwrap_err();
+        assert!(e.contains("symlink"), "{e}");
+        let hard = dir.path().join("hard.env");
+        std::fs::hard_link(&real, &hard).unwrap();
+        assert!(read_env_text(&hard).unwrap_err().contains("single link"));
+        assert!(
+            read_env_text(dir.path())
+                .unwrap_err()
+                .contains("plain file")
+        );
+        assert_eq!(read_env_text(Path::new("/dev/null")).unwrap(), "");
+        assert!(read_env_text(Path::new("/dev/zero")).is_err());
+        let big = dir.path().join("big.env");
+        std::fs::File::create(&big)
+            .unwrap()
+            .set_len(MAX_ENV_BYTES + 1)
+            .unwrap();
+        assert!(read_env_text(&big).unwrap_err().contains("larger than"));
     }
 }

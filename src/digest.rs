@@ -8,6 +8,7 @@ use crate::chart::{Metric, alert_spans};
 use crate::config::Lang;
 use crate::files::backup::{BackupOutcome, SnapshotIndex, VerifySummary};
 use crate::history::{Sample, alert_bits};
+use crate::human::{bytes, escape_html};
 use crate::validate::HhMm;
 
 /// The window "alerts of the day" looks at.
@@ -291,7 +292,7 @@ fn slot(at: HhMm) -> NaiveTime {
 pub fn render_text(d: &Digest, lang: Lang) -> String {
     let t = Texts::for_lang(lang);
     let mut out = match &d.host {
-        Some(h) => format!("<b>{} · {}</b>\n", t.title, escape(h)),
+        Some(h) => format!("<b>{} · {}</b>\n", t.title, escape_html(h)),
         None => format!("<b>{}</b>\n", t.title),
     };
     if let Some(up) = d.uptime_s {
@@ -345,7 +346,7 @@ fn backup_line(b: Option<&BackupOutcome>, now: i64, t: &Texts) -> String {
         .unwrap_or_default();
     let id =
         b.id.as_deref()
-            .map(|id| format!(" <code>{}</code>", escape(id)))
+            .map(|id| format!(" <code>{}</code>", escape_html(id)))
             .unwrap_or_default();
     if b.status == "ok" || b.status == "warnings" {
         let (mark, head) = if b.status == "ok" {
@@ -361,12 +362,12 @@ fn backup_line(b: Option<&BackupOutcome>, now: i64, t: &Texts) -> String {
             t.new_bytes(&bytes(b.new_bytes)),
         );
         if let Some(w) = b.warnings.first() {
-            line += &format!("{}: {}\n", t.skipped, escape(w));
+            line += &format!("{}: {}\n", t.skipped, escape_html(w));
         }
         return line;
     }
     let err = b.error.as_deref().unwrap_or("?");
-    let mut line = format!("❌ {}{ago}: {}\n", t.backup_failed, escape(err));
+    let mut line = format!("❌ {}{ago}: {}\n", t.backup_failed, escape_html(err));
     if let Some(ok) = b.last_ok_at.as_deref().and_then(|at| age(now, at)) {
         line += &format!("{}: {}\n", t.last_good, t.ago(ok));
     }
@@ -435,29 +436,6 @@ fn duration(secs: i64, lang: Lang) -> String {
     }
 }
 
-/// Binary units, one decimal: `1.5 GiB`.
-fn bytes(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = n as f64;
-    let mut i = 0;
-    while v >= 1024.0 && i < UNITS.len() - 1 {
-        v /= 1024.0;
-        i += 1;
-    }
-    if i == 0 {
-        format!("{n} B")
-    } else {
-        format!("{v:.1} {}", UNITS[i])
-    }
-}
-
-/// Escapes text for Telegram's HTML parse mode.
-pub fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-}
-
 fn alert_name(code: &str, lang: Lang) -> String {
     let name = match (code, lang) {
         ("CPU_HIGH", Lang::Id) => "CPU tinggi",
@@ -478,7 +456,7 @@ fn alert_name(code: &str, lang: Lang) -> String {
         ("BACKUP_STALE", Lang::En) => "Backup overdue",
         ("BACKUP_FAILED", Lang::Id) => "Backup gagal",
         ("BACKUP_FAILED", Lang::En) => "Backup failed",
-        _ => return format!("<code>{}</code>", escape(code)),
+        _ => return format!("<code>{}</code>", escape_html(code)),
     };
     format!("{name} <code>{code}</code>")
 }
@@ -976,8 +954,5 @@ mod tests {
         assert_eq!(duration(59 * 60, Lang::Id), "59 menit");
         assert_eq!(duration(3600, Lang::Id), "1 jam");
         assert_eq!(duration(86_400 + 59, Lang::En), "1 d");
-        assert_eq!(bytes(512), "512 B");
-        assert_eq!(bytes(1536), "1.5 KiB");
-        assert_eq!(bytes(5 * 1024 * 1024 * 1024 * 1024), "5.0 TiB");
     }
 }

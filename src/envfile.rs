@@ -149,6 +149,11 @@ impl EnvFile {
 
     /// Sets `key` to `value`: rewrites its last assignment in place, or appends one.
     pub fn set(&mut self, key: &str, value: &str) -> Result<()> {
+        // A key that parse would refuse (or that holds `=` or a line break)
+        // would corrupt the file for every reader.
+        if !matches!(parse(&format!("{key}=")).as_deref(), Ok([e]) if e.key == key) {
+            bail!("{key:?} is not a valid .env key name");
+        }
         let new_line = format!("{key}={}", quote(value)?);
         match self.last_line_of(key) {
             Some(i) => self.lines[i] = new_line,
@@ -253,6 +258,9 @@ mod tests {
         let p = dir.path().join(".env");
         let mut f = EnvFile::load(&p).unwrap();
         assert!(f.set("A", "x\nBOT_TOKEN=evil").is_err());
+        for bad_key in ["", "A=B", "A\nBOT_TOKEN", "#A", "A B", "1A", "export A"] {
+            assert!(f.set(bad_key, "x").is_err(), "{bad_key:?}");
+        }
         f.set("A", "x").unwrap();
         f.save().unwrap();
         assert_eq!(

@@ -85,7 +85,8 @@ impl Sample {
         b
     }
 
-    pub fn decode(b: &[u8]) -> Sample {
+    /// Reads one record; `b` is exactly [`RECORD_LEN`] bytes (see [`decode_all`]).
+    fn decode(b: &[u8]) -> Sample {
         let f =
             |i: usize| f32::from_le_bytes(b[8 + i * 4..12 + i * 4].try_into().expect("4 bytes"));
         Sample {

@@ -12,8 +12,8 @@ use std::io::Read;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::PathBuf;
 use std::process::{Child, ExitStatus, Stdio};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -34,7 +34,6 @@ pub struct Cmd {
     cwd: Option<PathBuf>,
     timeout: Duration,
     max_output: usize,
-    stdin: Option<Vec<u8>>,
     cancel: Option<Arc<AtomicBool>>,
     tap: Option<OutputTap>,
 }
@@ -131,7 +130,6 @@ impl Cmd {
             cwd: None,
             timeout: DEFAULT_TIMEOUT,
             max_output: DEFAULT_MAX_OUTPUT,
-            stdin: None,
             cancel: None,
             tap: None,
         }
@@ -179,11 +177,6 @@ impl Cmd {
         self
     }
 
-    pub fn stdin_bytes(mut self, bytes: Vec<u8>) -> Self {
-        self.stdin = Some(bytes);
-        self
-    }
-
     /// A flag that, once set, kills the child (used on shutdown).
     pub fn cancel_flag(mut self, flag: Arc<AtomicBool>) -> Self {
         self.cancel = Some(flag);
@@ -224,11 +217,7 @@ impl Cmd {
         let mut command = std::process::Command::new(&self.program);
         command
             .args(&self.args)
-            .stdin(if self.stdin.is_some() {
-                Stdio::piped()
-            } else {
-                Stdio::null()
-            })
+            .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .process_group(0);
@@ -242,18 +231,16 @@ impl Cmd {
         let mut child = command
             .spawn()
             .with_context(|| format!("starting {}", self.program.to_string_lossy()))?;
-        if let Some(input) = self.stdin.clone() {
-            let mut sin = child.stdin.take().expect("stdin was piped");
-            thread::spawn(move || {
-                use std::io::Write;
-                let _ = sin.write_all(&input);
-            });
-        }
         let out_reader = spawn_reader(child.stdout.take(), self.max_output, self.tap.clone());
         let err_reader = spawn_reader(child.stderr.take(), self.max_output, self.tap.clone());
-        let (status, timed_out, cancelled) = self.wait(&mut child, start)?;
-        let (stdout, t1) = out_reader.join().unwrap_or_default();
-        let (stderr, t2) = err_reader.join().unwrap_or_default();
+        let (status, mut timed_out, mut cancelled) = self.wait(&mut child, start)?;
+        if status.is_some() && self.wait_readers(&mut child, &[&out_reader.0, &err_reader.0], start)
+        {
+            timed_out = start.elapsed() >= self.timeout;
+            cancelled = !timed_out;
+        }
+        let (stdout, t1) = take_captured(&out_reader.1);
+        let (stderr, t2) = take_captured(&err_reader.1);
         Ok(Output {
             status,
             stdout,
@@ -286,6 +273,41 @@ impl Cmd {
         }
     }
 
+    /// After the program exited, waits for its output pipes to close. A
+    /// program may leave something running that still holds them (a daemon it
+    /// started): the timeout and the cancel flag cover that wait too, then the
+    /// process group is killed and, after a short grace, whatever still holds
+    /// the pipes is left behind with the output read so far. True when the
+    /// wait was cut short.
+    fn wait_readers(
+        &self,
+        child: &mut Child,
+        readers: &[&thread::JoinHandle<()>],
+        start: Instant,
+    ) -> bool {
+        let done = || readers.iter().all(|r| r.is_finished());
+        let mut pause = Duration::from_millis(1);
+        while !done() {
+            let cancelled = self
+                .cancel
+                .as_ref()
+                .is_some_and(|c| c.load(Ordering::Relaxed));
+            if start.elapsed() >= self.timeout || cancelled {
+                // Someone still holds the pipes, so a process of the group
+                // most likely lives and its id cannot have been reused.
+                kill_group(child);
+                let grace = Instant::now();
+                while !done() && grace.elapsed() < READER_GRACE {
+                    thread::sleep(Duration::from_millis(5));
+                }
+                return true;
+            }
+            thread::sleep(pause);
+            pause = (pause * 2).min(Duration::from_millis(50));
+        }
+        false
+    }
+
     /// Runs the command on tokio's blocking pool, so the bot's event loop stays free.
     pub async fn run_async(self) -> Result<Output> {
         tokio::task::spawn_blocking(move || self.run())
@@ -304,18 +326,29 @@ fn kill_group(child: &mut Child) {
     let _ = child.kill();
 }
 
+/// How long readers get after the group was killed before they are left behind.
+const READER_GRACE: Duration = Duration::from_millis(200);
+
+/// Output captured so far and whether it hit the cap; shared with its reader
+/// so a reader left behind (see [`Cmd::wait_readers`]) does not lose it.
+type Captured = Arc<Mutex<(Vec<u8>, bool)>>;
+
+fn take_captured(c: &Captured) -> (Vec<u8>, bool) {
+    std::mem::take(&mut *c.lock().unwrap_or_else(|e| e.into_inner()))
+}
+
 fn spawn_reader<R: Read + Send + 'static>(
     src: Option<R>,
     cap: usize,
     tap: Option<OutputTap>,
-) -> thread::JoinHandle<(Vec<u8>, bool)> {
-    thread::spawn(move || {
+) -> (thread::JoinHandle<()>, Captured) {
+    let captured: Captured = Arc::default();
+    let shared = captured.clone();
+    let handle = thread::spawn(move || {
         let Some(mut src) = src else {
-            return (Vec::new(), false);
+            return;
         };
-        let mut buf = Vec::new();
         let mut chunk = [0u8; 8192];
-        let mut truncated = false;
         loop {
             match src.read(&mut chunk) {
                 Ok(0) | Err(_) => break,
@@ -323,17 +356,19 @@ fn spawn_reader<R: Read + Send + 'static>(
                     if let Some(tap) = &tap {
                         tap.call(&chunk[..n]);
                     }
+                    let mut c = shared.lock().unwrap_or_else(|e| e.into_inner());
+                    let (buf, truncated) = &mut *c;
                     let room = cap.saturating_sub(buf.len());
                     if n > room {
-                        truncated = true;
+                        *truncated = true;
                     }
                     // Keep draining past the cap so the child never blocks on a full pipe.
                     buf.extend_from_slice(&chunk[..n.min(room)]);
                 }
             }
         }
-        (buf, truncated)
-    })
+    });
+    (handle, captured)
 }
 
 #[cfg(test)]
@@ -368,6 +403,21 @@ mod tests {
         assert!(out.timed_out);
         assert!(!out.success());
         assert!(t.elapsed() < Duration::from_secs(5));
+        assert!(out.describe_end().contains("timed out"));
+    }
+
+    #[test]
+    fn a_daemon_holding_the_output_open_does_not_outlast_the_timeout() {
+        // `setsid -f` starts `sleep` in its own session holding our stdout,
+        // then exits at once: the pipes stay open after the program ended.
+        let t = Instant::now();
+        let out = Cmd::new("setsid")
+            .args(["-f", "sleep", "30"])
+            .timeout(Duration::from_millis(300))
+            .run()
+            .unwrap();
+        assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+        assert!(out.timed_out);
         assert!(out.describe_end().contains("timed out"));
     }
 

@@ -375,6 +375,49 @@ fn flipped_byte_missing_and_extra_files_fail_verify_by_name() {
     bk.ok(&["verify", &next], 0);
 }
 
+/// A sample verify that does not hash a damaged file again keeps the earlier
+/// finding: the snapshot did not heal, and the next run must not link the
+/// damage forward.
+#[test]
+fn damage_found_earlier_stands_until_its_file_is_hashed_again() {
+    let bk = Bk::new();
+    for i in 0..20 {
+        write(
+            &bk.src().join(format!("f{i:02}")),
+            format!("file {i}").as_bytes(),
+        );
+    }
+    bk.ok(&["run"], 0);
+    let id = bk.ids()[0].clone();
+    // A victim outside bucket 0, the only bucket `--sample 1` hashes next.
+    let m = bk.manifest(&id);
+    let victim = m
+        .files
+        .iter()
+        .find(|e| e.blake3.is_some() && potion_runner::backup::verify::bucket(&e.path) != 0)
+        .unwrap();
+    let name = Path::new(&victim.path).file_name().unwrap().to_owned();
+    let on_disk = bk.in_snap(&id).join(&name);
+    let mut bytes = std::fs::read(&on_disk).unwrap();
+    bytes[0] ^= 0x01;
+    std::fs::write(&on_disk, &bytes).unwrap();
+
+    bk.ok(&["verify"], 1);
+    let o = bk.ok(&["verify", "--sample", "1", "--json"], 1);
+    let rec: VerifyRecord = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(rec.last.status, "failed");
+    assert!(
+        rec.problems.iter().any(|p| p.path == victim.path),
+        "{:?}",
+        rec.problems
+    );
+
+    bk.ok(&["run"], 0);
+    let next = bk.ids()[1].clone();
+    assert_ne!(ino(&bk.in_snap(&next).join(&name)), ino(&on_disk));
+    bk.ok(&["verify", &next], 0);
+}
+
 #[test]
 fn sample_verify_rotates_over_every_file() {
     let bk = Bk::new();
@@ -436,6 +479,11 @@ fn restore_is_byte_exact_and_never_overwrites_unless_asked() {
         text(&o.stdout)
     );
     assert_eq!(std::fs::read(staged.join("data.bin")).unwrap(), big);
+    // Copies keep their sources' folder modes, so only root may enter them.
+    for private in ["snapshots", "manifests", "restored"] {
+        let m = std::fs::metadata(bk.backup_dir.join(private)).unwrap();
+        assert_eq!(m.mode() & 0o7777, 0o700, "{private}");
+    }
     assert_eq!(std::fs::read(staged.join("conf/.env")).unwrap(), b"KEY=1\n");
     assert_eq!(
         std::fs::metadata(staged.join("conf/.env")).unwrap().mode() & 0o777,
@@ -774,6 +822,89 @@ impl Drop for Tmpfs {
     fn drop(&mut self) {
         let _ = Cmd::new("umount").arg(&self.0).run();
     }
+}
+
+/// A live restore runs as root into folders other users may write: a symlink
+/// one of them planted where a folder was must not carry the restore elsewhere.
+#[test]
+fn live_restore_does_not_follow_another_users_symlink() {
+    if !is_root() {
+        assert!(std::env::var_os("CI").is_none(), "needs root in CI");
+        eprintln!("SKIPPED: only root can give a symlink to another user");
+        return;
+    }
+    let bk = Bk::new();
+    let s = bk.src();
+    write(&s.join("app/conf/settings"), b"from the snapshot\n");
+    bk.ok(&["run"], 0);
+    let id = bk.ids()[0].clone();
+
+    let elsewhere = bk.sb.path().join("elsewhere");
+    write(&elsewhere.join("settings"), b"not to be touched\n");
+    std::fs::set_permissions(&elsewhere, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::remove_dir_all(s.join("app/conf")).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, s.join("app/conf")).unwrap();
+    std::os::unix::fs::lchown(s.join("app/conf"), Some(65534), Some(65534)).unwrap();
+
+    for what in [s.join("app"), s.join("app/conf/settings")] {
+        let o = bk.ok(
+            &[
+                "restore",
+                &id,
+                what.to_str().unwrap(),
+                "--to",
+                "/",
+                "--overwrite",
+            ],
+            1,
+        );
+        assert!(text(&o.stderr).contains("symlink"), "{}", text(&o.stderr));
+        assert_eq!(
+            std::fs::read(elsewhere.join("settings")).unwrap(),
+            b"not to be touched\n"
+        );
+        assert_eq!(
+            std::fs::metadata(&elsewhere).unwrap().mode() & 0o7777,
+            0o755
+        );
+    }
+    // A symlink of the restoring user (root here) is the owner's own layout.
+    std::os::unix::fs::lchown(s.join("app/conf"), Some(0), Some(0)).unwrap();
+    let settings = s.join("app/conf/settings");
+    bk.ok(
+        &[
+            "restore",
+            &id,
+            settings.to_str().unwrap(),
+            "--to",
+            "/",
+            "--overwrite",
+        ],
+        0,
+    );
+    assert_eq!(
+        std::fs::read(elsewhere.join("settings")).unwrap(),
+        b"from the snapshot\n"
+    );
+    // Restoring the folder itself goes through that symlink as well.
+    let conf = s.join("app/conf");
+    bk.ok(
+        &[
+            "restore",
+            &id,
+            conf.to_str().unwrap(),
+            "--to",
+            "/",
+            "--overwrite",
+        ],
+        0,
+    );
+    assert!(
+        std::fs::symlink_metadata(&conf)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
 }
 
 fn root_or_skip(what: &str) -> bool {

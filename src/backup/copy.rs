@@ -7,7 +7,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::os::fd::AsRawFd;
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -328,6 +328,27 @@ pub fn make_dir(p: &Path) -> io::Result<()> {
     std::fs::DirBuilder::new().mode(0o700).create(p)
 }
 
+/// Creates `dir` (and its parents) and closes it to everyone but its owner.
+/// Snapshot folders keep their sources' modes, so a source folder the
+/// `potion` user may write (`STATE_DIR`) would be just as writable inside
+/// every snapshot and every staged restore; a closed `snapshots/` and
+/// `restored/` keep other users out of what root later links forward,
+/// verifies, prunes and restores (manifests, which name every file, too).
+pub fn ensure_private_dir(dir: &Path) -> io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let meta = std::fs::symlink_metadata(dir)?;
+    if !meta.is_dir() {
+        return Err(io::Error::new(
+            io::ErrorKind::AlreadyExists,
+            format!("{} is not a folder", dir.display()),
+        ));
+    }
+    if meta.permissions().mode() & 0o7777 != 0o700 {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    }
+    Ok(())
+}
+
 /// Flushes the filesystem that holds `dir` (one call instead of an fsync per file).
 pub fn sync_filesystem(dir: &Path) -> io::Result<()> {
     let f = File::open(dir)?;
@@ -354,10 +375,7 @@ pub fn remove_tree(p: &Path) -> io::Result<()> {
         .flatten()
     {
         if d.file_type().is_dir() {
-            let _ = std::fs::set_permissions(
-                d.path(),
-                std::os::unix::fs::PermissionsExt::from_mode(0o700),
-            );
+            let _ = std::fs::set_permissions(d.path(), std::fs::Permissions::from_mode(0o700));
         }
     }
     std::fs::remove_dir_all(p)

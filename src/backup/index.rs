@@ -9,7 +9,7 @@ use super::lock;
 use super::manifest::{self, Layout};
 use crate::atomic;
 use crate::files::backup::{SnapshotIndex, SnapshotSummary, VerifyRecord};
-use crate::files::{SCHEMA, now_rfc3339, read_json};
+use crate::files::{SCHEMA, now_rfc3339, read_json, read_json_if_exists};
 use crate::paths;
 
 /// Reads the latest verify record of a snapshot, if any.
@@ -71,7 +71,8 @@ pub fn build_with(layout: &Layout, previous: Option<&SnapshotIndex>) -> Result<S
 pub fn refresh(layout: &Layout, state_dir: &Path) -> Result<SnapshotIndex> {
     let _guard = lock::exclusive_wait(&layout.index_lock_file())?;
     let path = state_dir.join(paths::BACKUP_INDEX);
-    let previous: Option<SnapshotIndex> = read_json(&path).ok();
+    // STATE_DIR is writable by the `potion` user: read only a small regular file.
+    let previous: Option<SnapshotIndex> = read_json_if_exists(&path).ok().flatten();
     let index = build_with(layout, previous.as_ref())?;
     atomic::ensure_dir(state_dir)?;
     atomic::write_json(&path, &index)?;
@@ -99,9 +100,9 @@ pub fn render(index: &SnapshotIndex) -> String {
             "{:<17} {:<21} {:>10} {:>8} {:>10}  {verify}\n",
             s.id,
             s.finished_at,
-            super::space::human(s.bytes),
+            crate::human::bytes(s.bytes),
             s.files,
-            super::space::human(s.new_bytes),
+            crate::human::bytes(s.new_bytes),
         ));
     }
     out

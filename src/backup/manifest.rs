@@ -10,7 +10,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 
 use crate::atomic;
 use crate::files::backup::{Manifest, ManifestHeader};
-use crate::files::read_json;
+use crate::files::read_json_streaming;
 
 /// Snapshot id format: UTC `YYYYMMDDTHHMMSSZ`.
 const ID_FORMAT: &str = "%Y%m%dT%H%M%SZ";
@@ -133,14 +133,15 @@ pub fn resolve_id(layout: &Layout, id: Option<&str>) -> Result<String> {
     }
 }
 
-/// Reads a whole manifest.
+/// Reads a whole manifest, parsing from a small buffer so the file's bytes
+/// never sit in memory beside the entries built from them.
 pub fn read_manifest(layout: &Layout, id: &str) -> Result<Manifest> {
-    read_json(&layout.manifest(id))
+    read_json_streaming(&layout.manifest(id))
 }
 
-/// Reads a manifest without materialising its file list.
+/// Reads a manifest without materialising its file list (nor its bytes).
 pub fn read_header(layout: &Layout, id: &str) -> Result<ManifestHeader> {
-    read_json(&layout.manifest(id))
+    read_json_streaming(&layout.manifest(id))
 }
 
 /// Writes a manifest atomically (compact JSON: it is large and machine-read).

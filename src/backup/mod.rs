@@ -44,8 +44,8 @@ pub fn cmd_run(cfg: &Config) -> Result<Exit> {
         "snapshot {}: {} files, {} ({} new in {} files), {} warnings",
         r.id,
         t.files,
-        space::human(t.bytes),
-        space::human(t.new_bytes),
+        crate::human::bytes(t.bytes),
+        crate::human::bytes(t.new_bytes),
         t.new_files,
         r.warnings.len()
     );
@@ -120,7 +120,7 @@ pub fn cmd_restore(
     println!(
         "restored {} files ({}) from {} into {}, all verified against the manifest",
         r.files,
-        space::human(r.bytes),
+        crate::human::bytes(r.bytes),
         r.id,
         r.dest.display()
     );

@@ -2,7 +2,9 @@
 //! (or, with `--to` and `--overwrite`, over live files), checking every byte
 //! against the manifest's BLAKE3 before it is put in place.
 
+use std::collections::HashSet;
 use std::ffi::OsString;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Component, Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow, bail};
@@ -101,6 +103,80 @@ fn refuse_inside_snapshots(layout: &Layout, dest: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Refuses a destination that would be reached through another user's
+/// symlink below `dest_root`, or a folder entry whose destination exists as
+/// something other than a folder. Restoring over live files runs as root into
+/// folders other users may write (e.g. `STATE_DIR`): a symlink planted there
+/// must not carry root's writes, `chmod` or `chown` elsewhere. Symlinks owned
+/// by root or by this user (`/opt` -> `/data/opt`) are trusted, as the kernel's
+/// `protected_symlinks` would. Checked folders are remembered, so each is
+/// looked at once.
+fn refuse_symlinked_dest(
+    dest_root: &Path,
+    dest: &Path,
+    is_dir: bool,
+    checked: &mut HashSet<PathBuf>,
+) -> Result<()> {
+    let Ok(below) = dest.strip_prefix(dest_root) else {
+        bail!("{} is outside {}", dest.display(), dest_root.display());
+    };
+    let mut at = dest_root.to_path_buf();
+    let mut parts = below.components().peekable();
+    while let Some(c) = parts.next() {
+        if !matches!(c, Component::Normal(_)) {
+            bail!(
+                "{} leaves {}; the manifest is damaged",
+                dest.display(),
+                dest_root.display()
+            );
+        }
+        at.push(c);
+        let last = parts.peek().is_none();
+        if (!last || is_dir) && !checked.contains(&at) {
+            let found = std::fs::symlink_metadata(&at).and_then(|m| {
+                if m.file_type().is_symlink() && trusted_owner(m.uid()) {
+                    std::fs::metadata(&at)
+                } else {
+                    Ok(m)
+                }
+            });
+            match found {
+                Ok(m) if !m.is_dir() => bail!(
+                    "{} exists and is not a folder (another user's symlink or a file); \
+                     nothing more was restored; remove it or restore with another --to folder",
+                    at.display()
+                ),
+                Ok(_) => {
+                    checked.insert(at.clone());
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e).with_context(|| format!("checking {}", at.display())),
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Sets a restored folder's owner, mode and times through a handle opened
+/// without following another user's symlink: `chmod` by path would follow
+/// one swapped in since the folder was checked, and change its target.
+fn set_dir_meta(dest: &Path, meta: &SrcMeta, set_owner: bool) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let link = std::fs::symlink_metadata(dest)?;
+    let follow = link.file_type().is_symlink() && trusted_owner(link.uid());
+    let nofollow = if follow { 0 } else { libc::O_NOFOLLOW };
+    let dir = std::fs::File::options()
+        .read(true)
+        .custom_flags(libc::O_DIRECTORY | nofollow)
+        .open(dest)?;
+    copy::set_meta_fd(&dir, meta, set_owner)
+}
+
+fn trusted_owner(uid: u32) -> bool {
+    // SAFETY: geteuid has no preconditions.
+    uid == 0 || uid == unsafe { libc::geteuid() }
+}
+
 /// Restores `path` from snapshot `id` under `to` (default `BACKUP_DIR/restored/<ID>`).
 pub fn restore(
     cfg: &Config,
@@ -147,15 +223,22 @@ pub fn restore(
             );
         }
     }
+    if to.is_none() {
+        copy::ensure_private_dir(&layout.restored())
+            .with_context(|| format!("creating {}", layout.restored().display()))?;
+    }
     let top = dest_of(chosen[0]);
     if let Some(parent) = top.parent() {
+        refuse_symlinked_dest(&dest_root, parent, true, &mut HashSet::new())?;
         atomic::ensure_dir(parent)?;
     }
     let set_owner = copy::can_chown();
     let mut buf = vec![0u8; BUF_SIZE];
     let (mut files, mut bytes) = (0u64, 0u64);
+    let mut checked = HashSet::new();
     for e in &chosen {
         let dest = dest_of(e);
+        refuse_symlinked_dest(&dest_root, &dest, e.kind == EntryKind::Dir, &mut checked)?;
         match e.kind {
             EntryKind::Dir => match copy::make_dir(&dest) {
                 Err(err) if err.kind() != std::io::ErrorKind::AlreadyExists => {
@@ -205,7 +288,7 @@ pub fn restore(
     }
     for e in chosen.iter().rev().filter(|e| e.kind == EntryKind::Dir) {
         let dest = dest_of(e);
-        copy::set_meta_path(&dest, &meta_of(e), false, set_owner)
+        set_dir_meta(&dest, &meta_of(e), set_owner)
             .with_context(|| format!("setting owner and mode of {}", dest.display()))?;
     }
     copy::sync_filesystem(&dest_root)
@@ -235,6 +318,29 @@ mod tests {
         for bad in ["/opt/../etc/shadow", "..", "/", ""] {
             assert!(clean_rel(Path::new(bad)).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn destinations_must_stay_below_the_root_through_real_folders() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir(root.join("d")).unwrap();
+        std::fs::write(root.join("f"), b"x").unwrap();
+        std::os::unix::fs::symlink(root.join("d"), root.join("mine")).unwrap();
+        let check = |p: &str, is_dir: bool| {
+            refuse_symlinked_dest(root, &root.join(p), is_dir, &mut HashSet::new())
+        };
+        check("d/new/file", false).unwrap();
+        check("d", true).unwrap();
+        // This user's own symlink is the owner's layout, not an attack.
+        check("mine/file", false).unwrap();
+        let e = check("f/file", false).unwrap_err().to_string();
+        assert!(e.contains("not a folder"), "{e}");
+        assert!(check("f", true).is_err());
+        // A file entry may replace a file (with --overwrite); rename never follows.
+        check("f", false).unwrap();
+        let e = check("d/../../etc/x", false).unwrap_err().to_string();
+        assert!(e.contains("damaged"), "{e}");
     }
 
     #[test]

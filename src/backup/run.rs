@@ -24,7 +24,7 @@ use crate::config::Config;
 use crate::files::backup::{
     BackupOutcome, BackupProgress, EntryKind, Manifest, ManifestEntry, ManifestTotals,
 };
-use crate::files::{SCHEMA, now_rfc3339, rfc3339};
+use crate::files::{SCHEMA, now_rfc3339, read_json_if_exists, rfc3339};
 use crate::paths;
 
 /// How often the progress file is rewritten and free space re-checked.
@@ -47,7 +47,8 @@ pub fn run(cfg: &Config) -> Result<RunReport> {
     let layout = Layout::new(&cfg.backup_dir);
     let result = run_inner(cfg, &layout, &started_at);
     let last_path = cfg.state_dir.join(paths::LAST_BACKUP);
-    let previous: Option<BackupOutcome> = crate::files::read_json(&last_path).ok();
+    // STATE_DIR is writable by the `potion` user: read only a small regular file.
+    let previous: Option<BackupOutcome> = read_json_if_exists(&last_path).ok().flatten();
     let outcome = outcome(&layout, &started_at, &result, previous);
     if let Err(e) =
         atomic::ensure_dir(&cfg.state_dir).and_then(|()| atomic::write_json(&last_path, &outcome))
@@ -116,8 +117,9 @@ pub fn outcome(
 
 fn run_inner(cfg: &Config, layout: &Layout, started_at: &str) -> Result<RunReport> {
     space::require_mount_point(&cfg.data_mount)?;
-    for d in [layout.root.clone(), layout.snapshots(), layout.manifests()] {
-        atomic::ensure_dir(&d)?;
+    // Manifests list every file name, so they are as private as the snapshots.
+    for d in [layout.snapshots(), layout.manifests()] {
+        copy::ensure_private_dir(&d).with_context(|| format!("creating {}", d.display()))?;
     }
     let _lock = lock::try_exclusive(&layout.lock_file(), "backup")?;
     clean_leftovers(layout)?;
@@ -155,7 +157,11 @@ fn run_inner(cfg: &Config, layout: &Layout, started_at: &str) -> Result<RunRepor
     }
 
     lap(&mut clock, "reading the previous manifest");
-    let excludes = Excludes::new(&cfg.backup_excludes)?.skipping(&layout.root);
+    // The progress file is rewritten throughout this run; a copy of it says nothing.
+    let excludes = Excludes::new(&cfg.backup_excludes)?
+        .skipping(&layout.root)
+        .skipping(&cfg.state_dir.join(paths::BACKUP_PROGRESS))
+        .skipping_temp_files_in(&cfg.state_dir);
     let scanned = scan::scan(&cfg.backup_sources, &excludes)?;
     warnings.extend(scanned.warnings.iter().cloned());
     lap(&mut clock, "scanning");
@@ -414,7 +420,7 @@ fn copy_watched(
                         "stopped: the backup disk {} is down to its safety margin ({} free); \
                          earlier snapshots are intact; free some space or prune old snapshots",
                         layout.root.display(),
-                        space::human(sp.avail)
+                        crate::human::bytes(sp.avail)
                     ));
                     ctx.stop.store(true, Ordering::Relaxed);
                 }

@@ -98,6 +98,8 @@ pub struct Excludes {
     by_path: GlobSet,
     /// Exact paths never backed up (the backup folder itself).
     skip: Vec<PathBuf>,
+    /// Folders whose `atomic` temporary files are left out.
+    temp_dirs: Vec<PathBuf>,
 }
 
 impl Excludes {
@@ -117,6 +119,7 @@ impl Excludes {
             by_name: by_name.build().context("building BACKUP_EXCLUDES")?,
             by_path: by_path.build().context("building BACKUP_EXCLUDES")?,
             skip: Vec::new(),
+            temp_dirs: Vec::new(),
         })
     }
 
@@ -130,10 +133,23 @@ impl Excludes {
         self
     }
 
+    /// Also skips the temporary files of atomic writes directly in `dir`
+    /// (`STATE_DIR`): they exist for milliseconds while the health job, the
+    /// bot and this run write, and one caught by the scan would vanish before
+    /// it is copied, turning the run's status into "warnings" for nothing.
+    pub fn skipping_temp_files_in(mut self, dir: &Path) -> Excludes {
+        self.temp_dirs.push(dir.to_path_buf());
+        self
+    }
+
     pub fn is_excluded(&self, abs: &Path) -> bool {
         abs.file_name().is_some_and(|n| self.by_name.is_match(n))
             || self.by_path.is_match(abs)
             || self.skip.iter().any(|s| s == abs)
+            || (abs
+                .parent()
+                .is_some_and(|p| self.temp_dirs.iter().any(|d| d == p))
+                && abs.file_name().is_some_and(crate::atomic::is_temp_name))
     }
 }
 
@@ -507,6 +523,17 @@ mod tests {
         assert!(ex.is_excluded(Path::new("/opt/app/web/node_modules")));
         assert!(!ex.is_excluded(Path::new("/opt/app/cache")));
         assert!(!ex.is_excluded(Path::new("/opt/app/tmp.txt")));
+    }
+
+    #[test]
+    fn atomic_temp_files_are_skipped_only_in_the_named_folder() {
+        let ex = Excludes::new(&[])
+            .unwrap()
+            .skipping_temp_files_in(Path::new("/opt/app/state"));
+        assert!(ex.is_excluded(Path::new("/opt/app/state/.last_health.json.tmp.42.0")));
+        assert!(!ex.is_excluded(Path::new("/opt/app/state/last_health.json")));
+        assert!(!ex.is_excluded(Path::new("/opt/app/state/sub/.x.tmp.42.0")));
+        assert!(!ex.is_excluded(Path::new("/opt/app/.x.tmp.42.0")));
     }
 
     #[test]

@@ -1,45 +1,9 @@
 //! Preflight checks on the backup disk: is `DATA_MOUNT` really mounted, and is
 //! there room for the planned copy plus a safety margin.
 
-use std::ffi::CString;
-use std::os::unix::ffi::OsStrExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{Context, Result, bail};
-
-/// Mount points listed in `/proc/self/mountinfo` text (field 5, octal escapes undone).
-pub fn mount_points(mountinfo: &str) -> Vec<PathBuf> {
-    mountinfo
-        .lines()
-        .filter_map(|l| l.split(' ').nth(4))
-        .map(|m| {
-            PathBuf::from(
-                <std::ffi::OsString as std::os::unix::ffi::OsStringExt>::from_vec(unescape_octal(
-                    m,
-                )),
-            )
-        })
-        .collect()
-}
-
-fn unescape_octal(s: &str) -> Vec<u8> {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'\\'
-            && i + 3 < b.len()
-            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
-        {
-            out.push((b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0'));
-            i += 4;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    out
-}
 
 /// Fails unless `mount` is a mount point (so a missing data disk never lets the
 /// backup fill the root disk through an empty mount folder).
@@ -52,7 +16,7 @@ pub fn require_mount_point(mount: &Path) -> Result<()> {
     })?;
     let text =
         std::fs::read_to_string("/proc/self/mountinfo").context("reading /proc/self/mountinfo")?;
-    if !mount_points(&text).contains(&real) {
+    if !crate::mounts::mount_points(&text).contains(&real) {
         bail!(
             "data disk {} is not mounted (DATA_MOUNT is not a mount point); mount it and run the backup again",
             mount.display()
@@ -62,31 +26,10 @@ pub fn require_mount_point(mount: &Path) -> Result<()> {
 }
 
 /// Size and free space of the filesystem holding a path.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct DiskSpace {
-    pub total: u64,
-    pub avail: u64,
-    pub block: u64,
-}
+pub type DiskSpace = crate::mounts::FsSize;
 
 pub fn disk_space(p: &Path) -> Result<DiskSpace> {
-    let c = CString::new(p.as_os_str().as_bytes()).context("path with a NUL byte")?;
-    // SAFETY: statvfs fills the struct we pass; the path is NUL-terminated.
-    let mut s: libc::statvfs = unsafe { std::mem::zeroed() };
-    if unsafe { libc::statvfs(c.as_ptr(), &mut s) } != 0 {
-        return Err(std::io::Error::last_os_error())
-            .with_context(|| format!("checking free space on {}", p.display()));
-    }
-    let frsize = if s.f_frsize > 0 {
-        s.f_frsize
-    } else {
-        s.f_bsize
-    } as u64;
-    Ok(DiskSpace {
-        total: s.f_blocks as u64 * frsize,
-        avail: s.f_bavail as u64 * frsize,
-        block: frsize.max(512),
-    })
+    crate::mounts::statvfs(p).with_context(|| format!("checking free space on {}", p.display()))
 }
 
 /// Space a run must leave free: 2% of the disk, at least 4 MiB, at most 8 GiB.
@@ -109,43 +52,17 @@ pub fn check_room(space: DiskSpace, need: u64, where_: &Path) -> Result<()> {
             "not enough space on the backup disk {}: this run needs about {}, {} is free and {} must stay free; \
              free some space or prune old snapshots",
             where_.display(),
-            human(need),
-            human(space.avail),
-            human(margin)
+            crate::human::bytes(need),
+            crate::human::bytes(space.avail),
+            crate::human::bytes(margin)
         );
     }
     Ok(())
 }
 
-/// Bytes in a short human form (`1.5 GiB`).
-pub fn human(b: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = b as f64;
-    let mut u = 0;
-    while v >= 1024.0 && u < UNITS.len() - 1 {
-        v /= 1024.0;
-        u += 1;
-    }
-    if u == 0 {
-        format!("{b} B")
-    } else {
-        format!("{v:.1} {}", UNITS[u])
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn mountinfo_fields_and_escapes() {
-        let text = "22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw\n\
-                    40 22 8:17 / /mnt/potion\\040data rw - ext4 /dev/sdb1 rw\n";
-        assert_eq!(
-            mount_points(text),
-            [PathBuf::from("/"), PathBuf::from("/mnt/potion data")]
-        );
-    }
 
     #[test]
     fn margin_is_two_percent_within_bounds() {
@@ -158,6 +75,7 @@ mod tests {
     fn room_check_counts_the_margin() {
         let s = DiskSpace {
             total: 1000 << 20,
+            free: 100 << 20,
             avail: 100 << 20,
             block: 4096,
         };

@@ -150,6 +150,9 @@ pub fn verify(cfg: &Config, id: Option<&str>, sample: Option<f64>) -> Result<Ver
     }
     let checked = to_hash.len() as u64;
     problems.extend(hash_all(&root, &to_hash));
+    if let Some(prev) = &prev {
+        problems.extend(unchecked_damage(prev, &m.files, &chosen, &problems));
+    }
     problems.sort_by(|a, b| a.path.cmp(&b.path));
 
     let now = Utc::now().timestamp();
@@ -184,6 +187,32 @@ pub fn verify(cfg: &Config, id: Option<&str>, sample: Option<f64>) -> Result<Ver
         log::warn!("could not update the snapshot index: {e:#}");
     }
     Ok(record)
+}
+
+/// Damage an earlier verify found in files this sample did not hash again. A
+/// snapshot never heals, so the finding stands until its bucket is hashed
+/// again; dropping it would make the snapshot look good and let the next
+/// run link the damaged file forward. Files whose size or kind no longer
+/// match are already reported afresh by the walk.
+fn unchecked_damage(
+    prev: &VerifyRecord,
+    files: &[ManifestEntry],
+    chosen: &[bool],
+    current: &[VerifyProblem],
+) -> Vec<VerifyProblem> {
+    let is_file: std::collections::HashSet<&str> = files
+        .iter()
+        .filter(|e| e.kind == EntryKind::File)
+        .map(|e| e.path.as_str())
+        .collect();
+    let reported: std::collections::HashSet<&str> =
+        current.iter().map(|p| p.path.as_str()).collect();
+    prev.problems
+        .iter()
+        .filter(|p| p.kind == "changed" && is_file.contains(p.path.as_str()))
+        .filter(|p| !chosen[bucket(&p.path) as usize] && !reported.contains(p.path.as_str()))
+        .cloned()
+        .collect()
 }
 
 fn problem(kind: &str, path: &str, detail: &str) -> VerifyProblem {

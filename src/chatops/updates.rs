@@ -461,8 +461,10 @@ pub fn git_pull(exec: &Exec, repos: &[PathBuf]) -> Result<Done<Vec<RepoPull>>> {
     })
 }
 
+/// The first ten characters of a commit id; whole when shorter or when cut
+/// would split a character (git's output is text we did not write).
 fn short(hash: &str) -> &str {
-    &hash[..hash.len().min(10)]
+    hash.get(..10).unwrap_or(hash)
 }
 
 pub fn render_git(pulls: &[RepoPull]) -> String {

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use super::collect::round1;
 use crate::files::backup::BackupOutcome;
 use crate::files::health::BackupInfo;
-use crate::files::{parse_rfc3339, read_json};
+use crate::files::{parse_rfc3339, read_json_if_exists};
 
 /// `last_status` before any backup has run.
 pub const NONE: &str = "none";
@@ -18,10 +18,7 @@ pub const UNKNOWN: &str = "unknown";
 
 /// Reads `last_backup.json`; `Ok(None)` when no backup has run yet.
 pub fn read(path: &Path) -> Result<Option<BackupOutcome>> {
-    match std::fs::metadata(path) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        _ => read_json(path).map(Some),
-    }
+    read_json_if_exists(path)
 }
 
 /// The report's backup section. Before any backup has run there is nothing

@@ -70,17 +70,14 @@ pub fn run(cfg: &Config, roots: &Roots) -> Outcome {
 /// starts fresh and says so in a note (never an error: nothing is lost but
 /// one CPU sample and the alert streaks).
 pub fn load_state(path: &std::path::Path) -> (HealthState, Option<String>) {
-    match std::fs::metadata(path) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => (HealthState::default(), None),
-        _ => match files::read_json::<HealthState>(path) {
-            Ok(s) => (s, None),
-            Err(e) => (
-                HealthState::default(),
-                Some(format!(
-                    "previous state was unreadable and was started afresh ({e:#}); cpu percent appears from the next run and alert streaks restart"
-                )),
-            ),
-        },
+    match files::read_json_if_exists::<HealthState>(path) {
+        Ok(s) => (s.unwrap_or_default(), None),
+        Err(e) => (
+            HealthState::default(),
+            Some(format!(
+                "previous state was unreadable and was started afresh ({e:#}); cpu percent appears from the next run and alert streaks restart"
+            )),
+        ),
     }
 }
 
@@ -143,11 +140,11 @@ fn collect_with(
     );
     let mounts = errors
         .probe("mounts", roots.read_proc("self/mountinfo"))
-        .map(|t| disks::parse_mountinfo(&t));
+        .map(|t| crate::mounts::mount_points(&t));
     let root_usage = errors.probe("disk /", disks::statvfs(std::path::Path::new("/")));
     let data = &cfg.data_mount;
     let data_mounted = match &mounts {
-        Some(m) => disks::is_mount_point(data, m),
+        Some(m) => crate::mounts::is_mount_point(data, m),
         None => disks::differs_from_parent(data),
     };
     let data_usage = if data_mounted {
@@ -328,12 +325,12 @@ mod tests {
         assert_eq!(r.temperature_c, Some(61.5));
         assert!(r.disks.iter().all(|d| d.present));
         assert_eq!(r.backup.last_status, "none");
-        let mounts = disks::parse_mountinfo(
+        let mounts = crate::mounts::mount_points(
             &Roots::under(fixture("laptop"))
                 .read_proc("self/mountinfo")
                 .unwrap(),
         );
-        assert!(disks::is_mount_point(
+        assert!(crate::mounts::is_mount_point(
             Path::new("/mnt/potion-data"),
             &mounts
         ));

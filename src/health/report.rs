@@ -3,6 +3,7 @@
 use std::fmt::Write;
 
 use crate::files::health::HealthReport;
+use crate::human::bytes;
 
 /// Renders the report as a short, readable summary.
 pub fn summary(r: &HealthReport) -> String {
@@ -132,22 +133,6 @@ fn duration(secs: u64) -> String {
     }
 }
 
-/// Binary units with one decimal: `7.7 GiB`.
-fn bytes(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = n as f64;
-    let mut i = 0;
-    while v >= 1024.0 && i < UNITS.len() - 1 {
-        v /= 1024.0;
-        i += 1;
-    }
-    if i == 0 {
-        format!("{n} B")
-    } else {
-        format!("{v:.1} {}", UNITS[i])
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -231,7 +216,5 @@ mod tests {
         assert_eq!(duration(42 * 60), "42m");
         assert_eq!(duration(5 * 3600 + 12 * 60), "5h 12m");
         assert_eq!(duration(3 * 86_400 + 4 * 3600 + 59), "3d 4h");
-        assert_eq!(bytes(512), "512 B");
-        assert_eq!(bytes(8 * 1024 * 1024 * 1024 - 300 * 1024 * 1024), "7.7 GiB");
     }
 }
