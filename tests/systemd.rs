@@ -796,6 +796,20 @@ fn check_bot_end_to_end(m: &Machine) {
         assert!(t0.elapsed() < WAIT, "audit lines missing:\n{text}");
         std::thread::sleep(Duration::from_millis(200));
     }
+    // /log_journal reads the real journal as the bot's user (in systemd-journal):
+    // the restart just done shows up, a unit outside SERVICES is refused.
+    api.push_text(ADMIN, &format!("/log_journal {DUMMY}"));
+    let logs = api.wait_text("test dummy", WAIT).unwrap_or_else(|| {
+        panic!(
+            "no journal lines; sent {:?}\n{}",
+            api.texts_to(ADMIN),
+            journal()
+        )
+    });
+    assert!(logs.contains("Started"), "{logs}");
+    api.push_text(ADMIN, "/log_journal sshd.service");
+    api.wait_text("not in SERVICES", WAIT)
+        .unwrap_or_else(|| panic!("no refusal; sent {:?}", api.texts_to(ADMIN)));
     m.ok(&["systemctl", "stop", paths::BOT_UNIT]);
     assert_eq!(m.prop(paths::BOT_UNIT, "ExecMainStatus"), "0");
 }
