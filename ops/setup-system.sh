@@ -20,6 +20,20 @@ BOT_UNIT=potion-runner.service
 say() { echo "potion-runner: $*"; }
 die() { echo "potion-runner: $*" >&2; exit 1; }
 
+# .env belongs to the service user, who may replace it with a symlink (or a
+# FIFO, or a hard link) to a file of root's: never follow it as root.
+env_file_plain() {
+  if [ -L "$ENV_FILE" ]; then
+    die "$ENV_FILE is a symlink; refusing to touch it as root. Replace it with a plain file (or remove it to get the template) and run this again"
+  fi
+  if [ -e "$ENV_FILE" ] && [ ! -f "$ENV_FILE" ]; then
+    die "$ENV_FILE is not a regular file; refusing to touch it as root. Replace it with a plain file (or remove it to get the template) and run this again"
+  fi
+  if [ -e "$ENV_FILE" ] && [ "$(stat -c %h -- "$ENV_FILE")" != 1 ]; then
+    die "$ENV_FILE has more than one hard link; refusing to touch it as root. Replace it with a plain copy and run this again"
+  fi
+}
+
 prepare() {
   local template=$1 sudoers=$2
   [ -f "$template" ] || die "env template $template not found"
@@ -40,12 +54,22 @@ prepare() {
   systemd-tmpfiles --create potion-runner.conf
 
   # .env: the template only when there is none; owner and mode always (it holds the token).
+  env_file_plain
   if [ ! -e "$ENV_FILE" ]; then
-    install -m 0600 -o "$USER_NAME" -g "$USER_NAME" "$template" "$ENV_FILE"
+    # Built beside it and renamed into place: a rename replaces whatever
+    # appeared at .env meanwhile and never writes through it.
+    local new
+    new=$(mktemp "$APP_DIR/.env.new.XXXXXX")
+    install -m 0600 -o "$USER_NAME" -g "$USER_NAME" "$template" "$new"
+    mv -fT -- "$new" "$ENV_FILE"
     say "wrote $ENV_FILE from the template: fill in BOT_TOKEN and ADMIN_IDS"
   fi
-  chown "$USER_NAME:$USER_NAME" "$ENV_FILE"
-  chmod 0600 "$ENV_FILE"
+  # chown -h never follows a symlink. chmod has no such flag, so it runs with
+  # the service user's rights: if .env was swapped for a symlink after the
+  # check, the chmod can only reach what that user could change anyway.
+  chown -h "$USER_NAME:$USER_NAME" "$ENV_FILE"
+  setpriv --reuid="$USER_NAME" --regid="$USER_NAME" --clear-groups -- chmod 0600 -- "$ENV_FILE"
+  env_file_plain
 
   # sudoers: checked with visudo before it goes live, then moved in atomically.
   # sudo ignores names with a dot in /etc/sudoers.d, so the temporary file is inert.
@@ -61,6 +85,7 @@ prepare() {
 }
 
 bot_token_set() {
+  [ -f "$ENV_FILE" ] && [ ! -L "$ENV_FILE" ] || return 1
   grep -Eq '^[[:space:]]*(export[[:space:]]+)?BOT_TOKEN=[^[:space:]#]' "$ENV_FILE"
 }
 
@@ -74,6 +99,7 @@ activate() {
   systemctl restart "${TIMERS[@]}"
 
   # Keep the timer on BACKUP_TIME from .env (the helper validates and writes the drop-in).
+  env_file_plain
   local t
   t=$(sed -n -E 's/^[[:space:]]*BACKUP_TIME=[[:space:]]*"?([0-9]{1,2}[:.,][0-9]{2})"?[[:space:]]*$/\1/p' "$ENV_FILE" | tail -n 1)
   if [ -n "$t" ]; then

@@ -5,7 +5,7 @@
 //! never interleave inside a line and nothing earlier is ever rewritten.
 
 use std::fs::OpenOptions;
-use std::io::Write;
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
@@ -17,6 +17,11 @@ use crate::files::bot::AuditEntry;
 const MAX_ARGS: usize = 300;
 /// Longest action name kept (an unknown `/command` is whatever was typed).
 const MAX_ACTION: usize = 64;
+/// Longest result text kept (a failure can quote a program's whole output).
+const MAX_RESULT: usize = 300;
+/// How much of the end of the log [`tail`] reads: far more than the few
+/// dozen lines anyone asks for, however long the log has grown.
+const TAIL_BYTES: u64 = 64 << 10;
 
 fn cut(s: &str, max: usize) -> String {
     let mut out: String = s.chars().take(max).collect();
@@ -26,7 +31,7 @@ fn cut(s: &str, max: usize) -> String {
     out
 }
 
-/// Builds an entry stamped with the current time; long arguments are cut.
+/// Builds an entry stamped with the current time; long arguments and results are cut.
 pub fn entry(
     user_id: u64,
     username: Option<&str>,
@@ -40,7 +45,7 @@ pub fn entry(
         username: username.map(|u| cut(u, MAX_ACTION)),
         action: cut(action, MAX_ACTION),
         arguments: cut(arguments, MAX_ARGS),
-        result: result.to_string(),
+        result: cut(result, MAX_RESULT),
     }
 }
 
@@ -63,12 +68,28 @@ pub fn append(path: &Path, e: &AuditEntry) -> Result<()> {
 }
 
 /// The last `n` lines of the log, oldest first (a missing log is empty).
+/// Only the last [`TAIL_BYTES`] are read, so a long log costs no more than a
+/// short one; a line cut at the start of that window is skipped.
 pub fn tail(path: &Path, n: usize) -> Result<Vec<AuditEntry>> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(t) => t,
+    let what = || format!("reading {}", path.display());
+    let mut f = match std::fs::File::open(path) {
+        Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+        Err(e) => return Err(e).with_context(what),
     };
+    let len = f.metadata().with_context(what)?.len();
+    let start = len.saturating_sub(TAIL_BYTES);
+    f.seek(SeekFrom::Start(start)).with_context(what)?;
+    let mut bytes = Vec::new();
+    f.take(TAIL_BYTES)
+        .read_to_end(&mut bytes)
+        .with_context(what)?;
+    let mut text = String::from_utf8_lossy(&bytes);
+    if start > 0 {
+        // The window most likely starts inside a line: drop that piece.
+        let after = text.find('\n').map_or(text.len(), |i| i + 1);
+        text = text[after..].to_string().into();
+    }
     let mut out: Vec<AuditEntry> = text
         .lines()
         .rev()
@@ -109,6 +130,36 @@ mod tests {
         assert!(e.arguments.ends_with('…'));
         assert_eq!(e.action.chars().count(), MAX_ACTION + 1);
         assert_eq!(entry(1, None, "svc", "ollama", "ok").arguments, "ollama");
+    }
+
+    #[test]
+    fn long_results_are_cut() {
+        let e = entry(1, None, "apt", "update", &"z".repeat(5000));
+        assert_eq!(e.result.chars().count(), MAX_RESULT + 1);
+        assert!(e.result.ends_with('…'));
+        assert_eq!(entry(1, None, "svc", "ollama", "ok").result, "ok");
+    }
+
+    #[test]
+    fn tail_reads_only_the_end_of_a_long_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("actions.log");
+        // A huge first line that is not JSON: a tail that read the whole
+        // file would still work, so check the window by what it skips.
+        std::fs::write(&p, format!("{}\n", "#".repeat(3 * TAIL_BYTES as usize))).unwrap();
+        for i in 0..2000 {
+            append(&p, &entry(7, None, "status", &i.to_string(), "ok")).unwrap();
+        }
+        let t = tail(&p, 3).unwrap();
+        let args: Vec<_> = t.iter().map(|e| e.arguments.as_str()).collect();
+        assert_eq!(args, ["1997", "1998", "1999"]);
+        // Asking for more than the window holds gives what the window holds,
+        // all whole lines, the newest last.
+        let all = tail(&p, 100_000).unwrap();
+        assert!(all.len() > 100 && all.len() < 2000, "{}", all.len());
+        assert_eq!(all.last().unwrap().arguments, "1999");
+        let first: usize = all[0].arguments.parse().unwrap();
+        assert_eq!(first + all.len(), 2000, "consecutive up to the end");
     }
 
     #[test]

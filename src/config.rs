@@ -252,9 +252,17 @@ pub fn read_env_text(path: &Path) -> Result<String, String> {
         ));
     }
     let mut text = String::new();
-    f.take(MAX_ENV_BYTES)
+    f.take(MAX_ENV_BYTES + 1)
         .read_to_string(&mut text)
         .map_err(what)?;
+    if text.len() as u64 > MAX_ENV_BYTES {
+        // It grew after the size check: refuse rather than cut a line in two.
+        return Err(format!(
+            "refusing to read {}: larger than {} KiB, which no .env is",
+            path.display(),
+            MAX_ENV_BYTES >> 10
+        ));
+    }
     Ok(text)
 }
 

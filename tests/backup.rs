@@ -389,12 +389,23 @@ fn damage_found_earlier_stands_until_its_file_is_hashed_again() {
     }
     bk.ok(&["run"], 0);
     let id = bk.ids()[0].clone();
-    // A victim outside bucket 0, the only bucket `--sample 1` hashes next.
+    // A victim outside the one bucket `--sample 1` hashes next: bucket 0, or
+    // when no file is there, the first bucket after it that holds one.
     let m = bk.manifest(&id);
+    let bucket_of = |e: &&potion_runner::files::backup::ManifestEntry| {
+        potion_runner::backup::verify::bucket(&e.path)
+    };
+    let hashed_next = m
+        .files
+        .iter()
+        .filter(|e| e.blake3.is_some())
+        .map(|e| bucket_of(&e))
+        .min()
+        .unwrap();
     let victim = m
         .files
         .iter()
-        .find(|e| e.blake3.is_some() && potion_runner::backup::verify::bucket(&e.path) != 0)
+        .find(|e| e.blake3.is_some() && bucket_of(e) != hashed_next)
         .unwrap();
     let name = Path::new(&victim.path).file_name().unwrap().to_owned();
     let on_disk = bk.in_snap(&id).join(&name);
@@ -411,6 +422,7 @@ fn damage_found_earlier_stands_until_its_file_is_hashed_again() {
         "{:?}",
         rec.problems
     );
+    assert!(rec.last.checked_files >= 1, "{:?}", rec.last);
 
     bk.ok(&["run"], 0);
     let next = bk.ids()[1].clone();
@@ -449,6 +461,26 @@ fn sample_verify_rotates_over_every_file() {
     let o = bk.run(&["verify", "--sample", "0"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o.stderr).contains("--sample"), "{}", text(&o.stderr));
+}
+
+/// With very few files a 15 % sample may cover no file's bucket; it still
+/// hashes one, and the rotation reaches every file.
+#[test]
+fn a_sample_of_few_files_always_hashes_one() {
+    let bk = Bk::new();
+    write(&bk.src().join("a"), b"a");
+    write(&bk.src().join("b"), b"b");
+    bk.ok(&["run"], 0);
+    let mut last = None;
+    for _ in 0..2 {
+        let rec: VerifyRecord =
+            serde_json::from_slice(&bk.ok(&["verify", "--sample", "15", "--json"], 0).stdout)
+                .unwrap();
+        assert!(rec.last.checked_files >= 1, "{:?}", rec.last);
+        last = Some(rec);
+    }
+    let rec = last.unwrap();
+    assert_eq!(rec.last.coverage_percent, Some(100.0), "{:?}", rec.last);
 }
 
 #[test]

@@ -856,6 +856,31 @@ fn an_old_health_file_raises_health_stale_and_a_torn_one_changes_nothing() {
 }
 
 #[test]
+fn a_health_file_that_stays_corrupt_still_raises_health_stale() {
+    let w = World::new("HEALTH_STALE_S=10");
+    let health = w.sb.state_dir().join("last_health.json");
+    std::fs::write(&health, "{\"schema\":1,").unwrap();
+    let bot = w.start();
+    w.ask("/status", "Cannot read");
+    assert_eq!(
+        w.count_texts("Health data stale"),
+        0,
+        "not before HEALTH_STALE_S"
+    );
+    std::thread::sleep(Duration::from_secs(11));
+    // Rewritten, still corrupt: the watcher looks again and finds no news.
+    std::fs::write(&health, "{\"schema\":1,").unwrap();
+    let stale = w.api.wait_text("HEALTH_STALE", WAIT).expect("stale alert");
+    assert!(stale.contains("Health data stale"), "{stale}");
+    bot.stop();
+    assert!(
+        w.stderr().contains("counting health as stale"),
+        "{}",
+        w.stderr()
+    );
+}
+
+#[test]
 fn alerts_still_go_out_when_the_state_file_cannot_be_written() {
     let w = World::new("");
     // A directory where bot-state.json should be: every atomic rename onto it fails.

@@ -633,6 +633,53 @@ fn check_install_layout(m: &Machine) {
     assert_eq!(m.prop(paths::HEALTH_TIMER, "Persistent"), "yes");
 }
 
+/// The service user owns `.env` and may swap it for a symlink to a file of
+/// root's: the next install must refuse, not hand that file to the user.
+fn check_env_symlink_refused(m: &Machine, install: &[&str]) {
+    m.write("/etc/potion-victim", "secret\n", 0o600);
+    let as_potion = |argv: &[&str]| {
+        let mut a = vec![
+            "setpriv",
+            "--reuid=potion",
+            "--regid=potion",
+            "--clear-groups",
+        ];
+        a.extend_from_slice(argv);
+        m.ok(&a);
+    };
+    as_potion(&[
+        "mv",
+        "/opt/potion-runner/.env",
+        "/opt/potion-runner/.env.keep",
+    ]);
+    as_potion(&["ln", "-s", "/etc/potion-victim", "/opt/potion-runner/.env"]);
+    let out = m.run(install);
+    assert!(!out.success(), "install over a symlinked .env succeeded");
+    assert!(
+        out.stderr_lossy().contains(".env is a symlink"),
+        "{}",
+        out.stderr_lossy()
+    );
+    assert_eq!(
+        m.ok(&["stat", "-c", "%a %U %G", "/etc/potion-victim"])
+            .trim(),
+        "600 root root"
+    );
+    as_potion(&[
+        "mv",
+        "-fT",
+        "/opt/potion-runner/.env.keep",
+        "/opt/potion-runner/.env",
+    ]);
+    m.ok(&["rm", "/etc/potion-victim"]);
+    m.ok(install);
+    assert_eq!(
+        m.ok(&["stat", "-c", "%a %U %G", "/opt/potion-runner/.env"])
+            .trim(),
+        "600 potion potion"
+    );
+}
+
 /// `backup start` and `verify start` through sudo, as the bot calls them,
 /// run the real potion-backup in its units (as root) and leave a snapshot, its
 /// manifest, last_backup.json and the verify result in backups.json, all
@@ -845,6 +892,7 @@ fn install_sh_gives_a_working_system() {
     m.ok(&[install, bins.to_str().unwrap()]);
 
     check_install_layout(&m);
+    check_env_symlink_refused(&m, &[install, bins.to_str().unwrap()]);
     check_logrotate(&m);
     add_dummy_and_allowlist(&m);
     check_helper_svc(&m);

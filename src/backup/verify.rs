@@ -50,6 +50,25 @@ pub fn sample_buckets(next: u32, percent: Option<f64>) -> (Vec<bool>, u32) {
     (chosen, (next + count) % BUCKETS)
 }
 
+/// Makes sure a sample hashes at least one file when there is any to hash:
+/// when none of the `chosen` buckets holds a file (`occupied`), the first
+/// occupied bucket from `next_bucket` on joins the sample and the rotation
+/// goes on after it. With a handful of files, 15 % of the buckets would
+/// otherwise often hash nothing at all.
+pub fn widen_to_a_file(chosen: &mut [bool], next_bucket: &mut u32, occupied: &[bool]) {
+    if chosen.iter().zip(occupied).any(|(c, o)| *c && *o) {
+        return;
+    }
+    let n = BUCKETS as usize;
+    if let Some(b) = (0..n)
+        .map(|k| (*next_bucket as usize + k) % n)
+        .find(|&b| occupied.get(b).copied().unwrap_or(false))
+    {
+        chosen[b] = true;
+        *next_bucket = ((b + 1) % n) as u32;
+    }
+}
+
 /// Share of files (0–100) whose bucket was checked since `now - window`.
 pub fn coverage(file_buckets: &[u32], checked_at: &[i64], now: i64) -> f64 {
     if file_buckets.is_empty() {
@@ -84,14 +103,14 @@ pub fn verify(cfg: &Config, id: Option<&str>, sample: Option<f64>) -> Result<Ver
     let root = layout.snapshot(&id);
     let prev = index::read_verify(&layout, &id);
     let next = prev.as_ref().map_or(0, |r| r.next_bucket);
-    let (chosen, next_bucket) = sample_buckets(next, sample);
+    let (mut chosen, mut next_bucket) = sample_buckets(next, sample);
 
     let (found, walk_warnings) = walk(&root)?;
     let mut problems: Vec<VerifyProblem> = walk_warnings
         .iter()
         .map(|w| problem("unreadable", &escape_path(root.as_os_str()), w))
         .collect();
-    let mut to_hash = Vec::new();
+    let mut hashable: Vec<(u32, &ManifestEntry)> = Vec::new();
     let mut file_buckets = Vec::new();
     for e in &m.files {
         let Some(f) = found.get(e.path.as_str()) else {
@@ -120,8 +139,8 @@ pub fn verify(cfg: &Config, id: Option<&str>, sample: Option<f64>) -> Result<Ver
                         &e.path,
                         &format!("size {} bytes, the manifest says {}", f.size, e.size),
                     ));
-                } else if chosen[b as usize] {
-                    to_hash.push(e);
+                } else {
+                    hashable.push((b, e));
                 }
             }
             EntryKind::Symlink => {
@@ -148,6 +167,16 @@ pub fn verify(cfg: &Config, id: Option<&str>, sample: Option<f64>) -> Result<Ver
             "in the snapshot but not in the manifest",
         ));
     }
+    let mut occupied = vec![false; BUCKETS as usize];
+    for (b, _) in &hashable {
+        occupied[*b as usize] = true;
+    }
+    widen_to_a_file(&mut chosen, &mut next_bucket, &occupied);
+    let to_hash: Vec<&ManifestEntry> = hashable
+        .iter()
+        .filter(|(b, _)| chosen[*b as usize])
+        .map(|(_, e)| *e)
+        .collect();
     let checked = to_hash.len() as u64;
     problems.extend(hash_all(&root, &to_hash));
     if let Some(prev) = &prev {
@@ -343,6 +372,39 @@ mod tests {
         let (all, n) = sample_buckets(42, None);
         assert!(all.iter().all(|c| *c));
         assert_eq!(n, 42);
+    }
+
+    #[test]
+    fn a_sample_hashes_at_least_one_file_when_there_is_one() {
+        let mut occupied = vec![false; BUCKETS as usize];
+        occupied[40] = true;
+        occupied[70] = true;
+        // 15 % from bucket 0 holds neither file: the next one joins.
+        let (mut chosen, mut next) = sample_buckets(0, Some(15.0));
+        assert_eq!(next, 15);
+        widen_to_a_file(&mut chosen, &mut next, &occupied);
+        assert!(chosen[40] && !chosen[70]);
+        assert_eq!(chosen.iter().filter(|c| **c).count(), 16);
+        assert_eq!(next, 41);
+        // The rotation goes on to the other file, then wraps to the first.
+        let (mut chosen, mut next) = sample_buckets(next, Some(15.0));
+        widen_to_a_file(&mut chosen, &mut next, &occupied);
+        assert!(chosen[70] && !chosen[40]);
+        assert_eq!(next, 71);
+        let (mut chosen, mut next) = sample_buckets(next, Some(15.0));
+        widen_to_a_file(&mut chosen, &mut next, &occupied);
+        assert!(chosen[40] && !chosen[70]);
+        assert_eq!(next, 41);
+        // A sample that already holds a file is left alone.
+        let (mut chosen, mut next) = sample_buckets(30, Some(15.0));
+        let before = chosen.clone();
+        widen_to_a_file(&mut chosen, &mut next, &occupied);
+        assert_eq!((chosen, next), (before, 45));
+        // No file at all: nothing to widen to.
+        let (mut chosen, mut next) = sample_buckets(0, Some(15.0));
+        widen_to_a_file(&mut chosen, &mut next, &vec![false; BUCKETS as usize]);
+        assert_eq!(chosen.iter().filter(|c| **c).count(), 15);
+        assert_eq!(next, 15);
     }
 
     #[test]

@@ -32,24 +32,41 @@ impl Change {
     }
 }
 
+/// What the watcher found in `last_health.json`.
+#[derive(Debug, Clone, Copy)]
+pub enum Health<'a> {
+    Report(&'a HealthReport),
+    /// No file yet.
+    Missing,
+    /// A file that cannot be read or parsed; `last_good` is the `taken_at`
+    /// of the last report this bot could read, if any.
+    Unreadable {
+        last_good: Option<DateTime<Utc>>,
+    },
+}
+
 /// The alerts active now. A stale report says nothing new about the other
 /// alerts, so those stay as announced and only `HEALTH_STALE` is added.
-/// `report` is `None` when `last_health.json` does not exist: that counts as
-/// stale once the bot itself has run longer than `stale_s` (since `started`).
+/// No file counts as stale once the bot itself has run longer than
+/// `stale_s` (since `started`); an unreadable file is no news either, so it
+/// counts as stale once the last readable report (or, without one, the
+/// bot's start) is older than `stale_s`.
 pub fn active(
-    report: Option<&HealthReport>,
+    health: Health<'_>,
     announced: &BTreeMap<String, String>,
     stale_s: u64,
     now: DateTime<Utc>,
     started: DateTime<Utc>,
 ) -> Vec<Alert> {
     let too_old = |t: DateTime<Utc>| (now - t).num_seconds() > stale_s as i64;
-    let (stale, since) = match report {
-        Some(r) => match parse_rfc3339(&r.taken_at) {
+    let (stale, since) = match health {
+        Health::Report(r) => match parse_rfc3339(&r.taken_at) {
             Some(t) if !too_old(t) => return r.alerts.clone(),
             _ => (true, r.taken_at.clone()),
         },
-        None => (too_old(started), "never".to_string()),
+        Health::Missing => (too_old(started), "never".to_string()),
+        Health::Unreadable { last_good: Some(t) } => (too_old(t), crate::files::rfc3339(t)),
+        Health::Unreadable { last_good: None } => (too_old(started), "never".to_string()),
     };
     let mut out: Vec<Alert> = announced
         .iter()
@@ -253,7 +270,7 @@ mod tests {
         let mut announced = BTreeMap::new();
         announced.insert("RAM_HIGH".to_string(), "x".to_string());
         let r = report("2026-11-25T18:00:00Z");
-        let act = active(Some(&r), &announced, 180, now(), now());
+        let act = active(Health::Report(&r), &announced, 180, now(), now());
         let codes: Vec<_> = act.iter().map(|a| a.code.as_str()).collect();
         assert_eq!(codes, vec!["RAM_HIGH", HEALTH_STALE]);
         let c = diff(&announced, &act, &BTreeMap::new(), now());
@@ -261,7 +278,7 @@ mod tests {
         assert_eq!(c.fired[0].code, HEALTH_STALE);
         assert!(c.cleared.is_empty());
         let fresh = active(
-            Some(&report("2026-11-25T19:00:30Z")),
+            Health::Report(&report("2026-11-25T19:00:30Z")),
             &c.announced,
             180,
             now(),
@@ -276,10 +293,45 @@ mod tests {
     #[test]
     fn a_missing_report_is_stale_only_after_the_grace_period() {
         let started = parse_rfc3339("2026-11-25T19:00:00Z").unwrap();
-        assert!(active(None, &BTreeMap::new(), 180, now(), started).is_empty());
+        assert!(active(Health::Missing, &BTreeMap::new(), 180, now(), started).is_empty());
         let later = parse_rfc3339("2026-11-25T19:03:01Z").unwrap();
-        let act = active(None, &BTreeMap::new(), 180, later, started);
+        let act = active(Health::Missing, &BTreeMap::new(), 180, later, started);
         assert_eq!(act.len(), 1);
+        assert_eq!(
+            (act[0].code.as_str(), act[0].since.as_str()),
+            (HEALTH_STALE, "never")
+        );
+    }
+
+    #[test]
+    fn an_unreadable_report_goes_stale_like_no_report() {
+        // Alerts announced before the file went bad stay; HEALTH_STALE joins
+        // them once the last good report is too old.
+        let mut announced = BTreeMap::new();
+        announced.insert("RAM_HIGH".to_string(), "x".to_string());
+        let good = parse_rfc3339("2026-11-25T18:58:00Z").unwrap();
+        let started = parse_rfc3339("2026-11-25T10:00:00Z").unwrap();
+        let bad = Health::Unreadable {
+            last_good: Some(good),
+        };
+        let fresh = active(bad, &announced, 180, now(), started);
+        let codes: Vec<_> = fresh.iter().map(|a| a.code.as_str()).collect();
+        assert_eq!(
+            codes,
+            vec!["RAM_HIGH"],
+            "within stale_s of the last good one"
+        );
+        let later = parse_rfc3339("2026-11-25T19:01:01Z").unwrap();
+        let act = active(bad, &announced, 180, later, started);
+        let codes: Vec<_> = act.iter().map(|a| a.code.as_str()).collect();
+        assert_eq!(codes, vec!["RAM_HIGH", HEALTH_STALE]);
+        assert_eq!(act[1].since, "2026-11-25T18:58:00Z");
+        // Unreadable since the bot started: stale after the grace period.
+        let none = Health::Unreadable { last_good: None };
+        let started = parse_rfc3339("2026-11-25T19:00:00Z").unwrap();
+        assert!(active(none, &BTreeMap::new(), 180, now(), started).is_empty());
+        let after_grace = parse_rfc3339("2026-11-25T19:03:01Z").unwrap();
+        let act = active(none, &BTreeMap::new(), 180, after_grace, started);
         assert_eq!(
             (act[0].code.as_str(), act[0].since.as_str()),
             (HEALTH_STALE, "never")

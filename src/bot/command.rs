@@ -117,9 +117,10 @@ impl Command {
         )
     }
 
-    /// Commands served by `bot/charts.rs` (issue 7) and `bot/restore.rs`.
+    /// Commands served by `bot/charts.rs` (issue 7); `/restore` has its own
+    /// module, `bot/restore.rs`.
     pub fn is_charts(self) -> bool {
-        matches!(self, Command::Chart | Command::Restore)
+        matches!(self, Command::Chart)
     }
 }
 
@@ -153,7 +154,8 @@ pub fn parse(text: &str) -> Parsed<'_> {
     }
 }
 
-/// A privileged action, run as `sudo -n potion-helper …` (contract §2).
+/// A privileged action, run as `sudo -n /usr/local/bin/potion-helper …`
+/// (`paths::HELPER_PATH`, the path the sudoers rule names; contract §2).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HelperAction {
     Svc {
@@ -200,7 +202,7 @@ impl SvcVerb {
 }
 
 impl HelperAction {
-    /// The helper's arguments (after `sudo -n potion-helper`).
+    /// The helper's arguments (after `sudo -n` and `paths::HELPER_PATH`).
     pub fn helper_args(&self) -> Vec<String> {
         match self {
             HelperAction::Svc { verb, unit } => {
@@ -336,8 +338,12 @@ pub enum Plan {
         minutes: u64,
     },
     AuditTail(usize),
+    /// Served by `bot/ops.rs`.
     Ops,
+    /// Served by `bot/charts.rs`.
     Charts,
+    /// Served by `bot/restore.rs`.
+    Restore,
 }
 
 fn refuse(html: String, reason: &str) -> Plan {
@@ -413,8 +419,11 @@ pub fn plan(cfg: &Config, lang: Lang, cmd: Command, args: &str) -> Plan {
             },
             _ => usage(t, cmd),
         },
-        c if c.is_ops() => Plan::Ops,
-        _ => Plan::Charts,
+        // Command::is_ops; the test over every command holds the two together.
+        LogRuntime | LogJournal | LogErrors | LogFile | Ip | Ping | Tailscale | Speed
+        | AptUpdate | PipSync | GitPull => Plan::Ops,
+        Chart => Plan::Charts,
+        Restore => Plan::Restore,
     }
 }
 
@@ -693,6 +702,7 @@ mod tests {
                 Command::Audit => assert_eq!(plan, Plan::AuditTail(15)),
                 c if c.is_ops() => assert_eq!(plan, Plan::Ops, "/{name}"),
                 c if c.is_charts() => assert_eq!(plan, Plan::Charts, "/{name}"),
+                Command::Restore => assert_eq!(plan, Plan::Restore),
                 // Everything else needs arguments and shows its usage without them.
                 _ => assert!(refused(&plan).contains("Cara pakai"), "/{name}: {plan:?}"),
             }

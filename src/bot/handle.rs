@@ -358,7 +358,7 @@ async fn execute_inner(req: &Req, plan: Plan) -> Result<AuditResult, teloxide::R
             AuditResult::Ok
         }
         // Routed by command in `on_message`; a plan never asks for these itself.
-        Plan::Ops | Plan::Charts => AuditResult::Failed("not routed".into()),
+        Plan::Ops | Plan::Charts | Plan::Restore => AuditResult::Failed("not routed".into()),
     })
 }
 
@@ -528,6 +528,11 @@ fn follow_backup(req: &Req, started: chrono::DateTime<chrono::Utc>) {
     }
     let (bot, shared, chat) = (req.bot.clone(), req.shared.clone(), req.chat);
     tokio::spawn(async move {
+        // Cleared however the task ends: done, panicked or aborted.
+        let flag_owner = shared.clone();
+        let _following = OnDrop::new(move || {
+            flag_owner.backup_follow.store(false, Ordering::SeqCst);
+        });
         let t = shared.texts();
         let state_dir = shared.config().state_dir;
         let msg = send::send(&bot, chat, t.backup_started, None).await;
@@ -563,6 +568,62 @@ fn follow_backup(req: &Req, started: chrono::DateTime<chrono::Utc>) {
                 let _ = send::reply(&bot, chat, &final_text).await;
             }
         }
-        shared.backup_follow.store(false, Ordering::SeqCst);
     });
+}
+
+/// Runs a closure when dropped: clean-up that a panic or a cancelled task
+/// cannot skip.
+struct OnDrop<F: FnOnce()>(Option<F>);
+
+impl<F: FnOnce()> OnDrop<F> {
+    fn new(f: F) -> OnDrop<F> {
+        OnDrop(Some(f))
+    }
+}
+
+impl<F: FnOnce()> Drop for OnDrop<F> {
+    fn drop(&mut self) {
+        if let Some(f) = self.0.take() {
+            f();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+    use std::sync::atomic::AtomicBool;
+
+    #[test]
+    fn a_panic_still_clears_the_flag() {
+        let flag = Arc::new(AtomicBool::new(true));
+        let f = flag.clone();
+        let r = std::panic::catch_unwind(move || {
+            let _guard = OnDrop::new(move || f.store(false, Ordering::SeqCst));
+            panic!("boom");
+        });
+        assert!(r.is_err());
+        assert!(!flag.load(Ordering::SeqCst));
+    }
+
+    #[test]
+    fn an_aborted_task_clears_the_flag() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        let flag = Arc::new(AtomicBool::new(true));
+        let f = flag.clone();
+        rt.block_on(async move {
+            let task = tokio::spawn(async move {
+                let _guard = OnDrop::new(move || f.store(false, Ordering::SeqCst));
+                tokio::time::sleep(Duration::from_secs(3600)).await;
+            });
+            tokio::task::yield_now().await;
+            task.abort();
+            assert!(task.await.unwrap_err().is_cancelled());
+        });
+        assert!(!flag.load(Ordering::SeqCst));
+    }
 }

@@ -93,12 +93,10 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Shared {
     fn new(cfg: Config) -> Shared {
         let state_path = cfg.state_dir.join(crate::paths::BOT_STATE);
-        let state = match crate::files::read_json::<BotState>(&state_path) {
-            Ok(s) => s,
+        let state = match crate::files::read_json_if_exists::<BotState>(&state_path) {
+            Ok(s) => s.unwrap_or_default(),
             Err(e) => {
-                if state_path.exists() {
-                    log::warn!("starting with empty bot state: {e:#}");
-                }
+                log::warn!("starting with empty bot state: {e:#}");
                 BotState::default()
             }
         };

@@ -1,23 +1,14 @@
 //! Text helpers for Telegram HTML messages: escaping, template filling,
 //! splitting long replies on line boundaries, and human-friendly numbers.
 
-/// Telegram's limit on one message, in characters.
+use crate::chatops::fit::tg_len;
+
+/// Telegram's limit on one message, in characters (UTF-16 code units).
 pub const MESSAGE_LIMIT: usize = 4096;
 
-/// Escapes text for Telegram's HTML parse mode (`<`, `>`, `&`, and quotes for attributes).
-pub fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            '"' => out.push_str("&quot;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+// Escaping and byte sizes are the crate's own (`crate::human`), shared with
+// every rendering outside the bot.
+pub use crate::human::{bytes, escape_html as esc};
 
 /// Fills `{name}` placeholders in a catalogue template. Values must already be
 /// escaped when they come from outside (files, chat).
@@ -29,22 +20,34 @@ pub fn fill(template: &str, args: &[(&str, &str)]) -> String {
     out
 }
 
-/// Splits `text` into chunks of at most `limit` characters, cutting only at
-/// line ends; a single over-long line is cut hard (rare: a log line).
+/// Splits `text` into chunks of at most `limit` Telegram characters (UTF-16
+/// code units, as Telegram counts them: an emoji is two), cutting only at
+/// line ends; a single over-long line is cut hard (rare: a log line), never
+/// inside a character.
 pub fn split_lines(text: &str, limit: usize) -> Vec<String> {
     let mut chunks = Vec::new();
     let mut cur = String::new();
     let mut cur_len = 0;
     for line in text.split_inclusive('\n') {
-        let n = line.chars().count();
+        let n = tg_len(line);
         if cur_len + n > limit && !cur.is_empty() {
             chunks.push(std::mem::take(&mut cur));
             cur_len = 0;
         }
         if n > limit {
-            let chars: Vec<char> = line.chars().collect();
-            for piece in chars.chunks(limit) {
-                chunks.push(piece.iter().collect());
+            let mut piece = String::new();
+            let mut piece_len = 0;
+            for c in line.chars() {
+                let w = c.len_utf16();
+                if piece_len + w > limit && !piece.is_empty() {
+                    chunks.push(std::mem::take(&mut piece));
+                    piece_len = 0;
+                }
+                piece.push(c);
+                piece_len += w;
+            }
+            if !piece.is_empty() {
+                chunks.push(piece);
             }
             continue;
         }
@@ -55,24 +58,6 @@ pub fn split_lines(text: &str, limit: usize) -> Vec<String> {
         chunks.push(cur);
     }
     chunks
-}
-
-/// `1.5 GiB`, `512 MiB`, `12 KiB`, `300 B`.
-pub fn bytes(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = n as f64;
-    let mut u = 0;
-    while v >= 1024.0 && u < UNITS.len() - 1 {
-        v /= 1024.0;
-        u += 1;
-    }
-    if u == 0 {
-        format!("{n} B")
-    } else if v >= 100.0 {
-        format!("{v:.0} {}", UNITS[u])
-    } else {
-        format!("{v:.1} {}", UNITS[u])
-    }
 }
 
 /// A duration as `3d 4h`, `2h 5m`, `45s`; `d`/`h`/`m`/`s` read the same in both languages.
@@ -138,9 +123,29 @@ mod tests {
     }
 
     #[test]
+    fn counts_emoji_as_telegram_does() {
+        // 🟢 is one char but two UTF-16 units: 3 lines of 400 emoji plus a
+        // newline are 801 units each, so no two fit in 1000.
+        let line = format!("{}\n", "🟢".repeat(400));
+        let text = line.repeat(3);
+        let parts = split_lines(&text, 1000);
+        assert_eq!(parts.len(), 3);
+        assert!(parts.iter().all(|p| tg_len(p) <= 1000), "{parts:?}");
+        assert_eq!(parts.concat(), text);
+        // An over-long line of emoji is cut between characters, not inside one.
+        let long = "😀".repeat(1500);
+        let parts = split_lines(&long, 1001);
+        assert_eq!(parts.len(), 3);
+        assert!(parts.iter().all(|p| tg_len(p) <= 1001), "{parts:?}");
+        assert_eq!(tg_len(&parts[0]), 1000);
+        assert_eq!(parts.concat(), long);
+    }
+
+    #[test]
     fn formats_numbers() {
         assert_eq!(bytes(300), "300 B");
         assert_eq!(bytes(1536), "1.5 KiB");
+        assert_eq!(bytes(512 * 1024 * 1024), "512.0 MiB");
         assert_eq!(duration(3 * 86400 + 4 * 3600 + 5), "3d 4h");
         assert_eq!(duration(125), "2m 5s");
         assert_eq!(num(90.0), "90");

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use crate::config::Config;
 use crate::files::backup::{BackupOutcome, SnapshotIndex};
 use crate::files::health::HealthReport;
-use crate::files::{HasSchema, parse_rfc3339, read_json};
+use crate::files::{HasSchema, parse_rfc3339, read_json_if_exists};
 
 use super::i18n::Texts;
 use super::text::{bytes, duration, esc, fill, num};
@@ -23,13 +23,12 @@ pub enum Loaded<T> {
     Ok(T),
 }
 
-/// Reads a job file; never fails, the problem is part of the value.
+/// Reads a job file (size-capped, not through a symlink); never fails, the
+/// problem is part of the value.
 pub fn load<T: serde::de::DeserializeOwned + HasSchema>(path: &Path) -> Loaded<T> {
-    if !path.exists() {
-        return Loaded::Missing;
-    }
-    match read_json(path) {
-        Ok(v) => Loaded::Ok(v),
+    match read_json_if_exists(path) {
+        Ok(Some(v)) => Loaded::Ok(v),
+        Ok(None) => Loaded::Missing,
         Err(e) => Loaded::Corrupt(format!("{e:#}")),
     }
 }
@@ -65,10 +64,10 @@ fn with_health(
     now: DateTime<Utc>,
     body: impl FnOnce(&HealthReport) -> String,
 ) -> String {
-    if let Some(p) = file_problem(t, crate::paths::LAST_HEALTH, h) {
-        return p;
-    }
-    let Loaded::Ok(r) = h else { unreachable!() };
+    let r = match h {
+        Loaded::Ok(r) => r,
+        other => return file_problem(t, crate::paths::LAST_HEALTH, other).unwrap_or_default(),
+    };
     match stale_line(t, r, cfg.health_stale_s, now) {
         Some(s) => format!("{s}\n\n{}", body(r)),
         None => body(r),
@@ -458,5 +457,14 @@ pub(crate) mod tests {
         assert!(matches!(load::<HealthReport>(&p), Loaded::Missing));
         std::fs::write(&p, "{half").unwrap();
         assert!(matches!(load::<HealthReport>(&p), Loaded::Corrupt(_)));
+        // Oversized: refused without reading it whole.
+        std::fs::File::create(&p)
+            .unwrap()
+            .set_len(crate::files::MAX_STATE_FILE + 1)
+            .unwrap();
+        match load::<HealthReport>(&p) {
+            Loaded::Corrupt(e) => assert!(e.contains("larger than"), "{e}"),
+            other => panic!("{other:?}"),
+        }
     }
 }

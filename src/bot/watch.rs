@@ -44,6 +44,7 @@ pub async fn run(shared: Arc<Shared>) {
     let state_dir = shared.config().state_dir;
     let mut events = open_watch(&state_dir);
     let started = chrono::Utc::now();
+    let mut last_good = None;
     let mut tick = tokio::time::interval(RESCAN);
     loop {
         let relevant = tokio::select! {
@@ -72,34 +73,43 @@ pub async fn run(shared: Arc<Shared>) {
             },
         };
         if relevant {
-            check(&shared, started);
+            check(&shared, started, &mut last_good);
         }
     }
 }
 
-/// Reads `last_health.json` and queues what fired or cleared.
-pub fn check(shared: &Shared, started: chrono::DateTime<chrono::Utc>) {
+/// Reads `last_health.json` and queues what fired or cleared. `last_good`
+/// keeps the `taken_at` of the last readable report, so an unreadable file
+/// still goes stale in time.
+pub fn check(
+    shared: &Shared,
+    started: chrono::DateTime<chrono::Utc>,
+    last_good: &mut Option<chrono::DateTime<chrono::Utc>>,
+) {
     let cfg = shared.config();
-    let report: Option<HealthReport> = match load(&cfg.health_file()) {
-        Loaded::Ok(r) => Some(r),
-        Loaded::Missing => None,
-        // A torn or foreign file says nothing; the next good one will.
+    let loaded: Loaded<HealthReport> = load(&cfg.health_file());
+    let health = match &loaded {
+        Loaded::Ok(r) => {
+            if let Some(t) = crate::files::parse_rfc3339(&r.taken_at) {
+                *last_good = Some(t);
+            }
+            alerts::Health::Report(r)
+        }
+        Loaded::Missing => alerts::Health::Missing,
+        // A torn or foreign file says nothing new, but it is no news either:
+        // the other alerts stay as announced and HEALTH_STALE still comes.
         Loaded::Corrupt(e) => {
-            log::warn!("{e}");
-            return;
+            log::warn!("{e}; counting health as stale from the last good report");
+            alerts::Health::Unreadable {
+                last_good: *last_good,
+            }
         }
     };
     let t = shared.texts();
     let now = chrono::Utc::now();
     let r = shared.update_state(|st| {
         alerts::expire_mutes(&mut st.mutes, now);
-        let active = alerts::active(
-            report.as_ref(),
-            &st.announced,
-            cfg.health_stale_s,
-            now,
-            started,
-        );
+        let active = alerts::active(health, &st.announced, cfg.health_stale_s, now, started);
         let change = alerts::diff(&st.announced, &active, &st.mutes, now);
         for a in &change.fired {
             let chart = super::charts::alert_chart(&a.code, now.timestamp());

@@ -12,9 +12,7 @@ pub mod plan;
 pub mod policy;
 
 use std::collections::BTreeMap;
-use std::fs::File;
-use std::io::Read;
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use crate::config::{self, Config};
@@ -29,9 +27,6 @@ pub const EXIT_OK: u8 = 0;
 pub const EXIT_REFUSED: u8 = 1;
 /// Exit code: usage (and unreadable configuration).
 pub const EXIT_USAGE: u8 = crate::cli::EXIT_USAGE;
-
-/// Largest `.env` the helper reads; a bigger one is not a settings file.
-const MAX_ENV_BYTES: u64 = 256 * 1024;
 
 /// What the caller asked for, as parsed from the command line (not yet validated).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -164,34 +159,12 @@ pub fn load_config(env_flag: Option<&Path>) -> Result<Config, String> {
             p
         }
     };
-    let text = read_plain_file(&path)?;
+    let text = config::read_env_text(&path)?;
     let entries = envfile::parse(&text).map_err(|e| format!("{}: {e}", path.display()))?;
     let pairs: BTreeMap<String, String> = entries.into_iter().map(|e| (e.key, e.value)).collect();
     let mut cfg = Config::from_pairs(&pairs).map_err(|e| format!("{}: {e}", path.display()))?;
     cfg.env_file = Some(path);
     Ok(cfg)
-}
-
-fn read_plain_file(path: &Path) -> Result<String, String> {
-    let what = |e: std::io::Error| format!("cannot read {}: {e}", path.display());
-    let mut f = File::options()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-        .open(path)
-        .map_err(what)?;
-    let m = f.metadata().map_err(what)?;
-    if !m.file_type().is_file() || m.nlink() != 1 {
-        return Err(format!(
-            "refusing to read {}: not a plain file with a single link",
-            path.display()
-        ));
-    }
-    let mut text = String::new();
-    f.by_ref()
-        .take(MAX_ENV_BYTES)
-        .read_to_string(&mut text)
-        .map_err(what)?;
-    Ok(text)
 }
 
 /// The policy for this machine: the allowlist file plus the configured `SELF_SERVICE`.
@@ -357,6 +330,27 @@ mod tests {
         assert!(err.contains("single link"), "{err}");
         std::fs::write(dir.path().join("bad.env"), "SELF_SERVICE=a b\n").unwrap();
         assert!(load_config(Some(&dir.path().join("bad.env"))).is_err());
+    }
+
+    #[test]
+    fn an_oversized_env_is_refused_not_cut() {
+        // A cut at the size limit would leave "SELF_SERVICE=my-bot" of
+        // "SELF_SERVICE=my-bot-backup" and change which unit is protected.
+        let dir = tempfile::tempdir().unwrap();
+        let env = dir.path().join("big.env");
+        let pad = "# padding\n".repeat((config::MAX_ENV_BYTES as usize / 10) + 1);
+        std::fs::write(&env, format!("{pad}SELF_SERVICE=my-bot-backup\n")).unwrap();
+        let err = load_config(Some(&env)).unwrap_err();
+        assert!(err.contains("larger than"), "{err}");
+        // Just under the limit it is read whole.
+        let small = dir.path().join("small.env");
+        let line = "SELF_SERVICE=my-bot-backup\n";
+        let pad = "#".repeat(config::MAX_ENV_BYTES as usize - line.len() - 1);
+        std::fs::write(&small, format!("{pad}\n{line}")).unwrap();
+        assert_eq!(
+            load_config(Some(&small)).unwrap().self_service,
+            "my-bot-backup.service"
+        );
     }
 
     #[test]

@@ -21,22 +21,35 @@ use crate::validate;
 /// names. They hold even when an allowlist names them: the allowlist can only
 /// narrow what the helper does, never widen it past this list.
 pub const DENYLIST: &[&str] = &[
+    // Remote access.
     "ssh.service",
     "sshd.service",
     "ssh@*.service",
+    "tailscaled.service",
+    // Networking.
     "networking.service",
     "NetworkManager*.service",
     "wpa_supplicant*.service",
     "ifup@*.service",
+    // Firewall and confinement: stopping one opens the machine up, a restart
+    // with a broken rule set can lock the owner out.
+    "ufw.service",
+    "nftables.service",
+    "firewalld.service",
+    "netfilter-persistent.service",
+    "iptables.service",
+    "ip6tables.service",
+    "apparmor.service",
+    // The system itself, and this tool's way in.
     "systemd-*.service",
     "dbus*.service",
     "polkit.service",
     "sudo.service",
+    // Local logins and recovery.
     "getty*.service",
     "serial-getty*.service",
     "console-getty.service",
     "user@*.service",
-    "tailscaled.service",
     "rescue.service",
     "emergency.service",
 ];
@@ -267,6 +280,15 @@ mod tests {
             "sudo.service",
             "getty@tty1.service",
             "tailscaled.service",
+            "ufw",
+            "ufw.service",
+            "nftables.service",
+            "firewalld.service",
+            "netfilter-persistent.service",
+            "iptables.service",
+            "ip6tables.service",
+            "apparmor",
+            "apparmor.service",
         ] {
             for action in [SvcAction::Start, SvcAction::Stop, SvcAction::Restart] {
                 let err = p.check(action, unit).unwrap_err();
@@ -302,6 +324,12 @@ mod tests {
                 .unwrap_err()
                 .contains("protected")
         );
+        // Naming a firewall in the allowlist does not unprotect it.
+        let p = allow("ufw\nnftables.service\napparmor\n");
+        for unit in ["ufw", "nftables", "apparmor.service"] {
+            let err = p.check(SvcAction::Stop, unit).unwrap_err();
+            assert!(err.contains("protected"), "{unit}: {err}");
+        }
     }
 
     #[test]

@@ -150,8 +150,7 @@ impl Texts {
 /// `/help`: every command with its arguments and description (HTML).
 pub fn help(t: &Texts) -> String {
     let mut s = format!("{}\n\n", t.help_header);
-    for (name, _) in COMMANDS {
-        let cmd = COMMANDS.iter().find(|(n, _)| n == name).unwrap().1;
+    for &(_, cmd) in COMMANDS {
         s += &format!(
             "{} — {}\n",
             super::text::esc(&t.usage_of(cmd)),
