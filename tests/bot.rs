@@ -10,7 +10,6 @@ mod rig;
 #[path = "bot_support/standin.rs"]
 mod standin;
 
-use std::ops::Deref;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -22,14 +21,7 @@ const STRANGER: i64 = 777;
 const WAIT: Duration = Duration::from_secs(10);
 
 /// The shared rig with a `sudo` that records `$*`, one line a call.
-struct World(Rig);
-
-impl Deref for World {
-    type Target = Rig;
-    fn deref(&self) -> &Rig {
-        &self.0
-    }
-}
+type World = Rig;
 
 impl World {
     fn new(extra: &str) -> World {
@@ -37,7 +29,7 @@ impl World {
     }
 
     fn with_api(api: StandIn, extra: &str) -> World {
-        let rig = Rig::new(
+        let rig = Rig::sandbox(
             api,
             WAIT,
             &format!("# potion test\nSERVICES=ollama.service\n{extra}"),
@@ -49,7 +41,7 @@ impl World {
                 rig.calls_log.display()
             ),
         );
-        World(rig)
+        rig
     }
 
     fn sudo_calls(&self) -> Vec<String> {

@@ -12,47 +12,23 @@ mod rig;
 #[allow(dead_code)] // shared with tests/bot.rs, which uses the rest
 mod standin;
 
-use std::ops::Deref;
 use std::time::{Duration, Instant};
 
 use chrono::Timelike;
 use potion_runner::history::{self, Sample, alert_bits};
-use rig::{ADMIN, Bot, Rig, now};
+use rig::{ADMIN, Rig, now};
 use serde_json::{Value, json};
 use standin::{Recorded, StandIn};
 
 const WAIT: Duration = Duration::from_secs(10);
 
 /// The shared rig; charts need no stand-in executables.
-struct World(Rig);
-
-impl Deref for World {
-    type Target = Rig;
-    fn deref(&self) -> &Rig {
-        &self.0
-    }
-}
+type World = Rig;
 
 impl World {
+    /// Keeps `TZ`: the test and the bot must agree on local time (the digest's clock).
     fn new() -> World {
-        World(Rig::new(
-            StandIn::start(),
-            WAIT,
-            "SERVICES=ollama.service\n",
-        ))
-    }
-
-    fn start(&self) -> Bot {
-        self.start_with(&[])
-    }
-
-    /// Starts the bot; the test and the bot must agree on local time (the
-    /// digest's clock), so `TZ` is passed on.
-    fn start_with(&self, envs: &[(&str, &str)]) -> Bot {
-        let tz = std::env::var("TZ").ok();
-        let mut all: Vec<(&str, &str)> = tz.iter().map(|tz| ("TZ", tz.as_str())).collect();
-        all.extend_from_slice(envs);
-        self.0.start_with(&all)
+        Rig::sandbox(StandIn::start(), WAIT, "SERVICES=ollama.service\n").keep_tz()
     }
 
     /// Appends `n` minute samples ending now, `f` shaping each one.

@@ -14,7 +14,6 @@ mod rig;
 #[allow(dead_code)] // the outage helpers are for tests/bot.rs
 mod standin;
 
-use std::ops::Deref;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -26,18 +25,11 @@ const WAIT: Duration = Duration::from_secs(15);
 
 /// The shared rig with a `sudo` that records `sudo $*` in calls.log and
 /// plays `potion-helper apt update|upgrade`.
-struct World(Rig);
-
-impl Deref for World {
-    type Target = Rig;
-    fn deref(&self) -> &Rig {
-        &self.0
-    }
-}
+type World = Rig;
 
 impl World {
     fn new(extra: &str) -> World {
-        let rig = Rig::new(
+        let rig = Rig::sandbox(
             StandIn::start(),
             WAIT,
             &format!("SERVICES=ollama.service\n{extra}"),
@@ -57,7 +49,7 @@ impl World {
                 log = rig.calls_log.display()
             ),
         );
-        World(rig)
+        rig
     }
 
     /// A stand-in `name` that records its call, then runs `body` (shell lines).

@@ -11,7 +11,6 @@ mod rig;
 #[allow(dead_code)] // the outage helpers are for tests/bot.rs
 mod standin;
 
-use std::ops::Deref;
 use std::time::{Duration, Instant};
 
 use potion_runner::paths::HELPER_PATH;
@@ -26,18 +25,11 @@ const ID: &str = "20260314T031500Z";
 const RESTORED: &str = "restored-to: /srv/backup/restored/20260314T031500Z/opt/my app\nfiles: 2\nbytes: 2048\nverified: yes\n";
 
 /// The shared rig with a `sudo` that plays `potion-helper restore`.
-struct World(Rig);
-
-impl Deref for World {
-    type Target = Rig;
-    fn deref(&self) -> &Rig {
-        &self.0
-    }
-}
+type World = Rig;
 
 impl World {
     fn new() -> World {
-        let w = World(Rig::new(StandIn::start(), WAIT, ""));
+        let w = Rig::sandbox(StandIn::start(), WAIT, "");
         w.fake_sudo(&format!("printf '%s' '{RESTORED}'\nexit 0"));
         w
     }

@@ -3,7 +3,8 @@
 //! stand-in executables first on `PATH`, starts the real `potion-bot` with
 //! `--env`, `POTION_FORCE_RUN=1` and stderr to a file, and reads back what it
 //! did (replies, fake-call log, actions.log); `Bot` stops it on drop.
-//! Each suite keeps its own `sudo` stand-in and special helpers.
+//! Each suite names it `World` (`type World = Rig`) and adds its own
+//! constructor, `sudo` stand-in and special helpers in an `impl World` there.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -28,6 +29,8 @@ pub struct Rig {
     pub calls_log: PathBuf,
     /// How long every waiter waits.
     pub wait: Duration,
+    /// Pass the test's `TZ` on to the bot (see `keep_tz`).
+    keep_tz: bool,
 }
 
 /// Makes `path` an executable script with `text`.
@@ -43,7 +46,7 @@ pub fn now() -> String {
 
 impl Rig {
     /// A sandbox whose `.env` points the bot at `api` as admin `ADMIN`, plus `extra` lines.
-    pub fn new(api: StandIn, wait: Duration, extra: &str) -> Rig {
+    pub fn sandbox(api: StandIn, wait: Duration, extra: &str) -> Rig {
         let sb = Sandbox::new();
         let env = sb.write_env(&format!(
             "BOT_TOKEN={TOKEN}\nADMIN_IDS={ADMIN}\nTELEGRAM_API_URL={}\nBOT_LANG=en\nHEALTH_STALE_S=600\n{extra}",
@@ -58,7 +61,15 @@ impl Rig {
             env,
             fakebin,
             wait,
+            keep_tz: false,
         }
+    }
+
+    /// Passes the test's `TZ` on to the bot, for tests where the two must
+    /// agree on local time.
+    pub fn keep_tz(mut self) -> Rig {
+        self.keep_tz = true;
+        self
     }
 
     /// Writes the stand-in executable `name` into `fakebin`.
@@ -82,9 +93,13 @@ impl Rig {
             .append(true)
             .open(self.sb.path().join("bot.stderr"))
             .unwrap();
-        let child = self
-            .sb
-            .cmd(BIN)
+        let mut cmd = self.sb.cmd(BIN);
+        if self.keep_tz
+            && let Ok(tz) = std::env::var("TZ")
+        {
+            cmd.env("TZ", tz);
+        }
+        let child = cmd
             .arg("--env")
             .arg(&self.env)
             .env("PATH", path)
