@@ -4,30 +4,24 @@
 #![allow(clippy::disallowed_methods)] // spawns the binary under test as a long-running child
 
 mod common;
+#[path = "bot_support/rig.rs"]
+#[allow(dead_code)] // shared by the bot suites; each uses its part
+mod rig;
 #[path = "bot_support/standin.rs"]
 mod standin;
 
-use std::os::unix::fs::PermissionsExt;
-use std::path::PathBuf;
-use std::process::{Child, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::Sandbox;
+use rig::{ADMIN, BIN, Bot, Rig, now};
 use serde_json::json;
 use standin::{StandIn, TOKEN};
 
-const ADMIN: i64 = 4242;
 const STRANGER: i64 = 777;
-const BIN: &str = env!("CARGO_BIN_EXE_potion-bot");
 const WAIT: Duration = Duration::from_secs(10);
 
-struct World {
-    sb: Sandbox,
-    api: StandIn,
-    env: PathBuf,
-    sudo_log: PathBuf,
-    fakebin: PathBuf,
-}
+/// The shared rig with a `sudo` that records `$*`, one line a call.
+type World = Rig;
 
 impl World {
     fn new(extra: &str) -> World {
@@ -35,179 +29,23 @@ impl World {
     }
 
     fn with_api(api: StandIn, extra: &str) -> World {
-        let sb = Sandbox::new();
-        let env = sb.write_env(&format!(
-            "# potion test\nBOT_TOKEN={TOKEN}\nADMIN_IDS={ADMIN}\nTELEGRAM_API_URL={}\nBOT_LANG=en\nSERVICES=ollama.service\nHEALTH_STALE_S=600\n{extra}",
-            api.url()
-        ));
-        let fakebin = sb.path().join("fakebin");
-        std::fs::create_dir_all(&fakebin).unwrap();
-        let sudo_log = sb.path().join("sudo.log");
-        let script = format!(
-            "#!/bin/sh\nprintf '%s\\n' \"$*\" >> {}\nexit 0\n",
-            sudo_log.display()
-        );
-        let sudo = fakebin.join("sudo");
-        std::fs::write(&sudo, script).unwrap();
-        std::fs::set_permissions(&sudo, std::fs::Permissions::from_mode(0o755)).unwrap();
-        World {
-            sb,
+        let rig = Rig::sandbox(
             api,
-            env,
-            sudo_log,
-            fakebin,
-        }
-    }
-
-    fn start(&self) -> Bot {
-        self.start_with(&[])
-    }
-
-    fn start_with(&self, envs: &[(&str, &str)]) -> Bot {
-        let path = format!(
-            "{}:{}",
-            self.fakebin.display(),
-            std::env::var("PATH").unwrap_or_default()
+            WAIT,
+            &format!("# potion test\nSERVICES=ollama.service\n{extra}"),
         );
-        let stderr = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.sb.path().join("bot.stderr"))
-            .unwrap();
-        let child = self
-            .sb
-            .cmd(BIN)
-            .arg("--env")
-            .arg(&self.env)
-            .env("PATH", path)
-            .env("POTION_FORCE_RUN", "1")
-            .env("POTION_LOG", "debug")
-            .envs(envs.iter().copied())
-            .stdout(Stdio::null())
-            .stderr(stderr)
-            .spawn()
-            .expect("potion-bot starts");
-        Bot { child: Some(child) }
+        rig.fake(
+            "sudo",
+            &format!(
+                "#!/bin/sh\nprintf '%s\\n' \"$*\" >> {}\nexit 0\n",
+                rig.calls_log.display()
+            ),
+        );
+        rig
     }
 
     fn sudo_calls(&self) -> Vec<String> {
-        std::fs::read_to_string(&self.sudo_log)
-            .unwrap_or_default()
-            .lines()
-            .map(str::to_string)
-            .collect()
-    }
-
-    /// Waits until the audit log has at least `n` lines (it is written after the reply).
-    fn wait_audit(&self, n: usize) {
-        let t0 = Instant::now();
-        while self.audit().len() < n && t0.elapsed() < WAIT {
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    }
-
-    fn audit(&self) -> Vec<serde_json::Value> {
-        std::fs::read_to_string(self.sb.log_dir().join("actions.log"))
-            .unwrap_or_default()
-            .lines()
-            .map(|l| serde_json::from_str(l).expect("audit line is JSON"))
-            .collect()
-    }
-
-    fn stderr(&self) -> String {
-        std::fs::read_to_string(self.sb.path().join("bot.stderr")).unwrap_or_default()
-    }
-
-    /// Writes `last_health.json` the way the health job does: temp file, then rename.
-    fn write_health(&self, alerts: &[&str], taken_at: &str) {
-        let alerts: Vec<_> = alerts
-            .iter()
-            .map(|c| json!({"code": c, "since": taken_at, "value": 97.0, "threshold": 90.0}))
-            .collect();
-        let report = json!({"schema":1,"host":"x450l","taken_at":taken_at,
-            "cpu":{"percent":12.5,"load":[0.10,0.20,0.30],"cores":4},
-            "memory":{"total_bytes":8_000_000_000u64,"available_bytes":6_000_000_000u64,"percent":25.0,"swap_percent":0.0},
-            "disks":[{"name":"root","mount":"/","total_bytes":100,"used_bytes":40,"percent":40.0,"present":true}],
-            "uptime_s":93784,"temperature_c":55.0,
-            "services":[{"unit":"ollama.service","active":"active","sub":"running"}],
-            "backup":{"last_id":null,"last_ok_at":null,"age_h":null,"last_status":"none"},
-            "alerts":alerts,"errors":[]});
-        let dir = self.sb.state_dir();
-        let tmp = dir.join(".last_health.json.tmp");
-        std::fs::write(&tmp, serde_json::to_vec(&report).unwrap()).unwrap();
-        std::fs::rename(&tmp, dir.join("last_health.json")).unwrap();
-    }
-
-    fn count_texts(&self, needle: &str) -> usize {
-        self.api
-            .texts_to(ADMIN)
-            .iter()
-            .filter(|t| t.contains(needle))
-            .count()
-    }
-
-    /// Sends `/cmd` and waits for the reply that contains `needle`.
-    fn ask(&self, text: &str, needle: &str) -> String {
-        let before = self.count_texts(needle);
-        self.api.push_text(ADMIN, text);
-        let t0 = Instant::now();
-        while self.count_texts(needle) == before && t0.elapsed() < WAIT {
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        self.api
-            .texts_to(ADMIN)
-            .into_iter()
-            .filter(|t| t.contains(needle))
-            .nth(before)
-            .unwrap_or_else(|| {
-                panic!(
-                    "no reply with {needle:?} to {text:?}; got {:?}\n{}",
-                    self.api.texts_to(ADMIN),
-                    self.stderr()
-                )
-            })
-    }
-}
-
-fn now() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-}
-
-struct Bot {
-    child: Option<Child>,
-}
-
-impl Bot {
-    /// SIGTERM, then insists on a clean exit 0 within five seconds.
-    fn stop(self) {
-        self.stop_with(libc::SIGTERM)
-    }
-
-    fn stop_with(mut self, sig: i32) {
-        let mut child = self.child.take().unwrap();
-        // SAFETY: kill(2) on our own child's pid.
-        unsafe { libc::kill(child.id() as i32, sig) };
-        let t0 = Instant::now();
-        loop {
-            if let Some(st) = child.try_wait().unwrap() {
-                assert_eq!(st.code(), Some(0), "exit status {st:?}");
-                return;
-            }
-            assert!(
-                t0.elapsed() < Duration::from_secs(5),
-                "bot did not stop within 5 s"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Bot {
-    fn drop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
+        self.calls()
     }
 }
 
@@ -223,7 +61,7 @@ fn stranger_is_refused_once_with_their_id_and_audited() {
     assert!(reply.contains("ADMIN_IDS"), "{reply}");
     w.api.push_text(STRANGER, "/svc restart ollama");
     w.ask("/status", "No data yet");
-    w.wait_audit(3);
+    w.wait_audits(3);
     assert_eq!(
         w.api.texts_to(STRANGER).len(),
         1,
@@ -455,7 +293,7 @@ fn bad_input_is_refused_and_nothing_runs_or_changes() {
     for (cmd, needle) in &cases {
         w.ask(cmd, needle);
     }
-    w.wait_audit(cases.len());
+    w.wait_audits(cases.len());
     assert!(
         w.sudo_calls().is_empty(),
         "nothing executed: {:?}",
@@ -528,9 +366,7 @@ fn without_env_file_settings_say_so() {
         .env("APP_DIR", sb.app_dir())
         .env("POTION_FORCE_RUN", "1")
         .stderr(Stdio::null());
-    let bot = Bot {
-        child: Some(c.spawn().unwrap()),
-    };
+    let bot = Bot::new(c.spawn().unwrap());
     w.ask("/set_threshold cpu 80", "no .env file");
     bot.stop();
 }
@@ -725,7 +561,7 @@ fn a_missing_helper_is_reported_clearly_and_audited_as_failed() {
         &sudo,
         format!(
             "#!/bin/sh\nprintf '%s\\n' \"$*\" >> {}\necho 'sudo: /usr/local/bin/potion-helper: command not found' >&2\nexit 1\n",
-            w.sudo_log.display()
+            w.calls_log.display()
         ),
     )
     .unwrap();
@@ -738,7 +574,7 @@ fn a_missing_helper_is_reported_clearly_and_audited_as_failed() {
             .contains("BACKUP_TIME=02:30")
     );
     w.ask("/svc start ollama", "not installed");
-    w.wait_audit(2);
+    w.wait_audits(2);
     let audit = w.audit();
     assert!(
         audit.iter().all(|e| e["result"]
@@ -810,8 +646,7 @@ fn bad_config_exits_2_and_a_running_unit_blocks_a_second_instance() {
         w.api.url()
     ));
     let systemctl = w.fakebin.join("systemctl");
-    std::fs::write(&systemctl, "#!/bin/sh\nexit 0\n").unwrap();
-    std::fs::set_permissions(&systemctl, std::fs::Permissions::from_mode(0o755)).unwrap();
+    rig::script(&systemctl, "#!/bin/sh\nexit 0\n");
     let path = format!(
         "{}:{}",
         w.fakebin.display(),

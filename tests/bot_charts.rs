@@ -5,91 +5,30 @@
 #![allow(clippy::disallowed_methods)] // spawns the binary under test as a long-running child
 
 mod common;
+#[path = "bot_support/rig.rs"]
+#[allow(dead_code)] // shared by the bot suites; each uses its part
+mod rig;
 #[path = "bot_support/standin.rs"]
 #[allow(dead_code)] // shared with tests/bot.rs, which uses the rest
 mod standin;
 
-use std::path::PathBuf;
-use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use chrono::Timelike;
-use common::Sandbox;
 use potion_runner::history::{self, Sample, alert_bits};
+use rig::{ADMIN, Rig, now};
 use serde_json::{Value, json};
-use standin::{Recorded, StandIn, TOKEN};
+use standin::{Recorded, StandIn};
 
-const ADMIN: i64 = 4242;
-const BIN: &str = env!("CARGO_BIN_EXE_potion-bot");
 const WAIT: Duration = Duration::from_secs(10);
 
-struct World {
-    sb: Sandbox,
-    api: StandIn,
-    env: PathBuf,
-}
+/// The shared rig; charts need no stand-in executables.
+type World = Rig;
 
 impl World {
+    /// Keeps `TZ`: the test and the bot must agree on local time (the digest's clock).
     fn new() -> World {
-        let api = StandIn::start();
-        let sb = Sandbox::new();
-        let env = sb.write_env(&format!(
-            "BOT_TOKEN={TOKEN}\nADMIN_IDS={ADMIN}\nTELEGRAM_API_URL={}\nBOT_LANG=en\nSERVICES=ollama.service\nHEALTH_STALE_S=600\n",
-            api.url()
-        ));
-        World { sb, api, env }
-    }
-
-    fn start(&self) -> Bot {
-        self.start_with(&[])
-    }
-
-    fn start_with(&self, envs: &[(&str, &str)]) -> Bot {
-        let stderr = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.sb.path().join("bot.stderr"))
-            .unwrap();
-        let mut cmd = self.sb.cmd(BIN);
-        // The test and the bot must agree on local time (the digest's clock).
-        if let Ok(tz) = std::env::var("TZ") {
-            cmd.env("TZ", tz);
-        }
-        let child = cmd
-            .arg("--env")
-            .arg(&self.env)
-            .env("POTION_FORCE_RUN", "1")
-            .env("POTION_LOG", "debug")
-            .envs(envs.iter().copied())
-            .stdout(Stdio::null())
-            .stderr(stderr)
-            .spawn()
-            .expect("potion-bot starts");
-        Bot { child: Some(child) }
-    }
-
-    fn stderr(&self) -> String {
-        std::fs::read_to_string(self.sb.path().join("bot.stderr")).unwrap_or_default()
-    }
-
-    fn audit(&self) -> Vec<Value> {
-        std::fs::read_to_string(self.sb.log_dir().join("actions.log"))
-            .unwrap_or_default()
-            .lines()
-            .map(|l| serde_json::from_str(l).expect("audit line is JSON"))
-            .collect()
-    }
-
-    /// Waits for an audit line for `action` and returns it.
-    fn wait_audit(&self, action: &str) -> Value {
-        let t0 = Instant::now();
-        loop {
-            if let Some(e) = self.audit().into_iter().find(|e| e["action"] == action) {
-                return e;
-            }
-            assert!(t0.elapsed() < WAIT, "no audit line for {action}");
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        Rig::sandbox(StandIn::start(), WAIT, "SERVICES=ollama.service\n").keep_tz()
     }
 
     /// Appends `n` minute samples ending now, `f` shaping each one.
@@ -112,27 +51,6 @@ impl World {
             f(i, &mut s);
             history::append(&path, &s).unwrap();
         }
-    }
-
-    /// Writes `last_health.json` the way the health job does: temp file, then rename.
-    fn write_health(&self, alerts: &[&str]) {
-        let taken_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-        let alerts: Vec<_> = alerts
-            .iter()
-            .map(|c| json!({"code": c, "since": taken_at, "value": 97.0, "threshold": 90.0}))
-            .collect();
-        let report = json!({"schema":1,"host":"x450l","taken_at":taken_at,
-            "cpu":{"percent":12.5,"load":[0.10,0.20,0.30],"cores":4},
-            "memory":{"total_bytes":8_000_000_000u64,"available_bytes":6_000_000_000u64,"percent":25.0,"swap_percent":0.0},
-            "disks":[{"name":"root","mount":"/","total_bytes":100,"used_bytes":40,"percent":40.0,"present":true}],
-            "uptime_s":93784,"temperature_c":55.0,
-            "services":[{"unit":"ollama.service","active":"active","sub":"running"}],
-            "backup":{"last_id":null,"last_ok_at":null,"age_h":null,"last_status":"none"},
-            "alerts":alerts,"errors":[]});
-        let dir = self.sb.state_dir();
-        let tmp = dir.join(".last_health.json.tmp");
-        std::fs::write(&tmp, serde_json::to_vec(&report).unwrap()).unwrap();
-        std::fs::rename(&tmp, dir.join("last_health.json")).unwrap();
     }
 
     /// Waits for a normally answered `method` whose caption contains `needle`.
@@ -180,37 +98,6 @@ fn caption(r: &Recorded) -> String {
         &r.body["caption"]
     };
     c.as_str().unwrap_or("").to_string()
-}
-
-struct Bot {
-    child: Option<Child>,
-}
-
-impl Bot {
-    /// SIGTERM, then insists on a clean exit 0 within five seconds.
-    fn stop(mut self) {
-        let mut child = self.child.take().unwrap();
-        // SAFETY: kill(2) on our own child's pid.
-        unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-        let t0 = Instant::now();
-        loop {
-            if let Some(st) = child.try_wait().unwrap() {
-                assert_eq!(st.code(), Some(0), "exit status {st:?}");
-                return;
-            }
-            assert!(t0.elapsed() < Duration::from_secs(5), "bot did not stop");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Bot {
-    fn drop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
 }
 
 /// Decodes the uploaded PNG, checks its size, and that it is a drawing rather
@@ -338,11 +225,11 @@ fn an_alert_about_a_metric_arrives_with_its_chart_once_and_in_order() {
             s.alerts = alert_bits::CPU_HIGH;
         }
     });
-    w.write_health(&[]);
+    w.write_health(&[], &now());
     let bot = w.start();
     w.ping();
 
-    w.write_health(&["CPU_HIGH", "SERVICE_DOWN:ollama.service"]);
+    w.write_health(&["CPU_HIGH", "SERVICE_DOWN:ollama.service"], &now());
     let alert = w.wait_photo("sendPhoto", "CPU high");
     assert!(
         caption(&alert).contains("<code>CPU_HIGH</code>"),
@@ -375,7 +262,10 @@ fn an_alert_about_a_metric_arrives_with_its_chart_once_and_in_order() {
         s.temp = 91.0;
         s.alerts = alert_bits::TEMP_HIGH;
     });
-    w.write_health(&["CPU_HIGH", "SERVICE_DOWN:ollama.service", "TEMP_HIGH"]);
+    w.write_health(
+        &["CPU_HIGH", "SERVICE_DOWN:ollama.service", "TEMP_HIGH"],
+        &now(),
+    );
     let temp = w
         .api
         .wait_for("sendPhoto", Duration::from_secs(20), |r| {
@@ -389,7 +279,10 @@ fn an_alert_about_a_metric_arrives_with_its_chart_once_and_in_order() {
     bot.stop();
     let bot = w.start();
     w.ping();
-    w.write_health(&["CPU_HIGH", "SERVICE_DOWN:ollama.service", "TEMP_HIGH"]);
+    w.write_health(
+        &["CPU_HIGH", "SERVICE_DOWN:ollama.service", "TEMP_HIGH"],
+        &now(),
+    );
     std::thread::sleep(Duration::from_millis(500));
     w.ping();
     assert_eq!(w.photos_with("CPU high"), 1);
@@ -419,7 +312,7 @@ fn the_digest_goes_out_at_its_time_once_and_not_again_after_a_restart() {
             s.alerts = alert_bits::RAM_HIGH;
         }
     });
-    w.write_health(&[]);
+    w.write_health(&[], &now());
     let finished = (chrono::Utc::now() - chrono::Duration::hours(3))
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let backup = json!({"schema":1,"id":"20261125T023000Z","status":"ok","started_at":finished,

@@ -7,52 +7,36 @@
 #![allow(clippy::disallowed_methods)] // spawns the binary under test as a long-running child
 
 mod common;
+#[path = "bot_support/rig.rs"]
+#[allow(dead_code)] // shared by the bot suites; each uses its part
+mod rig;
 #[path = "bot_support/standin.rs"]
 #[allow(dead_code)] // the outage helpers are for tests/bot.rs
 mod standin;
 
-use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::Sandbox;
 use potion_runner::process::Cmd;
-use serde_json::Value;
-use standin::{StandIn, TOKEN};
+use rig::{ADMIN, Rig};
+use standin::StandIn;
 
-const ADMIN: i64 = 4242;
-const BIN: &str = env!("CARGO_BIN_EXE_potion-bot");
 const WAIT: Duration = Duration::from_secs(15);
 
-struct World {
-    sb: Sandbox,
-    api: StandIn,
-    env: PathBuf,
-    fakebin: PathBuf,
-    calls: PathBuf,
-}
-
-/// Makes `path` an executable script with `text`.
-fn script(path: &Path, text: &str) {
-    std::fs::write(path, text).unwrap();
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
-}
+/// The shared rig with a `sudo` that records `sudo $*` in calls.log and
+/// plays `potion-helper apt update|upgrade`.
+type World = Rig;
 
 impl World {
     fn new(extra: &str) -> World {
-        let api = StandIn::start();
-        let sb = Sandbox::new();
-        let env = sb.write_env(&format!(
-            "BOT_TOKEN={TOKEN}\nADMIN_IDS={ADMIN}\nTELEGRAM_API_URL={}\nBOT_LANG=en\nSERVICES=ollama.service\nHEALTH_STALE_S=600\n{extra}",
-            api.url()
-        ));
-        let fakebin = sb.path().join("fakebin");
-        std::fs::create_dir_all(&fakebin).unwrap();
-        let calls = sb.path().join("calls.log");
+        let rig = Rig::sandbox(
+            StandIn::start(),
+            WAIT,
+            &format!("SERVICES=ollama.service\n{extra}"),
+        );
         // sudo plays `potion-helper apt update|upgrade` and records every call.
-        script(
-            &fakebin.join("sudo"),
+        rig.fake(
+            "sudo",
             &format!(
                 "#!/bin/sh\nprintf 'sudo %s\\n' \"$*\" >> {log}\n\
                  if [ \"$3 $4\" = \"apt update\" ]; then\n\
@@ -62,127 +46,21 @@ impl World {
                  echo 'curl/stable 7.88.1-10+deb12u8 amd64 [upgradable from: 7.88.1-10+deb12u7]'\n\
                  echo 'reboot-required: yes'\nfi\n\
                  if [ \"$3 $4\" = \"apt upgrade\" ]; then echo 'Setting up openssl'; fi\nexit 0\n",
-                log = calls.display()
+                log = rig.calls_log.display()
             ),
         );
-        World {
-            sb,
-            api,
-            env,
-            fakebin,
-            calls,
-        }
+        rig
     }
 
     /// A stand-in `name` that records its call, then runs `body` (shell lines).
     fn standin(&self, name: &str, body: &str) {
-        script(
-            &self.fakebin.join(name),
+        self.fake(
+            name,
             &format!(
                 "#!/bin/sh\nprintf '{name} %s\\n' \"$*\" >> {}\n{body}\n",
-                self.calls.display()
+                self.calls_log.display()
             ),
         );
-    }
-
-    fn start(&self) -> Bot {
-        let path = format!(
-            "{}:{}",
-            self.fakebin.display(),
-            std::env::var("PATH").unwrap_or_default()
-        );
-        let stderr = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.sb.path().join("bot.stderr"))
-            .unwrap();
-        let child = self
-            .sb
-            .cmd(BIN)
-            .arg("--env")
-            .arg(&self.env)
-            .env("PATH", path)
-            .env("POTION_FORCE_RUN", "1")
-            .env("POTION_LOG", "debug")
-            .stdout(Stdio::null())
-            .stderr(stderr)
-            .spawn()
-            .expect("potion-bot starts");
-        Bot { child: Some(child) }
-    }
-
-    fn calls(&self) -> Vec<String> {
-        std::fs::read_to_string(&self.calls)
-            .unwrap_or_default()
-            .lines()
-            .map(str::to_string)
-            .collect()
-    }
-
-    fn audit(&self) -> Vec<Value> {
-        std::fs::read_to_string(self.sb.log_dir().join("actions.log"))
-            .unwrap_or_default()
-            .lines()
-            .map(|l| serde_json::from_str(l).expect("audit line is JSON"))
-            .collect()
-    }
-
-    /// Waits for an audit line for `action` and returns it.
-    fn wait_audit(&self, action: &str) -> Value {
-        let t0 = Instant::now();
-        loop {
-            if let Some(e) = self.audit().into_iter().find(|e| e["action"] == action) {
-                return e;
-            }
-            assert!(
-                t0.elapsed() < WAIT,
-                "no audit line for {action}: {:?}",
-                self.audit()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    fn stderr(&self) -> String {
-        std::fs::read_to_string(self.sb.path().join("bot.stderr")).unwrap_or_default()
-    }
-
-    fn count_texts(&self, needle: &str) -> usize {
-        self.api
-            .texts_to(ADMIN)
-            .iter()
-            .filter(|t| t.contains(needle))
-            .count()
-    }
-
-    /// Sends `text` and waits for a new message containing `needle`.
-    fn ask(&self, text: &str, needle: &str) -> String {
-        self.ask_within(text, needle, WAIT)
-    }
-
-    fn ask_within(&self, text: &str, needle: &str, wait: Duration) -> String {
-        let before = self.count_texts(needle);
-        self.api.push_text(ADMIN, text);
-        self.wait_new_text(needle, before, wait, text)
-    }
-
-    fn wait_new_text(&self, needle: &str, before: usize, wait: Duration, what: &str) -> String {
-        let t0 = Instant::now();
-        while self.count_texts(needle) == before && t0.elapsed() < wait {
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        self.api
-            .texts_to(ADMIN)
-            .into_iter()
-            .filter(|t| t.contains(needle))
-            .nth(before)
-            .unwrap_or_else(|| {
-                panic!(
-                    "no message with {needle:?} after {what:?}; got {:?}\n{}",
-                    self.api.texts_to(ADMIN),
-                    self.stderr()
-                )
-            })
     }
 
     /// The callback data of the buttons on the newest message containing `needle`.
@@ -232,40 +110,6 @@ impl World {
             .wait_for("sendDocument", WAIT, |r| r.raw.contains(needle))
             .unwrap_or_else(|| panic!("no document with {needle:?}\n{}", self.stderr()))
             .raw
-    }
-}
-
-struct Bot {
-    child: Option<Child>,
-}
-
-impl Bot {
-    /// SIGTERM, then insists on a clean exit 0 within five seconds.
-    fn stop(mut self) {
-        let mut child = self.child.take().unwrap();
-        // SAFETY: kill(2) on our own child's pid.
-        unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-        let t0 = Instant::now();
-        loop {
-            if let Some(st) = child.try_wait().unwrap() {
-                assert_eq!(st.code(), Some(0), "exit status {st:?}");
-                return;
-            }
-            assert!(
-                t0.elapsed() < Duration::from_secs(5),
-                "bot did not stop within 5 s"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Bot {
-    fn drop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
     }
 }
 

@@ -4,53 +4,32 @@
 #![allow(clippy::disallowed_methods)] // spawns the binary under test as a long-running child
 
 mod common;
+#[path = "bot_support/rig.rs"]
+#[allow(dead_code)] // shared by the bot suites; each uses its part
+mod rig;
 #[path = "bot_support/standin.rs"]
 #[allow(dead_code)] // the outage helpers are for tests/bot.rs
 mod standin;
 
-use std::os::unix::fs::PermissionsExt;
-use std::path::PathBuf;
-use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use common::Sandbox;
 use potion_runner::paths::HELPER_PATH;
+use rig::{ADMIN, Rig};
 use serde_json::{Value, json};
-use standin::{StandIn, TOKEN};
+use standin::StandIn;
 
-const ADMIN: i64 = 4242;
-const BIN: &str = env!("CARGO_BIN_EXE_potion-bot");
 const WAIT: Duration = Duration::from_secs(15);
 const ID: &str = "20260314T031500Z";
 
 /// What the fake helper prints for a restore that worked.
 const RESTORED: &str = "restored-to: /srv/backup/restored/20260314T031500Z/opt/my app\nfiles: 2\nbytes: 2048\nverified: yes\n";
 
-struct World {
-    sb: Sandbox,
-    api: StandIn,
-    env: PathBuf,
-    sudo_log: PathBuf,
-    fakebin: PathBuf,
-}
+/// The shared rig with a `sudo` that plays `potion-helper restore`.
+type World = Rig;
 
 impl World {
     fn new() -> World {
-        let sb = Sandbox::new();
-        let api = StandIn::start();
-        let env = sb.write_env(&format!(
-            "BOT_TOKEN={TOKEN}\nADMIN_IDS={ADMIN}\nTELEGRAM_API_URL={}\nBOT_LANG=en\nHEALTH_STALE_S=600",
-            api.url()
-        ));
-        let fakebin = sb.path().join("fakebin");
-        std::fs::create_dir_all(&fakebin).unwrap();
-        let w = World {
-            sudo_log: sb.path().join("sudo.log"),
-            sb,
-            api,
-            env,
-            fakebin,
-        };
+        let w = Rig::sandbox(StandIn::start(), WAIT, "");
         w.fake_sudo(&format!("printf '%s' '{RESTORED}'\nexit 0"));
         w
     }
@@ -58,98 +37,17 @@ impl World {
     /// A `sudo` that logs its arguments as `[a][b]…` (so spaces inside one
     /// argument show), then runs `tail` (shell lines of the stand-in only).
     fn fake_sudo(&self, tail: &str) {
-        let script = format!(
-            "#!/bin/sh\nfor a in \"$@\"; do printf '[%s]' \"$a\" >> {log}; done\necho >> {log}\n{tail}\n",
-            log = self.sudo_log.display()
+        self.fake(
+            "sudo",
+            &format!(
+                "#!/bin/sh\nfor a in \"$@\"; do printf '[%s]' \"$a\" >> {log}; done\necho >> {log}\n{tail}\n",
+                log = self.calls_log.display()
+            ),
         );
-        let sudo = self.fakebin.join("sudo");
-        std::fs::write(&sudo, script).unwrap();
-        std::fs::set_permissions(&sudo, std::fs::Permissions::from_mode(0o755)).unwrap();
-    }
-
-    fn start(&self) -> Bot {
-        let path = format!(
-            "{}:{}",
-            self.fakebin.display(),
-            std::env::var("PATH").unwrap_or_default()
-        );
-        let stderr = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.sb.path().join("bot.stderr"))
-            .unwrap();
-        let child = self
-            .sb
-            .cmd(BIN)
-            .arg("--env")
-            .arg(&self.env)
-            .env("PATH", path)
-            .env("POTION_FORCE_RUN", "1")
-            .env("POTION_LOG", "debug")
-            .stdout(Stdio::null())
-            .stderr(stderr)
-            .spawn()
-            .expect("potion-bot starts");
-        Bot { child: Some(child) }
     }
 
     fn sudo_calls(&self) -> Vec<String> {
-        std::fs::read_to_string(&self.sudo_log)
-            .unwrap_or_default()
-            .lines()
-            .map(str::to_string)
-            .collect()
-    }
-
-    fn audit(&self) -> Vec<Value> {
-        std::fs::read_to_string(self.sb.log_dir().join("actions.log"))
-            .unwrap_or_default()
-            .lines()
-            .map(|l| serde_json::from_str(l).expect("audit line is JSON"))
-            .collect()
-    }
-
-    fn wait_audit(&self, n: usize) -> Vec<Value> {
-        let t0 = Instant::now();
-        while self.audit().len() < n && t0.elapsed() < WAIT {
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        self.audit()
-    }
-
-    fn stderr(&self) -> String {
-        std::fs::read_to_string(self.sb.path().join("bot.stderr")).unwrap_or_default()
-    }
-
-    fn count_texts(&self, needle: &str) -> usize {
-        self.api
-            .texts_to(ADMIN)
-            .iter()
-            .filter(|t| t.contains(needle))
-            .count()
-    }
-
-    /// Sends `text` and waits for the reply that contains `needle`.
-    fn ask(&self, text: &str, needle: &str) -> String {
-        let before = self.count_texts(needle);
-        self.api.push_text(ADMIN, text);
-        let t0 = Instant::now();
-        while self.count_texts(needle) == before && t0.elapsed() < WAIT {
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        self.api
-            .texts_to(ADMIN)
-            .into_iter()
-            .filter(|t| t.contains(needle))
-            .nth(before)
-            .unwrap_or_else(|| {
-                panic!(
-                    "no reply with {needle:?} to {:.80?}; got {:?}\n{}",
-                    text,
-                    self.api.texts_to(ADMIN),
-                    self.stderr()
-                )
-            })
+        self.calls()
     }
 
     /// Asks `/restore …` and returns the question's Yes and No button data.
@@ -213,37 +111,6 @@ impl World {
     }
 }
 
-struct Bot {
-    child: Option<Child>,
-}
-
-impl Bot {
-    /// SIGTERM, then insists on a clean exit 0 within five seconds.
-    fn stop(mut self) {
-        let mut child = self.child.take().unwrap();
-        // SAFETY: kill(2) on our own child's pid.
-        unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-        let t0 = Instant::now();
-        loop {
-            if let Some(st) = child.try_wait().unwrap() {
-                assert_eq!(st.code(), Some(0), "exit status {st:?}");
-                return;
-            }
-            assert!(t0.elapsed() < Duration::from_secs(5), "bot did not stop");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Bot {
-    fn drop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
 fn helper_call(id: &str, path: &str) -> String {
     format!("[-n][{HELPER_PATH}][restore][{id}][{path}]")
 }
@@ -266,7 +133,7 @@ fn bad_ids_and_paths_are_refused_and_nothing_runs() {
     ];
     for (i, text) in cases.iter().enumerate() {
         w.ask(text, "Cannot restore");
-        w.wait_audit(i + 1);
+        w.wait_audits(i + 1);
     }
     let audit = w.audit();
     assert_eq!(audit.len(), cases.len(), "one audit line each: {audit:?}");

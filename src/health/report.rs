@@ -137,8 +137,8 @@ fn duration(secs: u64) -> String {
 mod tests {
     use super::*;
 
-    #[test]
-    fn summary_of_a_machine_without_sensors_or_data_disk() {
+    /// A first-run report of the `nosensors` fixture machine at 2026-11-25T19:00:00Z.
+    fn nosensors_report() -> HealthReport {
         let fixture = concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/tests/fixtures/health/nosensors"
@@ -148,7 +148,12 @@ mod tests {
         let cfg = crate::config::Config::from_pairs(&pairs).unwrap();
         let now = crate::files::parse_rfc3339("2026-11-25T19:00:00Z").unwrap();
         let roots = crate::health::Roots::under(fixture);
-        let (mut r, _) = crate::health::collect(&roots, &cfg, None, now);
+        crate::health::collect(&roots, &cfg, None, now).0
+    }
+
+    #[test]
+    fn summary_of_a_machine_without_sensors_or_data_disk() {
+        let mut r = nosensors_report();
         r.alerts.push(crate::files::health::Alert {
             code: "RAM_HIGH".into(),
             since: "2026-11-25T18:58:00Z".into(),
@@ -170,16 +175,7 @@ mod tests {
 
     #[test]
     fn one_log_line_per_run() {
-        let fixture = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/fixtures/health/nosensors"
-        );
-        let dir = tempfile::tempdir().unwrap();
-        let pairs = [("STATE_DIR".to_string(), dir.path().display().to_string())].into();
-        let cfg = crate::config::Config::from_pairs(&pairs).unwrap();
-        let now = crate::files::parse_rfc3339("2026-11-25T19:00:00Z").unwrap();
-        let (mut r, _) =
-            crate::health::collect(&crate::health::Roots::under(fixture), &cfg, None, now);
+        let mut r = nosensors_report();
         let first = line(&r);
         assert!(first.starts_with("cpu n/a ram "), "{first}");
         assert!(first.contains(" disk "), "{first}");
