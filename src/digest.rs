@@ -7,6 +7,7 @@ use chrono::{DateTime, NaiveTime, TimeZone};
 use crate::chart::{Metric, alert_spans};
 use crate::config::Lang;
 use crate::files::backup::{BackupOutcome, SnapshotIndex, VerifySummary};
+use crate::files::bot::PendingUpdates;
 use crate::history::{Sample, alert_bits};
 use crate::human::{bytes, escape_html};
 use crate::validate::HhMm;
@@ -17,6 +18,8 @@ pub const DAY_S: i64 = 86_400;
 pub const TREND_WINDOW_S: i64 = 7 * DAY_S;
 /// Less history than this gives no trend: a few hours of noise say nothing about weeks.
 pub const TREND_MIN_SPAN_S: i64 = DAY_S;
+/// A pending-updates count older than this is not shown: the lists have moved on.
+pub const PENDING_MAX_AGE_S: i64 = 7 * DAY_S;
 
 /// Alert kinds recorded in the history bits, in the order the digest lists them.
 const ALERT_KINDS: [(u32, &str); 9] = [
@@ -286,6 +289,16 @@ pub fn seconds_until_next<Tz: TimeZone>(at: HhMm, now: &DateTime<Tz>) -> i64 {
 
 fn slot(at: HhMm) -> NaiveTime {
     NaiveTime::from_hms_opt(at.hour.into(), at.minute.into(), 0).unwrap_or(NaiveTime::MIN)
+}
+
+/// The pending-updates count the digest may show at `now`: the recorded one
+/// when it was measured at most [`PENDING_MAX_AGE_S`] ago, else unknown (also
+/// for a time ahead of `now`, whose age cannot be told after a clock change).
+pub fn fresh_pending(recorded: Option<PendingUpdates>, now: i64) -> Option<u32> {
+    let p = recorded?;
+    (0..=PENDING_MAX_AGE_S)
+        .contains(&(now - p.checked_at))
+        .then_some(p.count)
 }
 
 /// The digest as a Telegram HTML message.
@@ -588,6 +601,17 @@ mod tests {
 
     /// 2026-11-25 12:00:00 UTC.
     const NOW: i64 = 1_795_608_000;
+
+    #[test]
+    fn a_pending_count_is_shown_for_seven_days_then_unknown() {
+        let at = |count, checked_at| Some(PendingUpdates { count, checked_at });
+        assert_eq!(fresh_pending(None, NOW), None);
+        assert_eq!(fresh_pending(at(5, NOW), NOW), Some(5));
+        assert_eq!(fresh_pending(at(0, NOW - 3600), NOW), Some(0));
+        assert_eq!(fresh_pending(at(5, NOW - PENDING_MAX_AGE_S), NOW), Some(5));
+        assert_eq!(fresh_pending(at(5, NOW - PENDING_MAX_AGE_S - 1), NOW), None);
+        assert_eq!(fresh_pending(at(5, NOW + 60), NOW), None, "from the future");
+    }
 
     fn sample(t: i64) -> Sample {
         Sample {

@@ -52,6 +52,14 @@ impl World {
         rig
     }
 
+    /// `pending_updates` of the bot's saved state.
+    fn pending_updates(&self) -> serde_json::Value {
+        let path = self.sb.state_dir().join("bot-state.json");
+        let text = std::fs::read_to_string(&path).expect("bot-state.json");
+        let state: serde_json::Value = serde_json::from_str(&text).unwrap();
+        state["pending_updates"].clone()
+    }
+
     /// A stand-in `name` that records its call, then runs `body` (shell lines).
     fn standin(&self, name: &str, body: &str) {
         self.fake(
@@ -114,6 +122,13 @@ impl World {
 }
 
 /// Runs `git` in `dir` (test set-up), panicking on failure.
+fn now_s() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
 fn git(dir: &Path, args: &[&str]) -> String {
     let out = Cmd::new("git")
         .arg("-C")
@@ -429,9 +444,19 @@ fn apt_update_goes_through_the_helper_and_offers_the_upgrade() {
         WAIT,
         "after apt update",
     );
+    // The count is in bot-state.json (for the digest) before the upgrade is offered.
+    let pending = w.pending_updates();
+    assert_eq!(pending["count"], 2, "{pending}");
+    let age = now_s() - pending["checked_at"].as_i64().expect("checked_at");
+    assert!((0..60).contains(&age), "measured {age} s ago");
     let yes = w.buttons("Really install package upgrades")[0].clone();
     w.api.push_callback(ADMIN, &yes);
     w.wait_new_text("Restart a service", 0, WAIT, "after apt upgrade");
+    assert_eq!(
+        w.pending_updates()["count"],
+        0,
+        "none left after the upgrade"
+    );
     assert_eq!(
         w.calls()[1],
         "sudo -n /usr/local/bin/potion-helper apt upgrade"

@@ -11,7 +11,7 @@ use chrono::{DateTime, TimeZone};
 use crate::config::Config;
 use crate::digest::{self, Digest, DigestInput};
 use crate::files::backup::{BackupOutcome, SnapshotIndex};
-use crate::files::bot::OutboxChart;
+use crate::files::bot::{OutboxChart, PendingUpdates};
 use crate::files::health::HealthReport;
 use crate::history;
 use crate::validate::HhMm;
@@ -64,7 +64,8 @@ fn queue(shared: &Shared, cfg: &Config, now: i64) {
             .cloned()
             .collect()
     };
-    let mut d = build(cfg, now);
+    let pending = lock(&shared.state).pending_updates;
+    let mut d = build(cfg, now, pending);
     for code in &mutes {
         d.add_muted(code);
     }
@@ -99,7 +100,7 @@ pub fn messages(html: String, chart: OutboxChart) -> Vec<(String, Option<OutboxC
 }
 
 /// Reads what the digest needs; a missing or unreadable file leaves its part out.
-fn build(cfg: &Config, now: i64) -> Digest {
+fn build(cfg: &Config, now: i64, pending: Option<PendingUpdates>) -> Digest {
     let state = &cfg.state_dir;
     let samples = history::read_since(
         &state.join(crate::paths::HISTORY),
@@ -123,8 +124,7 @@ fn build(cfg: &Config, now: i64) -> Digest {
         uptime_s: health.as_ref().map(|h| h.uptime_s),
         backup: backup.as_ref(),
         snapshots: index.as_ref(),
-        // The operations side keeps no count of pending updates yet.
-        pending_updates: None,
+        pending_updates: digest::fresh_pending(pending, now),
     })
 }
 
@@ -189,8 +189,9 @@ mod tests {
         let mut cfg = Config::defaults();
         cfg.state_dir = dir.path().to_path_buf();
         let now = 1_795_608_000;
-        let empty = build(&cfg, now);
+        let empty = build(&cfg, now, None);
         assert_eq!((empty.host.as_deref(), empty.uptime_s), (None, None));
+        assert_eq!(empty.pending_updates, None);
         assert!(empty.backup.is_none() && empty.verify.is_none());
         let path = dir.path().join(crate::paths::HISTORY);
         for i in 0..120 {
@@ -212,7 +213,17 @@ mod tests {
             "at":"2026-11-24T12:00:00Z","status":"ok","checked_files":12,"total_files":120,
             "sample_percent":10.0,"problems":0,"coverage_percent":40.0}}"#;
         std::fs::write(dir.path().join(crate::paths::BACKUP_INDEX), index).unwrap();
-        let d = build(&cfg, now);
+        let week_old = PendingUpdates {
+            count: 3,
+            checked_at: now - digest::PENDING_MAX_AGE_S - 1,
+        };
+        assert_eq!(build(&cfg, now, Some(week_old)).pending_updates, None);
+        let pending = PendingUpdates {
+            count: 3,
+            checked_at: now - 3600,
+        };
+        let d = build(&cfg, now, Some(pending));
+        assert_eq!(d.pending_updates, Some(3));
         assert_eq!(d.alerts.len(), 1);
         assert_eq!(d.alerts[0].code, "CPU_HIGH");
         assert_eq!(d.chart_metric(), crate::chart::Metric::Cpu);
@@ -220,5 +231,6 @@ mod tests {
         assert_eq!(v.coverage_percent, Some(40.0));
         let text = digest::render_text(&d, crate::config::Lang::En);
         assert!(text.contains("weekly coverage 40%"), "{text}");
+        assert!(text.contains("3 packages"), "{text}");
     }
 }

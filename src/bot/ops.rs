@@ -29,6 +29,7 @@ use crate::chatops::logs::{self, AllowedUnit, Journal, JournalState, Since};
 use crate::chatops::net::{self, PingTarget};
 use crate::chatops::updates::{self, PipPlan};
 use crate::config::{Config, Lang};
+use crate::files::bot::PendingUpdates;
 
 use super::command::{self, Callback, Command, HelperAction};
 use super::i18n::ops::{self as ops_i18n, OpsTexts};
@@ -805,10 +806,16 @@ async fn run_job_summary(ctx: &Ctx<'_>, msg_id: MessageId, job: OpsJob) -> (Stri
                 Ok(o) => o,
                 Err(refused) => return refused,
             };
-            let upgradable = matches!(
-                out.value.as_ref().map(|d| &d.outcome),
-                Some(AptOutcome::Checked(r)) if !r.packages.is_empty()
-            );
+            let checked = match out.value.as_ref().map(|d| &d.outcome) {
+                Some(AptOutcome::Checked(r)) if out.status == JobStatus::Ok => {
+                    Some(r.packages.len())
+                }
+                _ => None,
+            };
+            if let Some(n) = checked {
+                record_pending(ctx.shared, n);
+            }
+            let upgradable = checked.is_some_and(|n| n > 0);
             if out.status == JobStatus::Ok && upgradable {
                 let _ = super::ask_confirm(
                     ctx.bot,
@@ -835,6 +842,8 @@ async fn run_job_summary(ctx: &Ctx<'_>, msg_id: MessageId, job: OpsJob) -> (Stri
                 Err(refused) => return refused,
             };
             if out.status == JobStatus::Ok {
+                // Upgraded as far as apt goes; the next /apt_update recounts.
+                record_pending(ctx.shared, 0);
                 offer_restart(ctx, &cfg).await;
             }
             audit_of(&out)
@@ -889,6 +898,19 @@ async fn run_job_summary(ctx: &Ctx<'_>, msg_id: MessageId, job: OpsJob) -> (Stri
             Ok(out) => audit_of(&out),
             Err(refused) => refused,
         },
+    }
+}
+
+/// Records in `bot-state.json` how many packages wait for `apt upgrade`,
+/// measured now, for the daily digest. A failed write is logged: the count
+/// still holds in memory until a restart.
+fn record_pending(shared: &Shared, count: usize) {
+    let p = PendingUpdates {
+        count: u32::try_from(count).unwrap_or(u32::MAX),
+        checked_at: i64::try_from(now_s()).unwrap_or(i64::MAX),
+    };
+    if let Err(e) = shared.update_state(|st| st.pending_updates = Some(p)) {
+        log::error!("pending updates (kept in memory only): {e:#}");
     }
 }
 

@@ -40,6 +40,18 @@ pub struct BotState {
     /// When the last daily digest was queued (unix seconds); none yet when absent.
     #[serde(default)]
     pub digest_sent: Option<i64>,
+    /// Packages waiting for `apt upgrade` as of the last successful
+    /// `/apt_update` (0 after a successful upgrade); none until one ran.
+    #[serde(default)]
+    pub pending_updates: Option<PendingUpdates>,
+}
+
+/// How many packages `apt` could upgrade, and when that was measured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingUpdates {
+    pub count: u32,
+    /// Unix seconds.
+    pub checked_at: i64,
 }
 
 impl Default for BotState {
@@ -52,6 +64,7 @@ impl Default for BotState {
             outbox: Vec::new(),
             next_seq: 1,
             digest_sent: None,
+            pending_updates: None,
         }
     }
 }
@@ -88,4 +101,27 @@ pub struct OutboxChart {
     /// The small alert size rather than the full one.
     #[serde(default)]
     pub small: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_state_file_from_before_pending_updates_loads_and_the_count_round_trips() {
+        let old = r#"{"schema":1,"lang":"en","next_seq":4,"digest_sent":5}"#;
+        let st: BotState = serde_json::from_str(old).unwrap();
+        assert_eq!((st.pending_updates, st.next_seq), (None, 4));
+        let mut st = st;
+        st.pending_updates = Some(PendingUpdates {
+            count: 2,
+            checked_at: 7,
+        });
+        let json = serde_json::to_string(&st).unwrap();
+        assert!(
+            json.contains(r#""pending_updates":{"count":2,"checked_at":7}"#),
+            "{json}"
+        );
+        assert_eq!(serde_json::from_str::<BotState>(&json).unwrap(), st);
+    }
 }
