@@ -288,37 +288,15 @@ fn check_backup_timer(m: &Machine) {
 /// potion-runner.service (same User= and hardening) runs it through sudo.
 /// Any seccomp-based hardening would set no_new_privs and break this.
 fn check_helper_inside_bot_sandbox(m: &Machine) {
-    let unit = std::fs::read_to_string(repo().join("ops/systemd").join(paths::BOT_UNIT)).unwrap();
-    let probe: String = unit
-        .lines()
-        .filter(|l| {
-            ![
-                "Type=",
-                "NotifyAccess=",
-                "WatchdogSec=",
-                "Restart",
-                "ExecStart=",
-            ]
-            .iter()
-            .any(|k| l.starts_with(k))
-        })
-        .map(|l| {
-            if l == "[Service]" {
-                // apt must write /var and /usr: the helper runs it via systemd-run,
-                // outside this sandbox. No network here, so the lists come from
-                // the cache; what matters is that it runs and reports.
-                "[Service]\nType=oneshot\n\
-                 StandardOutput=append:/run/potion-sandbox-probe.out\n\
-                 ExecStart=/usr/bin/sudo -n /usr/local/bin/potion-helper timer set backup 04:45\n\
-                 ExecStart=/usr/bin/sudo -n /usr/local/bin/potion-helper svc restart potion-dummy.service\n\
-                 ExecStart=/usr/bin/sudo -n /usr/local/bin/potion-helper apt update"
-                    .to_string()
-            } else {
-                l.to_string()
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("\n");
+    // apt must write /var and /usr: the helper runs it via systemd-run,
+    // outside this sandbox. No network here, so the lists come from the
+    // cache; what matters is that it runs and reports.
+    let probe = bot_sandbox_probe(
+        "StandardOutput=append:/run/potion-sandbox-probe.out\n\
+         ExecStart=/usr/bin/sudo -n /usr/local/bin/potion-helper timer set backup 04:45\n\
+         ExecStart=/usr/bin/sudo -n /usr/local/bin/potion-helper svc restart potion-dummy.service\n\
+         ExecStart=/usr/bin/sudo -n /usr/local/bin/potion-helper apt update",
+    );
     m.write(
         "/run/systemd/system/potion-sandbox-probe.service",
         &probe,

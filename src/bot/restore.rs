@@ -75,11 +75,12 @@ pub fn plan(args: &str, newest: Option<&str>) -> Ask {
     }
 }
 
-/// The full argument vector after `sudo`.
+/// The full argument vector after `sudo`: the shared helper call with the restore action.
 pub fn sudo_args(id: &str, path: &str) -> Vec<String> {
-    ["-n", paths::HELPER_PATH, "restore", id, path]
-        .map(str::to_string)
-        .to_vec()
+    super::helper::sudo_args(&HelperAction::Restore {
+        id: id.to_string(),
+        path: path.to_string(),
+    })
 }
 
 /// What the helper reports for a finished restore.
