@@ -3,8 +3,8 @@
 
 use crate::chatops::fit::tg_len;
 
-/// Telegram's limit on one message, in characters (UTF-16 code units).
-pub const MESSAGE_LIMIT: usize = 4096;
+/// Telegram's limit on one message, in UTF-16 code units (one constant for the whole crate).
+pub use crate::chatops::fit::MESSAGE_MAX as MESSAGE_LIMIT;
 
 // Escaping and byte sizes are the crate's own (`crate::human`), shared with
 // every rendering outside the bot.
