@@ -23,7 +23,10 @@ const MAX_RESULT: usize = 300;
 /// dozen lines anyone asks for, however long the log has grown.
 const TAIL_BYTES: u64 = 64 << 10;
 
+/// Redacts token-shaped text first (a cut could otherwise split a token so
+/// it no longer looks like one), then keeps at most `max` characters.
 fn cut(s: &str, max: usize) -> String {
+    let s = crate::redact::redact(s);
     let mut out: String = s.chars().take(max).collect();
     if out.len() < s.len() {
         out.push('…');
@@ -31,7 +34,8 @@ fn cut(s: &str, max: usize) -> String {
     out
 }
 
-/// Builds an entry stamped with the current time; long arguments and results are cut.
+/// Builds an entry stamped with the current time; long arguments and results
+/// are cut and token-shaped text is redacted.
 pub fn entry(
     user_id: u64,
     username: Option<&str>,
@@ -121,6 +125,15 @@ mod tests {
             text.lines()
                 .all(|l| l.starts_with('{') && l.contains("\"user_id\":7"))
         );
+    }
+
+    #[test]
+    fn tokens_are_redacted_in_every_field() {
+        let token = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsawQ";
+        let e = entry(1, Some(token), "svc", token, &format!("failed: {token}"));
+        let line = serde_json::to_string(&e).unwrap();
+        assert!(!line.contains("AAHdqTcv"), "{line}");
+        assert!(line.contains(crate::redact::MARK), "{line}");
     }
 
     #[test]

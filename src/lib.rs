@@ -23,4 +23,5 @@ pub mod logging;
 pub mod mounts;
 pub mod paths;
 pub mod process;
+pub mod redact;
 pub mod validate;

@@ -1,9 +1,13 @@
 //! Logging setup: journald when `$JOURNAL_STREAM` says stderr is the journal,
 //! else plain lines on stderr. `POTION_LOG` (error, warn, info, debug) sets the level.
+//! Every line goes through `redact::redact` first, so a token quoted in an
+//! error never reaches the journal.
 
 use std::io::Write;
 
 use log::{LevelFilter, Log, Metadata, Record};
+
+use crate::redact::redact;
 
 struct StderrLogger {
     name: &'static str,
@@ -21,7 +25,7 @@ impl Log for StderrLogger {
                 "{}: {}: {}",
                 self.name,
                 r.level().as_str().to_ascii_lowercase(),
-                r.args()
+                redact(&r.args().to_string())
             );
         }
     }
@@ -39,13 +43,43 @@ fn level_from_env() -> LevelFilter {
     }
 }
 
+/// Forwards to the journal logger with the message redacted.
+struct Redacting<L>(L);
+
+impl<L: Log> Log for Redacting<L> {
+    fn enabled(&self, m: &Metadata) -> bool {
+        self.0.enabled(m)
+    }
+
+    fn log(&self, r: &Record) {
+        let text = r.args().to_string();
+        let clean = redact(&text);
+        self.0.log(
+            &Record::builder()
+                .metadata(r.metadata().clone())
+                .args(format_args!("{clean}"))
+                .module_path(r.module_path())
+                .file(r.file())
+                .line(r.line())
+                .build(),
+        );
+    }
+
+    fn flush(&self) {
+        self.0.flush()
+    }
+}
+
 /// Installs the logger once per process. Falls back to stderr when journald
 /// is not reachable (containers, CI), so logging never stops a job.
 pub fn init(name: &'static str) {
     log::set_max_level(level_from_env());
     if std::env::var_os("JOURNAL_STREAM").is_some()
         && let Ok(j) = systemd_journal_logger::JournalLog::new()
-        && j.with_syslog_identifier(name.to_string()).install().is_ok()
+        && log::set_boxed_logger(Box::new(Redacting(
+            j.with_syslog_identifier(name.to_string()),
+        )))
+        .is_ok()
     {
         return;
     }
