@@ -13,9 +13,14 @@ use potion_runner::helper::{self, Caller, Outcome, Request, SvcAction};
 #[derive(Parser)]
 #[command(version)]
 struct Args {
-    /// Read settings from this .env file (refused under sudo).
+    /// Read preferences from this .env file (refused under sudo).
     #[arg(long, value_name = "FILE")]
     env: Option<PathBuf>,
+    /// Read system settings from this file instead of
+    /// /etc/potion-runner/system.env (refused under sudo; as root it must be
+    /// root's alone, like the installed one).
+    #[arg(long, value_name = "FILE")]
+    system_env: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -114,9 +119,11 @@ fn main() -> ExitCode {
     helper::init_logging(&caller);
     let req = request(args.command);
     let what = req.describe();
-    let outcome = match helper::check_env_flag(&caller, args.env.as_deref()) {
+    let flags = helper::check_env_flag(&caller, args.env.as_deref())
+        .and_then(|()| helper::check_env_flag(&caller, args.system_env.as_deref()));
+    let outcome = match flags {
         Err(why) => Outcome::Refused(why),
-        Ok(()) => match helper::load_config(args.env.as_deref()) {
+        Ok(()) => match helper::load_config(args.env.as_deref(), args.system_env.as_deref()) {
             Ok(cfg) => {
                 let facts = helper::facts(&cfg, &caller, &req);
                 helper::handle(&req, &helper::machine_policy(&cfg), &facts)

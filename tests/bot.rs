@@ -326,7 +326,7 @@ fn settings_are_saved_to_env_and_the_timer_moved_through_the_helper() {
     w.ask("/svc_add nginx", "nginx.service");
     let env = std::fs::read_to_string(&w.env).unwrap();
     assert!(
-        env.starts_with("APP_DIR=") && env.contains("# potion test"),
+        env.starts_with("BOT_TOKEN=") && env.contains("# potion test"),
         "comments and order kept: {env}"
     );
     assert!(env.contains("THRESHOLD_CPU=80"), "{env}");
