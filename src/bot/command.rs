@@ -266,24 +266,10 @@ impl Setting {
 
     pub fn env_value(&self) -> String {
         match self {
-            Setting::Threshold(_, v) => super::text::num(*v),
+            // Exactly as typed (shortest round trip), never rounded.
+            Setting::Threshold(_, v) => v.to_string(),
             Setting::Services(list) => list.join(","),
             Setting::BackupTime(t) => t.to_string(),
-        }
-    }
-
-    /// Applies the change to the in-memory config.
-    pub fn apply(&self, cfg: &mut Config) {
-        match self {
-            Setting::Threshold(m, v) => match m {
-                Metric::Cpu => cfg.thresholds.cpu = *v,
-                Metric::Ram => cfg.thresholds.ram = *v,
-                Metric::Disk => cfg.thresholds.disk = *v,
-                Metric::DiskData => cfg.thresholds.disk_data = *v,
-                Metric::Temp => cfg.thresholds.temp = *v,
-            },
-            Setting::Services(list) => cfg.services = list.clone(),
-            Setting::BackupTime(t) => cfg.backup_time = *t,
         }
     }
 
@@ -873,17 +859,14 @@ mod tests {
     }
 
     #[test]
-    fn settings_apply_and_describe() {
-        let mut c = cfg();
-        Setting::Threshold(Metric::Temp, 70.0).apply(&mut c);
-        assert_eq!(c.thresholds.temp, 70.0);
+    fn settings_describe_their_env_line() {
         let s = Setting::BackupTime(HhMm { hour: 3, minute: 0 });
         assert_eq!(
             (s.env_key(), s.env_value().as_str()),
             ("BACKUP_TIME", "03:00")
         );
-        s.apply(&mut c);
-        assert_eq!(c.backup_time.to_string(), "03:00");
         assert_eq!(Setting::Threshold(Metric::Cpu, 85.5).env_value(), "85.5");
+        assert_eq!(Setting::Threshold(Metric::Ram, 0.01).env_value(), "0.01");
+        assert_eq!(Setting::Threshold(Metric::Temp, 70.0).env_value(), "70");
     }
 }

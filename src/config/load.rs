@@ -205,11 +205,7 @@ pub fn load(opts: &LoadOptions) -> Result<Config, ConfigError> {
     // before any preference is looked at.
     let state_dir = Config::from_pairs(&system)?.state_dir;
     let last_good_path = state_dir.join(paths::LAST_GOOD_PREFS);
-    let last_good = read::read_env_text(&last_good_path)
-        .ok()
-        .and_then(|t| envfile::parse(&t).ok())
-        .map(pairs_of)
-        .unwrap_or_default();
+    let last_good = read_last_good(&state_dir);
     let mut cfg = resolve(&system, prefs, &last_good, &mut ignored)?;
     if opts.write_last_good && ignored.is_empty() && env_path.is_some() {
         keep_last_good(&last_good_path, &file_prefs, &last_good);
@@ -247,6 +243,16 @@ pub fn preferences(text: &str, ignored: &mut Vec<Ignored>) -> BTreeMap<String, S
         }
     }
     prefs
+}
+
+/// The last preferences that loaded clean (none when the file is missing or
+/// does not parse).
+pub fn read_last_good(state_dir: &Path) -> BTreeMap<String, String> {
+    read::read_env_text(&state_dir.join(paths::LAST_GOOD_PREFS))
+        .ok()
+        .and_then(|t| envfile::parse(&t).ok())
+        .map(pairs_of)
+        .unwrap_or_default()
 }
 
 /// Builds the config from `system` and `prefs`. A preference the config

@@ -3,11 +3,10 @@
 //! (`load::resolve`), and only a change the loader would take is written
 //! (atomically, keeping every other line).
 
-use std::collections::BTreeMap;
 use std::fmt;
 
 use super::keys::{self, Class};
-use super::load::{preferences, resolve};
+use super::load::{preferences, read_last_good, resolve};
 use super::{Config, Ignored};
 use crate::envfile::EnvFile;
 
@@ -50,6 +49,10 @@ pub fn save_preference(current: &Config, key: &str, value: &str) -> Result<Confi
         return Err(SaveError::NotAPreference(key.to_string()));
     }
     let path = current.env_file.as_ref().ok_or(SaveError::NoEnvFile)?;
+    if path.symlink_metadata().is_err() {
+        return Err(SaveError::NoEnvFile);
+    }
+    let last_good = read_last_good(&current.state_dir);
     let mut file = EnvFile::load(path).map_err(SaveError::Io)?;
     let text = file.text();
     file.set(key, value).map_err(SaveError::Io)?;
@@ -57,20 +60,10 @@ pub fn save_preference(current: &Config, key: &str, value: &str) -> Result<Confi
     let before = preferences(&text, &mut was_ignored);
     let mut now_ignored = Vec::new();
     let after = preferences(&file.text(), &mut now_ignored);
-    resolve(
-        &current.system_pairs,
-        before,
-        &BTreeMap::new(),
-        &mut was_ignored,
-    )
-    .map_err(|e| SaveError::Io(e.into()))?;
-    let mut cfg = resolve(
-        &current.system_pairs,
-        after,
-        &BTreeMap::new(),
-        &mut now_ignored,
-    )
-    .map_err(|e| SaveError::Io(e.into()))?;
+    resolve(&current.system_pairs, before, &last_good, &mut was_ignored)
+        .map_err(|e| SaveError::Io(e.into()))?;
+    let mut cfg = resolve(&current.system_pairs, after, &last_good, &mut now_ignored)
+        .map_err(|e| SaveError::Io(e.into()))?;
     if let Some(i) = now_ignored
         .iter()
         .find(|i| i.key == key || !was_ignored.iter().any(|w| w.key == i.key))
