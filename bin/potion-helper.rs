@@ -139,7 +139,12 @@ fn main() -> ExitCode {
     helper::log_call(&caller, &what, &outcome);
     match &outcome {
         Outcome::Ok(text) => print!("{text}"),
-        Outcome::Refused(why) => eprintln!("potion-helper: refused: {why}"),
+        Outcome::Refused(why) => {
+            // The code first, for the bot to say in the owner's language;
+            // the English line last (the bot shows the last line).
+            eprintln!("reason: {}", why.code.as_str());
+            eprintln!("potion-helper: refused: {why}");
+        }
         Outcome::Failed(why) => eprintln!("potion-helper: failed: {why}"),
     }
     ExitCode::from(outcome.exit_code())

@@ -77,6 +77,17 @@ fn bad_values_are_refused_with_exit_1_before_anything_runs() {
         assert_eq!(out.status.code(), Some(1), "{args:?}");
         let err = stderr(&out);
         assert!(err.contains("refused"), "{args:?}: {err}");
+        // Without a journal the log line comes first; then the code, then the reason.
+        assert!(
+            err.lines().any(|l| l.starts_with("reason: ")),
+            "{args:?}: {err}"
+        );
+        assert!(
+            err.lines()
+                .last()
+                .unwrap()
+                .starts_with("potion-helper: refused: ")
+        );
         assert!(err.contains(needle), "{args:?}: {needle:?} not in {err}");
         assert!(out.stdout.is_empty(), "{args:?}");
     }

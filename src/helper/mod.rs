@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use crate::config::{self, Config};
 use crate::paths;
 
-pub use policy::{Policy, SvcAction};
+pub use policy::{Policy, ReasonCode, Refusal, SvcAction};
 
 /// Exit code: done.
 pub const EXIT_OK: u8 = 0;
@@ -70,7 +70,7 @@ pub enum Outcome {
     /// Done; the text goes to stdout.
     Ok(String),
     /// Not allowed or not valid; nothing was done.
-    Refused(String),
+    Refused(Refusal),
     /// Allowed, but a step failed.
     Failed(String),
 }
@@ -87,7 +87,7 @@ impl Outcome {
     pub fn summary(&self) -> String {
         match self {
             Outcome::Ok(_) => "ok".into(),
-            Outcome::Refused(why) => format!("refused: {why}"),
+            Outcome::Refused(why) => format!("refused ({}): {why}", why.code.as_str()),
             Outcome::Failed(why) => format!("failed: {why}"),
         }
     }
@@ -131,13 +131,16 @@ impl Caller {
 /// Under sudo they are refused: the caller could point the helper at a file
 /// of their own and, for example, name another unit as `SELF_SERVICE` or
 /// make root parse a file the caller may not read.
-pub fn check_env_flag(caller: &Caller, env_flag: Option<&Path>) -> Result<(), String> {
+pub fn check_env_flag(caller: &Caller, env_flag: Option<&Path>) -> Result<(), Refusal> {
     match env_flag {
-        Some(p) if caller.is_delegated() => Err(format!(
-            "{} is not accepted under sudo; the helper reads only {} and {}",
-            p.display(),
-            paths::SYSTEM_ENV_PATH,
-            config::DEFAULT_ENV_PATH
+        Some(p) if caller.is_delegated() => Err(Refusal::new(
+            ReasonCode::FlagUnderSudo,
+            format!(
+                "{} is not accepted under sudo; the helper reads only {} and {}",
+                p.display(),
+                paths::SYSTEM_ENV_PATH,
+                config::DEFAULT_ENV_PATH
+            ),
         )),
         _ => Ok(()),
     }
@@ -173,6 +176,14 @@ pub fn machine_policy(cfg: &Config) -> Policy {
 /// under sudo, else the one beside this binary (a root shell or the tests
 /// running a build; the caller is then not gaining anything).
 pub fn facts(cfg: &Config, caller: &Caller, req: &Request) -> plan::Facts {
+    if let Request::Svc { unit, .. } = req {
+        // Only a name that passed validation is handed to systemctl.
+        let unit = crate::validate::service_name(unit).ok();
+        return plan::Facts {
+            unit: unit.as_deref().and_then(unit_facts),
+            ..plan::Facts::default()
+        };
+    }
     if !matches!(req, Request::Restore { .. }) {
         return plan::Facts::default();
     }
@@ -199,7 +210,23 @@ pub fn facts(cfg: &Config, caller: &Caller, req: &Request) -> plan::Facts {
         backup_bin: backup_bin.display().to_string(),
         backup_dir: cfg.backup_dir.display().to_string(),
         systemd: Path::new("/run/systemd/system").is_dir(),
+        unit: None,
     }
+}
+
+/// Asks systemd what `unit` is (real name, aliases, load state, terminal);
+/// `None` when systemctl cannot answer, which refuses the request.
+fn unit_facts(unit: &str) -> Option<policy::UnitFacts> {
+    let out = crate::process::Cmd::new(plan::SYSTEMCTL)
+        .args(["show", "-p", "Id,Names,LoadState,StandardInput", "--", unit])
+        .env_clear()
+        .env("PATH", plan::CHILD_PATH)
+        .env("LC_ALL", "C.UTF-8")
+        .timeout(std::time::Duration::from_secs(30))
+        .run()
+        .ok()?;
+    out.success()
+        .then(|| policy::UnitFacts::parse(&out.stdout_lossy()))
 }
 
 pub use crate::config::root_only;
@@ -363,7 +390,7 @@ mod tests {
     #[test]
     fn outcomes_map_to_exit_codes() {
         assert_eq!(Outcome::Ok(String::new()).exit_code(), 0);
-        assert_eq!(Outcome::Refused("x".into()).exit_code(), 1);
+        assert_eq!(Outcome::Refused("x".to_string().into()).exit_code(), 1);
         assert_eq!(Outcome::Failed("x".into()).exit_code(), 1);
     }
 
