@@ -173,6 +173,16 @@ impl EnvFile {
         })
     }
 
+    /// An editor over `text` already read (through a handle), saved to
+    /// `path` with `mode`.
+    pub fn from_text(path: &Path, text: &str, mode: u32) -> EnvFile {
+        EnvFile {
+            path: path.to_path_buf(),
+            lines: text.lines().map(str::to_string).collect(),
+            mode,
+        }
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }

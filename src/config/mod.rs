@@ -27,6 +27,7 @@ pub use load::{
     DEFAULT_ENV_PATH, ENV_PATH_VAR, LoadOptions, Privilege, SYSTEM_ENV_VAR, find_env_file, load,
 };
 pub use read::{FileError, FileErrorKind, MAX_ENV_BYTES, read_env_text, read_root_only, root_only};
+pub(crate) use read::{open_at, open_dir_nofollow};
 pub use save::{SaveError, save_preference};
 
 /// A bad setting: which key, which value, and what is wrong.

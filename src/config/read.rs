@@ -80,8 +80,12 @@ fn c_name(name: &std::ffi::OsStr) -> Result<CString, std::io::Error> {
     CString::new(name.as_bytes()).map_err(|_| std::io::ErrorKind::InvalidInput.into())
 }
 
-/// `openat(dir, name, flags)` as an owned handle.
-fn open_at(dir: Option<&OwnedFd>, name: &std::ffi::OsStr, flags: i32) -> std::io::Result<OwnedFd> {
+/// `openat(dir, name, flags)` as an owned handle (`O_CLOEXEC` added).
+pub(crate) fn open_at(
+    dir: Option<&OwnedFd>,
+    name: &std::ffi::OsStr,
+    flags: i32,
+) -> std::io::Result<OwnedFd> {
     use std::os::fd::AsRawFd;
     let c = c_name(name)?;
     let at = dir.map_or(libc::AT_FDCWD, |d| d.as_raw_fd());
@@ -99,6 +103,21 @@ fn refine(path: &Path, e: std::io::Error) -> FileError {
         Some(libc::ELOOP) | Some(libc::ENOTDIR) => FileError::new(path, FileErrorKind::Symlink),
         _ => FileError::new(path, FileErrorKind::Io(e)),
     }
+}
+
+/// Opens the folder `path` one component at a time from `/` with
+/// `O_NOFOLLOW`, so no component may be a symlink.
+pub(crate) fn open_dir_nofollow(path: &Path) -> std::io::Result<OwnedFd> {
+    let flags = libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW;
+    let mut dir = open_at(None, "/".as_ref(), flags)?;
+    for c in path.components() {
+        match c {
+            Component::RootDir => {}
+            Component::Normal(n) => dir = open_at(Some(&dir), n, flags)?,
+            _ => return Err(std::io::ErrorKind::InvalidInput.into()),
+        }
+    }
+    Ok(dir)
 }
 
 /// Whether a file or folder with this owner and mode can be changed by root

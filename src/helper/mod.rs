@@ -10,6 +10,7 @@
 pub mod exec;
 pub mod plan;
 pub mod policy;
+pub mod setup;
 
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
