@@ -460,3 +460,52 @@ fn units_pass_systemd_analyze_verify_silently() {
     let bad_key = health.replace("Nice=5", "Nicety=5");
     assert!(analyze(&[(paths::HEALTH_UNIT.into(), bad_key)]).is_err());
 }
+
+/// `systemd-analyze security --offline=yes` exposure of one shipped unit.
+fn exposure(unit: &str) -> f64 {
+    let out = Cmd::new("/usr/bin/systemd-analyze")
+        .args(["security", "--offline=yes", "--no-pager"])
+        .arg(repo().join("ops/systemd").join(unit))
+        .env("SYSTEMD_LOG_COLOR", "0")
+        .run()
+        .unwrap();
+    let text = out.stdout_lossy();
+    let line = text
+        .lines()
+        .find(|l| l.contains("Overall exposure level"))
+        .unwrap_or_else(|| panic!("{unit}: no exposure level in {text}"));
+    let figure = line
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap();
+    figure.parse().unwrap_or_else(|_| panic!("{unit}: {line}"))
+}
+
+#[test]
+fn units_are_hardened_as_far_as_their_work_allows() {
+    if missing("/usr/bin/systemd-analyze") {
+        return;
+    }
+    let [backup, verify, health, bot] = [
+        paths::BACKUP_UNIT,
+        paths::VERIFY_UNIT,
+        paths::HEALTH_UNIT,
+        paths::BOT_UNIT,
+    ]
+    .map(exposure);
+    println!(
+        "systemd-analyze security exposure: backup {backup}, verify {verify}, health {health}, bot {bot}"
+    );
+    assert!(backup <= 5.0, "backup unit exposure {backup}");
+    assert!(verify <= 5.0, "verify unit exposure {verify}");
+    assert!(health <= 3.5, "health unit exposure {health}");
+    // The bot cannot take seccomp options (they imply NoNewPrivileges, which
+    // stops sudo); the unit must keep saying so.
+    assert!(
+        read(&format!("ops/systemd/{}", paths::BOT_UNIT))
+            .contains("NoNewPrivileges= is deliberately not set")
+    );
+}
