@@ -405,13 +405,17 @@ fn confirmations_run_on_yes_and_expired_ones_do_nothing() {
         w.sudo_calls(),
         ["-n /usr/local/bin/potion-helper svc restart ollama.service"]
     );
-    // Pressing again: the question is used up, nothing runs twice.
+    // Pressing again: the question is used up, nothing runs twice, and the
+    // result stays in the message: the press gets "already answered".
+    let edits = w.api.requests("editMessageText").len();
     w.api.push_callback(ADMIN, &yes);
-    w.api
-        .wait_for("editMessageText", WAIT, |r| {
-            r.body["text"].as_str().unwrap().contains("expired")
-        })
-        .unwrap();
+    w.api.wait_text("already answered", WAIT).unwrap();
+    assert_eq!(
+        w.api.requests("editMessageText").len(),
+        edits,
+        "result kept"
+    );
+    assert_eq!(w.sudo_calls().len(), 1);
     // A question asked before a restart has expired with it.
     w.ask("/svc stop ollama", "Really stop");
     bot.stop();
@@ -479,10 +483,14 @@ fn alert_buttons_mute_and_show_status() {
 fn backup_now_runs_the_helper_and_reports_the_result() {
     let w = World::new("");
     let bot = w.start();
-    w.ask("/backup_now", "Backup started");
+    w.api.push_text(ADMIN, "/backup_now");
+    w.api.push_text(ADMIN, "/backup_now");
+    w.api.wait_text("Backup started", WAIT).unwrap();
+    w.api.wait_text("already running", WAIT).unwrap();
     assert_eq!(
         w.sudo_calls(),
-        ["-n /usr/local/bin/potion-helper backup start"]
+        ["-n /usr/local/bin/potion-helper backup start"],
+        "a double tap starts one backup"
     );
     let later = (chrono::Utc::now() + chrono::Duration::seconds(5))
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
@@ -511,6 +519,18 @@ fn backup_now_runs_the_helper_and_reports_the_result() {
         })
         .expect("result edited in place");
     w.ask("/audit", "backup_now");
+    // A run started by its timer: /backup_now joins it instead of starting one.
+    let progress = json!({"schema":1,"id":"20261126T020000Z","phase":"scanning","files_done":0,"files_total":0,
+        "bytes_done":0,"bytes_total":0,"started_at":now(),"updated_at":now()});
+    std::fs::write(
+        w.sb.state_dir().join("backup-progress.json"),
+        progress.to_string(),
+    )
+    .unwrap();
+    let before = w.count_texts("already running");
+    w.api.push_text(ADMIN, "/backup_now");
+    w.wait_new_text("already running", before, WAIT, "joins the timer's run");
+    assert_eq!(w.sudo_calls().len(), 1, "{:?}", w.sudo_calls());
     bot.stop();
 }
 

@@ -255,7 +255,19 @@ async fn on_confirm(
     let t = req.shared.texts();
     let now = now_s();
     let pending = lock(&req.shared.pending).remove(&id);
+    let key = format!("c:{id}");
+    if pending.is_none() && req.shared.was_answered(&key) {
+        // The message already shows the real outcome (or the run in progress).
+        let _ = send::reply(&req.bot, req.chat, t.confirm_answered).await;
+        return (
+            "confirm".into(),
+            AuditResult::Failed("already answered".into()),
+        );
+    }
     let decided = command::answer(pending.as_ref(), req.user.id.0, yes, now);
+    if matches!(decided, Answer::Run(_) | Answer::Cancelled) {
+        req.shared.mark_answered(key);
+    }
     let name = pending
         .as_ref()
         .map(|p| p.action.audit_name())
@@ -352,8 +364,26 @@ async fn execute_inner(req: &Req, plan: Plan) -> Result<AuditResult, teloxide::R
             result
         }
         Plan::BackupNow => {
+            // One backup at a time: a second tap, or a tap during the timer's
+            // run, joins the run in progress instead of queueing another.
+            if shared.backup_follow.load(Ordering::SeqCst) {
+                send::reply(bot, chat, t.backup_already_running).await?;
+                return Ok(AuditResult::Failed("already running".into()));
+            }
+            if let Some(started) = running_backup(&shared.config().state_dir) {
+                send::reply(bot, chat, t.backup_already_running).await?;
+                follow_backup(req, started);
+                return Ok(AuditResult::Failed("already running".into()));
+            }
             let since = backup_since();
+            // Claimed before the helper call, so a tap arriving meanwhile
+            // sees a run in progress.
+            if req.shared.backup_follow.swap(true, Ordering::SeqCst) {
+                send::reply(bot, chat, t.backup_already_running).await?;
+                return Ok(AuditResult::Failed("already running".into()));
+            }
             let (html, result) = run_helper(req, &HelperAction::BackupStart).await;
+            req.shared.backup_follow.store(false, Ordering::SeqCst);
             if result == AuditResult::Ok {
                 follow_backup(req, since);
             } else {
@@ -581,6 +611,23 @@ fn save_setting(shared: &Shared, s: &Setting) -> (String, AuditResult) {
 
 /// A backup that finished at or after this instant is the one just started
 /// (file times have whole seconds, hence the one-second margin).
+/// The start of a backup run still in progress (started by its timer, say),
+/// from a fresh `backup-progress.json` that has not reached its end.
+fn running_backup(state_dir: &std::path::Path) -> Option<chrono::DateTime<chrono::Utc>> {
+    /// Progress is written at least this often while a run lives.
+    const FRESH_S: i64 = 300;
+    let view::Loaded::Ok(p) =
+        load::<BackupProgress>(&state_dir.join(crate::paths::BACKUP_PROGRESS))
+    else {
+        return None;
+    };
+    let updated = crate::files::parse_rfc3339(&p.updated_at)?;
+    let live = (chrono::Utc::now() - updated).num_seconds() < FRESH_S;
+    let ongoing = !matches!(p.phase.as_str(), "done" | "failed");
+    let started = crate::files::parse_rfc3339(&p.started_at)?;
+    (live && ongoing).then(|| started - chrono::Duration::seconds(1))
+}
+
 fn backup_since() -> chrono::DateTime<chrono::Utc> {
     chrono::Utc::now() - chrono::Duration::seconds(1)
 }

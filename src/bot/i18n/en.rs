@@ -139,6 +139,8 @@ pub static TEXTS: Texts = Texts {
     confirm_question: "Really {what}? This question expires in {secs} s.",
     btn_yes: "✅ Yes",
     btn_no: "✖️ No",
+    confirm_answered: "That question is already answered; its message shows how it went.",
+    backup_already_running: "💾 A backup is already running; its progress message follows it. No second run was started.",
     confirm_expired: "⌛ That question has expired; nothing was done. Send the command again if you still want it.",
     confirm_not_yours: "That question belongs to another admin.",
     cancelled: "OK, cancelled; nothing was done.",

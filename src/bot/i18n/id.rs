@@ -139,6 +139,8 @@ pub static TEXTS: Texts = Texts {
     confirm_question: "Yakin {what}? Pertanyaan ini kedaluwarsa dalam {secs} detik.",
     btn_yes: "✅ Ya",
     btn_no: "✖️ Tidak",
+    confirm_answered: "Pertanyaan itu sudah dijawab; hasilnya ada di pesan itu.",
+    backup_already_running: "💾 Backup sedang jalan; pesan progresnya terus diperbarui. Tidak ada backup kedua yang dimulai.",
     confirm_expired: "⌛ Pertanyaan itu sudah kedaluwarsa; tidak ada yang dilakukan. Kirim perintahnya lagi kalau masih perlu.",
     confirm_not_yours: "Pertanyaan itu milik admin lain.",
     cancelled: "Oke, dibatalkan; tidak ada yang dilakukan.",

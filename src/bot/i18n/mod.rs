@@ -92,6 +92,10 @@ pub struct Texts {
     pub btn_yes: &'static str,
     pub btn_no: &'static str,
     pub confirm_expired: &'static str,
+    /// `/backup_now` while a backup runs.
+    pub backup_already_running: &'static str,
+    /// A second press on a question that already has its answer.
+    pub confirm_answered: &'static str,
     pub confirm_not_yours: &'static str,
     pub cancelled: &'static str,
     pub helper_ok: &'static str,
