@@ -765,3 +765,41 @@ fn sigterm_during_an_outage_still_stops_cleanly() {
     std::thread::sleep(Duration::from_millis(1500));
     bot.stop();
 }
+
+#[test]
+fn a_started_unit_is_followed_until_it_settles() {
+    let w = World::new("");
+    w.fake(
+        "systemctl",
+        "#!/bin/sh\nprintf 'ActiveState=failed\\nSubState=failed\\nResult=exit-code\\n'\n",
+    );
+    w.fake(
+        "journalctl",
+        "#!/bin/sh\necho '2026-11-30T10:00:00+0000 x ollama[42]: error: model dir missing'\n",
+    );
+    let bot = w.start();
+    let r = w.ask("/svc start ollama", "did not stay up");
+    assert!(r.contains("model dir missing"), "journal lines shown: {r}");
+    assert!(!r.contains("Done"), "a crash is not reported as done: {r}");
+    let audit = w.wait_audit("svc");
+    assert!(
+        audit["result"]
+            .as_str()
+            .unwrap()
+            .starts_with("failed: ollama.service is failed"),
+        "{audit}"
+    );
+    // The same unit staying up is reported as running, after it stayed up a while.
+    w.fake(
+        "systemctl",
+        "#!/bin/sh\nprintf 'ActiveState=active\\nSubState=running\\nResult=success\\n'\n",
+    );
+    let t0 = Instant::now();
+    let r = w.ask("/svc start ollama", "is running");
+    assert!(r.contains("Done: start"), "{r}");
+    assert!(
+        t0.elapsed() >= Duration::from_millis(1500),
+        "watched before saying so"
+    );
+    bot.stop();
+}

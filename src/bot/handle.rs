@@ -561,7 +561,15 @@ async fn run_helper(req: &Req, action: &HelperAction) -> (String, AuditResult) {
     let t = req.shared.texts();
     let what = action.describe(t);
     match helper::run(action).await {
-        Ok(()) => (fill(t.helper_ok, &[("what", &what)]), AuditResult::Ok),
+        Ok(()) => {
+            let done = fill(t.helper_ok, &[("what", &what)]);
+            match action {
+                HelperAction::Svc { verb, unit } if *verb != command::SvcVerb::Stop => {
+                    settle_reply(req, unit, done).await
+                }
+                _ => (done, AuditResult::Ok),
+            }
+        }
         Err(e) => {
             let tpl = match e {
                 HelperError::Missing(_) => t.helper_missing,
@@ -574,6 +582,49 @@ async fn run_helper(req: &Req, action: &HelperAction) -> (String, AuditResult) {
                 fill(tpl, &[("what", &what), ("err", &esc(&detail))]),
                 AuditResult::Failed(e.reason()),
             )
+        }
+    }
+}
+
+/// Follows a started unit until it settles and says how it ended: "done"
+/// alone would be a lie for a unit that crashed a moment later.
+async fn settle_reply(req: &Req, unit: &str, done: String) -> (String, AuditResult) {
+    use crate::chatops::settle::{self, Settled};
+    let t = req.shared.texts();
+    let Ok(allowed) = crate::chatops::logs::allowed_unit(&req.shared.config(), unit) else {
+        return (done, AuditResult::Ok);
+    };
+    let exec = crate::chatops::Exec::new();
+    let settled = tokio::task::spawn_blocking(move || settle::follow(&exec, &allowed))
+        .await
+        .unwrap_or(Settled::Unsettled { state: None });
+    let u = esc(unit);
+    match settled {
+        Settled::Running => (
+            format!("{done}\n{}", fill(t.svc_running, &[("unit", &u)])),
+            AuditResult::Ok,
+        ),
+        Settled::Finished => (
+            format!("{done}\n{}", fill(t.svc_finished, &[("unit", &u)])),
+            AuditResult::Ok,
+        ),
+        Settled::Failed { state, journal } => {
+            let mut html = fill(
+                t.svc_crashed,
+                &[("unit", &u), ("state", &esc(&state.describe()))],
+            );
+            if let Some(j) = journal.filter(|j| !j.text.trim().is_empty()) {
+                let lines: Vec<&str> = j.text.lines().rev().take(settle::JOURNAL_LINES).collect();
+                let shown: Vec<&str> = lines.into_iter().rev().collect();
+                html += &format!("\n<pre>{}</pre>", esc(&shown.join("\n")));
+            }
+            let why = format!("{unit} is {}", state.describe());
+            (html, AuditResult::Failed(why))
+        }
+        Settled::Unsettled { state } => {
+            let now = state.map_or_else(|| "?".to_string(), |s| s.describe());
+            let line = fill(t.svc_unsettled, &[("unit", &u), ("state", &esc(&now))]);
+            (format!("{done}\n{line}"), AuditResult::Ok)
         }
     }
 }
