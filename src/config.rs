@@ -23,6 +23,7 @@ pub const ENV_PATH_VAR: &str = "POTION_ENV";
 pub const KEYS: &[&str] = &[
     "BOT_TOKEN",
     "ADMIN_IDS",
+    "ADMIN_CHAT_ID",
     "TELEGRAM_API_URL",
     "BOT_LANG",
     "APP_DIR",
@@ -161,6 +162,8 @@ pub struct Config {
     pub env_file: Option<PathBuf>,
     pub bot_token: Option<Secret>,
     pub admin_ids: Vec<i64>,
+    /// The one group chat where admins may also give commands (private chats always work).
+    pub admin_chat_id: Option<i64>,
     pub telegram_api_url: String,
     pub bot_lang: Lang,
     pub app_dir: PathBuf,
@@ -415,6 +418,18 @@ impl Config {
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let admin_chat_id = r
+            .raw("ADMIN_CHAT_ID")
+            .map(|v| {
+                v.parse::<i64>().ok().filter(|n| *n != 0).ok_or_else(|| {
+                    err(
+                        "ADMIN_CHAT_ID",
+                        v,
+                        "expected a Telegram chat id (a group's id is negative, e.g. -1001234567890)",
+                    )
+                })
+            })
+            .transpose()?;
         let telegram_api_url = match r.raw("TELEGRAM_API_URL") {
             None => "https://api.telegram.org".to_string(),
             Some(v)
@@ -535,6 +550,7 @@ impl Config {
             env_file: None,
             bot_token,
             admin_ids,
+            admin_chat_id,
             telegram_api_url,
             bot_lang,
             app_dir,
@@ -662,6 +678,8 @@ mod tests {
             ("BOT_TOKEN", "not a token"),
             ("ADMIN_IDS", "12,abc"),
             ("ADMIN_IDS", "-5"),
+            ("ADMIN_CHAT_ID", "grup"),
+            ("ADMIN_CHAT_ID", "0"),
             ("TELEGRAM_API_URL", "ftp://x"),
             ("BOT_LANG", "fr"),
             ("APP_DIR", "relative/path"),

@@ -216,7 +216,7 @@ pub async fn send_outbox_chart(
         }
         _ => {
             let mut req = bot
-                .send_message(chat, &item.html)
+                .send_message(chat, crate::redact::redact(&item.html))
                 .parse_mode(ParseMode::Html);
             if let Some(m) = markup {
                 req = req.reply_markup(m);
@@ -224,7 +224,9 @@ pub async fn send_outbox_chart(
             return req.send().await.map(|_| ());
         }
     };
-    let mut req = bot.send_photo(chat, photo_file(pic)).caption(caption);
+    let mut req = bot
+        .send_photo(chat, photo_file(pic))
+        .caption(crate::redact::redact(&caption));
     if html {
         req = req.parse_mode(ParseMode::Html);
     }

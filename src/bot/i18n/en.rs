@@ -68,6 +68,7 @@ pub static TEXTS: Texts = Texts {
     stranger: "Sorry, this bot is private. Your Telegram user id is <code>{id}</code>: if this is your server, put it in ADMIN_IDS in .env and restart the bot.",
     unknown_command: "I don't know /{name}. Send /help to see what I can do.",
     plain_text: "Use the menu buttons or a command; /help lists them all.",
+    forwarded: "That message was forwarded, so I won't run it. Type the command yourself if you meant it.",
     usage: "Usage: <code>{usage}</code>",
     invalid: "Not accepted: {err}",
     too_long: "That is too long: arguments may have at most {max} characters.",

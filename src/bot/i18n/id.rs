@@ -68,6 +68,7 @@ pub static TEXTS: Texts = Texts {
     stranger: "Maaf, bot ini privat. ID Telegram Anda <code>{id}</code>: kalau ini server Anda, masukkan ke ADMIN_IDS di .env lalu restart bot.",
     unknown_command: "Saya tidak kenal /{name}. Kirim /help untuk melihat perintah yang ada.",
     plain_text: "Pakai tombol menu atau sebuah perintah; /help menampilkan semuanya.",
+    forwarded: "Pesan itu terusan (forward), jadi tidak saya jalankan. Kalau memang mau, ketik sendiri perintahnya.",
     usage: "Cara pakai: <code>{usage}</code>",
     invalid: "Tidak diterima: {err}",
     too_long: "Terlalu panjang: argumen paling banyak {max} karakter.",

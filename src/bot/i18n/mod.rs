@@ -29,6 +29,8 @@ pub struct Texts {
     pub stranger: &'static str,
     pub unknown_command: &'static str,
     pub plain_text: &'static str,
+    /// A forwarded message is never run, even when it holds a command.
+    pub forwarded: &'static str,
     pub usage: &'static str,
     pub invalid: &'static str,
     pub too_long: &'static str,
