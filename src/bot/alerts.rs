@@ -138,12 +138,10 @@ pub fn diff(
 /// `SERVICE_DOWN` alert leaves the announced set without a "cleared" message
 /// (which would read as "the unit is running again").
 pub fn forget_unwatched(change: &mut Change, services: &[String]) {
-    change
-        .cleared
-        .retain(|code| match code.strip_prefix("SERVICE_DOWN:") {
-            Some(unit) => services.iter().any(|s| s == unit),
-            None => true,
-        });
+    change.cleared.retain(|code| match AlertCode::split(code) {
+        Some((AlertCode::ServiceDown, Some(unit))) => services.iter().any(|s| s == unit),
+        _ => true,
+    });
 }
 
 /// Drops mutes that have ended.

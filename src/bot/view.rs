@@ -137,7 +137,11 @@ pub fn status(t: &Texts, cfg: &Config, h: &Loaded<HealthReport>, now: DateTime<U
         if r.alerts.is_empty() && !stale {
             s += &format!("{}: {}\n", t.l_alerts, t.none);
         } else {
-            let stale_code = stale.then(|| super::alerts::HEALTH_STALE.to_string());
+            let stale_code = stale.then(|| {
+                crate::alert_code::AlertCode::HealthStale
+                    .as_str()
+                    .to_string()
+            });
             let codes: Vec<String> = stale_code
                 .into_iter()
                 .chain(r.alerts.iter().map(|a| esc(&a.code)))
