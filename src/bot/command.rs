@@ -5,8 +5,10 @@
 //! call to run or to confirm first). The daemon in `bot/mod.rs` carries the
 //! plan out; tests here cover every command and callback.
 
+use crate::alert_code::{AlertCode, Subject};
 use crate::config::{Config, Lang};
-use crate::validate::{self, HhMm, Metric};
+use crate::metric::Metric;
+use crate::validate::{self, HhMm};
 
 use super::i18n::{self, Texts};
 use super::text::{esc, fill};
@@ -250,7 +252,12 @@ impl HelperAction {
 /// A setting change written to `.env` and applied to the running config.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Setting {
-    Threshold(Metric, f64),
+    /// A threshold; `key` is the metric's `.env` key, known when it was parsed.
+    Threshold {
+        key: &'static str,
+        metric: Metric,
+        value: f64,
+    },
     Services(Vec<String>),
     BackupTime(HhMm),
 }
@@ -258,7 +265,7 @@ pub enum Setting {
 impl Setting {
     pub fn env_key(&self) -> &'static str {
         match self {
-            Setting::Threshold(m, _) => m.env_key(),
+            Setting::Threshold { key, .. } => key,
             Setting::Services(_) => "SERVICES",
             Setting::BackupTime(_) => "BACKUP_TIME",
         }
@@ -267,7 +274,7 @@ impl Setting {
     pub fn env_value(&self) -> String {
         match self {
             // Exactly as typed (shortest round trip), never rounded.
-            Setting::Threshold(_, v) => v.to_string(),
+            Setting::Threshold { value, .. } => value.to_string(),
             Setting::Services(list) => list.join(","),
             Setting::BackupTime(t) => t.to_string(),
         }
@@ -276,9 +283,12 @@ impl Setting {
     /// The reply after a successful save (HTML).
     pub fn done_text(&self, t: &Texts) -> String {
         match self {
-            Setting::Threshold(m, v) => fill(
+            Setting::Threshold { metric, value, .. } => fill(
                 t.threshold_set,
-                &[("metric", m.name()), ("value", &super::text::num(*v))],
+                &[
+                    ("metric", metric.name()),
+                    ("value", &super::text::num(*value)),
+                ],
             ),
             Setting::Services(list) => fill(t.services_now, &[("list", &esc(&list.join(", ")))]),
             Setting::BackupTime(hm) => fill(t.backup_time_set, &[("time", &hm.to_string())]),
@@ -374,12 +384,10 @@ pub fn plan(cfg: &Config, lang: Lang, cmd: Command, args: &str) -> Plan {
         Svc => plan_svc(cfg, t, &words),
         SvcAdd | SvcRemove => plan_services(cfg, t, cmd, &words),
         SetThreshold => match words.as_slice() {
-            [m, v] => {
-                match Metric::parse(m).and_then(|m| validate::threshold(m, v).map(|v| (m, v))) {
-                    Ok((m, v)) => Plan::Save(Setting::Threshold(m, v)),
-                    Err(e) => invalid(t, &e),
-                }
-            }
+            [m, v] => match threshold_setting(m, v) {
+                Ok(s) => Plan::Save(s),
+                Err(e) => invalid(t, &e),
+            },
             _ => usage(t, cmd),
         },
         SetBackup => match words.as_slice() {
@@ -470,39 +478,34 @@ fn plan_services(cfg: &Config, t: &Texts, cmd: Command, words: &[&str]) -> Plan 
     Plan::Save(Setting::Services(list))
 }
 
-/// Alert codes `/alert_disable` accepts (contract §5).
-pub const ALERT_CODES: &[&str] = &[
-    "CPU_HIGH",
-    "RAM_HIGH",
-    "DISK_ROOT_HIGH",
-    "DISK_DATA_HIGH",
-    "DATA_DISK_MISSING",
-    "TEMP_HIGH",
-    "SERVICE_DOWN",
-    "BACKUP_STALE",
-    "BACKUP_FAILED",
-    "HEALTH_STALE",
-];
+/// `/set_threshold <metric> <value>`, validated.
+fn threshold_setting(metric: &str, value: &str) -> Result<Setting, String> {
+    let metric = Metric::parse_thresholded(metric).map_err(|e| e.to_string())?;
+    let key = metric
+        .env_key()
+        .ok_or_else(|| format!("{} has no threshold", metric.name()))?;
+    let value = validate::threshold(metric, value)?;
+    Ok(Setting::Threshold { key, metric, value })
+}
 
 /// Normalises an alert code typed by a user; `SERVICE_DOWN:unit` is accepted too.
 pub fn alert_code(raw: &str) -> Result<String, String> {
     let up = raw.trim();
-    let (base, unit) = match up.split_once(':') {
+    let (base, subject) = match up.split_once(':') {
         Some((b, u)) => (b.to_ascii_uppercase(), Some(u)),
         None => (up.to_ascii_uppercase(), None),
     };
-    if !ALERT_CODES.contains(&base.as_str()) {
+    let Some(code) = AlertCode::parse(&base) else {
+        let names: Vec<_> = AlertCode::ALL.iter().map(|c| c.as_str()).collect();
         return Err(format!(
             "unknown alert code {raw:?}; use one of {}",
-            ALERT_CODES.join(", ")
+            names.join(", ")
         ));
-    }
-    match unit {
-        None => Ok(base),
-        Some(u) if base == "SERVICE_DOWN" => {
-            Ok(format!("SERVICE_DOWN:{}", validate::unit_name(u)?))
-        }
-        Some(_) => Err(format!("{base} takes no unit")),
+    };
+    match (subject, code.subject()) {
+        (None, _) => Ok(base),
+        (Some(u), Some(Subject::Unit)) => Ok(code.with(&validate::unit_name(u)?)),
+        (Some(_), None) => Err(format!("{base} takes no unit")),
     }
 }
 
@@ -723,7 +726,11 @@ mod tests {
     fn settings_are_validated() {
         assert_eq!(
             p("/set_threshold cpu 85"),
-            Plan::Save(Setting::Threshold(Metric::Cpu, 85.0))
+            Plan::Save(Setting::Threshold {
+                key: "THRESHOLD_CPU",
+                metric: Metric::Cpu,
+                value: 85.0
+            })
         );
         for bad in ["cpu NaN", "cpu -3", "cpu 101", "gpu 50", "cpu", "cpu inf"] {
             assert!(
@@ -865,8 +872,32 @@ mod tests {
             (s.env_key(), s.env_value().as_str()),
             ("BACKUP_TIME", "03:00")
         );
-        assert_eq!(Setting::Threshold(Metric::Cpu, 85.5).env_value(), "85.5");
-        assert_eq!(Setting::Threshold(Metric::Ram, 0.01).env_value(), "0.01");
-        assert_eq!(Setting::Threshold(Metric::Temp, 70.0).env_value(), "70");
+        assert_eq!(
+            Setting::Threshold {
+                key: "THRESHOLD_CPU",
+                metric: Metric::Cpu,
+                value: 85.5
+            }
+            .env_value(),
+            "85.5"
+        );
+        assert_eq!(
+            Setting::Threshold {
+                key: "THRESHOLD_RAM",
+                metric: Metric::Ram,
+                value: 0.01
+            }
+            .env_value(),
+            "0.01"
+        );
+        assert_eq!(
+            Setting::Threshold {
+                key: "THRESHOLD_TEMP",
+                metric: Metric::Temp,
+                value: 70.0
+            }
+            .env_value(),
+            "70"
+        );
     }
 }

@@ -37,6 +37,7 @@ pub const SYSTEM_KEYS: &[&str] = &[
 pub const KEYS: &[&str] = &[
     "BOT_TOKEN",
     "ADMIN_IDS",
+    "ADMIN_CHAT_ID",
     "TELEGRAM_API_URL",
     "BOT_LANG",
     "APP_DIR",

@@ -19,7 +19,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
 
-use crate::validate::{HhMm, Metric};
+use crate::metric::Metric;
+use crate::validate::HhMm;
 use parse::err;
 
 pub use keys::{Class, KEYS, SYSTEM_KEYS, class_of};
@@ -103,24 +104,27 @@ pub struct Thresholds {
 }
 
 impl Thresholds {
-    pub fn get(&self, m: Metric) -> f64 {
-        match m {
+    /// The threshold for `m`; none for load, which has no alert.
+    pub fn get(&self, m: Metric) -> Option<f64> {
+        Some(match m {
             Metric::Cpu => self.cpu,
             Metric::Ram => self.ram,
             Metric::Disk => self.disk,
             Metric::DiskData => self.disk_data,
             Metric::Temp => self.temp,
-        }
+            Metric::Load => return None,
+        })
     }
 
-    fn slot(&mut self, m: Metric) -> &mut f64 {
-        match m {
+    fn slot(&mut self, m: Metric) -> Option<&mut f64> {
+        Some(match m {
             Metric::Cpu => &mut self.cpu,
             Metric::Ram => &mut self.ram,
             Metric::Disk => &mut self.disk,
             Metric::DiskData => &mut self.disk_data,
             Metric::Temp => &mut self.temp,
-        }
+            Metric::Load => return None,
+        })
     }
 }
 
@@ -131,6 +135,8 @@ pub struct Config {
     pub env_file: Option<PathBuf>,
     pub bot_token: Option<Secret>,
     pub admin_ids: Vec<i64>,
+    /// The one group chat where admins may also give commands (private chats always work).
+    pub admin_chat_id: Option<i64>,
     pub telegram_api_url: String,
     pub bot_lang: Lang,
     pub app_dir: PathBuf,

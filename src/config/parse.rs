@@ -7,7 +7,8 @@ use std::fmt;
 use std::path::PathBuf;
 
 use super::{Config, ConfigError, Lang, Secret, Thresholds};
-use crate::validate::{self, HhMm, Metric};
+use crate::metric::Metric;
+use crate::validate::{self, HhMm};
 
 pub(super) fn err(key: &str, value: &str, problem: impl Into<String>) -> ConfigError {
     ConfigError {
@@ -123,6 +124,18 @@ impl Config {
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let admin_chat_id = r
+            .raw("ADMIN_CHAT_ID")
+            .map(|v| {
+                v.parse::<i64>().ok().filter(|n| *n != 0).ok_or_else(|| {
+                    err(
+                        "ADMIN_CHAT_ID",
+                        v,
+                        "expected a Telegram chat id (a group's id is negative, e.g. -1001234567890)",
+                    )
+                })
+            })
+            .transpose()?;
         let telegram_api_url = match r.raw("TELEGRAM_API_URL") {
             None => "https://api.telegram.org".to_string(),
             Some(v)
@@ -190,19 +203,23 @@ impl Config {
             disk_data: 90.0,
             temp: 85.0,
         };
-        for m in Metric::ALL {
-            if let Some(v) = r.raw(m.env_key()) {
-                *thresholds.slot(m) =
-                    validate::threshold(m, v).map_err(|e| err(m.env_key(), v, e))?;
+        for m in Metric::THRESHOLDED {
+            let (Some(key), Some(slot)) = (m.env_key(), thresholds.slot(m)) else {
+                continue;
+            };
+            if let Some(v) = r.raw(key) {
+                *slot = validate::threshold(m, v).map_err(|e| err(key, v, e))?;
             }
         }
         let alert_hysteresis = r.number("ALERT_HYSTERESIS", 5.0, 0.0, 50.0)?;
-        for m in Metric::ALL {
-            if thresholds.get(m) - alert_hysteresis <= 0.0 {
-                let v = thresholds.get(m).to_string();
+        for m in Metric::THRESHOLDED {
+            let (Some(key), Some(t)) = (m.env_key(), thresholds.get(m)) else {
+                continue;
+            };
+            if t - alert_hysteresis <= 0.0 {
                 return Err(err(
-                    m.env_key(),
-                    &v,
+                    key,
+                    &t.to_string(),
                     format!("must be above ALERT_HYSTERESIS ({alert_hysteresis})"),
                 ));
             }
@@ -239,6 +256,7 @@ impl Config {
             env_file: None,
             bot_token,
             admin_ids,
+            admin_chat_id,
             telegram_api_url,
             bot_lang,
             app_dir,
@@ -339,6 +357,8 @@ mod tests {
             ("BOT_TOKEN", "not a token"),
             ("ADMIN_IDS", "12,abc"),
             ("ADMIN_IDS", "-5"),
+            ("ADMIN_CHAT_ID", "grup"),
+            ("ADMIN_CHAT_ID", "0"),
             ("TELEGRAM_API_URL", "ftp://x"),
             ("BOT_LANG", "fr"),
             ("APP_DIR", "relative/path"),
