@@ -1,5 +1,5 @@
 //! Holds `ops/` (units, sudoers, tmpfiles, logrotate, .env template, scripts,
-//! Debian metadata) to the names in `src/paths.rs` and `src/config.rs`, and
+//! Debian metadata) to the names in `src/paths.rs` and `src/config/`, and
 //! lints the units with `systemd-analyze verify` and the sudo rule with `visudo -c`.
 
 use std::collections::BTreeMap;
