@@ -144,10 +144,11 @@ fn delete(layout: &Layout, root: &Root, id: &str) -> Result<()> {
         .rename(OsStr::new(id), &root.snapshots, doomed)
         .with_context(|| format!("moving {} aside", layout.snapshot(id).display()))?;
     root.snapshots.file().sync_all()?;
-    let name = format!("{id}.json");
-    for (dir, shown) in [
-        (&root.manifests, layout.manifest(id)),
-        (&root.verify, layout.verify_record(id)),
+    let shown = layout.manifest(id);
+    for (dir, name) in [
+        (&root.manifests, manifest::manifest_name(id)),
+        (&root.manifests, format!("{id}.json")),
+        (&root.verify, format!("{id}.json")),
     ] {
         match dir.unlink(OsStr::new(&name)) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
