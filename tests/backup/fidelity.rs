@@ -216,3 +216,55 @@ fn a_million_files_back_up_verify_and_restore() {
     assert_eq!(std::fs::read_dir(&r).unwrap().count(), 1000);
     assert_eq!(std::fs::read(r.join("f0123")).unwrap(), b"777/123");
 }
+
+#[test]
+fn prune_counts_local_days_across_a_daylight_saving_change() {
+    let mut bk = Bk::new();
+    write(&bk.src().join("f"), b"x");
+    bk.ok(&["run"], 0);
+    let newest = bk.ids()[0].clone();
+    // Berlin leaves summer time at 01:00 UTC on 2026-10-25. In local time these
+    // fall on the 24th, the 25th, the 25th and the 26th; in UTC on the 24th,
+    // 24th, 25th and 25th.
+    let fake = [
+        "20261024T213000Z",
+        "20261024T223000Z",
+        "20261025T223000Z",
+        "20261025T233000Z",
+    ];
+    let mans = bk.backup_dir.join("manifests");
+    for id in fake {
+        std::fs::create_dir(bk.backup_dir.join("snapshots").join(id)).unwrap();
+        std::fs::copy(
+            mans.join(format!("{newest}.manifest")),
+            mans.join(format!("{id}.manifest")),
+        )
+        .unwrap();
+    }
+    bk.extra = vec![
+        ("BACKUP_KEEP_DAILY".into(), "4".into()),
+        ("BACKUP_KEEP_WEEKLY".into(), "0".into()),
+        ("BACKUP_KEEP_MONTHLY".into(), "0".into()),
+        ("TZ".into(), "Europe/Berlin".into()),
+    ];
+    let out = text(&bk.ok(&["prune", "--dry-run"], 0).stdout);
+    for (id, day) in [
+        (fake[0], "2026-10-24"),
+        (fake[2], "2026-10-25"),
+        (fake[3], "2026-10-26"),
+    ] {
+        assert!(
+            out.contains(&format!("keep {id}: daily {day}")),
+            "{id}\n{out}"
+        );
+    }
+    assert!(out.contains(&format!("would delete {}", fake[1])), "{out}");
+    // The same snapshots by UTC days keep others: the zone is what decides.
+    bk.extra[3].1 = "UTC".into();
+    let out = text(&bk.ok(&["prune", "--dry-run"], 0).stdout);
+    assert!(out.contains(&format!("would delete {}", fake[0])), "{out}");
+    assert!(
+        out.contains(&format!("keep {}: daily 2026-10-24", fake[1])),
+        "{out}"
+    );
+}
