@@ -432,7 +432,7 @@ fn damage_found_earlier_stands_until_its_file_is_hashed_again() {
     // when no file is there, the first bucket after it that holds one.
     let m = bk.manifest(&id);
     let bucket_of = |e: &&potion_runner::files::backup::ManifestEntry| {
-        potion_runner::backup::verify::bucket(&e.path)
+        potion_runner::backup::sample::bucket(&e.path)
     };
     let hashed_next = m
         .files

@@ -12,6 +12,7 @@ pub mod record;
 pub mod restore;
 pub mod root;
 pub mod run;
+pub mod sample;
 pub mod scan;
 pub mod space;
 pub mod state;
