@@ -10,6 +10,7 @@
 pub mod alerts;
 pub mod charts;
 pub mod command;
+mod context;
 mod digest;
 mod handle;
 pub use handle::ask_confirm;
@@ -82,6 +83,12 @@ pub struct Shared {
     backup_follow: AtomicBool,
     /// Jobs and questions of the operations commands (`ops.rs`).
     ops: ops::OpsState,
+    /// Questions that got their answer (`c:<id>`, `o:<id>`; newest last,
+    /// bounded), so a second press says "already answered" instead of
+    /// overwriting the result.
+    answered: Mutex<std::collections::VecDeque<String>>,
+    /// The bot's own username from `getMe`, for telling `/cmd@us` from `/cmd@others`.
+    me: std::sync::OnceLock<String>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -110,7 +117,24 @@ impl Shared {
             refused: Mutex::new(HashSet::new()),
             backup_follow: AtomicBool::new(false),
             ops: ops::OpsState::new(),
+            me: std::sync::OnceLock::new(),
+            answered: Mutex::new(std::collections::VecDeque::new()),
         }
+    }
+
+    /// Remembers that question `key` got its answer.
+    fn mark_answered(&self, key: String) {
+        const KEEP: usize = 256;
+        let mut a = lock(&self.answered);
+        if a.len() == KEEP {
+            a.pop_front();
+        }
+        a.push_back(key);
+    }
+
+    /// True when question `key` was already answered.
+    fn was_answered(&self, key: &str) -> bool {
+        lock(&self.answered).iter().any(|k| k == key)
     }
 
     /// A copy of the current configuration (settings change it at run time).
@@ -394,6 +418,10 @@ pub(crate) async fn register_commands(bot: Bot, shared: Arc<Shared>) {
             .map(|(name, c)| BotCommand::new(*name, t.describe(*c)))
             .collect();
         let r = async {
+            if shared.me.get().is_none() {
+                let me = bot.get_me().send().await?;
+                let _ = shared.me.set(me.username().to_string());
+            }
             bot.delete_webhook().send().await?;
             bot.set_my_commands(cmds).send().await
         }
