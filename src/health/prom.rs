@@ -208,6 +208,10 @@ mod tests {
                 sub: "failed".into(),
             }],
             backup: BackupInfo::default(),
+            boot_id: None,
+            power: None,
+            smart: Vec::new(),
+            probes: Vec::new(),
             alerts: vec![Alert {
                 code: "DATA_DISK_MISSING".into(),
                 since: "2026-11-25T19:00:00Z".into(),

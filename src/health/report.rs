@@ -148,7 +148,7 @@ mod tests {
         let cfg = crate::config::Config::from_pairs(&pairs).unwrap();
         let now = crate::files::parse_rfc3339("2026-11-25T19:00:00Z").unwrap();
         let roots = crate::health::Roots::under(fixture);
-        crate::health::collect(&roots, &cfg, None, now).0
+        crate::health::collect(&roots, &cfg, &Default::default(), now).0
     }
 
     #[test]
