@@ -10,7 +10,8 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use crate::envfile;
-use crate::validate::{self, HhMm, Metric};
+use crate::metric::Metric;
+use crate::validate::{self, HhMm};
 
 /// Where `.env` lives on an installed system.
 pub const DEFAULT_ENV_PATH: &str = "/opt/potion-runner/.env";
@@ -22,6 +23,7 @@ pub const ENV_PATH_VAR: &str = "POTION_ENV";
 pub const KEYS: &[&str] = &[
     "BOT_TOKEN",
     "ADMIN_IDS",
+    "ADMIN_CHAT_ID",
     "TELEGRAM_API_URL",
     "BOT_LANG",
     "APP_DIR",
@@ -135,24 +137,27 @@ pub struct Thresholds {
 }
 
 impl Thresholds {
-    pub fn get(&self, m: Metric) -> f64 {
-        match m {
+    /// The threshold for `m`; none for load, which has no alert.
+    pub fn get(&self, m: Metric) -> Option<f64> {
+        Some(match m {
             Metric::Cpu => self.cpu,
             Metric::Ram => self.ram,
             Metric::Disk => self.disk,
             Metric::DiskData => self.disk_data,
             Metric::Temp => self.temp,
-        }
+            Metric::Load => return None,
+        })
     }
 
-    fn slot(&mut self, m: Metric) -> &mut f64 {
-        match m {
+    fn slot(&mut self, m: Metric) -> Option<&mut f64> {
+        Some(match m {
             Metric::Cpu => &mut self.cpu,
             Metric::Ram => &mut self.ram,
             Metric::Disk => &mut self.disk,
             Metric::DiskData => &mut self.disk_data,
             Metric::Temp => &mut self.temp,
-        }
+            Metric::Load => return None,
+        })
     }
 }
 
@@ -163,6 +168,8 @@ pub struct Config {
     pub env_file: Option<PathBuf>,
     pub bot_token: Option<Secret>,
     pub admin_ids: Vec<i64>,
+    /// The one group chat where admins may also give commands (private chats always work).
+    pub admin_chat_id: Option<i64>,
     pub telegram_api_url: String,
     pub bot_lang: Lang,
     pub app_dir: PathBuf,
@@ -429,6 +436,18 @@ impl Config {
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let admin_chat_id = r
+            .raw("ADMIN_CHAT_ID")
+            .map(|v| {
+                v.parse::<i64>().ok().filter(|n| *n != 0).ok_or_else(|| {
+                    err(
+                        "ADMIN_CHAT_ID",
+                        v,
+                        "expected a Telegram chat id (a group's id is negative, e.g. -1001234567890)",
+                    )
+                })
+            })
+            .transpose()?;
         let telegram_api_url = match r.raw("TELEGRAM_API_URL") {
             None => "https://api.telegram.org".to_string(),
             Some(v)
@@ -496,19 +515,23 @@ impl Config {
             disk_data: 90.0,
             temp: 85.0,
         };
-        for m in Metric::ALL {
-            if let Some(v) = r.raw(m.env_key()) {
-                *thresholds.slot(m) =
-                    validate::threshold(m, v).map_err(|e| err(m.env_key(), v, e))?;
+        for m in Metric::THRESHOLDED {
+            let (Some(key), Some(slot)) = (m.env_key(), thresholds.slot(m)) else {
+                continue;
+            };
+            if let Some(v) = r.raw(key) {
+                *slot = validate::threshold(m, v).map_err(|e| err(key, v, e))?;
             }
         }
         let alert_hysteresis = r.number("ALERT_HYSTERESIS", 5.0, 0.0, 50.0)?;
-        for m in Metric::ALL {
-            if thresholds.get(m) - alert_hysteresis <= 0.0 {
-                let v = thresholds.get(m).to_string();
+        for m in Metric::THRESHOLDED {
+            let (Some(key), Some(t)) = (m.env_key(), thresholds.get(m)) else {
+                continue;
+            };
+            if t - alert_hysteresis <= 0.0 {
                 return Err(err(
-                    m.env_key(),
-                    &v,
+                    key,
+                    &t.to_string(),
                     format!("must be above ALERT_HYSTERESIS ({alert_hysteresis})"),
                 ));
             }
@@ -560,6 +583,7 @@ impl Config {
             env_file: None,
             bot_token,
             admin_ids,
+            admin_chat_id,
             telegram_api_url,
             bot_lang,
             app_dir,
@@ -693,6 +717,8 @@ mod tests {
             ("BOT_TOKEN", "not a token"),
             ("ADMIN_IDS", "12,abc"),
             ("ADMIN_IDS", "-5"),
+            ("ADMIN_CHAT_ID", "grup"),
+            ("ADMIN_CHAT_ID", "0"),
             ("TELEGRAM_API_URL", "ftp://x"),
             ("BOT_LANG", "fr"),
             ("APP_DIR", "relative/path"),

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
+use crate::alert_code::AlertCode;
 use crate::files::health::{Alert, HealthReport};
 use crate::files::{parse_rfc3339, rfc3339};
 
@@ -15,7 +16,7 @@ use super::i18n::Texts;
 use super::text::{esc, fill, num};
 
 /// The code the bot itself raises when `last_health.json` is too old.
-pub const HEALTH_STALE: &str = "HEALTH_STALE";
+const HEALTH_STALE: &str = AlertCode::HealthStale.as_str();
 
 /// What changed since the last announcement.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -89,7 +90,8 @@ pub fn active(
     out
 }
 
-/// True when `code` is muted at `now` (`SERVICE_DOWN` mutes every unit).
+/// True when `code` is muted at `now`; a family's mute (`SERVICE_DOWN`)
+/// covers every subject (`SERVICE_DOWN:<unit>`).
 pub fn is_muted(code: &str, mutes: &BTreeMap<String, String>, now: DateTime<Utc>) -> bool {
     let live = |k: &str| {
         mutes
@@ -97,7 +99,8 @@ pub fn is_muted(code: &str, mutes: &BTreeMap<String, String>, now: DateTime<Utc>
             .and_then(|u| parse_rfc3339(u))
             .is_some_and(|u| u > now)
     };
-    live(code) || (code.starts_with("SERVICE_DOWN:") && live("SERVICE_DOWN"))
+    let family = || AlertCode::split(code).filter(|(_, subject)| subject.is_some());
+    live(code) || family().is_some_and(|(c, _)| live(c.as_str()))
 }
 
 /// Compares the active alerts with the announced set. A muted alert that
@@ -140,14 +143,13 @@ pub fn expire_mutes(mutes: &mut BTreeMap<String, String>, now: DateTime<Utc>) ->
 
 /// A readable name for an alert code (HTML).
 pub fn title(t: &Texts, code: &str) -> String {
-    if let Some(unit) = code.strip_prefix("SERVICE_DOWN:") {
+    if let Some((AlertCode::ServiceDown, Some(unit))) = AlertCode::split(code) {
         return fill(t.alert_service_down, &[("unit", &esc(unit))]);
     }
-    t.alert_names
-        .iter()
-        .find(|(c, _)| *c == code)
-        .map(|(_, n)| n.to_string())
-        .unwrap_or_else(|| esc(code))
+    match AlertCode::split(code) {
+        Some((c, None)) => (t.alert_name)(c).to_string(),
+        _ => esc(code),
+    }
 }
 
 /// One line about an alert: name, value and threshold where known.
@@ -203,7 +205,7 @@ pub fn buttons(t: &Texts, a: &Alert) -> Vec<(String, String)> {
         },
     );
     push(t.btn_status, Callback::Status);
-    if let Some(unit) = a.code.strip_prefix("SERVICE_DOWN:") {
+    if let Some((AlertCode::ServiceDown, Some(unit))) = AlertCode::split(&a.code) {
         push(t.btn_restart, Callback::AskRestart(unit.to_string()));
     }
     row

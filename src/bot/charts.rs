@@ -15,10 +15,12 @@ use teloxide::types::{
     ParseMode,
 };
 
-use crate::chart::{self, ChartSpec, Metric};
+use crate::alert_code::AlertCode;
+use crate::chart::{self, ChartSpec};
 use crate::config::{Config, Lang};
 use crate::files::bot::{OutboxChart, OutboxItem};
 use crate::history;
+use crate::metric::Metric;
 
 use super::command::Command;
 use super::i18n::{ChartTexts, chart_texts};
@@ -124,7 +126,8 @@ pub fn is_chart_button(data: &str) -> bool {
 /// the alert is about, ending when the alert was decided; none for alerts
 /// without a metric (services, backup).
 pub fn alert_chart(code: &str, decided_at: i64) -> Option<OutboxChart> {
-    Metric::for_alert_code(code).map(|m| OutboxChart {
+    let metric = AlertCode::family_of(code).and_then(AlertCode::metric);
+    metric.map(|m| OutboxChart {
         metric: m.name().to_string(),
         hours: chart::ALERT_HOURS,
         to: decided_at,
@@ -213,7 +216,7 @@ pub async fn send_outbox_chart(
         }
         _ => {
             let mut req = bot
-                .send_message(chat, &item.html)
+                .send_message(chat, crate::redact::redact(&item.html))
                 .parse_mode(ParseMode::Html);
             if let Some(m) = markup {
                 req = req.reply_markup(m);
@@ -221,7 +224,9 @@ pub async fn send_outbox_chart(
             return req.send().await.map(|_| ());
         }
     };
-    let mut req = bot.send_photo(chat, photo_file(pic)).caption(caption);
+    let mut req = bot
+        .send_photo(chat, photo_file(pic))
+        .caption(crate::redact::redact(&caption));
     if html {
         req = req.parse_mode(ParseMode::Html);
     }

@@ -1,5 +1,7 @@
-//! Update handling: a dptree schema whose first branch refuses anyone not in
-//! `ADMIN_IDS`, then messages and button presses. Decisions come from the pure
+//! Update handling: a dptree schema whose first branch drops updates from the
+//! wrong place (`context.rs`: other groups, forwarded messages, commands for
+//! other bots), the second refuses anyone not in `ADMIN_IDS`, then messages
+//! and button presses. Decisions come from the pure
 //! `command.rs`; this file carries them out (files, `.env`, helper, replies)
 //! and writes one audit line per command, button press, action and refusal.
 
@@ -16,6 +18,7 @@ use crate::files::backup::{BackupOutcome, BackupProgress, SnapshotIndex};
 use crate::files::health::HealthReport;
 
 use super::command::{self, Answer, Callback, HelperAction, Parsed, Pending, Plan, Setting, View};
+use super::context::{self, Origin, Verdict};
 use super::helper::{self, HelperError};
 use super::send::{self, inline_row};
 use super::text::{esc, fill};
@@ -44,15 +47,77 @@ fn is_interaction(u: &Update) -> bool {
     )
 }
 
-/// The handler tree: strangers first, then messages and buttons.
+/// Where the update came from, judged by `context::judge`.
+fn verdict(u: &Update, s: &Shared) -> Verdict {
+    use teloxide::types::UpdateKind;
+    let (chat, forwarded, text) = match &u.kind {
+        UpdateKind::Message(m) => (
+            &m.chat,
+            m.forward_origin().is_some() || m.is_automatic_forward(),
+            m.text().unwrap_or(""),
+        ),
+        UpdateKind::CallbackQuery(q) => match &q.message {
+            Some(m) => (m.chat(), false, ""),
+            None => return Verdict::Take,
+        },
+        _ => return Verdict::Take,
+    };
+    let origin = Origin {
+        private: chat.is_private(),
+        chat_id: chat.id.0,
+        forwarded,
+        text,
+    };
+    let admin_chat = lock(&s.cfg).admin_chat_id;
+    context::judge(origin, admin_chat, s.me.get().map(String::as_str))
+}
+
+/// The handler tree: updates from the wrong place first, then strangers,
+/// then messages and buttons.
 pub fn schema() -> UpdateHandler<anyhow::Error> {
     dptree::entry()
+        .branch(
+            dptree::filter(|u: Update, s: Arc<Shared>| {
+                is_interaction(&u) && verdict(&u, &s) != Verdict::Take
+            })
+            .endpoint(on_out_of_context),
+        )
         .branch(
             dptree::filter(|u: Update, s: Arc<Shared>| is_interaction(&u) && !is_admin(&u, &s))
                 .endpoint(on_stranger),
         )
         .branch(Update::filter_message().endpoint(on_message))
         .branch(Update::filter_callback_query().endpoint(on_callback))
+}
+
+/// Nothing is run. A forwarded message gets one sentence saying why; another
+/// group gets silence (answering there would leak the server's state to its
+/// members); a command for another bot is not ours to log.
+async fn on_out_of_context(bot: Bot, shared: Arc<Shared>, update: Update) -> anyhow::Result<()> {
+    let verdict = verdict(&update, &shared);
+    if let teloxide::types::UpdateKind::CallbackQuery(q) = &update.kind {
+        let _ = bot.answer_callback_query(q.id.clone()).send().await;
+    }
+    let (Some(user), Some(chat)) = (update.from().cloned(), update.chat().cloned()) else {
+        return Ok(());
+    };
+    let text = match &update.kind {
+        teloxide::types::UpdateKind::Message(m) => m.text().unwrap_or(""),
+        teloxide::types::UpdateKind::CallbackQuery(q) => q.data.as_deref().unwrap_or(""),
+        _ => "",
+    };
+    match verdict {
+        Verdict::Forwarded => {
+            shared.audit(&user, "forwarded", text, &AuditResult::Denied);
+            send::reply(&bot, chat.id, shared.texts().forwarded).await?;
+        }
+        Verdict::WrongChat => {
+            let place = format!("chat {}: {text}", chat.id.0);
+            shared.audit(&user, "wrong_chat", &place, &AuditResult::Denied);
+        }
+        Verdict::OtherBot | Verdict::Take => {}
+    }
+    Ok(())
 }
 
 async fn on_stranger(bot: Bot, shared: Arc<Shared>, update: Update) -> anyhow::Result<()> {

@@ -45,7 +45,9 @@ pub fn classify(out: &Output) -> Result<(), HelperError> {
     if out.success() {
         return Ok(());
     }
-    let stderr = out.stderr_lossy();
+    // The relayed line reaches chat and actions.log: a token quoted in it
+    // (a malformed .env line echoed somewhere) is cut out here at the door.
+    let stderr = crate::redact::redact(&out.stderr_lossy()).into_owned();
     let last = stderr
         .lines()
         .rev()
@@ -128,6 +130,14 @@ mod tests {
             truncated: false,
             elapsed: Duration::ZERO,
         }
+    }
+
+    #[test]
+    fn a_token_in_the_helper_error_is_redacted() {
+        let token = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsawQ";
+        let e = classify(&out(1, &format!("error: line BOT_TOKEN: {token}\n"))).unwrap_err();
+        assert!(!e.reason().contains("AAHdqTcv"), "{e:?}");
+        assert!(e.reason().contains(crate::redact::MARK), "{e:?}");
     }
 
     #[test]

@@ -10,6 +10,7 @@
 pub mod alerts;
 pub mod charts;
 pub mod command;
+mod context;
 mod digest;
 mod handle;
 pub use handle::ask_confirm;
@@ -82,6 +83,8 @@ pub struct Shared {
     backup_follow: AtomicBool,
     /// Jobs and questions of the operations commands (`ops.rs`).
     ops: ops::OpsState,
+    /// The bot's own username from `getMe`, for telling `/cmd@us` from `/cmd@others`.
+    me: std::sync::OnceLock<String>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -110,6 +113,7 @@ impl Shared {
             refused: Mutex::new(HashSet::new()),
             backup_follow: AtomicBool::new(false),
             ops: ops::OpsState::new(),
+            me: std::sync::OnceLock::new(),
         }
     }
 
@@ -394,6 +398,10 @@ pub(crate) async fn register_commands(bot: Bot, shared: Arc<Shared>) {
             .map(|(name, c)| BotCommand::new(*name, t.describe(*c)))
             .collect();
         let r = async {
+            if shared.me.get().is_none() {
+                let me = bot.get_me().send().await?;
+                let _ = shared.me.set(me.username().to_string());
+            }
             bot.delete_webhook().send().await?;
             bot.set_my_commands(cmds).send().await
         }

@@ -402,6 +402,11 @@ impl Ctx<'_> {
     }
 
     async fn document(&self, name: &str, bytes: Vec<u8>, caption: &str) {
+        // Program output can quote anything, a token included.
+        let bytes = match crate::redact::redact(&String::from_utf8_lossy(&bytes)) {
+            std::borrow::Cow::Owned(clean) => clean.into_bytes(),
+            std::borrow::Cow::Borrowed(_) => bytes,
+        };
         let r = send::retrying(|| {
             self.bot
                 .send_document(

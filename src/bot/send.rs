@@ -1,6 +1,7 @@
 //! Sending to Telegram: replies (split on line boundaries, or as a document
 //! when very long), rate-limit retries, and the persisted outbox sender that
-//! delivers alerts in order across 429s, outages and restarts.
+//! delivers alerts in order across 429s, outages and restarts. Every text
+//! passes `redact::redact` here, so a token quoted anywhere never leaves.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -11,6 +12,8 @@ use teloxide::types::{
     InlineKeyboardButton, InlineKeyboardMarkup, InputFile, MessageId, ParseMode, ReplyMarkup,
 };
 use teloxide::{ApiError, RequestError};
+
+use crate::redact::redact;
 
 use super::text::{MESSAGE_LIMIT, split_lines};
 use super::{Shared, lock};
@@ -58,6 +61,7 @@ pub async fn send(
     html: &str,
     markup: Option<ReplyMarkup>,
 ) -> Result<Message, RequestError> {
+    let html = &*redact(html);
     let r = retrying(|| {
         let mut req = bot.send_message(chat, html).parse_mode(ParseMode::Html);
         if let Some(m) = markup.clone() {
@@ -85,6 +89,7 @@ pub async fn send(
 
 /// Replaces the text (and drops the buttons) of a message the bot sent.
 pub async fn edit(bot: &Bot, chat: ChatId, id: MessageId, html: &str) -> Result<(), RequestError> {
+    let html = &*redact(html);
     retrying(|| {
         bot.edit_message_text(chat, id, html)
             .parse_mode(ParseMode::Html)
@@ -98,7 +103,7 @@ pub async fn edit(bot: &Bot, chat: ChatId, id: MessageId, html: &str) -> Result<
 pub async fn reply(bot: &Bot, chat: ChatId, html: &str) -> Result<(), RequestError> {
     let chunks = split_lines(html, MESSAGE_LIMIT);
     if chunks.len() > MAX_CHUNKS {
-        let plain = strip_html(html).into_bytes();
+        let plain = redact(&strip_html(html)).into_owned().into_bytes();
         retrying(|| {
             bot.send_document(
                 chat,

@@ -1,6 +1,7 @@
 //! English catalogue (`BOT_LANG=en` or `/lang en`).
 
 use super::Texts;
+use crate::alert_code::AlertCode;
 use crate::bot::command::Command as C;
 
 pub static TEXTS: Texts = Texts {
@@ -67,6 +68,7 @@ pub static TEXTS: Texts = Texts {
     stranger: "Sorry, this bot is private. Your Telegram user id is <code>{id}</code>: if this is your server, put it in ADMIN_IDS in .env and restart the bot.",
     unknown_command: "I don't know /{name}. Send /help to see what I can do.",
     plain_text: "Use the menu buttons or a command; /help lists them all.",
+    forwarded: "That message was forwarded, so I won't run it. Type the command yourself if you meant it.",
     usage: "Usage: <code>{usage}</code>",
     invalid: "Not accepted: {err}",
     too_long: "That is too long: arguments may have at most {max} characters.",
@@ -106,17 +108,7 @@ pub static TEXTS: Texts = Texts {
     backup_started: "💾 Backup started. I'll update this message as it goes.",
     backup_no_result: "The backup was started but has not reported a result yet; check /backup_list later.",
 
-    alert_names: &[
-        ("CPU_HIGH", "CPU high"),
-        ("RAM_HIGH", "RAM high"),
-        ("DISK_ROOT_HIGH", "System disk almost full"),
-        ("DISK_DATA_HIGH", "Data disk almost full"),
-        ("DATA_DISK_MISSING", "Data disk missing"),
-        ("TEMP_HIGH", "Temperature high"),
-        ("BACKUP_STALE", "Backup too old"),
-        ("BACKUP_FAILED", "Backup failed"),
-        ("HEALTH_STALE", "Health data stale"),
-    ],
+    alert_name,
     alert_service_down: "Service down: <code>{unit}</code>",
     alert_stale_detail: "{title}: last health report at {at}",
     alert_value: ": {v} (threshold {t})",
@@ -158,3 +150,20 @@ pub static TEXTS: Texts = Texts {
     audit_empty: "The audit log is empty.",
     audit_header: "<b>Last actions</b>",
 };
+
+/// The name of an alert code family.
+fn alert_name(code: AlertCode) -> &'static str {
+    use AlertCode as A;
+    match code {
+        A::CpuHigh => "CPU high",
+        A::RamHigh => "RAM high",
+        A::DiskRootHigh => "System disk almost full",
+        A::DiskDataHigh => "Data disk almost full",
+        A::DataDiskMissing => "Data disk missing",
+        A::TempHigh => "Temperature high",
+        A::BackupStale => "Backup too old",
+        A::BackupFailed => "Backup failed",
+        A::HealthStale => "Health data stale",
+        A::ServiceDown => "Service down",
+    }
+}

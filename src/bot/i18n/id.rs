@@ -1,6 +1,7 @@
 //! Katalog Bahasa Indonesia (bahasa bawaan, `BOT_LANG=id`).
 
 use super::Texts;
+use crate::alert_code::AlertCode;
 use crate::bot::command::Command as C;
 
 pub static TEXTS: Texts = Texts {
@@ -67,6 +68,7 @@ pub static TEXTS: Texts = Texts {
     stranger: "Maaf, bot ini privat. ID Telegram Anda <code>{id}</code>: kalau ini server Anda, masukkan ke ADMIN_IDS di .env lalu restart bot.",
     unknown_command: "Saya tidak kenal /{name}. Kirim /help untuk melihat perintah yang ada.",
     plain_text: "Pakai tombol menu atau sebuah perintah; /help menampilkan semuanya.",
+    forwarded: "Pesan itu terusan (forward), jadi tidak saya jalankan. Kalau memang mau, ketik sendiri perintahnya.",
     usage: "Cara pakai: <code>{usage}</code>",
     invalid: "Tidak diterima: {err}",
     too_long: "Terlalu panjang: argumen paling banyak {max} karakter.",
@@ -106,17 +108,7 @@ pub static TEXTS: Texts = Texts {
     backup_started: "💾 Backup dimulai. Pesan ini akan saya perbarui selama berjalan.",
     backup_no_result: "Backup sudah dimulai tetapi belum melaporkan hasil; cek /backup_list nanti.",
 
-    alert_names: &[
-        ("CPU_HIGH", "CPU tinggi"),
-        ("RAM_HIGH", "RAM tinggi"),
-        ("DISK_ROOT_HIGH", "Disk sistem hampir penuh"),
-        ("DISK_DATA_HIGH", "Disk data hampir penuh"),
-        ("DATA_DISK_MISSING", "Disk data tidak ada"),
-        ("TEMP_HIGH", "Suhu tinggi"),
-        ("BACKUP_STALE", "Backup terlalu lama"),
-        ("BACKUP_FAILED", "Backup gagal"),
-        ("HEALTH_STALE", "Data kesehatan basi"),
-    ],
+    alert_name,
     alert_service_down: "Layanan mati: <code>{unit}</code>",
     alert_stale_detail: "{title}: laporan kesehatan terakhir pada {at}",
     alert_value: ": {v} (ambang {t})",
@@ -158,3 +150,20 @@ pub static TEXTS: Texts = Texts {
     audit_empty: "Log audit masih kosong.",
     audit_header: "<b>Tindakan terakhir</b>",
 };
+
+/// The name of an alert code family.
+fn alert_name(code: AlertCode) -> &'static str {
+    use AlertCode as A;
+    match code {
+        A::CpuHigh => "CPU tinggi",
+        A::RamHigh => "RAM tinggi",
+        A::DiskRootHigh => "Disk sistem hampir penuh",
+        A::DiskDataHigh => "Disk data hampir penuh",
+        A::DataDiskMissing => "Disk data tidak ada",
+        A::TempHigh => "Suhu tinggi",
+        A::BackupStale => "Backup terlalu lama",
+        A::BackupFailed => "Backup gagal",
+        A::HealthStale => "Data kesehatan basi",
+        A::ServiceDown => "Layanan mati",
+    }
+}
