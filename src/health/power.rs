@@ -10,12 +10,9 @@ use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
 
 use super::Roots;
+use crate::alert_code::AlertCode;
 use crate::alerts::{Check, Reading};
 use crate::files::health::{BatteryInfo, PowerInfo};
-
-pub const ON_BATTERY: &str = "ON_BATTERY";
-pub const BATTERY_LOW: &str = "BATTERY_LOW";
-pub const BATTERY_WORN: &str = "BATTERY_WORN";
 
 /// `BATTERY_WORN` is raised at most this often, even if the wear estimate
 /// (which moves as the battery recalibrates) crosses the line back and forth.
@@ -162,7 +159,7 @@ pub fn readings(
     now: DateTime<Utc>,
 ) -> Vec<Reading> {
     let flag =
-        |code: &str, bad: Option<bool>, value: Option<f64>, threshold: Option<f64>| Reading {
+        |code: AlertCode, bad: Option<bool>, value: Option<f64>, threshold: Option<f64>| Reading {
             code: code.to_string(),
             check: Check::Flag {
                 bad,
@@ -192,14 +189,19 @@ pub fn readings(
         if within_week { worn_active } else { over }
     });
     vec![
-        flag(ON_BATTERY, p.ac_online.map(|on| !on), None, None),
+        flag(AlertCode::OnBattery, p.ac_online.map(|on| !on), None, None),
         flag(
-            BATTERY_LOW,
+            AlertCode::BatteryLow,
             lowest.map(|l| l < limits.low_percent),
             lowest,
             Some(limits.low_percent),
         ),
-        flag(BATTERY_WORN, worn, worst_wear, Some(limits.wear_percent)),
+        flag(
+            AlertCode::BatteryWorn,
+            worn,
+            worst_wear,
+            Some(limits.wear_percent),
+        ),
     ]
 }
 
@@ -254,9 +256,9 @@ mod tests {
         assert_eq!(
             codes,
             [
-                (ON_BATTERY.to_string(), Some(true)),
-                (BATTERY_LOW.to_string(), Some(true)),
-                (BATTERY_WORN.to_string(), Some(true)),
+                ("ON_BATTERY".to_string(), Some(true)),
+                ("BATTERY_LOW".to_string(), Some(true)),
+                ("BATTERY_WORN".to_string(), Some(true)),
             ]
         );
     }
@@ -330,7 +332,7 @@ mod tests {
         let bad = |p: &PowerInfo, active: bool, at: Option<&str>, now: &str| {
             readings(Some(p), LIMITS, active, at, t(now))
                 .into_iter()
-                .find(|r| r.code == BATTERY_WORN)
+                .find(|r| r.code == "BATTERY_WORN")
                 .map(|r| match r.check {
                     Check::Flag { bad, .. } => bad,
                     Check::Level { .. } => unreachable!(),

@@ -8,11 +8,9 @@ use anyhow::{Result, bail};
 use url::Url;
 
 use super::http;
+use crate::alert_code::AlertCode;
 use crate::alerts::{Check, Reading};
 use crate::files::health::ProbeInfo;
-
-/// Family name; each probe gets its own code `PROBE_DOWN:<name>`.
-pub const PROBE_DOWN: &str = "PROBE_DOWN";
 
 /// How long one probe may take.
 pub const TIMEOUT: Duration = Duration::from_secs(2);
@@ -99,7 +97,7 @@ pub fn readings(probes: &[ProbeInfo], confirm: u32) -> Vec<Reading> {
     probes
         .iter()
         .map(|p| Reading {
-            code: format!("{PROBE_DOWN}:{}", p.name),
+            code: AlertCode::ProbeDown.with(&p.name),
             check: Check::Flag {
                 bad: Some(!p.ok),
                 confirm,

@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use super::{power, probes, smart};
+use crate::alert_code::AlertCode;
 use crate::alerts::Reading;
 use crate::config::Config;
 use crate::files::health::{Alert, HealthReport, HealthState};
@@ -22,7 +23,7 @@ pub fn readings(
     };
     let worn_active = prev
         .trackers
-        .get(power::BATTERY_WORN)
+        .get(AlertCode::BatteryWorn.as_str())
         .is_some_and(|t| t.active);
     let mut out = power::readings(
         report.power.as_ref(),
@@ -43,9 +44,11 @@ pub fn readings(
 pub fn worn_at(prev: &HealthState, alerts: &[Alert], now: &str) -> Option<String> {
     let was = prev
         .trackers
-        .get(power::BATTERY_WORN)
+        .get(AlertCode::BatteryWorn.as_str())
         .is_some_and(|t| t.active);
-    let is = alerts.iter().any(|a| a.code == power::BATTERY_WORN);
+    let is = alerts
+        .iter()
+        .any(|a| a.code == AlertCode::BatteryWorn.as_str());
     if is && !was {
         Some(now.to_string())
     } else {

@@ -18,14 +18,12 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::Roots;
+use crate::alert_code::AlertCode;
 use crate::alerts::{Check, Reading};
 use crate::files::health::{SmartDisk, SmartState};
 use crate::files::{self, SCHEMA};
 use crate::process::Cmd;
 use crate::{atomic, paths};
-
-/// Family name; each disk gets its own code `DISK_SMART:<disk>` (`sda`, `nvme0n1`).
-pub const DISK_SMART: &str = "DISK_SMART";
 
 /// ATA attributes whose raw count must not grow: reallocated, reported
 /// uncorrectable, command timeouts, pending, offline uncorrectable, CRC errors.
@@ -168,7 +166,7 @@ pub fn readings(disks: &[SmartDisk]) -> Vec<Reading> {
     disks
         .iter()
         .map(|d| Reading {
-            code: format!("{DISK_SMART}:{}", d.device.trim_start_matches("/dev/")),
+            code: AlertCode::DiskSmart.with(d.device.trim_start_matches("/dev/")),
             check: Check::Flag {
                 bad: (d.passed.is_some() || !d.counters.is_empty())
                     .then_some(!d.problems.is_empty()),
