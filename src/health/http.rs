@@ -181,3 +181,89 @@ fn timed(e: std::io::Error, doing: &str) -> anyhow::Error {
         _ => anyhow!("{doing}: {e}"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::net::TcpListener;
+
+    use super::*;
+
+    /// A server that answers one connection with `answer` and returns what it was sent.
+    fn one_shot(answer: &'static [u8]) -> (String, std::thread::JoinHandle<Vec<u8>>) {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap();
+        let t = std::thread::spawn(move || {
+            let (mut s, _) = l.accept().unwrap();
+            let mut got = vec![0u8; 4096];
+            let n = s.read(&mut got).unwrap();
+            got.truncate(n);
+            s.write_all(answer).ok();
+            got
+        });
+        (addr.to_string(), t)
+    }
+
+    #[test]
+    fn sends_a_plain_get_and_reads_the_status() {
+        let (addr, t) = one_shot(b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n");
+        let url = parse_url(&format!("http://user:pw@{addr}/api/tags?x=1#frag")).unwrap();
+        let a = get(&url, Duration::from_secs(2)).unwrap();
+        assert_eq!(a.status, 204);
+        let sent = String::from_utf8(t.join().unwrap()).unwrap();
+        assert!(sent.starts_with("GET /api/tags?x=1 HTTP/1.1\r\n"), "{sent}");
+        assert!(sent.contains(&format!("\r\nHost: {addr}\r\n")), "{sent}");
+        assert!(!sent.contains("pw") && !sent.contains("frag"), "{sent}");
+    }
+
+    #[test]
+    fn redirects_are_reported_not_followed_and_garbage_is_an_error() {
+        let (addr, _t) =
+            one_shot(b"HTTP/1.1 302 Found\r\nLocation: http://elsewhere.example/\r\n\r\n");
+        let a = get(
+            &parse_url(&format!("http://{addr}/")).unwrap(),
+            Duration::from_secs(2),
+        )
+        .unwrap();
+        assert_eq!(a.status, 302);
+        let (addr, _t) = one_shot(b"SSH-2.0-OpenSSH_9.2\r\n");
+        let e = get(
+            &parse_url(&format!("http://{addr}/")).unwrap(),
+            Duration::from_secs(2),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("not an HTTP answer"), "{e}");
+        let (addr, _t) = one_shot(b"");
+        let e = get(
+            &parse_url(&format!("http://{addr}/")).unwrap(),
+            Duration::from_secs(2),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("closed"), "{e}");
+    }
+
+    #[test]
+    fn https_to_a_plain_server_fails_cleanly() {
+        let (addr, _t) = one_shot(b"HTTP/1.1 200 OK\r\n\r\n");
+        let url = parse_url(&format!(
+            "https://localhost:{}/",
+            addr.rsplit(':').next().unwrap()
+        ))
+        .unwrap();
+        assert!(get(&url, Duration::from_secs(2)).is_err());
+    }
+
+    #[test]
+    fn only_http_urls_with_a_host() {
+        for bad in [
+            "ftp://x/",
+            "file:///etc/passwd",
+            "http://",
+            "no url",
+            "unix:/run/x",
+        ] {
+            assert!(parse_url(bad).is_err(), "{bad}");
+        }
+        let e = parse_url("hc-ping.com/secret").unwrap_err();
+        assert!(!format!("{e:#}").contains("secret"));
+    }
+}
