@@ -29,6 +29,8 @@ pub const SYSTEM_KEYS: &[&str] = &[
     "BACKUP_KEEP_WEEKLY",
     "BACKUP_KEEP_MONTHLY",
     "SELF_SERVICE",
+    // The root-run backup job GETs it: the bot's user must not aim root's requests.
+    "BACKUP_HEALTHCHECK_URL",
 ];
 
 /// Every key the contract defines. Environment variables with these names
