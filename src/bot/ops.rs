@@ -32,7 +32,7 @@ use crate::config::{Config, Lang};
 use crate::files::bot::PendingUpdates;
 
 use super::command::{self, Callback, Command, HelperAction};
-use super::i18n::ops::{self as ops_i18n, OpsTexts};
+use super::i18n::{self, OpsTexts};
 use super::send::{self, inline_row};
 use super::text::{esc, fill};
 use super::{AuditResult, Shared, lock};
@@ -95,7 +95,7 @@ impl OpsJob {
 
     /// What it does, in the reply language (HTML).
     fn what(&self, lang: Lang) -> String {
-        let (t, o) = (super::i18n::texts(lang), ops_i18n::texts(lang));
+        let (t, o) = (i18n::texts(lang), &i18n::texts(lang).ops);
         match self {
             OpsJob::AptUpdate => t.action_apt_update.into(),
             OpsJob::AptUpgrade => t.action_apt_upgrade.into(),
@@ -394,7 +394,7 @@ impl Ctx<'_> {
     }
 
     fn o(&self) -> &'static OpsTexts {
-        ops_i18n::texts(self.lang())
+        &i18n::texts(self.lang()).ops
     }
 
     async fn reply(&self, html: &str) -> Result<(), RequestError> {
