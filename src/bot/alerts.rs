@@ -134,6 +134,16 @@ pub fn diff(
     }
 }
 
+/// A unit taken off the watch list is no longer watched, not "back": its
+/// `SERVICE_DOWN` alert leaves the announced set without a "cleared" message
+/// (which would read as "the unit is running again").
+pub fn forget_unwatched(change: &mut Change, services: &[String]) {
+    change.cleared.retain(|code| match AlertCode::split(code) {
+        Some((AlertCode::ServiceDown, Some(unit))) => services.iter().any(|s| s == unit),
+        _ => true,
+    });
+}
+
 /// Drops mutes that have ended.
 pub fn expire_mutes(mutes: &mut BTreeMap<String, String>, now: DateTime<Utc>) -> bool {
     let before = mutes.len();
@@ -235,6 +245,18 @@ mod tests {
     fn fires_once_and_clears_once() {
         let none = BTreeMap::new();
         let c = diff(&none, &[alert("CPU_HIGH")], &none, now());
+        let mut down = diff(&none, &[alert("SERVICE_DOWN:sshd.service")], &none, now());
+        let mut gone = diff(&down.announced, &[], &none, now());
+        forget_unwatched(&mut gone, &["ollama.service".to_string()]);
+        assert!(gone.cleared.is_empty(), "no longer watched is not cleared");
+        assert!(gone.announced.is_empty());
+        down = diff(&down.announced, &[], &none, now());
+        forget_unwatched(&mut down, &["sshd.service".to_string()]);
+        assert_eq!(
+            down.cleared,
+            ["SERVICE_DOWN:sshd.service"],
+            "still watched: cleared"
+        );
         assert_eq!(c.fired.len(), 1);
         assert!(c.cleared.is_empty());
         let again = diff(&c.announced, &[alert("CPU_HIGH")], &none, now());

@@ -10,6 +10,7 @@ pub mod collect;
 pub mod disks;
 pub mod prom;
 pub mod report;
+pub mod sdbus;
 pub mod sensors;
 pub mod services;
 
@@ -89,7 +90,7 @@ pub fn collect(
     prev_cpu: Option<&CpuCounters>,
     now: DateTime<Utc>,
 ) -> (HealthReport, Option<CpuCounters>) {
-    // `systemctl show` is the slowest probe by far: it runs while the rest is read.
+    // Asking systemd is the slowest probe by far: it runs while the rest is read.
     std::thread::scope(|s| {
         let handle = (!cfg.services.is_empty()).then(|| s.spawn(|| services::probe(&cfg.services)));
         let services = move || handle.map_or(Ok(Vec::new()), joined);

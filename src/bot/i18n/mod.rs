@@ -101,6 +101,18 @@ pub struct Texts {
     pub btn_yes: &'static str,
     pub btn_no: &'static str,
     pub confirm_expired: &'static str,
+    /// After a start/restart: the unit stayed up ({unit}).
+    pub svc_running: &'static str,
+    /// After a start: a oneshot ran and finished cleanly ({unit}).
+    pub svc_finished: &'static str,
+    /// After a start/restart: the unit crashed ({unit}, {state}); journal lines follow.
+    pub svc_crashed: &'static str,
+    /// After a start/restart: still not settled, or systemd could not be asked ({unit}, {state}).
+    pub svc_unsettled: &'static str,
+    /// `/backup_now` while a backup runs.
+    pub backup_already_running: &'static str,
+    /// A second press on a question that already has its answer.
+    pub confirm_answered: &'static str,
     pub confirm_not_yours: &'static str,
     pub cancelled: &'static str,
     pub helper_ok: &'static str,
