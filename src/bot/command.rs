@@ -241,10 +241,9 @@ impl HelperAction {
             HelperAction::TimerSet(hm) => fill(t.action_timer, &[("time", &hm.to_string())]),
             HelperAction::AptUpdate => t.action_apt_update.to_string(),
             HelperAction::AptUpgrade => t.action_apt_upgrade.to_string(),
-            HelperAction::Restore { id, path } => fill(
-                super::i18n::restore::restore_texts_like(t).action,
-                &[("id", &esc(id)), ("path", &esc(path))],
-            ),
+            HelperAction::Restore { id, path } => {
+                fill(t.restore.action, &[("id", &esc(id)), ("path", &esc(path))])
+            }
         }
     }
 }
