@@ -53,7 +53,8 @@ prepare() {
 
   # .env from the template when there is none, owner and mode always (it
   # holds the token); system keys of an older install move into the
-  # root-owned system.env (once: a key system.env has is never overwritten).
+  # root-owned system.env only in the run that creates it; later, system keys in
+  # .env are dropped and reported, never copied. Nothing in .env fails this.
   local out line
   out=$(setup_helper env "$template" "$system_template") || die "could not prepare $ENV_FILE (see above)"
   while IFS= read -r line; do
@@ -90,6 +91,7 @@ activate() {
     case "$key" in
       backup-time) t=$value ;;
       token) token=$value ;;
+      note) say "$value" ;;
     esac
   done <<<"$status"
   if [ -n "$t" ]; then

@@ -22,7 +22,7 @@ use anyhow::{Context, Result, bail};
 
 use crate::config::{self, Class};
 use crate::envfile::{self, EnvFile};
-use crate::paths;
+use crate::{atomic, paths};
 
 /// Where setup works (the installed paths, or temp folders in tests).
 #[derive(Debug, Clone)]
@@ -100,17 +100,26 @@ fn read_all(f: &File) -> Result<String> {
     Ok(text)
 }
 
-/// Writes `.env` anew: an `O_EXCL` temporary in `dir`, owned by the service
-/// user, mode 0600, synced, then renamed over `.env`.
+/// Writes `.env` anew: an `O_EXCL` temporary in `dir` (random name, retried
+/// on a clash: the service user may create names in this folder), owned by
+/// the service user, mode 0600, synced, then renamed over `.env`.
 fn replace_env(dir: &OwnedFd, text: &str, uid: u32, gid: u32) -> Result<()> {
-    let tmp = format!(".env.new-{}", std::process::id());
     let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW;
-    let c = CString::new(tmp.clone())?;
-    // SAFETY: `c` is NUL-terminated and `dir` a valid folder handle.
-    let fd = unsafe { libc::openat(dir.as_raw_fd(), c.as_ptr(), flags | libc::O_CLOEXEC, 0o600) };
-    if fd < 0 {
-        return Err(std::io::Error::last_os_error()).context("creating the new .env");
-    }
+    let mut tries = 0;
+    let (c, fd) = loop {
+        let c = CString::new(format!(".env.new-{}", atomic::random_suffix()?))?;
+        // SAFETY: `c` is NUL-terminated and `dir` a valid folder handle.
+        let fd =
+            unsafe { libc::openat(dir.as_raw_fd(), c.as_ptr(), flags | libc::O_CLOEXEC, 0o600) };
+        if fd >= 0 {
+            break (c, fd);
+        }
+        let e = std::io::Error::last_os_error();
+        tries += 1;
+        if e.kind() != std::io::ErrorKind::AlreadyExists || tries >= 16 {
+            return Err(e).context("creating the new .env");
+        }
+    };
     // SAFETY: a fresh handle nothing else owns.
     let mut f = File::from(unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) });
     let done = (|| -> Result<()> {
@@ -136,72 +145,93 @@ fn replace_env(dir: &OwnedFd, text: &str, uid: u32, gid: u32) -> Result<()> {
     done
 }
 
-/// Creates `.env` from `env_template` when there is none; otherwise fixes
-/// its owner and mode through its handle and moves system keys out of it
-/// into `system.env` (created from `system_template`), keeping a value
-/// `system.env` already has. Idempotent. Returns what it did, a line each.
+/// The text of `.env` through one checked handle, its owner and mode fixed;
+/// `Ok(None)` when there is none. A `.env` setup will not touch (swapped,
+/// too large, not UTF-8) is an `Err` with the line to report.
+fn env_text(dir: &OwnedFd, uid: u32, gid: u32) -> Result<Option<String>> {
+    let Some(f) = open_env(dir)? else {
+        return Ok(None);
+    };
+    // SAFETY: valid handle; plain ids.
+    check(
+        unsafe { libc::fchown(f.as_raw_fd(), uid, gid) },
+        "fchown .env",
+    )?;
+    // SAFETY: valid handle.
+    check(unsafe { libc::fchmod(f.as_raw_fd(), 0o600) }, "fchmod .env")?;
+    read_all(&f).map(Some)
+}
+
+/// Creates `.env` from `env_template` when there is none and fixes its owner
+/// and mode. `system.env` is created from `system_template` when missing,
+/// and only in that run (the migration of an older install) do system keys
+/// in `.env` move into it; later, a system key in `.env` is something the
+/// service user planted: it is dropped from `.env` and reported, never
+/// copied into the file root's jobs trust. Nothing in `.env` makes this
+/// fail: what cannot be moved is dropped and reported, a `.env` that cannot
+/// be read safely is left alone and reported. Idempotent. Returns what it
+/// did, a line each.
 pub fn prepare_env(p: &SetupPaths, env_template: &str, system_template: &str) -> Result<String> {
     let (uid, gid) = user_ids(&p.user)?;
     let dir = config::open_dir_nofollow(&p.app_dir)
         .with_context(|| format!("opening {} (no symlinks)", p.app_dir.display()))?;
     let mut report = String::new();
-    let text = match open_env(&dir)? {
-        None => {
+    let text = match env_text(&dir, uid, gid) {
+        Ok(Some(t)) => Some(t),
+        Ok(None) => {
             replace_env(&dir, env_template, uid, gid)?;
             report.push_str("wrote .env from the template: fill in BOT_TOKEN and ADMIN_IDS\n");
-            env_template.to_string()
+            None
         }
-        Some(f) => {
-            // SAFETY: valid handle; plain ids.
-            check(
-                unsafe { libc::fchown(f.as_raw_fd(), uid, gid) },
-                "fchown .env",
-            )?;
-            // SAFETY: valid handle.
-            check(unsafe { libc::fchmod(f.as_raw_fd(), 0o600) }, "fchmod .env")?;
-            read_all(&f)?
+        Err(e) => {
+            report.push_str(&format!("left .env alone: {e:#}\n"));
+            None
         }
     };
-    let (entries, _) = envfile::parse_lenient(&text);
-    let found: BTreeMap<String, String> = entries
-        .into_iter()
-        .filter(|e| config::class_of(&e.key) == Some(Class::System))
-        .map(|e| (e.key, e.value))
-        .collect();
-    let (mut system, mut system_changed) = match config::read_root_only(&p.system_env) {
+    let (mut system, creating) = match config::read_root_only(&p.system_env) {
         Ok(t) => (EnvFile::from_text(&p.system_env, &t, 0o644), false),
-        Err(e) if e.is_missing() => {
-            report.push_str(&format!("wrote {}\n", p.system_env.display()));
-            (
-                EnvFile::from_text(&p.system_env, system_template, 0o644),
-                true,
-            )
-        }
+        Err(e) if e.is_missing() => (
+            EnvFile::from_text(&p.system_env, system_template, 0o644),
+            true,
+        ),
         Err(e) => return Err(e.into()),
     };
-    let mut env = EnvFile::from_text(&p.app_dir.join(".env"), &text, 0o600);
-    for (k, v) in &found {
-        if system.get(k).is_none() {
-            system.set(k, v)?;
-            system_changed = true;
-            report.push_str(&format!(
-                "moved {k} from .env to {}\n",
-                p.system_env.display()
-            ));
-        } else {
-            report.push_str(&format!(
-                "dropped {k} from .env: {} already sets it\n",
-                p.system_env.display()
-            ));
+    let sys = p.system_env.display();
+    let mut found = BTreeMap::new();
+    if let Some(t) = &text {
+        for e in envfile::parse_lenient(t).0 {
+            if config::class_of(&e.key) == Some(Class::System) {
+                found.insert(e.key, e.value);
+            }
         }
+    }
+    let mut env = EnvFile::from_text(
+        &p.app_dir.join(".env"),
+        text.as_deref().unwrap_or(""),
+        0o600,
+    );
+    for (k, v) in &found {
+        let line = if !creating {
+            format!("ignored {k} in .env and dropped it: set it in {sys} as root")
+        } else if system.get(k).is_some() {
+            format!("dropped {k} from .env: {sys} already sets it")
+        } else {
+            match system.set(k, v) {
+                Ok(()) => format!("moved {k} from .env to {sys}"),
+                Err(e) => format!("dropped {k} from .env ({e}): set it in {sys} as root"),
+            }
+        };
+        report.push_str(&line);
+        report.push('\n');
         env.remove(k);
     }
-    if let Some(parent) = p.system_env.parent() {
-        std::fs::create_dir_all(parent)
-            .with_context(|| format!("creating {}", parent.display()))?;
-    }
-    if system_changed {
+    if creating {
+        if let Some(parent) = p.system_env.parent() {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("creating {}", parent.display()))?;
+        }
         system.save()?;
+        report.push_str(&format!("wrote {sys}\n"));
     }
     if !found.is_empty() {
         replace_env(&dir, &env.text(), uid, gid)?;
@@ -211,16 +241,20 @@ pub fn prepare_env(p: &SetupPaths, env_template: &str, system_template: &str) ->
 
 /// What `activate` needs from `.env`, read through one handle: the backup
 /// time (`backup-time: HH:MM`, when set and valid) and whether a token is
-/// set (`token: set|unset`).
+/// set (`token: set|unset`); a `.env` it will not read is a `note:` line
+/// and an unset token, never an error that would fail the install.
 pub fn status(p: &SetupPaths) -> Result<String> {
     let dir = config::open_dir_nofollow(&p.app_dir)
         .with_context(|| format!("opening {} (no symlinks)", p.app_dir.display()))?;
-    let text = match open_env(&dir)? {
-        Some(f) => read_all(&f)?,
-        None => String::new(),
+    let mut out = String::new();
+    let text = match open_env(&dir).and_then(|f| f.map(|f| read_all(&f)).transpose()) {
+        Ok(t) => t.unwrap_or_default(),
+        Err(e) => {
+            out.push_str(&format!("note: left .env alone: {e:#}\n"));
+            String::new()
+        }
     };
     let env = EnvFile::from_text(&p.app_dir.join(".env"), &text, 0o600);
-    let mut out = String::new();
     if let Some(t) = env
         .get("BACKUP_TIME")
         .and_then(|v| crate::validate::hhmm(&v).ok())

@@ -70,7 +70,7 @@ fn path_keys_move_to_system_env_once() {
     // A key planted later does not override what system.env says.
     std::fs::write(&env, "BACKUP_DIR=/var/lib/evil\n").unwrap();
     let out = prepare_env(&p, "", "").unwrap();
-    assert!(out.contains("dropped BACKUP_DIR"), "{out}");
+    assert!(out.contains("ignored BACKUP_DIR"), "{out}");
     assert!(
         std::fs::read_to_string(&p.system_env)
             .unwrap()
@@ -90,21 +90,96 @@ fn a_swapped_env_is_never_followed() {
     std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o640)).unwrap();
     let env = p.app_dir.join(".env");
     std::os::unix::fs::symlink(&target, &env).unwrap();
-    let e = prepare_env(&p, "", "").unwrap_err().to_string();
-    assert!(e.contains("symlink"), "{e}");
-    assert!(status(&p).is_err());
+    let out = prepare_env(&p, "", "").unwrap();
+    assert!(
+        out.contains("left .env alone") && out.contains("symlink"),
+        "{out}"
+    );
+    assert!(status(&p).unwrap().contains("note: left .env alone"));
     std::fs::remove_file(&env).unwrap();
     std::fs::hard_link(&target, &env).unwrap();
-    let e = prepare_env(&p, "", "").unwrap_err().to_string();
-    assert!(e.contains("hard link"), "{e}");
+    let out = prepare_env(&p, "", "").unwrap();
+    assert!(out.contains("hard link"), "{out}");
     std::fs::remove_file(&env).unwrap();
     let c = std::ffi::CString::new(env.to_str().unwrap()).unwrap();
     // SAFETY: a valid path string.
     assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
-    let e = prepare_env(&p, "", "").unwrap_err().to_string();
-    assert!(e.contains("not a regular file"), "{e}");
+    let out = prepare_env(&p, "", "").unwrap();
+    assert!(out.contains("not a regular file"), "{out}");
     // The target was neither changed nor re-moded.
     assert_eq!(std::fs::read_to_string(&target).unwrap(), "BACKUP_DIR=/x\n");
     assert_eq!(mode(&target), 0o640);
-    assert!(!p.system_env.exists());
+    // The install went on: system.env exists, from the template only.
+    assert_eq!(std::fs::read_to_string(&p.system_env).unwrap(), "");
+}
+
+/// The shipped template: every key is commented out.
+const SYSTEM_TEMPLATE: &str = include_str!("../../../ops/system.env.template");
+
+#[test]
+fn keys_planted_after_the_migration_never_reach_system_env() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = paths(dir.path());
+    let env = p.app_dir.join(".env");
+    // A fresh install: both files come from their templates.
+    prepare_env(&p, "BOT_TOKEN=\n", SYSTEM_TEMPLATE).unwrap();
+    assert_eq!(
+        std::fs::read_to_string(&p.system_env).unwrap(),
+        SYSTEM_TEMPLATE
+    );
+    // The service user plants system keys, then triggers an upgrade.
+    std::fs::write(
+        &env,
+        "BOT_TOKEN=1:x\nBACKUP_SOURCES=/etc/shadow,/root\nBACKUP_KEEP_DAILY=0\nSTATE_DIR=/tmp/x\n",
+    )
+    .unwrap();
+    let out = prepare_env(&p, "BOT_TOKEN=\n", SYSTEM_TEMPLATE).unwrap();
+    for k in ["BACKUP_SOURCES", "BACKUP_KEEP_DAILY", "STATE_DIR"] {
+        assert!(out.contains(&format!("ignored {k} in .env")), "{out}");
+    }
+    assert!(out.contains("set it in"), "{out}");
+    assert!(!out.contains("moved"), "{out}");
+    assert_eq!(
+        std::fs::read_to_string(&p.system_env).unwrap(),
+        SYSTEM_TEMPLATE
+    );
+    assert_eq!(std::fs::read_to_string(&env).unwrap(), "BOT_TOKEN=1:x\n");
+}
+
+#[test]
+fn a_value_that_cannot_move_is_dropped_not_fatal() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = paths(dir.path());
+    let env = p.app_dir.join(".env");
+    std::fs::write(
+        &env,
+        "BOT_TOKEN=1:x\nBACKUP_EXCLUDES=a\"b'c\nBACKUP_DIR=/srv/b\n",
+    )
+    .unwrap();
+    let out = prepare_env(&p, "", SYSTEM_TEMPLATE).unwrap();
+    assert!(out.contains("dropped BACKUP_EXCLUDES"), "{out}");
+    assert!(out.contains("moved BACKUP_DIR"), "{out}");
+    let sys = std::fs::read_to_string(&p.system_env).unwrap();
+    assert!(sys.ends_with("\nBACKUP_DIR=/srv/b\n"), "{sys}");
+    assert!(!sys.contains("\nBACKUP_EXCLUDES="), "{sys}");
+    assert_eq!(std::fs::read_to_string(&env).unwrap(), "BOT_TOKEN=1:x\n");
+    // A .env that is not text is left alone, and the install goes on.
+    std::fs::write(&env, b"BOT_TOKEN=\xff\n").unwrap();
+    let out = prepare_env(&p, "", SYSTEM_TEMPLATE).unwrap();
+    assert!(out.contains("left .env alone"), "{out}");
+    assert!(status(&p).unwrap().contains("token: unset"));
+}
+
+#[test]
+fn a_planted_temporary_name_does_not_block_setup() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = paths(dir.path());
+    let env = p.app_dir.join(".env");
+    std::fs::write(&env, "BACKUP_DIR=/srv/b\n").unwrap();
+    let planted = p.app_dir.join(format!(".env.new-{}", std::process::id()));
+    std::fs::write(&planted, "mine").unwrap();
+    let out = prepare_env(&p, "", "").unwrap();
+    assert!(out.contains("moved BACKUP_DIR"), "{out}");
+    assert_eq!(std::fs::read_to_string(&env).unwrap(), "");
+    assert_eq!(std::fs::read_to_string(&planted).unwrap(), "mine");
 }
