@@ -70,18 +70,57 @@ impl<L: Log> Log for Redacting<L> {
     }
 }
 
+/// Installs `inner` as the process's logger behind the redacting wrapper.
+/// Every logger a binary installs goes through here or [`init`].
+pub fn install_redacted<L: Log + 'static>(inner: L) -> Result<(), log::SetLoggerError> {
+    log::set_boxed_logger(Box::new(Redacting(inner)))
+}
+
 /// Installs the logger once per process. Falls back to stderr when journald
 /// is not reachable (containers, CI), so logging never stops a job.
 pub fn init(name: &'static str) {
     log::set_max_level(level_from_env());
     if std::env::var_os("JOURNAL_STREAM").is_some()
         && let Ok(j) = systemd_journal_logger::JournalLog::new()
-        && log::set_boxed_logger(Box::new(Redacting(
-            j.with_syslog_identifier(name.to_string()),
-        )))
-        .is_ok()
+        && install_redacted(j.with_syslog_identifier(name.to_string())).is_ok()
     {
         return;
     }
     let _ = log::set_boxed_logger(Box::new(StderrLogger { name }));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    #[derive(Clone, Default)]
+    struct Capture(Arc<Mutex<Vec<String>>>);
+
+    impl Log for Capture {
+        fn enabled(&self, _: &Metadata) -> bool {
+            true
+        }
+        fn log(&self, r: &Record) {
+            self.0.lock().unwrap().push(r.args().to_string());
+        }
+        fn flush(&self) {}
+    }
+
+    #[test]
+    fn the_wrapper_redacts_before_the_inner_logger_sees_a_line() {
+        let cap = Capture::default();
+        let token = "123456789:AAEhBOweik9ai2o4dqf3k9df0sdkfjskdfj";
+        Redacting(cap.clone()).log(
+            &Record::builder()
+                .args(format_args!("child said {token}"))
+                .level(log::Level::Warn)
+                .build(),
+        );
+        let lines = cap.0.lock().unwrap();
+        assert_eq!(
+            lines.as_slice(),
+            [format!("child said {}", crate::redact::MARK)]
+        );
+    }
 }

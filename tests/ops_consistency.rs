@@ -509,3 +509,35 @@ fn units_are_hardened_as_far_as_their_work_allows() {
             .contains("NoNewPrivileges= is deliberately not set")
     );
 }
+
+/// Every logger goes through `logging`'s redacting wrapper: no other module
+/// installs one itself (a helper child's stderr once reached the journal raw).
+#[test]
+fn only_the_logging_module_installs_a_logger() {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                out.push(p);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    walk(&repo().join("src"), &mut files);
+    walk(&repo().join("bin"), &mut files);
+    for f in files {
+        if f.ends_with("src/logging.rs") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&f).unwrap();
+        for bad in ["set_boxed_logger", "set_logger(", ".install()"] {
+            assert!(
+                !text.contains(bad),
+                "{} installs a logger ({bad})",
+                f.display()
+            );
+        }
+    }
+}

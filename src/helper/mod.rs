@@ -280,7 +280,8 @@ pub fn handle(req: &Request, policy: &Policy, facts: &plan::Facts) -> Outcome {
 }
 
 /// Sends the helper's log records to the journal under the identifier
-/// `potion-helper`, with `SUDO_USER` as a field. sudo scrubs
+/// `potion-helper`, with `SUDO_USER` as a field, redacted like every log
+/// line (children's output is logged too). sudo scrubs
 /// `$JOURNAL_STREAM`, so the socket is used directly when it exists;
 /// elsewhere (tests, containers) records go to stderr.
 pub fn init_logging(caller: &Caller) {
@@ -288,10 +289,11 @@ pub fn init_logging(caller: &Caller) {
     log::set_max_level(log::LevelFilter::Info);
     if Path::new(SOCKET).exists()
         && let Ok(j) = systemd_journal_logger::JournalLog::new()
-        && j.with_syslog_identifier("potion-helper".to_string())
-            .with_extra_fields(vec![("SUDO_USER", caller.name())])
-            .install()
-            .is_ok()
+        && crate::logging::install_redacted(
+            j.with_syslog_identifier("potion-helper".to_string())
+                .with_extra_fields(vec![("SUDO_USER", caller.name())]),
+        )
+        .is_ok()
     {
         return;
     }
