@@ -7,6 +7,7 @@
 //! sudo), the unit allowlist only from a root-owned file (`policy`), and
 //! children run with a cleared environment and a fixed `PATH`. No shell, ever.
 
+pub mod denylist;
 pub mod exec;
 pub mod plan;
 pub mod policy;
@@ -215,11 +216,12 @@ pub fn facts(cfg: &Config, caller: &Caller, req: &Request) -> plan::Facts {
     }
 }
 
-/// Asks systemd what `unit` is (real name, aliases, load state, terminal);
+/// Asks systemd what `unit` is (real name, aliases, load state, terminal,
+/// what systemd does when it ends);
 /// `None` when systemctl cannot answer, which refuses the request.
 fn unit_facts(unit: &str) -> Option<policy::UnitFacts> {
     let out = crate::process::Cmd::new(plan::SYSTEMCTL)
-        .args(["show", "-p", "Id,Names,LoadState,StandardInput", "--", unit])
+        .args(["show", "-p", policy::SHOW_PROPERTIES, "--", unit])
         .env_clear()
         .env("PATH", plan::CHILD_PATH)
         .env("LC_ALL", "C.UTF-8")

@@ -356,6 +356,11 @@ mod tests {
                 names: vec![name.into()],
                 load_state: "loaded".into(),
                 standard_input: "null".into(),
+                actions: super::super::policy::ACTION_PROPERTIES
+                    .iter()
+                    .map(|k| (k.to_string(), "none".into()))
+                    .collect(),
+                triggers: vec![],
             }),
             ..Facts::default()
         }

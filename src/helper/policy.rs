@@ -13,64 +13,10 @@ use std::path::Path;
 
 use globset::{Glob, GlobMatcher};
 
+pub use super::denylist::DENYLIST;
+use super::denylist::denied;
 use crate::paths;
 use crate::validate;
-
-/// Units never controlled from chat, whatever the allowlist says: glob
-/// patterns over full unit names (aliases are checked by their real name
-/// too). Each group is a way from the bot's user to root, or a way to cut
-/// the owner off the machine. The allowlist can only narrow what the helper
-/// does, never widen it past this list.
-pub const DENYLIST: &[&str] = &[
-    // A shell or a login: recovery shells, consoles, user managers.
-    "debug-shell.service",
-    "emergency.service",
-    "rescue.service",
-    "*getty*.service",
-    "autovt@*.service",
-    "console-shell.service",
-    "user@*.service",
-    "user-runtime-dir@*.service",
-    // Rebooting, powering off, replacing the kernel.
-    "kexec*.service",
-    "reboot*.service",
-    "poweroff*.service",
-    "halt*.service",
-    "ctrl-alt-del*.service",
-    // Loading kernel modules.
-    "modprobe@*.service",
-    "kmod*.service",
-    // The system manager itself, login sessions, the bus, sudo and polkit.
-    "systemd-*.service",
-    "dbus*.service",
-    "polkit*.service",
-    "sudo*.service",
-    "accounts-daemon.service",
-    // Remote access.
-    "ssh*.service",
-    "dropbear*.service",
-    "tailscaled*.service",
-    "openvpn*.service",
-    "wg-quick@*.service",
-    "zerotier*.service",
-    "xrdp*.service",
-    // Networking.
-    "networking.service",
-    "NetworkManager*.service",
-    "wpa_supplicant*.service",
-    "ifup@*.service",
-    "dhcpcd*.service",
-    "connman*.service",
-    // Firewall and confinement: stopping one opens the machine up, a restart
-    // with a broken rule set can lock the owner out.
-    "ufw.service",
-    "nftables.service",
-    "firewalld.service",
-    "netfilter-persistent.service",
-    "iptables.service",
-    "ip6tables.service",
-    "apparmor.service",
-];
 
 /// Why the helper refused, as a stable code printed beside the English
 /// reason (`reason: <code>` on stderr), so the bot can say it in the
@@ -147,7 +93,19 @@ impl From<String> for Refusal {
     }
 }
 
-/// What systemd says about a unit (`systemctl show -p Id,Names,LoadState,StandardInput`).
+/// The properties [`UnitFacts`] reads, for `systemctl show -p`.
+pub const SHOW_PROPERTIES: &str = "Id,Names,LoadState,StandardInput,SuccessAction,FailureAction,StartLimitAction,JobTimeoutAction,OnFailure,OnSuccess";
+
+/// Unit settings that make systemd itself act (reboot, power off, exit)
+/// when the unit ends, fails or times out; each must be `none`.
+pub const ACTION_PROPERTIES: [&str; 4] = [
+    "SuccessAction",
+    "FailureAction",
+    "StartLimitAction",
+    "JobTimeoutAction",
+];
+
+/// What systemd says about a unit (`systemctl show -p` [`SHOW_PROPERTIES`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct UnitFacts {
     /// The real name (an alias resolves to it).
@@ -156,6 +114,10 @@ pub struct UnitFacts {
     pub names: Vec<String>,
     pub load_state: String,
     pub standard_input: String,
+    /// [`ACTION_PROPERTIES`] with their values, as systemd reported them.
+    pub actions: Vec<(String, String)>,
+    /// Units started when this one fails or succeeds (`OnFailure`, `OnSuccess`).
+    pub triggers: Vec<String>,
 }
 
 impl UnitFacts {
@@ -168,20 +130,17 @@ impl UnitFacts {
                 Some(("Names", v)) => u.names = v.split_whitespace().map(str::to_string).collect(),
                 Some(("LoadState", v)) => u.load_state = v.to_string(),
                 Some(("StandardInput", v)) => u.standard_input = v.to_string(),
+                Some(("OnFailure" | "OnSuccess", v)) => {
+                    u.triggers.extend(v.split_whitespace().map(str::to_string))
+                }
+                Some((k, v)) if ACTION_PROPERTIES.contains(&k) => {
+                    u.actions.push((k.to_string(), v.to_string()))
+                }
                 _ => {}
             }
         }
         u
     }
-}
-
-fn denied(unit: &str) -> Option<&'static str> {
-    DENYLIST.iter().copied().find(|p| {
-        Glob::new(p)
-            .expect("valid")
-            .compile_matcher()
-            .is_match(unit)
-    })
 }
 
 /// What the caller wants to do with a unit.
@@ -332,7 +291,10 @@ impl Policy {
 
     /// Decides by what systemd says about `unit`: it must exist, every name
     /// it answers to must pass the name checks (an alias of a protected unit
-    /// is that unit), and it must not put a program on a terminal.
+    /// is that unit), systemd must not act on the machine when it ends
+    /// (every [`ACTION_PROPERTIES`] is `none`), what it starts on failure or
+    /// success must be a service passing the name checks, and it must not
+    /// put a program on a terminal.
     pub fn check_unit(
         &self,
         action: SvcAction,
@@ -349,6 +311,32 @@ impl Policy {
             if name != unit {
                 self.check_name(action, name)?;
             }
+        }
+        for key in ACTION_PROPERTIES {
+            match facts.actions.iter().find(|(k, _)| k == key) {
+                Some((_, v)) if v == "none" => {}
+                Some((_, v)) => {
+                    return Err(Refusal::new(
+                        ReasonCode::ProtectedUnit,
+                        format!("{unit} has {key}={v}: systemd would act on the whole machine"),
+                    ));
+                }
+                None => {
+                    return Err(Refusal::new(
+                        ReasonCode::UnitUnknown,
+                        format!("systemd did not say {unit}'s {key}"),
+                    ));
+                }
+            }
+        }
+        for t in &facts.triggers {
+            if !t.ends_with(".service") {
+                return Err(Refusal::new(
+                    ReasonCode::ProtectedUnit,
+                    format!("{unit} starts {t} when it ends; only services may be started so"),
+                ));
+            }
+            self.check_name(SvcAction::Start, t)?;
         }
         if facts.standard_input.starts_with("tty") {
             return Err(Refusal::new(
@@ -530,6 +518,86 @@ mod tests {
             names: names.iter().map(|n| n.to_string()).collect(),
             load_state: "loaded".into(),
             standard_input: stdin.into(),
+            actions: ACTION_PROPERTIES
+                .iter()
+                .map(|k| (k.to_string(), "none".into()))
+                .collect(),
+            triggers: vec![],
+        }
+    }
+
+    #[test]
+    fn units_that_make_systemd_act_are_refused() {
+        let p = Policy::new(Source::DenylistOnly, "potion-runner.service");
+        let a = SvcAction::Stop;
+        let show = "Id=x.service\nNames=x.service\nLoadState=loaded\nStandardInput=null\n\
+            SuccessAction=none\nFailureAction=none\nStartLimitAction=none\nJobTimeoutAction=none\n\
+            OnFailure=\nOnSuccess=\n";
+        assert_eq!(
+            p.check_unit(a, "x.service", &UnitFacts::parse(show)),
+            Ok(())
+        );
+        for key in ACTION_PROPERTIES {
+            for v in ["reboot", "poweroff-force", "exit", "soft-reboot"] {
+                let f =
+                    UnitFacts::parse(&show.replace(&format!("{key}=none"), &format!("{key}={v}")));
+                let err = p.check_unit(a, "x.service", &f).unwrap_err();
+                assert_eq!(err.code, ReasonCode::ProtectedUnit, "{key}={v}");
+            }
+            // A property systemd did not report fails closed.
+            let f = UnitFacts::parse(&show.replace(&format!("{key}=none\n"), ""));
+            assert_eq!(
+                p.check_unit(a, "x.service", &f).unwrap_err().code,
+                ReasonCode::UnitUnknown
+            );
+        }
+        for on in ["OnFailure", "OnSuccess"] {
+            for t in [
+                "reboot.target",
+                "emergency.service",
+                "sshd.service",
+                "x.socket",
+            ] {
+                let f = UnitFacts::parse(
+                    &show.replace(&format!("{on}=\n"), &format!("{on}=ok.service {t}\n")),
+                );
+                let err = p.check_unit(a, "x.service", &f).unwrap_err();
+                assert_eq!(err.code, ReasonCode::ProtectedUnit, "{on}={t}");
+            }
+            let f = UnitFacts::parse(
+                &show.replace(&format!("{on}=\n"), &format!("{on}=notify.service\n")),
+            );
+            assert_eq!(p.check_unit(a, "x.service", &f), Ok(()));
+        }
+    }
+
+    #[test]
+    fn networking_remote_access_login_and_audit_units_are_protected() {
+        let p = Policy::new(Source::DenylistOnly, "potion-runner.service");
+        for unit in [
+            "iwd.service",
+            "ModemManager.service",
+            "hostapd.service",
+            "dnsmasq.service",
+            "cloudflared.service",
+            "vncserver@:1.service",
+            "x11vnc.service",
+            "autossh-tunnel.service",
+            "gdm3.service",
+            "display-manager.service",
+            "fail2ban.service",
+            "auditd.service",
+            "rsyslog.service",
+            "blk-availability.service",
+            "initrd-switch-root.service",
+            "capsule@x.service",
+            "packagekit-offline-update.service",
+            "system-update-cleanup.service",
+        ] {
+            for action in [SvcAction::Start, SvcAction::Stop, SvcAction::Restart] {
+                let err = p.check(action, unit).unwrap_err();
+                assert_eq!(err.code, ReasonCode::ProtectedUnit, "{unit}: {err}");
+            }
         }
     }
 
