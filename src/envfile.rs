@@ -12,11 +12,22 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 
 /// One `KEY=VALUE` entry as parsed, with its 1-based line number.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One `KEY=value` line. `Debug` redacts the value: it may be the token.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Entry {
     pub key: String,
     pub value: String,
     pub line: usize,
+}
+
+impl std::fmt::Debug for Entry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Entry")
+            .field("key", &self.key)
+            .field("value", &crate::redact::redact(&self.value))
+            .field("line", &self.line)
+            .finish()
+    }
 }
 
 /// A line of `.env` that is not a setting. It names the line only: the
@@ -142,12 +153,23 @@ pub fn quote(value: &str) -> Result<String> {
     bail!("a .env value cannot hold both kinds of quote")
 }
 
-/// An editable `.env` file: every line kept as written, keys changed in place.
-#[derive(Debug, Clone)]
+/// An editable `.env` file: every line kept as written, keys changed in
+/// place. `Debug` shows the path and the number of lines, never their text.
+#[derive(Clone)]
 pub struct EnvFile {
     path: PathBuf,
     lines: Vec<String>,
     mode: u32,
+}
+
+impl std::fmt::Debug for EnvFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EnvFile")
+            .field("path", &self.path)
+            .field("lines", &self.lines.len())
+            .field("mode", &format_args!("{:o}", self.mode))
+            .finish()
+    }
 }
 
 impl EnvFile {
@@ -256,6 +278,24 @@ fn line_key(line: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn debug_never_shows_a_value() {
+        let token = "123456789:AAEhBOweik9ai2o4dqf3k9df0sdkfjskdfj";
+        let text = format!("BOT_TOKEN={token}\n");
+        let entries = parse(&text).unwrap();
+        let shown = format!("{entries:?}");
+        assert!(
+            !shown.contains(token) && shown.contains("BOT_TOKEN"),
+            "{shown}"
+        );
+        let file = EnvFile::from_text(Path::new("/x/.env"), &text, 0o600);
+        let shown = format!("{file:?}");
+        assert!(
+            !shown.contains(token) && shown.contains("/x/.env"),
+            "{shown}"
+        );
+    }
+
     use super::*;
 
     const SAMPLE: &str = "# potion-runner settings\n\nBOT_TOKEN=123:abc\nexport ADMIN_IDS=1,2 # owners\nMY_OWN_KEY='kept as is'\n# thresholds\nTHRESHOLD_CPU=90\n";

@@ -31,8 +31,10 @@ pub use read::{FileError, FileErrorKind, MAX_ENV_BYTES, read_env_text, read_root
 pub(crate) use read::{open_at, open_dir_nofollow};
 pub use save::{SaveError, save_preference};
 
-/// A bad setting: which key, which value, and what is wrong.
-#[derive(Debug, Clone, PartialEq)]
+/// A bad setting: which key, which value, and what is wrong. Both
+/// `Display` and `Debug` redact the value and the problem (validators may
+/// repeat the value in it): either may hold a token pasted in the wrong place.
+#[derive(Clone, PartialEq)]
 pub struct ConfigError {
     pub key: String,
     pub value: String,
@@ -43,11 +45,22 @@ impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // A value may hold anything the owner pasted, a token included.
         let value = crate::redact::redact(&self.value);
+        let problem = crate::redact::redact(&self.problem);
         if self.key.is_empty() {
-            write!(f, "{}", self.problem)
+            write!(f, "{problem}")
         } else {
-            write!(f, "bad setting {}={value:?}: {}", self.key, self.problem)
+            write!(f, "bad setting {}={value:?}: {problem}", self.key)
         }
+    }
+}
+
+impl fmt::Debug for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConfigError")
+            .field("key", &self.key)
+            .field("value", &crate::redact::redact(&self.value))
+            .field("problem", &crate::redact::redact(&self.problem))
+            .finish()
     }
 }
 
@@ -224,5 +237,30 @@ impl Config {
     /// `actions.log` in `LOG_DIR`.
     pub fn audit_log(&self) -> PathBuf {
         self.log_dir.join(crate::paths::ACTIONS_LOG)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ConfigError;
+
+    #[test]
+    fn a_token_in_a_config_error_never_prints() {
+        let token = "123456789:AAEhBOweik9ai2o4dqf3k9df0sdkfjskdfj";
+        let e = ConfigError {
+            key: "THRESHOLD_CPU".into(),
+            value: token.into(),
+            problem: format!("{token} is not a number"),
+        };
+        for text in [e.to_string(), format!("{e:?}")] {
+            assert!(!text.contains(token), "{text}");
+            assert!(text.contains(crate::redact::MARK), "{text}");
+        }
+        let e = ConfigError {
+            key: String::new(),
+            value: String::new(),
+            problem: format!("line 3: {token}"),
+        };
+        assert!(!e.to_string().contains(token));
     }
 }
