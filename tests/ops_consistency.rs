@@ -541,3 +541,65 @@ fn only_the_logging_module_installs_a_logger() {
         }
     }
 }
+
+/// The mode tmpfiles gives `dir`, as octal digits.
+fn tmpfiles_mode(dir: &Path) -> u32 {
+    let tmpfiles = read("ops/tmpfiles.d/potion-runner.conf");
+    let line = tmpfiles
+        .lines()
+        .find(|l| l.starts_with(&format!("d {} ", dir.display())))
+        .unwrap_or_else(|| panic!("tmpfiles lacks {}", dir.display()));
+    let mode = line.split_whitespace().nth(2).unwrap();
+    u32::from_str_radix(mode, 8).unwrap()
+}
+
+/// In state/ and logs/ as tmpfiles makes them, the service user may rename
+/// over its own files but not over root's (a planted last_backup.json).
+#[test]
+fn the_service_user_cannot_replace_roots_files_in_shared_folders() {
+    const SETPRIV: &str = "/usr/bin/setpriv";
+    if missing(SETPRIV) {
+        return;
+    }
+    let cfg = Config::defaults();
+    for shared in [&cfg.state_dir, &cfg.log_dir] {
+        let mode = tmpfiles_mode(shared);
+        let top = tempfile::tempdir().unwrap();
+        fs::set_permissions(top.path(), fs::Permissions::from_mode(0o755)).unwrap();
+        let dir = top.path().join("shared");
+        fs::create_dir(&dir).unwrap();
+        let nobody = 65534;
+        std::os::unix::fs::chown(&dir, Some(0), Some(nobody)).unwrap();
+        fs::set_permissions(&dir, fs::Permissions::from_mode(mode)).unwrap();
+        let file = |name: &str, uid: u32| {
+            fs::write(dir.join(name), name).unwrap();
+            std::os::unix::fs::chown(dir.join(name), Some(uid), Some(nobody)).unwrap();
+        };
+        file(paths::LAST_BACKUP, 0);
+        file("mine.json", nobody);
+        file(".mine.json.tmp", nobody);
+        file(".evil.tmp", nobody);
+        let mv = |from: &str, to: &str| {
+            Cmd::new(SETPRIV)
+                .args([
+                    "--reuid=65534",
+                    "--regid=65534",
+                    "--clear-groups",
+                    "--",
+                    "mv",
+                    "-f",
+                ])
+                .arg(dir.join(from))
+                .arg(dir.join(to))
+                .run()
+                .unwrap()
+                .success()
+        };
+        assert!(mv(".mine.json.tmp", "mine.json"), "{}", shared.display());
+        assert!(!mv(".evil.tmp", paths::LAST_BACKUP), "{}", shared.display());
+        assert_eq!(
+            fs::read_to_string(dir.join(paths::LAST_BACKUP)).unwrap(),
+            paths::LAST_BACKUP
+        );
+    }
+}

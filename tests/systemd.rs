@@ -582,8 +582,8 @@ fn check_install_layout(m: &Machine) {
     );
     for (path, want) in [
         ("/opt/potion-runner", "1770 root potion"),
-        ("/opt/potion-runner/state", "2770 root potion"),
-        ("/opt/potion-runner/logs", "2770 root potion"),
+        ("/opt/potion-runner/state", "3770 root potion"),
+        ("/opt/potion-runner/logs", "3770 root potion"),
         ("/opt/potion-runner/.env", "600 potion potion"),
         ("/etc/potion-runner", "755 root root"),
         (paths::SYSTEM_ENV_PATH, "644 root root"),
@@ -745,7 +745,7 @@ fn check_backup_and_verify(m: &Machine) {
     // (above) and the folder keeps its mode and stays writable for the bot's user.
     assert_eq!(
         m.ok(&["stat", "-c", "%a %U %G", STATE]).trim(),
-        "2770 root potion"
+        "3770 root potion"
     );
     m.ok(&[
         "sudo",
