@@ -49,12 +49,14 @@ fn verdict(u: &Update, s: &Shared) -> Verdict {
     let (chat, forwarded, text) = match &u.kind {
         UpdateKind::Message(m) => (
             &m.chat,
-            m.forward_origin().is_some() || m.is_automatic_forward(),
+            // Text chosen through an inline bot is someone else's words too.
+            m.forward_origin().is_some() || m.is_automatic_forward() || m.via_bot.is_some(),
             m.text().unwrap_or(""),
         ),
         UpdateKind::CallbackQuery(q) => match &q.message {
             Some(m) => (m.chat(), false, ""),
-            None => return Verdict::Take,
+            // A press on an inline-mode message: we never send those.
+            None => return Verdict::WrongChat,
         },
         _ => return Verdict::Take,
     };
@@ -94,9 +96,10 @@ async fn on_out_of_context(bot: Bot, shared: Arc<Shared>, update: Update) -> any
     if let teloxide::types::UpdateKind::CallbackQuery(q) = &update.kind {
         let _ = bot.answer_callback_query(q.id.clone()).send().await;
     }
-    let (Some(user), Some(chat)) = (update.from().cloned(), update.chat().cloned()) else {
+    let Some(user) = update.from().cloned() else {
         return Ok(());
     };
+    let chat = update.chat().map(|c| c.id);
     let text = match &update.kind {
         teloxide::types::UpdateKind::Message(m) => m.text().unwrap_or(""),
         teloxide::types::UpdateKind::CallbackQuery(q) => q.data.as_deref().unwrap_or(""),
@@ -105,10 +108,13 @@ async fn on_out_of_context(bot: Bot, shared: Arc<Shared>, update: Update) -> any
     match verdict {
         Verdict::Forwarded => {
             shared.audit(&user, "forwarded", text, &AuditResult::Denied);
-            send::reply(&bot, chat.id, shared.texts().forwarded).await?;
+            if let Some(chat) = chat {
+                send::reply(&bot, chat, shared.texts().forwarded).await?;
+            }
         }
         Verdict::WrongChat => {
-            let place = format!("chat {}: {text}", chat.id.0);
+            let place = chat.map_or("no chat".to_string(), |c| format!("chat {}", c.0));
+            let place = format!("{place}: {text}");
             shared.audit(&user, "wrong_chat", &place, &AuditResult::Denied);
         }
         Verdict::OtherBot | Verdict::Take => {}

@@ -110,29 +110,10 @@ impl Setting {
 
     pub fn env_value(&self) -> String {
         match self {
-            Setting::Threshold { value, .. } => super::text::num(*value),
+            // Exactly as typed (shortest round trip), never rounded.
+            Setting::Threshold { value, .. } => value.to_string(),
             Setting::Services(list) => list.join(","),
             Setting::BackupTime(t) => t.to_string(),
-        }
-    }
-
-    /// Applies the change to the in-memory config.
-    pub fn apply(&self, cfg: &mut Config) {
-        match self {
-            Setting::Threshold { metric, value, .. } => {
-                let t = &mut cfg.thresholds;
-                match metric {
-                    Metric::Cpu => t.cpu = *value,
-                    Metric::Ram => t.ram = *value,
-                    Metric::Disk => t.disk = *value,
-                    Metric::DiskData => t.disk_data = *value,
-                    Metric::Temp => t.temp = *value,
-                    // Load has no threshold, so no `Setting` carries it.
-                    Metric::Load => {}
-                }
-            }
-            Setting::Services(list) => cfg.services = list.clone(),
-            Setting::BackupTime(t) => cfg.backup_time = *t,
         }
     }
 
@@ -361,6 +342,13 @@ pub fn alert_code(raw: &str) -> Result<String, String> {
     match (subject, code.subject()) {
         (None, _) => Ok(base),
         (Some(u), Some(Subject::Unit)) => Ok(code.with(&validate::unit_name(u)?)),
+        (Some(s), Some(Subject::Disk | Subject::Probe)) => {
+            let word = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
+            if s.is_empty() || s.len() > 32 || !s.chars().all(word) {
+                return Err(format!("{s:?} is not a disk or probe name"));
+            }
+            Ok(code.with(s))
+        }
         (Some(_), None) => Err(format!("{base} takes no unit")),
     }
 }
@@ -630,30 +618,19 @@ mod tests {
     }
 
     #[test]
-    fn settings_apply_and_describe() {
-        let mut c = cfg();
-        Setting::Threshold {
-            key: "THRESHOLD_TEMP",
-            metric: Metric::Temp,
-            value: 70.0,
-        }
-        .apply(&mut c);
-        assert_eq!(c.thresholds.temp, 70.0);
+    fn settings_describe_their_env_line() {
         let s = Setting::BackupTime(HhMm { hour: 3, minute: 0 });
         assert_eq!(
             (s.env_key(), s.env_value().as_str()),
             ("BACKUP_TIME", "03:00")
         );
-        s.apply(&mut c);
-        assert_eq!(c.backup_time.to_string(), "03:00");
-        assert_eq!(
-            Setting::Threshold {
-                key: "THRESHOLD_CPU",
-                metric: Metric::Cpu,
-                value: 85.5
-            }
-            .env_value(),
-            "85.5"
-        );
+        for (metric, key, value, line) in [
+            (Metric::Cpu, "THRESHOLD_CPU", 85.5, "85.5"),
+            (Metric::Ram, "THRESHOLD_RAM", 0.01, "0.01"),
+            (Metric::Temp, "THRESHOLD_TEMP", 70.0, "70"),
+        ] {
+            let s = Setting::Threshold { key, metric, value };
+            assert_eq!(s.env_value(), line);
+        }
     }
 }

@@ -154,6 +154,7 @@ pub static TEXTS: Texts = Texts {
     backup_time_set: "✅ Jam backup tersimpan: {time}.",
     env_missing: "❌ Tidak tersimpan: tidak ada file .env untuk ditulis (bot berjalan dengan nilai bawaan). Buat /opt/potion-runner/.env atau jalankan bot dengan --env FILE.",
     env_failed: "❌ Tidak tersimpan: {err}",
+    prefs_ignored: "⚠️ Beberapa setelan di .env tidak dipakai; bot memakai nilai terakhir yang benar (atau bawaan):\n{list}\nPerbaiki di /opt/potion-runner/.env, atau atur lagi dari chat.",
     lang_set: "Oke, mulai sekarang saya membalas dalam Bahasa Indonesia.",
     audit_empty: "Log audit masih kosong.",
     audit_header: "<b>Tindakan terakhir</b>",
@@ -280,5 +281,10 @@ fn alert_name(code: AlertCode) -> &'static str {
         A::BackupFailed => "Backup gagal",
         A::HealthStale => "Data kesehatan basi",
         A::ServiceDown => "Layanan mati",
+        A::OnBattery => "Jalan pakai baterai",
+        A::BatteryLow => "Baterai lemah",
+        A::BatteryWorn => "Baterai aus",
+        A::DiskSmart => "Kesehatan disk (SMART)",
+        A::ProbeDown => "Layanan tidak menjawab",
     }
 }
