@@ -21,6 +21,7 @@ pub mod history;
 pub mod human;
 pub mod logging;
 pub mod mounts;
+pub mod notice;
 pub mod paths;
 pub mod process;
 pub mod redact;
