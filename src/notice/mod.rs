@@ -20,6 +20,7 @@
 //! detector decides between a new message and an edit. Critical codes pass
 //! both holds.
 
+pub mod decide;
 pub mod flap;
 pub mod lease;
 pub mod quiet;
