@@ -32,6 +32,11 @@ pub const PREFIX: &str = "lease-";
 /// one restart lease per unit being restarted at that moment.
 pub const MAX_LEASES: usize = 64;
 
+/// The longest a lease may run: a first backup of a large disk takes hours,
+/// but no job of ours takes days, and a lease must never hold alerts for long
+/// by mistake (or because something running as `potion` planted one).
+pub const MAX_SPAN: TimeDelta = TimeDelta::days(2);
+
 /// The job holding a lease.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(tag = "job", rename_all = "snake_case")]
@@ -107,10 +112,13 @@ impl HasSchema for Lease {
 }
 
 impl Lease {
-    /// True while the lease counts: from its start until its expected end.
+    /// True while the lease counts: from its start until its expected end,
+    /// for a lease no longer than [`MAX_SPAN`].
     pub fn is_held(&self, now: DateTime<Utc>) -> bool {
         let t = now.timestamp();
-        self.since <= t && t < self.expected_end
+        self.since <= t
+            && t < self.expected_end
+            && self.expected_end - self.since <= MAX_SPAN.num_seconds()
     }
 }
 
@@ -146,14 +154,18 @@ impl Drop for LeaseGuard {
 }
 
 /// Takes the lease for `job` in `state_dir` from now until `expected` from
-/// now, replacing an older lease of the same job.
+/// now (at least a second, at most [`MAX_SPAN`]), replacing an older lease of
+/// the same job.
 pub fn take(state_dir: &Path, job: Job, expected: TimeDelta) -> Result<LeaseGuard> {
     let now = Utc::now().timestamp();
     let lease = Lease {
         schema: super::SCHEMA,
         job,
         since: now,
-        expected_end: now.saturating_add(expected.num_seconds().max(1)),
+        expected_end: now
+            + expected
+                .clamp(TimeDelta::seconds(1), MAX_SPAN)
+                .num_seconds(),
         pid: std::process::id(),
     };
     let path = state_dir.join(lease.job.file_name());
@@ -281,6 +293,22 @@ mod tests {
         assert!(l.is_held(at(1000)));
         assert!(l.is_held(at(1999)));
         assert!(!l.is_held(at(2000)), "a killed job's lease stops counting");
+        let days = Lease {
+            expected_end: 1000 + MAX_SPAN.num_seconds() + 1,
+            ..l
+        };
+        assert!(!days.is_held(at(1500)), "longer than any job of ours");
+    }
+
+    #[test]
+    fn a_lease_is_taken_for_a_sane_span() {
+        let dir = tempfile::tempdir().unwrap();
+        let g = take(dir.path(), Job::Restore, TimeDelta::days(30)).unwrap();
+        let l = g.lease();
+        assert_eq!(l.expected_end - l.since, MAX_SPAN.num_seconds());
+        assert!(l.is_held(Utc::now()));
+        let g = take(dir.path(), Job::Restore, TimeDelta::seconds(-5)).unwrap();
+        assert_eq!(g.lease().expected_end - g.lease().since, 1);
     }
 
     #[test]
