@@ -1,4 +1,4 @@
-//! Alert evaluation (contract §5): pure functions from one run's readings and
+//! Alert evaluation: pure functions from one run's readings and
 //! the trackers of earlier runs to the next trackers and the alerts that fire.
 //!
 //! Measured levels (CPU, RAM, disks, temperature) fire after
@@ -12,46 +12,9 @@
 
 use std::collections::BTreeMap;
 
+use crate::alert_code::AlertCode;
 use crate::config::Config;
 use crate::files::health::{Alert, HealthReport, Tracker};
-
-pub const CPU_HIGH: &str = "CPU_HIGH";
-pub const RAM_HIGH: &str = "RAM_HIGH";
-pub const DISK_ROOT_HIGH: &str = "DISK_ROOT_HIGH";
-pub const DISK_DATA_HIGH: &str = "DISK_DATA_HIGH";
-pub const DATA_DISK_MISSING: &str = "DATA_DISK_MISSING";
-pub const TEMP_HIGH: &str = "TEMP_HIGH";
-/// Family name; each unit gets its own code `SERVICE_DOWN:<unit>`.
-pub const SERVICE_DOWN: &str = "SERVICE_DOWN";
-pub const BACKUP_STALE: &str = "BACKUP_STALE";
-pub const BACKUP_FAILED: &str = "BACKUP_FAILED";
-/// Computed by the bot from the age of `last_health.json`, never by the health job.
-pub const HEALTH_STALE: &str = "HEALTH_STALE";
-
-/// Every alert code family of contract §5, in display order. The bot uses this
-/// to validate `/alert_disable CODE`.
-pub const CODES: &[&str] = &[
-    CPU_HIGH,
-    RAM_HIGH,
-    DISK_ROOT_HIGH,
-    DISK_DATA_HIGH,
-    DATA_DISK_MISSING,
-    TEMP_HIGH,
-    SERVICE_DOWN,
-    BACKUP_STALE,
-    BACKUP_FAILED,
-    HEALTH_STALE,
-];
-
-/// The code for one unit that is down.
-pub fn service_down(unit: &str) -> String {
-    format!("{SERVICE_DOWN}:{unit}")
-}
-
-/// The family of a code: `SERVICE_DOWN:ollama.service` → `SERVICE_DOWN`.
-pub fn family(code: &str) -> &str {
-    code.split(':').next().unwrap_or(code)
-}
 
 /// What one run saw for one alert.
 #[derive(Debug, Clone, PartialEq)]
@@ -183,28 +146,28 @@ fn service_up(active: &str) -> Option<bool> {
 /// Turns a collected report into the readings for every alert this job owns.
 pub fn readings(report: &HealthReport, cfg: &Config) -> Vec<Reading> {
     let t = &cfg.thresholds;
-    let level = |code: &str, value: Option<f64>, threshold: f64| Reading {
-        code: code.to_string(),
+    let level = |code: AlertCode, value: Option<f64>, threshold: f64| Reading {
+        code: code.as_str().to_string(),
         check: Check::Level { value, threshold },
     };
     let disk = |name: &str| report.disks.iter().find(|d| d.name == name);
     let root = disk("root").filter(|d| d.present).map(|d| d.percent);
     let data = disk("data");
     let mut out = vec![
-        level(CPU_HIGH, report.cpu.percent, t.cpu),
+        level(AlertCode::CpuHigh, report.cpu.percent, t.cpu),
         level(
-            RAM_HIGH,
+            AlertCode::RamHigh,
             (report.memory.total_bytes > 0).then_some(report.memory.percent),
             t.ram,
         ),
-        level(DISK_ROOT_HIGH, root, t.disk),
+        level(AlertCode::DiskRootHigh, root, t.disk),
         level(
-            DISK_DATA_HIGH,
+            AlertCode::DiskDataHigh,
             data.filter(|d| d.present).map(|d| d.percent),
             t.disk_data,
         ),
         Reading {
-            code: DATA_DISK_MISSING.to_string(),
+            code: AlertCode::DataDiskMissing.as_str().to_string(),
             check: Check::Flag {
                 bad: data.map(|d| !d.present),
                 confirm: 1,
@@ -212,11 +175,11 @@ pub fn readings(report: &HealthReport, cfg: &Config) -> Vec<Reading> {
                 threshold: None,
             },
         },
-        level(TEMP_HIGH, report.temperature_c, t.temp),
+        level(AlertCode::TempHigh, report.temperature_c, t.temp),
     ];
     for s in &report.services {
         out.push(Reading {
-            code: service_down(&s.unit),
+            code: AlertCode::ServiceDown.with(&s.unit),
             check: Check::Flag {
                 bad: service_up(&s.active).map(|up| !up),
                 confirm: cfg.alert_consecutive,
@@ -228,7 +191,7 @@ pub fn readings(report: &HealthReport, cfg: &Config) -> Vec<Reading> {
     let b = &report.backup;
     let known = b.last_status != "unknown";
     out.push(Reading {
-        code: BACKUP_STALE.to_string(),
+        code: AlertCode::BackupStale.as_str().to_string(),
         check: Check::Flag {
             bad: known.then(|| b.age_h.is_some_and(|a| a > cfg.backup_max_age_h)),
             confirm: 1,
@@ -237,7 +200,7 @@ pub fn readings(report: &HealthReport, cfg: &Config) -> Vec<Reading> {
         },
     });
     out.push(Reading {
-        code: BACKUP_FAILED.to_string(),
+        code: AlertCode::BackupFailed.as_str().to_string(),
         check: Check::Flag {
             bad: known.then(|| b.last_status == "failed"),
             confirm: 1,
@@ -259,7 +222,7 @@ mod tests {
 
     fn cpu(v: f64) -> Vec<Reading> {
         vec![Reading {
-            code: CPU_HIGH.into(),
+            code: AlertCode::CpuHigh.as_str().into(),
             check: Check::Level {
                 value: Some(v),
                 threshold: 90.0,
@@ -287,7 +250,7 @@ mod tests {
         assert!(got[0].is_empty());
         assert!(got[1].is_empty());
         assert_eq!(got[2].len(), 1, "third bad sample fires");
-        assert_eq!(got[2][0].code, CPU_HIGH);
+        assert_eq!(got[2][0].code, AlertCode::CpuHigh.as_str());
         assert_eq!(got[2][0].value, Some(95.0));
         assert_eq!(got[2][0].threshold, Some(90.0));
         assert_eq!(got[3].len(), 1);
@@ -382,7 +345,7 @@ mod tests {
     fn removed_codes_are_dropped_and_quiet_ones_not_stored() {
         let mut prev = BTreeMap::new();
         prev.insert(
-            service_down("gone.service"),
+            AlertCode::ServiceDown.with("gone.service"),
             Tracker {
                 streak: 9,
                 active: true,
@@ -392,14 +355,5 @@ mod tests {
         let e = evaluate(&prev, &cpu(10.0), &RULES, "now");
         assert!(e.trackers.is_empty());
         assert!(e.alerts.is_empty());
-    }
-
-    #[test]
-    fn codes_cover_the_contract_and_history_bits() {
-        assert_eq!(CODES.len(), 10);
-        for c in CODES.iter().filter(|c| **c != HEALTH_STALE) {
-            assert_ne!(crate::history::alert_bits::for_code(c), 0, "{c}");
-        }
-        assert_eq!(family(&service_down("ollama.service")), SERVICE_DOWN);
     }
 }

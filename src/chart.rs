@@ -10,8 +10,8 @@ use plotters::prelude::*;
 use plotters::style::FontStyle;
 
 use crate::config::{Lang, Thresholds};
-use crate::history::{self, Sample, alert_bits};
-use crate::validate;
+use crate::history::{self, Sample};
+use crate::metric::{Metric, Unit};
 
 /// Samples further apart than this (the laptop was off or the timer stalled) break the line.
 pub const GAP_S: i64 = 180;
@@ -41,155 +41,17 @@ const AXIS: RGBColor = RGBColor(160, 160, 160);
 const TEXT: RGBColor = RGBColor(60, 60, 60);
 const MUTED_TEXT: RGBColor = RGBColor(120, 132, 150);
 
-/// What a chart can show: the threshold metrics plus the 1-minute load average.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Metric {
-    Cpu,
-    Ram,
-    Disk,
-    DiskData,
-    Temp,
-    Load,
-}
-
-/// How a metric's values read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Unit {
-    Percent,
-    Celsius,
-    Plain,
-}
-
-impl Metric {
-    pub const ALL: [Metric; 6] = [
-        Metric::Cpu,
-        Metric::Ram,
-        Metric::Disk,
-        Metric::DiskData,
-        Metric::Temp,
-        Metric::Load,
-    ];
-
-    /// Accepts the threshold metric names (and their aliases) plus `load`.
-    pub fn parse(raw: &str) -> Result<Metric, String> {
-        let name = raw.trim().to_ascii_lowercase();
-        if matches!(name.as_str(), "load" | "load1" | "loadavg") {
-            return Ok(Metric::Load);
-        }
-        match validate::Metric::parse(&name) {
-            Ok(m) => Ok(Metric::from(m)),
-            Err(_) => Err(format!(
-                "unknown metric {name:?}; use one of cpu, ram, disk, disk_data, temp, load"
-            )),
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        self.threshold_metric()
-            .map_or("load", validate::Metric::name)
-    }
-
-    /// This metric's value in one sample (NaN when missing).
-    pub fn value(self, s: &Sample) -> f32 {
-        match self {
-            Metric::Cpu => s.cpu,
-            Metric::Ram => s.ram,
-            Metric::Disk => s.disk_root,
-            Metric::DiskData => s.disk_data,
-            Metric::Temp => s.temp,
-            Metric::Load => s.load1,
-        }
-    }
-
-    /// The alert bit whose periods the chart shades; 0 for load, which has no alert.
-    pub fn alert_bit(self) -> u32 {
-        match self {
-            Metric::Cpu => alert_bits::CPU_HIGH,
-            Metric::Ram => alert_bits::RAM_HIGH,
-            Metric::Disk => alert_bits::DISK_ROOT_HIGH,
-            Metric::DiskData => alert_bits::DISK_DATA_HIGH,
-            Metric::Temp => alert_bits::TEMP_HIGH,
-            Metric::Load => 0,
-        }
-    }
-
-    /// The metric whose threshold applies; none for load.
-    pub fn threshold_metric(self) -> Option<validate::Metric> {
-        match self {
-            Metric::Cpu => Some(validate::Metric::Cpu),
-            Metric::Ram => Some(validate::Metric::Ram),
-            Metric::Disk => Some(validate::Metric::Disk),
-            Metric::DiskData => Some(validate::Metric::DiskData),
-            Metric::Temp => Some(validate::Metric::Temp),
-            Metric::Load => None,
-        }
-    }
-
-    pub fn threshold(self, thresholds: &Thresholds) -> Option<f64> {
-        self.threshold_metric().map(|m| thresholds.get(m))
-    }
-
-    /// The metric an alert code is about, for the chart attached to the alert.
-    pub fn for_alert_code(code: &str) -> Option<Metric> {
-        match code {
-            "CPU_HIGH" => Some(Metric::Cpu),
-            "RAM_HIGH" => Some(Metric::Ram),
-            "DISK_ROOT_HIGH" => Some(Metric::Disk),
-            "DISK_DATA_HIGH" => Some(Metric::DiskData),
-            "TEMP_HIGH" => Some(Metric::Temp),
-            _ => None,
-        }
-    }
-
-    fn unit(self) -> Unit {
-        match self {
-            Metric::Temp => Unit::Celsius,
-            Metric::Load => Unit::Plain,
-            _ => Unit::Percent,
-        }
-    }
-
-    /// Human name for titles and captions.
-    pub fn label(self, lang: Lang) -> &'static str {
-        match (self, lang) {
-            (Metric::Cpu, _) => "CPU",
-            (Metric::Ram, _) => "RAM",
-            (Metric::Disk, _) => "Disk /",
-            (Metric::DiskData, _) => "Disk data",
-            (Metric::Temp, Lang::Id) => "Suhu",
-            (Metric::Temp, Lang::En) => "Temperature",
-            (Metric::Load, Lang::Id) => "Beban (load 1 mnt)",
-            (Metric::Load, Lang::En) => "Load (1 min)",
-        }
-    }
-
-    /// A value with its unit: `12.5%`, `61.0 °C`, `0.52`.
-    pub fn format_value(self, v: f64) -> String {
-        match self.unit() {
-            Unit::Percent => format!("{v:.1}%"),
-            Unit::Celsius => format!("{v:.1} °C"),
-            Unit::Plain => format!("{v:.2}"),
-        }
-    }
-
-    fn axis_label(self, v: f64) -> String {
-        match self.unit() {
-            Unit::Percent => format!("{v:.0}%"),
-            Unit::Celsius => format!("{v:.0} °C"),
-            Unit::Plain => format!("{v:.1}"),
-        }
-    }
-}
-
-impl From<validate::Metric> for Metric {
-    fn from(m: validate::Metric) -> Metric {
-        match m {
-            validate::Metric::Cpu => Metric::Cpu,
-            validate::Metric::Ram => Metric::Ram,
-            validate::Metric::Disk => Metric::Disk,
-            validate::Metric::DiskData => Metric::DiskData,
-            validate::Metric::Temp => Metric::Temp,
-        }
+/// Human name of a metric for titles and captions.
+pub fn metric_label(m: Metric, lang: Lang) -> &'static str {
+    match (m, lang) {
+        (Metric::Cpu, _) => "CPU",
+        (Metric::Ram, _) => "RAM",
+        (Metric::Disk, _) => "Disk /",
+        (Metric::DiskData, _) => "Disk data",
+        (Metric::Temp, Lang::Id) => "Suhu",
+        (Metric::Temp, Lang::En) => "Temperature",
+        (Metric::Load, Lang::Id) => "Beban (load 1 mnt)",
+        (Metric::Load, Lang::En) => "Load (1 min)",
     }
 }
 
@@ -198,7 +60,7 @@ impl From<validate::Metric> for Metric {
 pub fn parse_args(args: &str) -> Result<(Metric, u32), String> {
     let mut words = args.split_whitespace();
     let metric = match words.next() {
-        Some(w) => Metric::parse(w)?,
+        Some(w) => Metric::parse(w).map_err(|e| e.to_string())?,
         None => Metric::Cpu,
     };
     let hours = match words.next() {
@@ -376,7 +238,7 @@ pub fn stats(samples: &[Sample], metric: Metric, from: i64, to: i64) -> Option<S
 /// The one-line photo caption: `CPU · 24 jam terakhir: min 3.0% · rata-rata 12.4% · maks 97.0%`.
 pub fn caption(samples: &[Sample], spec: &ChartSpec) -> String {
     let m = spec.metric;
-    let head = format!("{} · {}", m.label(spec.lang), spec.range_label());
+    let head = format!("{} · {}", metric_label(m, spec.lang), spec.range_label());
     let Some(s) = stats(samples, m, spec.from, spec.to) else {
         return match spec.lang {
             Lang::Id => format!("{head}: belum ada data"),
@@ -635,7 +497,7 @@ fn draw<DB: DrawingBackend>(
     );
 
     root.fill(&BACKGROUND)?;
-    let title = format!("{} · {}", m.label(spec.lang), spec.range_label());
+    let title = format!("{} · {}", metric_label(m, spec.lang), spec.range_label());
     let (title_px, label_px) = if small { (15, 12) } else { (18, 13) };
     let mut chart = ChartBuilder::on(root)
         .margin_top(8)
@@ -760,6 +622,7 @@ fn encode_png(rgb: &[u8], w: u32, h: u32) -> Result<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::alert_code::AlertCode;
 
     const UTC: FixedOffset = FixedOffset::east_opt(0).unwrap();
     /// 2026-11-25 12:00:00 UTC.
@@ -986,9 +849,9 @@ mod tests {
         // Two hours of CPU_HIGH in the afternoon, plus a RAM alert that must not show.
         for s in samples.iter_mut().skip(600).take(120) {
             s.cpu = 97.0;
-            s.alerts = alert_bits::CPU_HIGH;
+            s.alerts = AlertCode::CpuHigh.history_bit();
         }
-        samples[100].alerts = alert_bits::RAM_HIGH;
+        samples[100].alerts = AlertCode::RamHigh.history_bit();
         let shaded = render_image(&samples, &spec(Some(90.0)));
         let cols = shaded.shaded_columns();
         // Two hours of a 24 h plot about 730 px wide.
@@ -1124,14 +987,14 @@ mod tests {
 
     #[test]
     fn alert_spans_merge_and_clip() {
-        let bit = alert_bits::CPU_HIGH;
+        let bit = AlertCode::CpuHigh.history_bit();
         let mut s = minutes(0, 600, |_| 1.0);
         for i in [2, 3, 4, 8] {
             s[i].alerts = bit;
         }
         assert_eq!(alert_spans(&s, bit, 0, 600), vec![(120, 300), (480, 540)]);
         assert_eq!(alert_spans(&s, bit, 150, 500), vec![(150, 300), (480, 500)]);
-        assert!(alert_spans(&s, alert_bits::RAM_HIGH, 0, 600).is_empty());
+        assert!(alert_spans(&s, AlertCode::RamHigh.history_bit(), 0, 600).is_empty());
         assert!(alert_spans(&s, 0, 0, 600).is_empty());
         // Before a gap a sample stands for one minute, not the whole gap.
         let gap = [
@@ -1190,11 +1053,8 @@ mod tests {
         for m in Metric::ALL {
             assert_eq!(Metric::parse(m.name()), Ok(m));
         }
-        assert_eq!(
-            Metric::for_alert_code("DISK_DATA_HIGH"),
-            Some(Metric::DiskData)
-        );
-        assert_eq!(Metric::for_alert_code("BACKUP_STALE"), None);
+        assert_eq!(AlertCode::DiskDataHigh.metric(), Some(Metric::DiskData));
+        assert_eq!(AlertCode::BackupStale.metric(), None);
     }
 
     #[test]

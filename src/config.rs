@@ -10,7 +10,8 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use crate::envfile;
-use crate::validate::{self, HhMm, Metric};
+use crate::metric::Metric;
+use crate::validate::{self, HhMm};
 
 /// Where `.env` lives on an installed system.
 pub const DEFAULT_ENV_PATH: &str = "/opt/potion-runner/.env";
@@ -130,24 +131,27 @@ pub struct Thresholds {
 }
 
 impl Thresholds {
-    pub fn get(&self, m: Metric) -> f64 {
-        match m {
+    /// The threshold for `m`; none for load, which has no alert.
+    pub fn get(&self, m: Metric) -> Option<f64> {
+        Some(match m {
             Metric::Cpu => self.cpu,
             Metric::Ram => self.ram,
             Metric::Disk => self.disk,
             Metric::DiskData => self.disk_data,
             Metric::Temp => self.temp,
-        }
+            Metric::Load => return None,
+        })
     }
 
-    fn slot(&mut self, m: Metric) -> &mut f64 {
-        match m {
+    fn slot(&mut self, m: Metric) -> Option<&mut f64> {
+        Some(match m {
             Metric::Cpu => &mut self.cpu,
             Metric::Ram => &mut self.ram,
             Metric::Disk => &mut self.disk,
             Metric::DiskData => &mut self.disk_data,
             Metric::Temp => &mut self.temp,
-        }
+            Metric::Load => return None,
+        })
     }
 }
 
@@ -493,19 +497,23 @@ impl Config {
             disk_data: 90.0,
             temp: 85.0,
         };
-        for m in Metric::ALL {
-            if let Some(v) = r.raw(m.env_key()) {
-                *thresholds.slot(m) =
-                    validate::threshold(m, v).map_err(|e| err(m.env_key(), v, e))?;
+        for m in Metric::THRESHOLDED {
+            let (Some(key), Some(slot)) = (m.env_key(), thresholds.slot(m)) else {
+                continue;
+            };
+            if let Some(v) = r.raw(key) {
+                *slot = validate::threshold(m, v).map_err(|e| err(key, v, e))?;
             }
         }
         let alert_hysteresis = r.number("ALERT_HYSTERESIS", 5.0, 0.0, 50.0)?;
-        for m in Metric::ALL {
-            if thresholds.get(m) - alert_hysteresis <= 0.0 {
-                let v = thresholds.get(m).to_string();
+        for m in Metric::THRESHOLDED {
+            let (Some(key), Some(t)) = (m.env_key(), thresholds.get(m)) else {
+                continue;
+            };
+            if t - alert_hysteresis <= 0.0 {
                 return Err(err(
-                    m.env_key(),
-                    &v,
+                    key,
+                    &t.to_string(),
                     format!("must be above ALERT_HYSTERESIS ({alert_hysteresis})"),
                 ));
             }

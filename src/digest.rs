@@ -4,12 +4,14 @@
 
 use chrono::{DateTime, NaiveTime, TimeZone};
 
-use crate::chart::{Metric, alert_spans};
+use crate::alert_code::AlertCode;
+use crate::chart::alert_spans;
 use crate::config::Lang;
 use crate::files::backup::{BackupOutcome, SnapshotIndex, VerifySummary};
 use crate::files::bot::PendingUpdates;
-use crate::history::{Sample, alert_bits};
+use crate::history::Sample;
 use crate::human::{bytes, escape_html};
+use crate::metric::Metric;
 use crate::validate::HhMm;
 
 /// The window "alerts of the day" looks at.
@@ -20,19 +22,6 @@ pub const TREND_WINDOW_S: i64 = 7 * DAY_S;
 pub const TREND_MIN_SPAN_S: i64 = DAY_S;
 /// A pending-updates count older than this is not shown: the lists have moved on.
 pub const PENDING_MAX_AGE_S: i64 = 7 * DAY_S;
-
-/// Alert kinds recorded in the history bits, in the order the digest lists them.
-const ALERT_KINDS: [(u32, &str); 9] = [
-    (alert_bits::CPU_HIGH, "CPU_HIGH"),
-    (alert_bits::RAM_HIGH, "RAM_HIGH"),
-    (alert_bits::TEMP_HIGH, "TEMP_HIGH"),
-    (alert_bits::DISK_ROOT_HIGH, "DISK_ROOT_HIGH"),
-    (alert_bits::DISK_DATA_HIGH, "DISK_DATA_HIGH"),
-    (alert_bits::DATA_DISK_MISSING, "DATA_DISK_MISSING"),
-    (alert_bits::SERVICE_DOWN, "SERVICE_DOWN"),
-    (alert_bits::BACKUP_STALE, "BACKUP_STALE"),
-    (alert_bits::BACKUP_FAILED, "BACKUP_FAILED"),
-];
 
 /// What the digest is computed from; everything the bot has read already.
 #[derive(Debug, Clone, Copy)]
@@ -171,7 +160,10 @@ impl Digest {
         self.alerts
             .iter()
             .filter(|a| a.active_s > 0)
-            .filter_map(|a| Metric::for_alert_code(&a.code).map(|m| (a.active_s, m)))
+            .filter_map(|a| {
+                let metric = AlertCode::family_of(&a.code).and_then(AlertCode::metric);
+                metric.map(|m| (a.active_s, m))
+            })
             .max_by_key(|(s, _)| *s)
             .map_or(Metric::Cpu, |(_, m)| m)
     }
@@ -185,9 +177,11 @@ pub fn alerts_of_day(samples: &[Sample], now: i64) -> Vec<AlertOfDay> {
         let end = samples.partition_point(|s| s.t <= now);
         &samples[start..end.max(start)]
     };
-    ALERT_KINDS
-        .iter()
-        .filter_map(|&(bit, code)| {
+    AlertCode::ALL
+        .into_iter()
+        .filter(|c| c.history_bit() != 0)
+        .filter_map(|c| {
+            let (bit, code) = (c.history_bit(), c.as_str());
             let on = |s: &Sample| s.alerts & bit != 0;
             let mut times = 0;
             let mut was_on = false;
@@ -450,26 +444,31 @@ fn duration(secs: i64, lang: Lang) -> String {
 }
 
 fn alert_name(code: &str, lang: Lang) -> String {
-    let name = match (code, lang) {
-        ("CPU_HIGH", Lang::Id) => "CPU tinggi",
-        ("CPU_HIGH", Lang::En) => "CPU high",
-        ("RAM_HIGH", Lang::Id) => "RAM tinggi",
-        ("RAM_HIGH", Lang::En) => "RAM high",
-        ("TEMP_HIGH", Lang::Id) => "Suhu tinggi",
-        ("TEMP_HIGH", Lang::En) => "Temperature high",
-        ("DISK_ROOT_HIGH", Lang::Id) => "Disk / hampir penuh",
-        ("DISK_ROOT_HIGH", Lang::En) => "Disk / nearly full",
-        ("DISK_DATA_HIGH", Lang::Id) => "Disk data hampir penuh",
-        ("DISK_DATA_HIGH", Lang::En) => "Data disk nearly full",
-        ("DATA_DISK_MISSING", Lang::Id) => "Disk data tidak terpasang",
-        ("DATA_DISK_MISSING", Lang::En) => "Data disk missing",
-        ("SERVICE_DOWN", Lang::Id) => "Layanan mati",
-        ("SERVICE_DOWN", Lang::En) => "Service down",
-        ("BACKUP_STALE", Lang::Id) => "Backup terlambat",
-        ("BACKUP_STALE", Lang::En) => "Backup overdue",
-        ("BACKUP_FAILED", Lang::Id) => "Backup gagal",
-        ("BACKUP_FAILED", Lang::En) => "Backup failed",
-        _ => return format!("<code>{}</code>", escape_html(code)),
+    use AlertCode as A;
+    let Some(family) = AlertCode::family_of(code) else {
+        return format!("<code>{}</code>", escape_html(code));
+    };
+    let name = match (family, lang) {
+        (A::CpuHigh, Lang::Id) => "CPU tinggi",
+        (A::CpuHigh, Lang::En) => "CPU high",
+        (A::RamHigh, Lang::Id) => "RAM tinggi",
+        (A::RamHigh, Lang::En) => "RAM high",
+        (A::TempHigh, Lang::Id) => "Suhu tinggi",
+        (A::TempHigh, Lang::En) => "Temperature high",
+        (A::DiskRootHigh, Lang::Id) => "Disk / hampir penuh",
+        (A::DiskRootHigh, Lang::En) => "Disk / nearly full",
+        (A::DiskDataHigh, Lang::Id) => "Disk data hampir penuh",
+        (A::DiskDataHigh, Lang::En) => "Data disk nearly full",
+        (A::DataDiskMissing, Lang::Id) => "Disk data tidak terpasang",
+        (A::DataDiskMissing, Lang::En) => "Data disk missing",
+        (A::ServiceDown, Lang::Id) => "Layanan mati",
+        (A::ServiceDown, Lang::En) => "Service down",
+        (A::BackupStale, Lang::Id) => "Backup terlambat",
+        (A::BackupStale, Lang::En) => "Backup overdue",
+        (A::BackupFailed, Lang::Id) => "Backup gagal",
+        (A::BackupFailed, Lang::En) => "Backup failed",
+        (A::HealthStale, Lang::Id) => "Data kesehatan basi",
+        (A::HealthStale, Lang::En) => "Health data stale",
     };
     format!("{name} <code>{code}</code>")
 }
@@ -728,7 +727,7 @@ mod tests {
         let at = |t: i64| ((t - (NOW - 2 * DAY_S)) / 60) as usize;
         // Yesterday's CPU alert is outside the window.
         for s in &mut samples[at(NOW - 30 * 3600)..at(NOW - 29 * 3600)] {
-            s.alerts |= alert_bits::CPU_HIGH;
+            s.alerts |= AlertCode::CpuHigh.history_bit();
         }
         // Today: CPU high twice (30 and 15 minutes), RAM high for the last 10 minutes.
         for range in [
@@ -736,12 +735,12 @@ mod tests {
             at(NOW - 3600)..at(NOW - 3600 + 900),
         ] {
             for s in &mut samples[range] {
-                s.alerts |= alert_bits::CPU_HIGH;
+                s.alerts |= AlertCode::CpuHigh.history_bit();
             }
         }
         let n = samples.len();
         for s in &mut samples[n - 10..] {
-            s.alerts |= alert_bits::RAM_HIGH;
+            s.alerts |= AlertCode::RamHigh.history_bit();
         }
         let alerts = alerts_of_day(&samples, NOW);
         assert_eq!(alerts.len(), 2, "{alerts:?}");
@@ -887,7 +886,7 @@ mod tests {
         }
         let n = samples.len();
         for s in &mut samples[n - 90..n - 30] {
-            s.alerts |= alert_bits::TEMP_HIGH;
+            s.alerts |= AlertCode::TempHigh.history_bit();
         }
         let backup = outcome("ok");
         let idx = index();

@@ -21,35 +21,6 @@ pub const KEEP_RECORDS: usize = 8 * 24 * 60;
 /// Records that trigger a trim: 14 days of minutes.
 pub const MAX_RECORDS: usize = 14 * 24 * 60;
 
-/// Bits of [`Sample::alerts`]: which alerts were active at that sample.
-pub mod alert_bits {
-    pub const CPU_HIGH: u32 = 1 << 0;
-    pub const RAM_HIGH: u32 = 1 << 1;
-    pub const DISK_ROOT_HIGH: u32 = 1 << 2;
-    pub const DISK_DATA_HIGH: u32 = 1 << 3;
-    pub const TEMP_HIGH: u32 = 1 << 4;
-    pub const DATA_DISK_MISSING: u32 = 1 << 5;
-    pub const SERVICE_DOWN: u32 = 1 << 6;
-    pub const BACKUP_STALE: u32 = 1 << 7;
-    pub const BACKUP_FAILED: u32 = 1 << 8;
-
-    /// The bit for an alert code (`SERVICE_DOWN:x` maps to `SERVICE_DOWN`).
-    pub fn for_code(code: &str) -> u32 {
-        match code.split(':').next().unwrap_or("") {
-            "CPU_HIGH" => CPU_HIGH,
-            "RAM_HIGH" => RAM_HIGH,
-            "DISK_ROOT_HIGH" => DISK_ROOT_HIGH,
-            "DISK_DATA_HIGH" => DISK_DATA_HIGH,
-            "TEMP_HIGH" => TEMP_HIGH,
-            "DATA_DISK_MISSING" => DATA_DISK_MISSING,
-            "SERVICE_DOWN" => SERVICE_DOWN,
-            "BACKUP_STALE" => BACKUP_STALE,
-            "BACKUP_FAILED" => BACKUP_FAILED,
-            _ => 0,
-        }
-    }
-}
-
 /// One health sample. Missing values are NaN (no sensor, no data disk, first run).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Sample {
@@ -62,6 +33,7 @@ pub struct Sample {
     pub disk_data: f32,
     pub temp: f32,
     pub load1: f32,
+    /// Which alerts were active: [`crate::alert_code::AlertCode::history_bit`]s.
     pub alerts: u32,
 }
 
@@ -177,6 +149,7 @@ fn rewrite(path: &Path, samples: &[Sample]) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::alert_code::AlertCode;
 
     fn sample(t: i64) -> Sample {
         Sample {
@@ -188,7 +161,7 @@ mod tests {
             disk_data: f32::NAN,
             temp: 40.0,
             load1: 0.5,
-            alerts: alert_bits::CPU_HIGH,
+            alerts: AlertCode::CpuHigh.history_bit(),
         }
     }
 
@@ -203,7 +176,7 @@ mod tests {
         assert_eq!(got.len(), 5);
         assert_eq!(got[4].t, 4);
         assert!(got[0].disk_data.is_nan());
-        assert_eq!(got[0].alerts, alert_bits::CPU_HIGH);
+        assert_eq!(got[0].alerts, AlertCode::CpuHigh.history_bit());
         // A torn append leaves a partial record: readers skip it, the next append repairs it.
         let mut f = OpenOptions::new().append(true).open(&p).unwrap();
         f.write_all(&[1, 2, 3]).unwrap();

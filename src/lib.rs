@@ -3,6 +3,7 @@
 //! The library holds everything; the binaries in `bin/` only parse arguments,
 //! load [`config::Config`] and call one function here. See `ARCHITECTURE.md`.
 
+pub mod alert_code;
 pub mod alerts;
 pub mod atomic;
 pub mod audit;
@@ -20,6 +21,7 @@ pub mod helper;
 pub mod history;
 pub mod human;
 pub mod logging;
+pub mod metric;
 pub mod mounts;
 pub mod notice;
 pub mod paths;

@@ -4,6 +4,8 @@
 
 use std::fmt;
 
+use crate::metric::Metric;
+
 /// Longest unit name systemd accepts (systemd.unit(5)).
 pub const UNIT_NAME_MAX: usize = 255;
 
@@ -135,65 +137,6 @@ pub fn host(raw: &str) -> Result<String, String> {
         Ok(s.to_ascii_lowercase())
     } else {
         Err(format!("{s:?} is not a host name or IP address"))
-    }
-}
-
-/// The metrics that have thresholds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Metric {
-    Cpu,
-    Ram,
-    Disk,
-    DiskData,
-    Temp,
-}
-
-impl Metric {
-    pub const ALL: [Metric; 5] = [
-        Metric::Cpu,
-        Metric::Ram,
-        Metric::Disk,
-        Metric::DiskData,
-        Metric::Temp,
-    ];
-
-    pub fn parse(raw: &str) -> Result<Metric, String> {
-        match raw.trim().to_ascii_lowercase().as_str() {
-            "cpu" => Ok(Metric::Cpu),
-            "ram" | "mem" | "memory" => Ok(Metric::Ram),
-            "disk" | "disk_root" | "root" => Ok(Metric::Disk),
-            "disk_data" | "data" => Ok(Metric::DiskData),
-            "temp" | "temperature" => Ok(Metric::Temp),
-            other => Err(format!(
-                "unknown metric {other:?}; use one of cpu, ram, disk, disk_data, temp"
-            )),
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Metric::Cpu => "cpu",
-            Metric::Ram => "ram",
-            Metric::Disk => "disk",
-            Metric::DiskData => "disk_data",
-            Metric::Temp => "temp",
-        }
-    }
-
-    /// The `.env` key holding this metric's threshold.
-    pub fn env_key(self) -> &'static str {
-        match self {
-            Metric::Cpu => "THRESHOLD_CPU",
-            Metric::Ram => "THRESHOLD_RAM",
-            Metric::Disk => "THRESHOLD_DISK",
-            Metric::DiskData => "THRESHOLD_DISK_DATA",
-            Metric::Temp => "THRESHOLD_TEMP",
-        }
-    }
-
-    /// Highest sensible threshold: percentages stop at 100, temperatures at 150 °C.
-    pub fn max_threshold(self) -> f64 {
-        if self == Metric::Temp { 150.0 } else { 100.0 }
     }
 }
 

@@ -2,6 +2,8 @@
 #![allow(clippy::disallowed_methods)] // spawns the binary under test and kills it mid-run
 
 mod common;
+#[path = "backup/hostile.rs"]
+mod hostile;
 
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
@@ -641,11 +643,11 @@ fn refuses_when_the_data_disk_is_not_mounted_or_locked() {
     let bk = Bk::new();
     write(&bk.src().join("f"), b"x");
     std::fs::create_dir_all(&bk.backup_dir).unwrap();
-    let held =
-        potion_runner::backup::lock::try_exclusive(&bk.backup_dir.join(".lock"), "test").unwrap();
+    let dir = potion_runner::backup::at::Dir::open(&bk.backup_dir).unwrap();
+    let held = potion_runner::backup::lock::try_run(&dir).unwrap();
     let o = bk.ok(&["run"], 1);
     assert!(
-        text(&o.stderr).contains("another backup or prune is running"),
+        text(&o.stderr).contains("another backup is running"),
         "{}",
         text(&o.stderr)
     );

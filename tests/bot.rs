@@ -405,13 +405,17 @@ fn confirmations_run_on_yes_and_expired_ones_do_nothing() {
         w.sudo_calls(),
         ["-n /usr/local/bin/potion-helper svc restart ollama.service"]
     );
-    // Pressing again: the question is used up, nothing runs twice.
+    // Pressing again: the question is used up, nothing runs twice, and the
+    // result stays in the message: the press gets "already answered".
+    let edits = w.api.requests("editMessageText").len();
     w.api.push_callback(ADMIN, &yes);
-    w.api
-        .wait_for("editMessageText", WAIT, |r| {
-            r.body["text"].as_str().unwrap().contains("expired")
-        })
-        .unwrap();
+    w.api.wait_text("already answered", WAIT).unwrap();
+    assert_eq!(
+        w.api.requests("editMessageText").len(),
+        edits,
+        "result kept"
+    );
+    assert_eq!(w.sudo_calls().len(), 1);
     // A question asked before a restart has expired with it.
     w.ask("/svc stop ollama", "Really stop");
     bot.stop();
@@ -479,10 +483,14 @@ fn alert_buttons_mute_and_show_status() {
 fn backup_now_runs_the_helper_and_reports_the_result() {
     let w = World::new("");
     let bot = w.start();
-    w.ask("/backup_now", "Backup started");
+    w.api.push_text(ADMIN, "/backup_now");
+    w.api.push_text(ADMIN, "/backup_now");
+    w.api.wait_text("Backup started", WAIT).unwrap();
+    w.api.wait_text("already running", WAIT).unwrap();
     assert_eq!(
         w.sudo_calls(),
-        ["-n /usr/local/bin/potion-helper backup start"]
+        ["-n /usr/local/bin/potion-helper backup start"],
+        "a double tap starts one backup"
     );
     let later = (chrono::Utc::now() + chrono::Duration::seconds(5))
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
@@ -511,6 +519,18 @@ fn backup_now_runs_the_helper_and_reports_the_result() {
         })
         .expect("result edited in place");
     w.ask("/audit", "backup_now");
+    // A run started by its timer: /backup_now joins it instead of starting one.
+    let progress = json!({"schema":1,"id":"20261126T020000Z","phase":"scanning","files_done":0,"files_total":0,
+        "bytes_done":0,"bytes_total":0,"started_at":now(),"updated_at":now()});
+    std::fs::write(
+        w.sb.state_dir().join("backup-progress.json"),
+        progress.to_string(),
+    )
+    .unwrap();
+    let before = w.count_texts("already running");
+    w.api.push_text(ADMIN, "/backup_now");
+    w.wait_new_text("already running", before, WAIT, "joins the timer's run");
+    assert_eq!(w.sudo_calls().len(), 1, "{:?}", w.sudo_calls());
     bot.stop();
 }
 
@@ -743,5 +763,43 @@ fn sigterm_during_an_outage_still_stops_cleanly() {
     let w = World::with_api(StandIn::start_down(Duration::from_secs(30)), "");
     let bot = w.start();
     std::thread::sleep(Duration::from_millis(1500));
+    bot.stop();
+}
+
+#[test]
+fn a_started_unit_is_followed_until_it_settles() {
+    let w = World::new("");
+    w.fake(
+        "systemctl",
+        "#!/bin/sh\nprintf 'ActiveState=failed\\nSubState=failed\\nResult=exit-code\\n'\n",
+    );
+    w.fake(
+        "journalctl",
+        "#!/bin/sh\necho '2026-11-30T10:00:00+0000 x ollama[42]: error: model dir missing'\n",
+    );
+    let bot = w.start();
+    let r = w.ask("/svc start ollama", "did not stay up");
+    assert!(r.contains("model dir missing"), "journal lines shown: {r}");
+    assert!(!r.contains("Done"), "a crash is not reported as done: {r}");
+    let audit = w.wait_audit("svc");
+    assert!(
+        audit["result"]
+            .as_str()
+            .unwrap()
+            .starts_with("failed: ollama.service is failed"),
+        "{audit}"
+    );
+    // The same unit staying up is reported as running, after it stayed up a while.
+    w.fake(
+        "systemctl",
+        "#!/bin/sh\nprintf 'ActiveState=active\\nSubState=running\\nResult=success\\n'\n",
+    );
+    let t0 = Instant::now();
+    let r = w.ask("/svc start ollama", "is running");
+    assert!(r.contains("Done: start"), "{r}");
+    assert!(
+        t0.elapsed() >= Duration::from_millis(1500),
+        "watched before saying so"
+    );
     bot.stop();
 }

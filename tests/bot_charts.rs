@@ -15,7 +15,8 @@ mod standin;
 use std::time::{Duration, Instant};
 
 use chrono::Timelike;
-use potion_runner::history::{self, Sample, alert_bits};
+use potion_runner::alert_code::AlertCode;
+use potion_runner::history::{self, Sample};
 use rig::{ADMIN, Rig, now};
 use serde_json::{Value, json};
 use standin::{Recorded, StandIn};
@@ -222,7 +223,7 @@ fn an_alert_about_a_metric_arrives_with_its_chart_once_and_in_order() {
     w.write_history(120, |i, s| {
         if i >= 100 {
             s.cpu = 97.0;
-            s.alerts = alert_bits::CPU_HIGH;
+            s.alerts = AlertCode::CpuHigh.history_bit();
         }
     });
     w.write_health(&[], &now());
@@ -260,7 +261,7 @@ fn an_alert_about_a_metric_arrives_with_its_chart_once_and_in_order() {
     std::thread::sleep(Duration::from_millis(200));
     w.write_history(1, |_, s| {
         s.temp = 91.0;
-        s.alerts = alert_bits::TEMP_HIGH;
+        s.alerts = AlertCode::TempHigh.history_bit();
     });
     w.write_health(
         &["CPU_HIGH", "SERVICE_DOWN:ollama.service", "TEMP_HIGH"],
@@ -309,7 +310,7 @@ fn the_digest_goes_out_at_its_time_once_and_not_again_after_a_restart() {
     w.write_history(26 * 60, |i, s| {
         if (600..660).contains(&i) {
             s.ram = 95.0;
-            s.alerts = alert_bits::RAM_HIGH;
+            s.alerts = AlertCode::RamHigh.history_bit();
         }
     });
     w.write_health(&[], &now());

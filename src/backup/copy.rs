@@ -2,16 +2,16 @@
 //! hard-link unchanged files; recreate folders and symlinks with their owner,
 //! mode and times. Source trouble is a warning, destination trouble is fatal.
 
-use std::ffi::CString;
+use std::ffi::OsStr;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::os::fd::AsRawFd;
-use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
+use super::at::{Dir, cstr, cvt, set_meta_fd};
 use super::scan::{Action, ScanEntry, SrcMeta};
 
 /// Read buffer per worker: large enough for BLAKE3's SIMD paths and few syscalls.
@@ -57,9 +57,11 @@ pub struct Ctx<'a> {
     pub entries: &'a [ScanEntry],
     pub actions: &'a [Option<Action>],
     /// Snapshot being built.
-    pub dest_root: &'a Path,
+    pub dest_root: &'a Dir,
+    /// Its path, for messages only.
+    pub dest_shown: &'a Path,
     /// Previous complete snapshot, for hard links.
-    pub prev_root: Option<&'a Path>,
+    pub prev_root: Option<&'a Dir>,
     pub counters: &'a Counters,
     /// Set on the first fatal error or by the space watcher; workers stop.
     pub stop: &'a AtomicBool,
@@ -128,59 +130,50 @@ const CHUNK: usize = 32;
 #[derive(Default)]
 struct DirPair {
     parent: Option<PathBuf>,
-    prev: Option<File>,
-    dest: Option<File>,
+    prev: Option<Dir>,
+    dest: Option<Dir>,
 }
 
 impl DirPair {
-    /// Hard-links `rel` from the previous snapshot into the new one with
-    /// `linkat` on open folder handles (no path walk per file).
-    fn link(&mut self, prev_root: &Path, dest_root: &Path, rel: &Path) -> io::Result<()> {
-        let parent = rel.parent().unwrap_or(Path::new(""));
-        if self.parent.as_deref() != Some(parent) {
-            self.parent = None;
-            self.prev = Some(File::open(prev_root.join(parent))?);
-            self.dest = Some(File::open(dest_root.join(parent))?);
-            self.parent = Some(parent.to_path_buf());
+    /// Opens the folder `parent` in the new snapshot (and, when there is
+    /// one, in the previous), beneath the snapshots' handles.
+    fn enter(&mut self, ctx: &Ctx, parent: &Path) -> io::Result<()> {
+        if self.parent.as_deref() == Some(parent) {
+            return Ok(());
         }
-        let name = cpath(Path::new(rel.file_name().unwrap_or_default()))?;
-        let (p, d) = (
-            self.prev.as_ref().expect("opened"),
-            self.dest.as_ref().expect("opened"),
-        );
-        // SAFETY: linkat on fds we own with a NUL-terminated name.
-        cvt(unsafe {
-            libc::linkat(
-                p.as_raw_fd(),
-                name.as_ptr(),
-                d.as_raw_fd(),
-                name.as_ptr(),
-                0,
-            )
-        })
+        self.parent = None;
+        self.dest = Some(ctx.dest_root.open_dir(parent)?);
+        // The previous copy's folder may be gone: then files are copied afresh.
+        self.prev = ctx.prev_root.and_then(|p| p.open_dir(parent).ok());
+        self.parent = Some(parent.to_path_buf());
+        Ok(())
     }
 }
 
 fn one(ctx: &Ctx, i: usize, buf: &mut [u8], dirs: &mut DirPair) -> Result<Copied, CopyError> {
     let e = &ctx.entries[i];
-    let dest = ctx.dest_root.join(&e.rel);
-    let out = match (&ctx.actions[i], ctx.prev_root) {
-        (Some(Action::Link { blake3 }), Some(prev)) => match dirs.link(prev, ctx.dest_root, &e.rel)
-        {
+    let shown = ctx.dest_shown.join(&e.rel);
+    let parent = e.rel.parent().unwrap_or(Path::new(""));
+    let name = e.rel.file_name().unwrap_or_default();
+    dirs.enter(ctx, parent)
+        .map_err(|err| dest_err(&shown, err))?;
+    let dest = dirs.dest.as_ref().expect("entered");
+    let cname = cstr(name).map_err(|err| dest_err(&shown, err))?;
+    let out = match (&ctx.actions[i], &dirs.prev) {
+        (Some(Action::Link { blake3 }), Some(prev)) => match prev.link_to(&cname, dest, &cname) {
             Ok(()) => Copied {
                 blake3: blake3.clone(),
                 meta: e.meta,
                 copied: false,
                 warning: None,
             },
-            // The old copy (or its folder) is gone or has too many links: copy afresh.
+            // The old copy is gone or has too many links: copy afresh.
             Err(err) if matches!(err.raw_os_error(), Some(libc::ENOENT) | Some(libc::EMLINK)) => {
-                dirs.parent = None;
-                copy_file(&e.src, &dest, buf, ctx.set_owner)?
+                copy_file(&e.src, dest, name, &shown, buf, ctx.set_owner)?
             }
-            Err(err) => return Err(dest_err(&dest, err)),
+            Err(err) => return Err(dest_err(&shown, err)),
         },
-        _ => copy_file(&e.src, &dest, buf, ctx.set_owner)?,
+        _ => copy_file(&e.src, dest, name, &shown, buf, ctx.set_owner)?,
     };
     ctx.counters.files_done.fetch_add(1, Ordering::Relaxed);
     ctx.counters
@@ -206,13 +199,16 @@ fn open_source(src: &Path) -> io::Result<File> {
     }
 }
 
-/// Copies `src` to a new file `dest` while hashing it (one read), then sets
-/// owner, mode and times. Durability comes from one `syncfs` before the
-/// manifest is written (measured: starting write-back per file with
-/// `sync_file_range` cost more system time than it saved).
+/// Copies `src` to a new file `name` in the folder `dest` while hashing it
+/// (one read), then sets owner, mode and times; `shown` names the copy in
+/// messages. Durability comes from one `syncfs` before the manifest is
+/// written (measured: starting write-back per file with `sync_file_range`
+/// cost more system time than it saved).
 pub fn copy_file(
     src: &Path,
-    dest: &Path,
+    dest: &Dir,
+    name: &OsStr,
+    shown: &Path,
     buf: &mut [u8],
     set_owner: bool,
 ) -> Result<Copied, CopyError> {
@@ -226,12 +222,7 @@ pub fn copy_file(
         )));
     }
     let meta = SrcMeta::from_metadata(&before);
-    let mut out = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(dest)
-        .map_err(|e| dest_err(dest, e))?;
+    let mut out = dest.create(name, 0o600).map_err(|e| dest_err(shown, e))?;
     let mut hasher = blake3::Hasher::new();
     let mut size = 0u64;
     loop {
@@ -241,7 +232,7 @@ pub fn copy_file(
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => {
                 drop(out);
-                let _ = std::fs::remove_file(dest);
+                let _ = dest.unlink(name);
                 return Err(CopyError::Source(format!(
                     "{} skipped: read failed: {e}",
                     src.display()
@@ -249,7 +240,7 @@ pub fn copy_file(
             }
         };
         hasher.update(&buf[..n]);
-        out.write_all(&buf[..n]).map_err(|e| dest_err(dest, e))?;
+        out.write_all(&buf[..n]).map_err(|e| dest_err(shown, e))?;
         size += n as u64;
     }
     let after = input.metadata().map_err(gone)?;
@@ -260,7 +251,7 @@ pub fn copy_file(
             src.display()
         )
     });
-    set_meta_fd(&out, &meta, set_owner).map_err(|e| dest_err(dest, e))?;
+    set_meta_fd(out.as_raw_fd(), &meta, set_owner).map_err(|e| dest_err(shown, e))?;
     Ok(Copied {
         blake3: hasher.finalize().to_hex().to_string(),
         meta: SrcMeta { size, ..meta },
@@ -269,121 +260,22 @@ pub fn copy_file(
     })
 }
 
-fn cvt(rc: libc::c_int) -> io::Result<()> {
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
-}
-
-fn times(meta: &SrcMeta) -> [libc::timespec; 2] {
-    let ts = libc::timespec {
-        tv_sec: meta.mtime as libc::time_t,
-        tv_nsec: meta.mtime_ns as libc::c_long,
-    };
-    [ts, ts]
-}
-
-/// Sets owner (when allowed), mode and mtime on an open file.
-pub fn set_meta_fd(f: &File, meta: &SrcMeta, set_owner: bool) -> io::Result<()> {
-    let fd = f.as_raw_fd();
-    // SAFETY: plain syscalls on an fd we own; `times` lives across the call.
-    unsafe {
-        if set_owner {
-            cvt(libc::fchown(fd, meta.uid, meta.gid))?;
-        }
-        cvt(libc::fchmod(fd, meta.mode as libc::mode_t))?;
-        cvt(libc::futimens(fd, times(meta).as_ptr()))
-    }
-}
-
-fn cpath(p: &Path) -> io::Result<CString> {
-    CString::new(p.as_os_str().as_bytes()).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))
-}
-
-/// Sets owner, mode and mtime on a folder or (without mode) a symlink, by path.
-pub fn set_meta_path(p: &Path, meta: &SrcMeta, symlink: bool, set_owner: bool) -> io::Result<()> {
-    let c = cpath(p)?;
-    // SAFETY: plain syscalls with a valid NUL-terminated path.
-    unsafe {
-        if set_owner {
-            cvt(libc::lchown(c.as_ptr(), meta.uid, meta.gid))?;
-        }
-        if !symlink {
-            cvt(libc::chmod(c.as_ptr(), meta.mode as libc::mode_t))?;
-        }
-        cvt(libc::utimensat(
-            libc::AT_FDCWD,
-            c.as_ptr(),
-            times(meta).as_ptr(),
-            libc::AT_SYMLINK_NOFOLLOW,
-        ))
-    }
-}
-
-/// Creates a folder that only its owner can enter while the snapshot is built
-/// (its real mode is set at the end, after its contents are in place).
-pub fn make_dir(p: &Path) -> io::Result<()> {
-    std::fs::DirBuilder::new().mode(0o700).create(p)
-}
-
-/// Creates `dir` (and its parents) and closes it to everyone but its owner.
-/// Snapshot folders keep their sources' modes, so a source folder the
-/// `potion` user may write (`STATE_DIR`) would be just as writable inside
-/// every snapshot and every staged restore; a closed `snapshots/` and
-/// `restored/` keep other users out of what root later links forward,
-/// verifies, prunes and restores (manifests, which name every file, too).
-pub fn ensure_private_dir(dir: &Path) -> io::Result<()> {
-    std::fs::create_dir_all(dir)?;
-    let meta = std::fs::symlink_metadata(dir)?;
-    if !meta.is_dir() {
-        return Err(io::Error::new(
-            io::ErrorKind::AlreadyExists,
-            format!("{} is not a folder", dir.display()),
-        ));
-    }
-    if meta.permissions().mode() & 0o7777 != 0o700 {
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
-    }
-    Ok(())
-}
-
 /// Flushes the filesystem that holds `dir` (one call instead of an fsync per file).
-pub fn sync_filesystem(dir: &Path) -> io::Result<()> {
-    let f = File::open(dir)?;
+pub fn sync_filesystem(dir: &Dir) -> io::Result<()> {
     // SAFETY: syncfs on an fd we own.
-    cvt(unsafe { libc::syncfs(f.as_raw_fd()) })
+    cvt(unsafe { libc::syncfs(dir.fd()) }).map(drop)
 }
 
 /// True when this process may give files away (root).
 pub fn can_chown() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    unsafe { libc::geteuid() == 0 }
-}
-
-/// Removes a tree even where folders were left without write permission.
-pub fn remove_tree(p: &Path) -> io::Result<()> {
-    match std::fs::symlink_metadata(p) {
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(e),
-        Ok(_) => {}
-    }
-    for d in walkdir::WalkDir::new(p)
-        .follow_links(false)
-        .into_iter()
-        .flatten()
-    {
-        if d.file_type().is_dir() {
-            let _ = std::fs::set_permissions(d.path(), std::fs::Permissions::from_mode(0o700));
-        }
-    }
-    std::fs::remove_dir_all(p)
+    super::root::euid() == 0
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
     use std::os::unix::fs::{MetadataExt, PermissionsExt};
 
     #[test]
@@ -395,7 +287,8 @@ mod tests {
         std::fs::set_permissions(&src, std::fs::Permissions::from_mode(0o640)).unwrap();
         let dest = dir.path().join("dest");
         let mut buf = vec![0; BUF_SIZE];
-        let c = copy_file(&src, &dest, &mut buf, false).unwrap();
+        let d = Dir::open(dir.path()).unwrap();
+        let c = copy_file(&src, &d, OsStr::new("dest"), &dest, &mut buf, false).unwrap();
         assert_eq!(c.blake3, blake3::hash(&data).to_hex().to_string());
         assert_eq!(std::fs::read(&dest).unwrap(), data);
         let (s, d) = (
@@ -411,9 +304,13 @@ mod tests {
     fn vanished_source_is_a_warning_and_existing_dest_is_fatal() {
         let dir = tempfile::tempdir().unwrap();
         let mut buf = vec![0; BUF_SIZE];
+        let d = Dir::open(dir.path()).unwrap();
+        let shown = dir.path().join("d");
         let r = copy_file(
             &dir.path().join("gone"),
-            &dir.path().join("d"),
+            &d,
+            OsStr::new("d"),
+            &shown,
             &mut buf,
             false,
         );
@@ -425,10 +322,25 @@ mod tests {
         std::fs::write(dir.path().join("d"), b"y").unwrap();
         let r = copy_file(
             &dir.path().join("s"),
-            &dir.path().join("d"),
+            &d,
+            OsStr::new("d"),
+            &shown,
             &mut buf,
             false,
         );
+        assert!(matches!(r, Err(CopyError::Dest { .. })), "{r:?}");
+        // A symlink planted as the destination is never followed.
+        std::fs::remove_file(dir.path().join("d")).unwrap();
+        std::os::unix::fs::symlink(dir.path().join("elsewhere"), dir.path().join("d")).unwrap();
+        let r = copy_file(
+            &dir.path().join("s"),
+            &d,
+            OsStr::new("d"),
+            &shown,
+            &mut buf,
+            false,
+        );
+        assert!(!dir.path().join("elsewhere").exists());
         assert!(matches!(r, Err(CopyError::Dest { .. })), "{r:?}");
     }
 
@@ -440,7 +352,9 @@ mod tests {
         // SAFETY: a valid NUL-terminated path.
         assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
         let mut buf = vec![0; BUF_SIZE];
-        let r = copy_file(&fifo, &dir.path().join("d"), &mut buf, false);
+        let d = Dir::open(dir.path()).unwrap();
+        let shown = dir.path().join("d");
+        let r = copy_file(&fifo, &d, OsStr::new("d"), &shown, &mut buf, false);
         assert!(
             matches!(r, Err(CopyError::Source(ref w)) if w.contains("no longer a regular file")),
             "{r:?}"

@@ -7,6 +7,7 @@ use anyhow::Result;
 
 use super::lock;
 use super::manifest::{self, Layout};
+use super::root::Root;
 use crate::atomic;
 use crate::files::backup::{SnapshotIndex, SnapshotSummary, VerifyRecord};
 use crate::files::{SCHEMA, now_rfc3339, read_json, read_json_if_exists};
@@ -68,8 +69,8 @@ pub fn build_with(layout: &Layout, previous: Option<&SnapshotIndex>) -> Result<S
 
 /// Rebuilds and writes `$STATE_DIR/backups.json`; a short lock keeps two
 /// writers (a run and a verify) from interleaving their reads and writes.
-pub fn refresh(layout: &Layout, state_dir: &Path) -> Result<SnapshotIndex> {
-    let _guard = lock::exclusive_wait(&layout.index_lock_file())?;
+pub fn refresh(layout: &Layout, root: &Root, state_dir: &Path) -> Result<SnapshotIndex> {
+    let _guard = lock::index(&root.dir)?;
     let path = state_dir.join(paths::BACKUP_INDEX);
     // STATE_DIR is writable by the `potion` user: read only a small regular file.
     let previous: Option<SnapshotIndex> = read_json_if_exists(&path).ok().flatten();

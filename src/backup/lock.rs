@@ -1,13 +1,30 @@
-//! `flock`-based locks on files in `BACKUP_DIR`: one run or prune at a time.
+//! `flock`-based locks on files in `BACKUP_DIR`, opened through its handle
+//! and never through a symlink.
 //!
-//! The kernel drops an `flock` when its holder dies, so a `kill -9` never
-//! leaves a stale lock behind.
+//! `prune` takes `.lock` exclusively; `run`, `verify` and `restore` share it,
+//! so a prune never deletes a snapshot that is being read or linked from.
+//! One run at a time is kept by `.run.lock`, taken without waiting. The kernel
+//! drops an `flock` when its holder dies, so a `kill -9` never leaves a stale
+//! lock behind.
 
-use std::fs::{File, OpenOptions};
+use std::ffi::OsStr;
+use std::fs::File;
 use std::os::fd::AsRawFd;
-use std::path::Path;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
+
+use super::at::Dir;
+
+/// The lock that keeps prune away from snapshots in use.
+pub const MAIN: &str = ".lock";
+/// One run at a time.
+pub const RUN: &str = ".run.lock";
+/// The short lock around `backups.json` rewrites.
+pub const INDEX: &str = ".index.lock";
+
+/// How long verify, restore and prune wait for the lock before giving up.
+pub const WAIT: Duration = Duration::from_secs(600);
 
 /// A held lock; released when dropped (or when the process dies).
 #[derive(Debug)]
@@ -15,45 +32,79 @@ pub struct Lock {
     _file: File,
 }
 
-fn open(path: &Path) -> Result<File> {
-    OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(path)
-        .with_context(|| format!("opening lock file {}", path.display()))
+/// Shared (readers) or exclusive (writers).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Shared,
+    Exclusive,
 }
 
-/// Takes the exclusive lock or fails at once with a message saying what holds it.
-pub fn try_exclusive(path: &Path, what: &str) -> Result<Lock> {
-    let file = open(path)?;
+fn open(dir: &Dir, name: &str) -> Result<File> {
+    dir.open_lock(OsStr::new(name)).with_context(|| {
+        format!("opening lock file {name} (it must be a regular file, not a symlink)")
+    })
+}
+
+fn flock(file: &File, op: libc::c_int) -> std::io::Result<()> {
     // SAFETY: flock on an fd we own; no memory is involved.
-    let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-    if rc != 0 {
-        let err = std::io::Error::last_os_error();
-        if err.raw_os_error() == Some(libc::EWOULDBLOCK) {
+    if unsafe { libc::flock(file.as_raw_fd(), op) } == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+/// Takes the run lock or fails at once: another backup is running.
+pub fn try_run(dir: &Dir) -> Result<Lock> {
+    let file = open(dir, RUN)?;
+    match flock(&file, libc::LOCK_EX | libc::LOCK_NB) {
+        Ok(()) => Ok(Lock { _file: file }),
+        Err(e) if e.raw_os_error() == Some(libc::EWOULDBLOCK) => {
+            bail!("another backup is running (lock {RUN} is held); wait for it to finish")
+        }
+        Err(e) => Err(e).with_context(|| format!("locking {RUN}")),
+    }
+}
+
+/// Waits up to `timeout` for the lock in `mode`, polling, then gives up with
+/// a message that says what is still running.
+pub fn wait(dir: &Dir, mode: Mode, timeout: Duration, what: &str) -> Result<Lock> {
+    let file = open(dir, MAIN)?;
+    let op = match mode {
+        Mode::Shared => libc::LOCK_SH,
+        Mode::Exclusive => libc::LOCK_EX,
+    };
+    let start = Instant::now();
+    let mut told = false;
+    loop {
+        match flock(&file, op | libc::LOCK_NB) {
+            Ok(()) => return Ok(Lock { _file: file }),
+            Err(e) if e.raw_os_error() == Some(libc::EWOULDBLOCK) => {}
+            Err(e) => return Err(e).with_context(|| format!("locking {MAIN} for {what}")),
+        }
+        if start.elapsed() >= timeout {
             bail!(
-                "another backup or prune is running (lock {} is held); wait for it to finish",
-                path.display()
+                "{what} waited {} s for a running backup or prune (lock {MAIN}) and gave up; \
+                 try again when it has finished",
+                timeout.as_secs()
             );
         }
-        return Err(err).with_context(|| format!("locking {} for {what}", path.display()));
+        if !told {
+            log::info!("{what}: waiting for a running backup or prune to finish");
+            told = true;
+        }
+        std::thread::sleep(Duration::from_millis(100).min(timeout));
     }
-    Ok(Lock { _file: file })
 }
 
-/// Waits for the exclusive lock (used around short critical sections).
-pub fn exclusive_wait(path: &Path) -> Result<Lock> {
-    let file = open(path)?;
+/// Waits for the short index lock (used around `backups.json` rewrites).
+pub fn index(dir: &Dir) -> Result<Lock> {
+    let file = open(dir, INDEX)?;
     loop {
-        // SAFETY: as above.
-        let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) };
-        if rc == 0 {
-            return Ok(Lock { _file: file });
-        }
-        let err = std::io::Error::last_os_error();
-        if err.raw_os_error() != Some(libc::EINTR) {
-            return Err(err).with_context(|| format!("locking {}", path.display()));
+        match flock(&file, libc::LOCK_EX) {
+            Ok(()) => return Ok(Lock { _file: file }),
+            Err(e) if e.raw_os_error() == Some(libc::EINTR) => {}
+            Err(e) => return Err(e).with_context(|| format!("locking {INDEX}")),
         }
     }
 }
@@ -63,13 +114,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn second_exclusive_lock_is_refused_until_the_first_is_dropped() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join(".lock");
-        let first = try_exclusive(&p, "run").unwrap();
-        let err = try_exclusive(&p, "run").unwrap_err();
+    fn exclusive_excludes_and_shared_shares_with_a_timeout() {
+        let t = tempfile::tempdir().unwrap();
+        let d = Dir::open(t.path()).unwrap();
+        let run = try_run(&d).unwrap();
+        let err = try_run(&d).unwrap_err();
         assert!(format!("{err:#}").contains("another backup"), "{err:#}");
+        drop(run);
+        let first = wait(&d, Mode::Exclusive, Duration::ZERO, "prune").unwrap();
+        let err = wait(&d, Mode::Shared, Duration::from_millis(300), "verify").unwrap_err();
+        assert!(format!("{err:#}").contains("gave up"), "{err:#}");
         drop(first);
-        try_exclusive(&p, "run").unwrap();
+        let r1 = wait(&d, Mode::Shared, Duration::ZERO, "verify").unwrap();
+        let _r2 = wait(&d, Mode::Shared, Duration::ZERO, "restore").unwrap();
+        assert!(wait(&d, Mode::Exclusive, Duration::from_millis(200), "prune").is_err());
+        drop(r1);
+        drop(_r2);
+        wait(&d, Mode::Exclusive, Duration::ZERO, "prune").unwrap();
     }
 }

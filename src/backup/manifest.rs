@@ -73,12 +73,6 @@ impl Layout {
     pub fn restored(&self) -> PathBuf {
         self.root.join("restored")
     }
-    pub fn lock_file(&self) -> PathBuf {
-        self.root.join(".lock")
-    }
-    pub fn index_lock_file(&self) -> PathBuf {
-        self.root.join(".index.lock")
-    }
 
     /// Ids of complete snapshots (final folder name and a manifest), oldest first.
     pub fn complete_ids(&self) -> Result<Vec<String>> {
@@ -144,11 +138,19 @@ pub fn read_header(layout: &Layout, id: &str) -> Result<ManifestHeader> {
     read_json_streaming(&layout.manifest(id))
 }
 
-/// Writes a manifest atomically (compact JSON: it is large and machine-read).
-pub fn write_manifest(layout: &Layout, m: &Manifest) -> Result<()> {
+/// Writes a manifest atomically through the `manifests/` handle, readable
+/// by its owner only (compact JSON: it is large and machine-read).
+pub fn write_manifest(root: &super::root::Root, m: &Manifest) -> Result<()> {
     let mut bytes = serde_json::to_vec(m).context("serializing manifest")?;
     bytes.push(b'\n');
-    atomic::write(&layout.manifest(&m.id), &bytes)
+    let name = format!("{}.json", m.id);
+    atomic::write_at(
+        root.manifests.file(),
+        OsStr::new(&name),
+        &bytes,
+        Some(0o600),
+    )
+    .with_context(|| format!("writing manifest {name}"))
 }
 
 /// Escapes a file name for the manifest: valid UTF-8 stays readable, `%`

@@ -1,12 +1,14 @@
 //! Backups: incremental hard-linked snapshots with BLAKE3 manifests, verify,
 //! retention, restore. See `ARCHITECTURE.md` (Backup) for the invariants.
 
+pub mod at;
 pub mod copy;
 pub mod index;
 pub mod lock;
 pub mod manifest;
 pub mod prune;
 pub mod restore;
+pub mod root;
 pub mod run;
 pub mod scan;
 pub mod space;
@@ -27,6 +29,14 @@ pub enum Exit {
     Failed = 1,
     Usage = 2,
     Warnings = 3,
+}
+
+/// Worker threads for scanning, copying and hashing: one per core, at most 4
+/// (more only adds seeks on an HDD).
+pub fn worker_threads() -> usize {
+    std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .clamp(1, 4)
 }
 
 /// `potion-backup run`: prints a one-line summary and the warnings.

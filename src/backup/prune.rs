@@ -4,10 +4,11 @@
 use anyhow::{Context, Result};
 use chrono::{DateTime, Datelike, Utc};
 
-use super::copy::remove_tree;
-use super::manifest::{self, Layout};
+use std::ffi::OsStr;
+
+use super::manifest::{self, DEL_PREFIX, Layout};
+use super::root::{self, Root};
 use super::{index, lock};
-use crate::atomic;
 use crate::config::Config;
 
 /// `BACKUP_KEEP_DAILY` / `_WEEKLY` / `_MONTHLY`.
@@ -91,10 +92,20 @@ pub fn retention(
 /// Applies retention to `BACKUP_DIR` (or only reports with `dry_run`).
 pub fn prune(cfg: &Config, dry_run: bool) -> Result<Vec<Decision>> {
     let layout = Layout::new(&cfg.backup_dir);
-    let _lock = if dry_run {
+    let root = if dry_run {
         None
     } else {
-        Some(lock::try_exclusive(&layout.lock_file(), "prune")?)
+        Some(root::open(&layout)?)
+    };
+    // Waits for runs, verifies and restores: they read the snapshots it deletes.
+    let _lock = match &root {
+        Some(r) => Some(lock::wait(
+            &r.dir,
+            lock::Mode::Exclusive,
+            lock::WAIT,
+            "prune",
+        )?),
+        None => None,
     };
     let ids = layout.complete_ids()?;
     let snapshots: Vec<(String, DateTime<Utc>)> = ids
@@ -112,11 +123,11 @@ pub fn prune(cfg: &Config, dry_run: bool) -> Result<Vec<Decision>> {
         monthly: cfg.keep_monthly,
     };
     let decisions = retention(&snapshots, keep, newest_verified.as_deref());
-    if !dry_run {
+    if let Some(root) = &root {
         for d in decisions.iter().filter(|d| !d.keep) {
-            delete(&layout, &d.id)?;
+            delete(&layout, root, &d.id)?;
         }
-        if let Err(e) = index::refresh(&layout, &cfg.state_dir) {
+        if let Err(e) = index::refresh(&layout, root, &cfg.state_dir) {
             log::warn!("could not update the snapshot index: {e:#}");
         }
     }
@@ -126,21 +137,29 @@ pub fn prune(cfg: &Config, dry_run: bool) -> Result<Vec<Decision>> {
 /// Deletes one snapshot so that no crash leaves a final-named folder without
 /// its manifest: rename it out of the way first, then drop the manifest, then
 /// the files.
-fn delete(layout: &Layout, id: &str) -> Result<()> {
-    let snap = layout.snapshot(id);
-    let doomed = layout.doomed_snapshot(id);
-    std::fs::rename(&snap, &doomed).with_context(|| format!("moving {} aside", snap.display()))?;
-    atomic::sync_dir(&layout.snapshots())?;
-    for f in [layout.manifest(id), layout.verify_record(id)] {
-        match std::fs::remove_file(&f) {
+fn delete(layout: &Layout, root: &Root, id: &str) -> Result<()> {
+    let doomed = format!("{DEL_PREFIX}{id}");
+    let doomed = OsStr::new(&doomed);
+    root.snapshots
+        .rename(OsStr::new(id), &root.snapshots, doomed)
+        .with_context(|| format!("moving {} aside", layout.snapshot(id).display()))?;
+    root.snapshots.file().sync_all()?;
+    let name = format!("{id}.json");
+    for (dir, shown) in [
+        (&root.manifests, layout.manifest(id)),
+        (&root.verify, layout.verify_record(id)),
+    ] {
+        match dir.unlink(OsStr::new(&name)) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                return Err(e).with_context(|| format!("removing {}", f.display()));
+                return Err(e).with_context(|| format!("removing {}", shown.display()));
             }
             _ => {}
         }
     }
-    atomic::sync_dir(&layout.manifests())?;
-    remove_tree(&doomed).with_context(|| format!("removing {}", doomed.display()))
+    root.manifests.file().sync_all()?;
+    root.snapshots
+        .remove_tree(doomed)
+        .with_context(|| format!("removing {}", layout.doomed_snapshot(id).display()))
 }
 
 /// The text `potion-backup prune` prints.

@@ -2,17 +2,19 @@
 //! (or, with `--to` and `--overwrite`, over live files), checking every byte
 //! against the manifest's BLAKE3 before it is put in place.
 
-use std::collections::HashSet;
-use std::ffi::OsString;
-use std::os::unix::fs::MetadataExt;
+use std::ffi::{OsStr, OsString};
+use std::os::fd::AsRawFd;
+use std::os::unix::ffi::OsStringExt;
 use std::path::{Component, Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow, bail};
 
+use super::at::{self, Dir};
 use super::copy::{self, BUF_SIZE, CopyError};
+use super::lock;
 use super::manifest::{self, Layout, escape_path, unescape_path};
+use super::root;
 use super::scan::SrcMeta;
-use crate::atomic;
 use crate::config::Config;
 use crate::files::backup::{EntryKind, ManifestEntry};
 
@@ -71,11 +73,13 @@ fn meta_of(e: &ManifestEntry) -> SrcMeta {
     }
 }
 
-fn temp_name(dest: &Path) -> PathBuf {
-    let mut name = OsString::from(".");
-    name.push(dest.file_name().unwrap_or_default());
-    name.push(format!(".potion-restore.{}", std::process::id()));
-    dest.with_file_name(name)
+/// A fresh temporary name beside `name` (random, so nothing can be planted under it).
+fn temp_name(name: &OsStr) -> Result<OsString> {
+    let mut tmp = OsString::from(".");
+    tmp.push(name);
+    tmp.push(".potion-restore.");
+    tmp.push(crate::atomic::random_suffix()?);
+    Ok(tmp)
 }
 
 /// Snapshots are never written to: a `--to` inside `snapshots/` or
@@ -103,78 +107,90 @@ fn refuse_inside_snapshots(layout: &Layout, dest: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Refuses a destination that would be reached through another user's
-/// symlink below `dest_root`, or a folder entry whose destination exists as
-/// something other than a folder. Restoring over live files runs as root into
-/// folders other users may write (e.g. `STATE_DIR`): a symlink planted there
-/// must not carry root's writes, `chmod` or `chown` elsewhere. Symlinks owned
-/// by root or by this user (`/opt` -> `/data/opt`) are trusted, as the kernel's
-/// `protected_symlinks` would. Checked folders are remembered, so each is
-/// looked at once.
-fn refuse_symlinked_dest(
-    dest_root: &Path,
-    dest: &Path,
-    is_dir: bool,
-    checked: &mut HashSet<PathBuf>,
-) -> Result<()> {
-    let Ok(below) = dest.strip_prefix(dest_root) else {
-        bail!("{} is outside {}", dest.display(), dest_root.display());
-    };
-    let mut at = dest_root.to_path_buf();
-    let mut parts = below.components().peekable();
-    while let Some(c) = parts.next() {
-        if !matches!(c, Component::Normal(_)) {
-            bail!(
-                "{} leaves {}; the manifest is damaged",
-                dest.display(),
-                dest_root.display()
-            );
-        }
-        at.push(c);
-        let last = parts.peek().is_none();
-        if (!last || is_dir) && !checked.contains(&at) {
-            let found = std::fs::symlink_metadata(&at).and_then(|m| {
-                if m.file_type().is_symlink() && trusted_owner(m.uid()) {
-                    std::fs::metadata(&at)
-                } else {
-                    Ok(m)
-                }
-            });
-            match found {
-                Ok(m) if !m.is_dir() => bail!(
-                    "{} exists and is not a folder (another user's symlink or a file); \
-                     nothing more was restored; remove it or restore with another --to folder",
-                    at.display()
-                ),
-                Ok(_) => {
-                    checked.insert(at.clone());
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(e).with_context(|| format!("checking {}", at.display())),
+/// Opens the folder `path` from `start`, one component at a time, creating
+/// missing ones (0755) when `create` is set. A symlink is followed only when
+/// root or this user owns it (`/opt` -> `/data/opt` is the owner's layout),
+/// as the kernel's `protected_symlinks` would, and its target is walked the
+/// same way; another user's symlink or a file in the way stops the restore.
+/// Restoring over live files runs as root into folders other users may write
+/// (e.g. `STATE_DIR`): every later write goes through the handle this
+/// returns, so nothing swapped in after the walk can carry root's writes,
+/// `chmod` or `chown` elsewhere.
+fn walk(start: &Dir, path: &Path, create: bool, hops: &mut u32) -> Result<Dir> {
+    let mut cur = start.open_dir(Path::new(""))?;
+    for c in path.components() {
+        let name = match c {
+            Component::RootDir => {
+                cur = Dir::open(Path::new("/"))?;
+                continue;
             }
-        }
+            Component::CurDir | Component::Prefix(_) => continue,
+            Component::ParentDir => OsStr::new(".."),
+            Component::Normal(n) => n,
+        };
+        cur = match cur.open_child(name) {
+            Ok(d) => d,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && create => {
+                match cur.mkdir(name, 0o755) {
+                    Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => {
+                        return Err(e).with_context(|| format!("creating {}", path.display()));
+                    }
+                    _ => {}
+                }
+                cur.open_child(name)
+                    .with_context(|| format!("opening {}", path.display()))?
+            }
+            Err(e) if matches!(e.raw_os_error(), Some(libc::ELOOP) | Some(libc::ENOTDIR)) => {
+                let st = cur.stat_name(name)?;
+                let is_link = st.st_mode & libc::S_IFMT == libc::S_IFLNK;
+                *hops += 1;
+                if !is_link || !trusted_owner(st.st_uid) || *hops > 40 {
+                    bail!(
+                        "{} exists and is not a folder (another user's symlink or a file); \
+                         nothing more was restored; remove it or restore with another --to folder",
+                        path.display()
+                    );
+                }
+                let target = read_link_at(&cur, name)?;
+                walk(&cur, &target, false, hops)?
+            }
+            Err(e) => return Err(e).with_context(|| format!("opening {}", path.display())),
+        };
     }
-    Ok(())
+    Ok(cur)
 }
 
-/// Sets a restored folder's owner, mode and times through a handle opened
-/// without following another user's symlink: `chmod` by path would follow
-/// one swapped in since the folder was checked, and change its target.
-fn set_dir_meta(dest: &Path, meta: &SrcMeta, set_owner: bool) -> std::io::Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let link = std::fs::symlink_metadata(dest)?;
-    let follow = link.file_type().is_symlink() && trusted_owner(link.uid());
-    let nofollow = if follow { 0 } else { libc::O_NOFOLLOW };
-    let dir = std::fs::File::options()
-        .read(true)
-        .custom_flags(libc::O_DIRECTORY | nofollow)
-        .open(dest)?;
-    copy::set_meta_fd(&dir, meta, set_owner)
+fn read_link_at(dir: &Dir, name: &OsStr) -> Result<PathBuf> {
+    let c = at::cstr(name)?;
+    let mut buf = vec![0u8; libc::PATH_MAX as usize];
+    // SAFETY: readlinkat writes at most `buf.len()` bytes into a buffer we own.
+    let n = unsafe { libc::readlinkat(dir.fd(), c.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
+    if n < 0 {
+        return Err(std::io::Error::last_os_error()).context("reading a symlink");
+    }
+    buf.truncate(n as usize);
+    Ok(PathBuf::from(OsString::from_vec(buf)))
 }
 
 fn trusted_owner(uid: u32) -> bool {
-    // SAFETY: geteuid has no preconditions.
-    uid == 0 || uid == unsafe { libc::geteuid() }
+    uid == 0 || uid == root::euid()
+}
+
+/// Open destination folders, by path below the restore's root (entries come
+/// in path order, so most share the folder opened last).
+struct Dests<'a> {
+    root: &'a Dir,
+    last: Option<(PathBuf, Dir)>,
+}
+
+impl Dests<'_> {
+    fn get(&mut self, rel: &Path) -> Result<&Dir> {
+        if self.last.as_ref().is_none_or(|(r, _)| r != rel) {
+            let d = walk(self.root, rel, true, &mut 0)?;
+            self.last = Some((rel.to_path_buf(), d));
+        }
+        Ok(&self.last.as_ref().expect("opened").1)
+    }
 }
 
 /// Restores `path` from snapshot `id` under `to` (default `BACKUP_DIR/restored/<ID>`).
@@ -186,6 +202,9 @@ pub fn restore(
     overwrite: bool,
 ) -> Result<RestoreReport> {
     let layout = Layout::new(&cfg.backup_dir);
+    let handles = root::open(&layout)?;
+    // A prune waits until this restore has read what it needs.
+    let _lock = lock::wait(&handles.dir, lock::Mode::Shared, lock::WAIT, "restore")?;
     let id = manifest::resolve_id(&layout, Some(id))?;
     let rel = clean_rel(path)?;
     let m = manifest::read_manifest(&layout, &id)?;
@@ -223,63 +242,81 @@ pub fn restore(
             );
         }
     }
-    if to.is_none() {
-        copy::ensure_private_dir(&layout.restored())
-            .with_context(|| format!("creating {}", layout.restored().display()))?;
-    }
-    let top = dest_of(chosen[0]);
-    if let Some(parent) = top.parent() {
-        refuse_symlinked_dest(&dest_root, parent, true, &mut HashSet::new())?;
-        atomic::ensure_dir(parent)?;
-    }
+    let root_dir = match to {
+        None => root::private_child(&handles.dir, "restored", &layout.restored())?
+            .ensure_child(OsStr::new(&id), 0o700)
+            .with_context(|| format!("creating {}", dest_root.display()))?,
+        Some(to) => walk(&Dir::open(Path::new("/"))?, to, true, &mut 0)?,
+    };
     let set_owner = copy::can_chown();
     let mut buf = vec![0u8; BUF_SIZE];
     let (mut files, mut bytes) = (0u64, 0u64);
-    let mut checked = HashSet::new();
+    let mut dests = Dests {
+        root: &root_dir,
+        last: None,
+    };
     for e in &chosen {
-        let dest = dest_of(e);
-        refuse_symlinked_dest(&dest_root, &dest, e.kind == EntryKind::Dir, &mut checked)?;
+        let erel = PathBuf::from(unescape_path(&e.path));
+        let name = erel.file_name().unwrap_or_default();
+        let dest = dest_root.join(&erel);
+        if erel
+            .components()
+            .any(|c| !matches!(c, Component::Normal(_)))
+        {
+            bail!(
+                "{} leaves {}; the manifest is damaged",
+                dest.display(),
+                dest_root.display()
+            );
+        }
+        let parent = dests.get(erel.parent().unwrap_or(Path::new("")))?;
+        let tmp = temp_name(name)?;
         match e.kind {
-            EntryKind::Dir => match copy::make_dir(&dest) {
-                Err(err) if err.kind() != std::io::ErrorKind::AlreadyExists => {
-                    return Err(err).with_context(|| format!("creating {}", dest.display()));
+            EntryKind::Dir => {
+                match parent.mkdir(name, 0o700) {
+                    Err(err) if err.kind() != std::io::ErrorKind::AlreadyExists => {
+                        return Err(err).with_context(|| format!("creating {}", dest.display()));
+                    }
+                    _ => {}
                 }
-                _ => {}
-            },
+                walk(parent, Path::new(name), false, &mut 0)?;
+            }
             EntryKind::Symlink => {
-                let tmp = temp_name(&dest);
                 let target = unescape_path(e.target.as_deref().unwrap_or_default());
-                let _ = std::fs::remove_file(&tmp);
-                std::os::unix::fs::symlink(&target, &tmp)
-                    .with_context(|| format!("creating {}", tmp.display()))?;
-                let _ = copy::set_meta_path(&tmp, &meta_of(e), true, set_owner);
-                std::fs::rename(&tmp, &dest)
+                parent
+                    .symlink(&target, &tmp)
+                    .with_context(|| format!("creating {}", dest.display()))?;
+                let _ = parent.set_symlink_meta(&tmp, &meta_of(e), set_owner);
+                parent
+                    .rename(&tmp, parent, name)
                     .with_context(|| format!("putting {} in place", dest.display()))?;
             }
             EntryKind::File => {
-                let src = snap.join(unescape_path(&e.path));
-                let tmp = temp_name(&dest);
-                let _ = std::fs::remove_file(&tmp);
-                let c =
-                    copy::copy_file(&src, &tmp, &mut buf, set_owner).map_err(|err| match err {
+                let src = snap.join(&erel);
+                let c = copy::copy_file(&src, parent, &tmp, &dest, &mut buf, set_owner).map_err(
+                    |err| match err {
                         CopyError::Source(w) => {
                             anyhow!("snapshot {id} is damaged: {w}; run potion-backup verify {id}")
                         }
                         CopyError::Dest { path, err } => {
                             anyhow!("writing {} failed: {err}", path.display())
                         }
-                    })?;
+                    },
+                )?;
                 if Some(&c.blake3) != e.blake3.as_ref() {
-                    let _ = std::fs::remove_file(&tmp);
+                    let _ = parent.unlink(&tmp);
                     bail!(
                         "{} in snapshot {id} does not match its manifest (damaged on disk); it was not restored; \
                          try an older snapshot and run potion-backup verify {id}",
                         e.path
                     );
                 }
-                copy::set_meta_path(&tmp, &meta_of(e), false, set_owner)
-                    .with_context(|| format!("setting owner and mode of {}", tmp.display()))?;
-                std::fs::rename(&tmp, &dest)
+                parent
+                    .open_read(&tmp)
+                    .and_then(|f| at::set_meta_fd(f.as_raw_fd(), &meta_of(e), set_owner))
+                    .with_context(|| format!("setting owner and mode of {}", dest.display()))?;
+                parent
+                    .rename(&tmp, parent, name)
                     .with_context(|| format!("putting {} in place", dest.display()))?;
                 files += 1;
                 bytes += c.meta.size;
@@ -288,16 +325,16 @@ pub fn restore(
     }
     for e in chosen.iter().rev().filter(|e| e.kind == EntryKind::Dir) {
         let dest = dest_of(e);
-        set_dir_meta(&dest, &meta_of(e), set_owner)
+        walk(&root_dir, Path::new(&unescape_path(&e.path)), false, &mut 0)
+            .and_then(|d| Ok(at::set_meta_fd(d.fd(), &meta_of(e), set_owner)?))
             .with_context(|| format!("setting owner and mode of {}", dest.display()))?;
     }
-    copy::sync_filesystem(&dest_root)
-        .with_context(|| format!("syncing {}", dest_root.display()))?;
+    copy::sync_filesystem(&root_dir).with_context(|| format!("syncing {}", dest_root.display()))?;
     Ok(RestoreReport {
         id,
         files,
         bytes,
-        dest: top,
+        dest: dest_of(chosen[0]),
     })
 }
 
@@ -321,26 +358,25 @@ mod tests {
     }
 
     #[test]
-    fn destinations_must_stay_below_the_root_through_real_folders() {
+    fn destinations_are_walked_through_real_folders_and_own_symlinks_only() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
         std::fs::create_dir(root.join("d")).unwrap();
         std::fs::write(root.join("f"), b"x").unwrap();
         std::os::unix::fs::symlink(root.join("d"), root.join("mine")).unwrap();
-        let check = |p: &str, is_dir: bool| {
-            refuse_symlinked_dest(root, &root.join(p), is_dir, &mut HashSet::new())
-        };
-        check("d/new/file", false).unwrap();
-        check("d", true).unwrap();
+        let top = Dir::open(root).unwrap();
+        let check = |p: &str, create: bool| walk(&top, Path::new(p), create, &mut 0);
+        check("d/new/deeper", true).unwrap();
+        assert!(root.join("d/new/deeper").is_dir());
+        assert!(check("d/absent", false).is_err());
         // This user's own symlink is the owner's layout, not an attack.
-        check("mine/file", false).unwrap();
-        let e = check("f/file", false).unwrap_err().to_string();
+        check("mine/new", true).unwrap();
+        assert!(root.join("d/new").is_dir());
+        let e = format!("{:#}", check("f/file", true).unwrap_err());
         assert!(e.contains("not a folder"), "{e}");
-        assert!(check("f", true).is_err());
-        // A file entry may replace a file (with --overwrite); rename never follows.
-        check("f", false).unwrap();
-        let e = check("d/../../etc/x", false).unwrap_err().to_string();
-        assert!(e.contains("damaged"), "{e}");
+        // A symlink loop ends with a refusal, not a hang.
+        std::os::unix::fs::symlink("loop", root.join("loop")).unwrap();
+        assert!(check("loop/x", true).is_err());
     }
 
     #[test]

@@ -7,6 +7,8 @@
 //! looks complete.
 
 use std::collections::HashMap;
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -14,8 +16,10 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, anyhow, bail};
 use chrono::Utc;
 
+use super::at::{self, Dir};
 use super::copy::{self, Counters, Ctx};
 use super::manifest::{self, DEL_PREFIX, Layout, TMP_PREFIX};
+use super::root::{self, Root};
 use super::scan::{self, Action, Excludes};
 use super::space;
 use super::{index, lock};
@@ -118,11 +122,10 @@ pub fn outcome(
 fn run_inner(cfg: &Config, layout: &Layout, started_at: &str) -> Result<RunReport> {
     space::require_mount_point(&cfg.data_mount)?;
     // Manifests list every file name, so they are as private as the snapshots.
-    for d in [layout.snapshots(), layout.manifests()] {
-        copy::ensure_private_dir(&d).with_context(|| format!("creating {}", d.display()))?;
-    }
-    let _lock = lock::try_exclusive(&layout.lock_file(), "backup")?;
-    clean_leftovers(layout)?;
+    let root = root::open(layout)?;
+    let _run = lock::try_run(&root.dir)?;
+    let _lock = lock::wait(&root.dir, lock::Mode::Shared, lock::WAIT, "backup")?;
+    clean_leftovers(layout, &root)?;
     let space0 = space::disk_space(&layout.root)?;
     space::check_room(space0, 0, &layout.root)?;
 
@@ -186,13 +189,23 @@ fn run_inner(cfg: &Config, layout: &Layout, started_at: &str) -> Result<RunRepor
     let need = space::estimate_need(copy_sizes(), scanned.entries.len() as u64, space0.block);
     space::check_room(space0, need, &layout.root)?;
 
-    let tmp = layout.tmp_snapshot(&id);
-    let prev_root = prev_id.as_ref().map(|p| layout.snapshot(p));
+    let tmp_name = format!("{TMP_PREFIX}{id}");
+    root.snapshots
+        .mkdir(OsStr::new(&tmp_name), 0o700)
+        .map_err(|err| disk_error(&layout.tmp_snapshot(&id), err))?;
+    let tmp = root
+        .snapshots
+        .open_child(OsStr::new(&tmp_name))
+        .map_err(|err| disk_error(&layout.tmp_snapshot(&id), err))?;
+    let prev_root = prev_id
+        .as_ref()
+        .and_then(|p| root.snapshots.open_child(OsStr::new(p)).ok());
     lap(&mut clock, "planning");
     let built = build(
         layout,
         &tmp,
-        prev_root.as_deref(),
+        &layout.tmp_snapshot(&id),
+        prev_root.as_ref(),
         &scanned,
         &actions,
         &progress,
@@ -203,8 +216,8 @@ fn run_inner(cfg: &Config, layout: &Layout, started_at: &str) -> Result<RunRepor
         Ok(v) => v,
         Err(e) => {
             progress.write_phase("failed");
-            if let Err(rm) = copy::remove_tree(&tmp) {
-                log::warn!("could not remove {}: {rm}", tmp.display());
+            if let Err(rm) = root.snapshots.remove_tree(OsStr::new(&tmp_name)) {
+                log::warn!("could not remove {tmp_name}: {rm}");
             }
             return Err(e);
         }
@@ -229,13 +242,13 @@ fn run_inner(cfg: &Config, layout: &Layout, started_at: &str) -> Result<RunRepor
         files,
     };
     lap(&mut clock, "building the snapshot");
-    if let Err(e) = commit(layout, &tmp, &m) {
+    if let Err(e) = commit(layout, &root, &tmp, &m) {
         progress.write_phase("failed");
         return Err(e);
     }
     lap(&mut clock, "writing the manifest and renaming");
     progress.write_phase("done");
-    if let Err(e) = index::refresh(layout, &cfg.state_dir) {
+    if let Err(e) = index::refresh(layout, &root, &cfg.state_dir) {
         log::warn!("could not update {}: {e:#}", paths::BACKUP_INDEX);
     }
     lap(&mut clock, "writing the index");
@@ -248,16 +261,36 @@ fn run_inner(cfg: &Config, layout: &Layout, started_at: &str) -> Result<RunRepor
 
 /// Makes a built snapshot complete: manifest (atomic, fsynced), then the
 /// rename to the final name, then the folder fsync. Until the rename succeeds
-/// a failure removes both; after it the snapshot is complete and stays.
-fn commit(layout: &Layout, tmp: &Path, m: &Manifest) -> Result<()> {
-    let fin = layout.snapshot(&m.id);
-    let placed = manifest::write_manifest(layout, m).and_then(|()| {
-        std::fs::rename(tmp, &fin)
-            .with_context(|| format!("renaming {} to {}", tmp.display(), fin.display()))
+/// a failure removes both; after it the snapshot is complete and stays. The
+/// name `.tmp-<ID>` must still be the folder that was built (same device and
+/// inode as the handle): a folder swapped in under that name, or a symlink,
+/// is never made a snapshot.
+fn commit(layout: &Layout, root: &Root, tmp: &Dir, m: &Manifest) -> Result<()> {
+    let tmp_name = format!("{TMP_PREFIX}{}", m.id);
+    let tmp_name = OsStr::new(&tmp_name);
+    let mname = format!("{}.json", m.id);
+    let placed = manifest::write_manifest(root, m).and_then(|()| {
+        let built = tmp.stat()?;
+        let named = root.snapshots.stat_name(tmp_name)?;
+        if (named.st_dev, named.st_ino) != (built.st_dev, built.st_ino) {
+            bail!(
+                "{} was replaced while the snapshot was built; the run is abandoned",
+                layout.tmp_snapshot(&m.id).display()
+            );
+        }
+        root.snapshots
+            .rename(tmp_name, &root.snapshots, OsStr::new(&m.id))
+            .with_context(|| {
+                format!(
+                    "renaming {} to {}",
+                    layout.tmp_snapshot(&m.id).display(),
+                    m.id
+                )
+            })
     });
     if let Err(e) = placed {
-        let _ = std::fs::remove_file(layout.manifest(&m.id));
-        let _ = copy::remove_tree(tmp);
+        let _ = root.manifests.unlink(OsStr::new(&mname));
+        let _ = root.snapshots.remove_tree(tmp_name);
         return Err(match io_errno(&e) {
             Some(libc::ENOSPC) | Some(libc::EDQUOT) => disk_error(
                 &layout.manifest(&m.id),
@@ -266,42 +299,53 @@ fn commit(layout: &Layout, tmp: &Path, m: &Manifest) -> Result<()> {
             _ => e,
         });
     }
-    atomic::sync_dir(&layout.snapshots())
+    root.snapshots
+        .file()
+        .sync_all()
+        .with_context(|| format!("syncing {}", layout.snapshots().display()))
 }
 
 /// Removes what an interrupted run or prune left: temp and half-deleted
 /// snapshot folders, manifests without a snapshot, stray temp files.
-pub fn clean_leftovers(layout: &Layout) -> Result<()> {
+pub fn clean_leftovers(layout: &Layout, root: &Root) -> Result<()> {
     let mut removed = false;
     let snaps = layout.snapshots();
-    for e in std::fs::read_dir(&snaps).with_context(|| format!("reading {}", snaps.display()))? {
-        let e = e?;
-        let name = e.file_name();
-        let name = name.to_string_lossy();
-        if name.starts_with(TMP_PREFIX) || name.starts_with(DEL_PREFIX) {
-            log::info!("removing leftover {}", e.path().display());
-            copy::remove_tree(&e.path())
-                .with_context(|| format!("removing leftover {}", e.path().display()))?;
+    for name in root
+        .snapshots
+        .names()
+        .with_context(|| format!("reading {}", snaps.display()))?
+    {
+        let name = OsStr::from_bytes(name.to_bytes());
+        let s = name.to_string_lossy();
+        if s.starts_with(TMP_PREFIX) || s.starts_with(DEL_PREFIX) {
+            log::info!("removing leftover {}", snaps.join(name).display());
+            root.snapshots
+                .remove_tree(name)
+                .with_context(|| format!("removing leftover {}", snaps.join(name).display()))?;
             removed = true;
         }
     }
     let mans = layout.manifests();
-    for e in std::fs::read_dir(&mans).with_context(|| format!("reading {}", mans.display()))? {
-        let e = e?;
-        let name = e.file_name().to_string_lossy().into_owned();
-        let orphan = name
-            .strip_suffix(".json")
-            .is_some_and(|id| manifest::parse_id(id).is_some() && !layout.snapshot(id).is_dir());
+    for name in root
+        .manifests
+        .names()
+        .with_context(|| format!("reading {}", mans.display()))?
+    {
+        let name = String::from_utf8_lossy(name.to_bytes()).into_owned();
+        let orphan = name.strip_suffix(".json").is_some_and(|id| {
+            manifest::parse_id(id).is_some() && root.snapshots.stat_name(OsStr::new(id)).is_err()
+        });
         if orphan || (name.starts_with('.') && name.contains(".tmp.")) {
-            log::info!("removing leftover {}", e.path().display());
-            std::fs::remove_file(e.path())
-                .with_context(|| format!("removing {}", e.path().display()))?;
+            log::info!("removing leftover {}", mans.join(&name).display());
+            root.manifests
+                .unlink(OsStr::new(&name))
+                .with_context(|| format!("removing {}", mans.join(&name).display()))?;
             removed = true;
         }
     }
     if removed {
-        atomic::sync_dir(&snaps)?;
-        atomic::sync_dir(&mans)?;
+        root.snapshots.file().sync_all()?;
+        root.manifests.file().sync_all()?;
     }
     Ok(())
 }
@@ -331,8 +375,9 @@ fn next_id(layout: &Layout) -> Result<String> {
 #[allow(clippy::too_many_arguments)]
 fn build(
     layout: &Layout,
-    tmp: &Path,
-    prev_root: Option<&Path>,
+    tmp: &Dir,
+    tmp_shown: &Path,
+    prev_root: Option<&Dir>,
     scanned: &scan::Scan,
     actions: &[Option<Action>],
     progress: &Progress,
@@ -340,19 +385,26 @@ fn build(
     bytes_total: u64,
 ) -> Result<Built> {
     let set_owner = copy::can_chown();
-    copy::make_dir(tmp).with_context(|| format!("creating {}", tmp.display()))?;
+    let mut parent = Parent::default();
     for e in &scanned.entries {
-        let p = tmp.join(&e.rel);
+        let shown = tmp_shown.join(&e.rel);
+        let name = e.rel.file_name().unwrap_or_default();
         match e.kind {
-            EntryKind::Dir => copy::make_dir(&p).map_err(|err| disk_error(&p, err))?,
+            EntryKind::Dir => parent
+                .enter(tmp, &e.rel)
+                .and_then(|d| d.mkdir(name, 0o700))
+                .map_err(|err| disk_error(&shown, err))?,
             EntryKind::Symlink => {
                 let target = e
                     .target
                     .as_ref()
                     .expect("scan reads every symlink's target");
-                std::os::unix::fs::symlink(target, &p).map_err(|err| disk_error(&p, err))?;
-                copy::set_meta_path(&p, &e.meta, true, set_owner)
-                    .map_err(|err| disk_error(&p, err))?;
+                let d = parent
+                    .enter(tmp, &e.rel)
+                    .map_err(|err| disk_error(&shown, err))?;
+                d.symlink(target.as_os_str(), name)
+                    .and_then(|()| d.set_symlink_meta(name, &e.meta, set_owner))
+                    .map_err(|err| disk_error(&shown, err))?;
             }
             EntryKind::File => {}
         }
@@ -363,6 +415,7 @@ fn build(
         entries: &scanned.entries,
         actions,
         dest_root: tmp,
+        dest_shown: tmp_shown,
         prev_root,
         counters: &counters,
         stop: &stop,
@@ -381,15 +434,36 @@ fn build(
         .rev()
         .filter(|e| e.kind == EntryKind::Dir)
     {
-        let p = tmp.join(&e.rel);
-        copy::set_meta_path(&p, &e.meta, false, set_owner).map_err(|err| disk_error(&p, err))?;
+        let shown = tmp_shown.join(&e.rel);
+        tmp.open_dir(&e.rel)
+            .and_then(|d| at::set_meta_fd(d.fd(), &e.meta, set_owner))
+            .map_err(|err| disk_error(&shown, err))?;
     }
-    copy::sync_filesystem(tmp).map_err(|err| disk_error(tmp, err))?;
+    copy::sync_filesystem(tmp).map_err(|err| disk_error(tmp_shown, err))?;
     lap(
         &mut clock,
         "setting folder times and syncing the backup disk",
     );
     manifest_entries(scanned, &results)
+}
+
+/// The open parent folder of the entries being created (they come in path
+/// order, so most share the one opened last).
+#[derive(Default)]
+struct Parent {
+    rel: Option<PathBuf>,
+    dir: Option<Dir>,
+}
+
+impl Parent {
+    fn enter(&mut self, root: &Dir, rel: &Path) -> std::io::Result<&Dir> {
+        let parent = rel.parent().unwrap_or(Path::new(""));
+        if self.rel.as_deref() != Some(parent) || self.dir.is_none() {
+            self.dir = Some(root.open_dir(parent)?);
+            self.rel = Some(parent.to_path_buf());
+        }
+        Ok(self.dir.as_ref().expect("opened"))
+    }
 }
 
 /// Runs the copy workers while this thread rewrites the progress file and
@@ -426,7 +500,7 @@ fn copy_watched(
                 }
             }
         });
-        let r = copy::copy_all(ctx, worker_threads());
+        let r = copy::copy_all(ctx, super::worker_threads());
         done.store(true, Ordering::Relaxed);
         let _ = watcher.join();
         r
@@ -528,13 +602,6 @@ fn disk_error(path: &Path, err: std::io::Error) -> anyhow::Error {
 fn lap(clock: &mut Instant, what: &str) {
     log::debug!("{what}: {} ms", clock.elapsed().as_millis());
     *clock = Instant::now();
-}
-
-/// Worker threads: one per core, at most 4 (more only adds seeks on an HDD).
-pub fn worker_threads() -> usize {
-    std::thread::available_parallelism()
-        .map_or(2, |n| n.get())
-        .clamp(1, 4)
 }
 
 /// Writes `backup-progress.json` (errors are logged, never fatal).

@@ -3,6 +3,7 @@
 //! files (by path bucket) while still checking the structure of all.
 
 use std::collections::HashMap;
+use std::ffi::OsStr;
 use std::io::{self, Read};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
@@ -13,10 +14,10 @@ use anyhow::{Context, Result, bail};
 use chrono::Utc;
 
 use super::copy::BUF_SIZE;
-use super::index;
 use super::manifest::{self, Layout, escape_path, unescape_path};
-use super::run::worker_threads;
 use super::scan::{self, Excludes};
+use super::worker_threads;
+use super::{index, lock, root};
 use crate::atomic;
 use crate::config::Config;
 use crate::files::backup::{EntryKind, ManifestEntry, VerifyProblem, VerifyRecord, VerifySummary};
@@ -98,6 +99,8 @@ pub fn verify(cfg: &Config, id: Option<&str>, sample: Option<f64>) -> Result<Ver
         bail!("--sample must be a percentage above 0 and at most 100, not {p}");
     }
     let layout = Layout::new(&cfg.backup_dir);
+    let handles = root::open(&layout)?;
+    let _lock = lock::wait(&handles.dir, lock::Mode::Shared, lock::WAIT, "verify")?;
     let id = manifest::resolve_id(&layout, id)?;
     let m = manifest::read_manifest(&layout, &id)?;
     let root = layout.snapshot(&id);
@@ -210,9 +213,18 @@ pub fn verify(cfg: &Config, id: Option<&str>, sample: Option<f64>) -> Result<Ver
     };
     let mut kept = record.clone();
     kept.problems.truncate(MAX_PROBLEMS_KEPT);
-    atomic::ensure_dir(&layout.verify_dir())?;
-    atomic::write_json(&layout.verify_record(&id), &kept)?;
-    if let Err(e) = index::refresh(&layout, &cfg.state_dir) {
+    // Records name damaged files from root-only trees: owner-only, in a 0700 folder.
+    let mut bytes = serde_json::to_vec_pretty(&kept).context("serializing the verify record")?;
+    bytes.push(b'\n');
+    let name = format!("{id}.json");
+    atomic::write_at(
+        handles.verify.file(),
+        OsStr::new(&name),
+        &bytes,
+        Some(0o600),
+    )
+    .with_context(|| format!("writing {}", layout.verify_record(&id).display()))?;
+    if let Err(e) = index::refresh(&layout, &handles, &cfg.state_dir) {
         log::warn!("could not update the snapshot index: {e:#}");
     }
     Ok(record)

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
+use crate::alert_code::AlertCode;
 use crate::files::health::{Alert, HealthReport};
 use crate::files::{parse_rfc3339, rfc3339};
 
@@ -15,7 +16,7 @@ use super::i18n::Texts;
 use super::text::{esc, fill, num};
 
 /// The code the bot itself raises when `last_health.json` is too old.
-pub const HEALTH_STALE: &str = "HEALTH_STALE";
+const HEALTH_STALE: &str = AlertCode::HealthStale.as_str();
 
 /// What changed since the last announcement.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -89,7 +90,8 @@ pub fn active(
     out
 }
 
-/// True when `code` is muted at `now` (`SERVICE_DOWN` mutes every unit).
+/// True when `code` is muted at `now`; a family's mute (`SERVICE_DOWN`)
+/// covers every subject (`SERVICE_DOWN:<unit>`).
 pub fn is_muted(code: &str, mutes: &BTreeMap<String, String>, now: DateTime<Utc>) -> bool {
     let live = |k: &str| {
         mutes
@@ -97,7 +99,8 @@ pub fn is_muted(code: &str, mutes: &BTreeMap<String, String>, now: DateTime<Utc>
             .and_then(|u| parse_rfc3339(u))
             .is_some_and(|u| u > now)
     };
-    live(code) || (code.starts_with("SERVICE_DOWN:") && live("SERVICE_DOWN"))
+    let family = || AlertCode::split(code).filter(|(_, subject)| subject.is_some());
+    live(code) || family().is_some_and(|(c, _)| live(c.as_str()))
 }
 
 /// Compares the active alerts with the announced set. A muted alert that
@@ -131,6 +134,16 @@ pub fn diff(
     }
 }
 
+/// A unit taken off the watch list is no longer watched, not "back": its
+/// `SERVICE_DOWN` alert leaves the announced set without a "cleared" message
+/// (which would read as "the unit is running again").
+pub fn forget_unwatched(change: &mut Change, services: &[String]) {
+    change.cleared.retain(|code| match AlertCode::split(code) {
+        Some((AlertCode::ServiceDown, Some(unit))) => services.iter().any(|s| s == unit),
+        _ => true,
+    });
+}
+
 /// Drops mutes that have ended.
 pub fn expire_mutes(mutes: &mut BTreeMap<String, String>, now: DateTime<Utc>) -> bool {
     let before = mutes.len();
@@ -140,14 +153,13 @@ pub fn expire_mutes(mutes: &mut BTreeMap<String, String>, now: DateTime<Utc>) ->
 
 /// A readable name for an alert code (HTML).
 pub fn title(t: &Texts, code: &str) -> String {
-    if let Some(unit) = code.strip_prefix("SERVICE_DOWN:") {
+    if let Some((AlertCode::ServiceDown, Some(unit))) = AlertCode::split(code) {
         return fill(t.alert_service_down, &[("unit", &esc(unit))]);
     }
-    t.alert_names
-        .iter()
-        .find(|(c, _)| *c == code)
-        .map(|(_, n)| n.to_string())
-        .unwrap_or_else(|| esc(code))
+    match AlertCode::split(code) {
+        Some((c, None)) => (t.alert_name)(c).to_string(),
+        _ => esc(code),
+    }
 }
 
 /// One line about an alert: name, value and threshold where known.
@@ -203,7 +215,7 @@ pub fn buttons(t: &Texts, a: &Alert) -> Vec<(String, String)> {
         },
     );
     push(t.btn_status, Callback::Status);
-    if let Some(unit) = a.code.strip_prefix("SERVICE_DOWN:") {
+    if let Some((AlertCode::ServiceDown, Some(unit))) = AlertCode::split(&a.code) {
         push(t.btn_restart, Callback::AskRestart(unit.to_string()));
     }
     row
@@ -233,6 +245,18 @@ mod tests {
     fn fires_once_and_clears_once() {
         let none = BTreeMap::new();
         let c = diff(&none, &[alert("CPU_HIGH")], &none, now());
+        let mut down = diff(&none, &[alert("SERVICE_DOWN:sshd.service")], &none, now());
+        let mut gone = diff(&down.announced, &[], &none, now());
+        forget_unwatched(&mut gone, &["ollama.service".to_string()]);
+        assert!(gone.cleared.is_empty(), "no longer watched is not cleared");
+        assert!(gone.announced.is_empty());
+        down = diff(&down.announced, &[], &none, now());
+        forget_unwatched(&mut down, &["sshd.service".to_string()]);
+        assert_eq!(
+            down.cleared,
+            ["SERVICE_DOWN:sshd.service"],
+            "still watched: cleared"
+        );
         assert_eq!(c.fired.len(), 1);
         assert!(c.cleared.is_empty());
         let again = diff(&c.announced, &[alert("CPU_HIGH")], &none, now());

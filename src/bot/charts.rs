@@ -15,10 +15,12 @@ use teloxide::types::{
     ParseMode,
 };
 
-use crate::chart::{self, ChartSpec, Metric};
+use crate::alert_code::AlertCode;
+use crate::chart::{self, ChartSpec};
 use crate::config::{Config, Lang};
 use crate::files::bot::{OutboxChart, OutboxItem};
 use crate::history;
+use crate::metric::Metric;
 
 use super::command::Command;
 use super::i18n::{ChartTexts, chart_texts};
@@ -124,7 +126,8 @@ pub fn is_chart_button(data: &str) -> bool {
 /// the alert is about, ending when the alert was decided; none for alerts
 /// without a metric (services, backup).
 pub fn alert_chart(code: &str, decided_at: i64) -> Option<OutboxChart> {
-    Metric::for_alert_code(code).map(|m| OutboxChart {
+    let metric = AlertCode::family_of(code).and_then(AlertCode::metric);
+    metric.map(|m| OutboxChart {
         metric: m.name().to_string(),
         hours: chart::ALERT_HOURS,
         to: decided_at,

@@ -5,8 +5,10 @@
 //! call to run or to confirm first). The daemon in `bot/mod.rs` carries the
 //! plan out; tests here cover every command and callback.
 
+use crate::alert_code::{AlertCode, Subject};
 use crate::config::{Config, Lang};
-use crate::validate::{self, HhMm, Metric};
+use crate::metric::Metric;
+use crate::validate::{self, HhMm};
 
 use super::i18n::{self, Texts};
 use super::text::{esc, fill};
@@ -250,7 +252,12 @@ impl HelperAction {
 /// A setting change written to `.env` and applied to the running config.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Setting {
-    Threshold(Metric, f64),
+    /// A threshold; `key` is the metric's `.env` key, known when it was parsed.
+    Threshold {
+        key: &'static str,
+        metric: Metric,
+        value: f64,
+    },
     Services(Vec<String>),
     BackupTime(HhMm),
 }
@@ -258,7 +265,7 @@ pub enum Setting {
 impl Setting {
     pub fn env_key(&self) -> &'static str {
         match self {
-            Setting::Threshold(m, _) => m.env_key(),
+            Setting::Threshold { key, .. } => key,
             Setting::Services(_) => "SERVICES",
             Setting::BackupTime(_) => "BACKUP_TIME",
         }
@@ -266,7 +273,7 @@ impl Setting {
 
     pub fn env_value(&self) -> String {
         match self {
-            Setting::Threshold(_, v) => super::text::num(*v),
+            Setting::Threshold { value, .. } => super::text::num(*value),
             Setting::Services(list) => list.join(","),
             Setting::BackupTime(t) => t.to_string(),
         }
@@ -275,13 +282,18 @@ impl Setting {
     /// Applies the change to the in-memory config.
     pub fn apply(&self, cfg: &mut Config) {
         match self {
-            Setting::Threshold(m, v) => match m {
-                Metric::Cpu => cfg.thresholds.cpu = *v,
-                Metric::Ram => cfg.thresholds.ram = *v,
-                Metric::Disk => cfg.thresholds.disk = *v,
-                Metric::DiskData => cfg.thresholds.disk_data = *v,
-                Metric::Temp => cfg.thresholds.temp = *v,
-            },
+            Setting::Threshold { metric, value, .. } => {
+                let t = &mut cfg.thresholds;
+                match metric {
+                    Metric::Cpu => t.cpu = *value,
+                    Metric::Ram => t.ram = *value,
+                    Metric::Disk => t.disk = *value,
+                    Metric::DiskData => t.disk_data = *value,
+                    Metric::Temp => t.temp = *value,
+                    // Load has no threshold, so no `Setting` carries it.
+                    Metric::Load => {}
+                }
+            }
             Setting::Services(list) => cfg.services = list.clone(),
             Setting::BackupTime(t) => cfg.backup_time = *t,
         }
@@ -290,9 +302,12 @@ impl Setting {
     /// The reply after a successful save (HTML).
     pub fn done_text(&self, t: &Texts) -> String {
         match self {
-            Setting::Threshold(m, v) => fill(
+            Setting::Threshold { metric, value, .. } => fill(
                 t.threshold_set,
-                &[("metric", m.name()), ("value", &super::text::num(*v))],
+                &[
+                    ("metric", metric.name()),
+                    ("value", &super::text::num(*value)),
+                ],
             ),
             Setting::Services(list) => fill(t.services_now, &[("list", &esc(&list.join(", ")))]),
             Setting::BackupTime(hm) => fill(t.backup_time_set, &[("time", &hm.to_string())]),
@@ -388,12 +403,10 @@ pub fn plan(cfg: &Config, lang: Lang, cmd: Command, args: &str) -> Plan {
         Svc => plan_svc(cfg, t, &words),
         SvcAdd | SvcRemove => plan_services(cfg, t, cmd, &words),
         SetThreshold => match words.as_slice() {
-            [m, v] => {
-                match Metric::parse(m).and_then(|m| validate::threshold(m, v).map(|v| (m, v))) {
-                    Ok((m, v)) => Plan::Save(Setting::Threshold(m, v)),
-                    Err(e) => invalid(t, &e),
-                }
-            }
+            [m, v] => match threshold_setting(m, v) {
+                Ok(s) => Plan::Save(s),
+                Err(e) => invalid(t, &e),
+            },
             _ => usage(t, cmd),
         },
         SetBackup => match words.as_slice() {
@@ -484,39 +497,34 @@ fn plan_services(cfg: &Config, t: &Texts, cmd: Command, words: &[&str]) -> Plan 
     Plan::Save(Setting::Services(list))
 }
 
-/// Alert codes `/alert_disable` accepts (contract §5).
-pub const ALERT_CODES: &[&str] = &[
-    "CPU_HIGH",
-    "RAM_HIGH",
-    "DISK_ROOT_HIGH",
-    "DISK_DATA_HIGH",
-    "DATA_DISK_MISSING",
-    "TEMP_HIGH",
-    "SERVICE_DOWN",
-    "BACKUP_STALE",
-    "BACKUP_FAILED",
-    "HEALTH_STALE",
-];
+/// `/set_threshold <metric> <value>`, validated.
+fn threshold_setting(metric: &str, value: &str) -> Result<Setting, String> {
+    let metric = Metric::parse_thresholded(metric).map_err(|e| e.to_string())?;
+    let key = metric
+        .env_key()
+        .ok_or_else(|| format!("{} has no threshold", metric.name()))?;
+    let value = validate::threshold(metric, value)?;
+    Ok(Setting::Threshold { key, metric, value })
+}
 
 /// Normalises an alert code typed by a user; `SERVICE_DOWN:unit` is accepted too.
 pub fn alert_code(raw: &str) -> Result<String, String> {
     let up = raw.trim();
-    let (base, unit) = match up.split_once(':') {
+    let (base, subject) = match up.split_once(':') {
         Some((b, u)) => (b.to_ascii_uppercase(), Some(u)),
         None => (up.to_ascii_uppercase(), None),
     };
-    if !ALERT_CODES.contains(&base.as_str()) {
+    let Some(code) = AlertCode::parse(&base) else {
+        let names: Vec<_> = AlertCode::ALL.iter().map(|c| c.as_str()).collect();
         return Err(format!(
             "unknown alert code {raw:?}; use one of {}",
-            ALERT_CODES.join(", ")
+            names.join(", ")
         ));
-    }
-    match unit {
-        None => Ok(base),
-        Some(u) if base == "SERVICE_DOWN" => {
-            Ok(format!("SERVICE_DOWN:{}", validate::unit_name(u)?))
-        }
-        Some(_) => Err(format!("{base} takes no unit")),
+    };
+    match (subject, code.subject()) {
+        (None, _) => Ok(base),
+        (Some(u), Some(Subject::Unit)) => Ok(code.with(&validate::unit_name(u)?)),
+        (Some(_), None) => Err(format!("{base} takes no unit")),
     }
 }
 
@@ -737,7 +745,11 @@ mod tests {
     fn settings_are_validated() {
         assert_eq!(
             p("/set_threshold cpu 85"),
-            Plan::Save(Setting::Threshold(Metric::Cpu, 85.0))
+            Plan::Save(Setting::Threshold {
+                key: "THRESHOLD_CPU",
+                metric: Metric::Cpu,
+                value: 85.0
+            })
         );
         for bad in ["cpu NaN", "cpu -3", "cpu 101", "gpu 50", "cpu", "cpu inf"] {
             assert!(
@@ -875,7 +887,12 @@ mod tests {
     #[test]
     fn settings_apply_and_describe() {
         let mut c = cfg();
-        Setting::Threshold(Metric::Temp, 70.0).apply(&mut c);
+        Setting::Threshold {
+            key: "THRESHOLD_TEMP",
+            metric: Metric::Temp,
+            value: 70.0,
+        }
+        .apply(&mut c);
         assert_eq!(c.thresholds.temp, 70.0);
         let s = Setting::BackupTime(HhMm { hour: 3, minute: 0 });
         assert_eq!(
@@ -884,6 +901,14 @@ mod tests {
         );
         s.apply(&mut c);
         assert_eq!(c.backup_time.to_string(), "03:00");
-        assert_eq!(Setting::Threshold(Metric::Cpu, 85.5).env_value(), "85.5");
+        assert_eq!(
+            Setting::Threshold {
+                key: "THRESHOLD_CPU",
+                metric: Metric::Cpu,
+                value: 85.5
+            }
+            .env_value(),
+            "85.5"
+        );
     }
 }

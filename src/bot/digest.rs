@@ -205,7 +205,7 @@ mod tests {
                 disk_data: f32::NAN,
                 temp: 40.0,
                 load1: 1.0,
-                alerts: history::alert_bits::CPU_HIGH,
+                alerts: crate::alert_code::AlertCode::CpuHigh.history_bit(),
             };
             history::append(&path, &s).unwrap();
         }
@@ -226,7 +226,7 @@ mod tests {
         assert_eq!(d.pending_updates, Some(3));
         assert_eq!(d.alerts.len(), 1);
         assert_eq!(d.alerts[0].code, "CPU_HIGH");
-        assert_eq!(d.chart_metric(), crate::chart::Metric::Cpu);
+        assert_eq!(d.chart_metric(), crate::metric::Metric::Cpu);
         let v = d.verify.as_ref().expect("weekly verify from backups.json");
         assert_eq!(v.coverage_percent, Some(40.0));
         let text = digest::render_text(&d, crate::config::Lang::En);

@@ -255,7 +255,19 @@ async fn on_confirm(
     let t = req.shared.texts();
     let now = now_s();
     let pending = lock(&req.shared.pending).remove(&id);
+    let key = format!("c:{id}");
+    if pending.is_none() && req.shared.was_answered(&key) {
+        // The message already shows the real outcome (or the run in progress).
+        let _ = send::reply(&req.bot, req.chat, t.confirm_answered).await;
+        return (
+            "confirm".into(),
+            AuditResult::Failed("already answered".into()),
+        );
+    }
     let decided = command::answer(pending.as_ref(), req.user.id.0, yes, now);
+    if matches!(decided, Answer::Run(_) | Answer::Cancelled) {
+        req.shared.mark_answered(key);
+    }
     let name = pending
         .as_ref()
         .map(|p| p.action.audit_name())
@@ -352,8 +364,26 @@ async fn execute_inner(req: &Req, plan: Plan) -> Result<AuditResult, teloxide::R
             result
         }
         Plan::BackupNow => {
+            // One backup at a time: a second tap, or a tap during the timer's
+            // run, joins the run in progress instead of queueing another.
+            if shared.backup_follow.load(Ordering::SeqCst) {
+                send::reply(bot, chat, t.backup_already_running).await?;
+                return Ok(AuditResult::Failed("already running".into()));
+            }
+            if let Some(started) = running_backup(&shared.config().state_dir) {
+                send::reply(bot, chat, t.backup_already_running).await?;
+                follow_backup(req, started);
+                return Ok(AuditResult::Failed("already running".into()));
+            }
             let since = backup_since();
+            // Claimed before the helper call, so a tap arriving meanwhile
+            // sees a run in progress.
+            if req.shared.backup_follow.swap(true, Ordering::SeqCst) {
+                send::reply(bot, chat, t.backup_already_running).await?;
+                return Ok(AuditResult::Failed("already running".into()));
+            }
             let (html, result) = run_helper(req, &HelperAction::BackupStart).await;
+            req.shared.backup_follow.store(false, Ordering::SeqCst);
             if result == AuditResult::Ok {
                 follow_backup(req, since);
             } else {
@@ -531,7 +561,15 @@ async fn run_helper(req: &Req, action: &HelperAction) -> (String, AuditResult) {
     let t = req.shared.texts();
     let what = action.describe(t);
     match helper::run(action).await {
-        Ok(()) => (fill(t.helper_ok, &[("what", &what)]), AuditResult::Ok),
+        Ok(()) => {
+            let done = fill(t.helper_ok, &[("what", &what)]);
+            match action {
+                HelperAction::Svc { verb, unit } if *verb != command::SvcVerb::Stop => {
+                    settle_reply(req, unit, done).await
+                }
+                _ => (done, AuditResult::Ok),
+            }
+        }
         Err(e) => {
             let tpl = match e {
                 HelperError::Missing(_) => t.helper_missing,
@@ -544,6 +582,49 @@ async fn run_helper(req: &Req, action: &HelperAction) -> (String, AuditResult) {
                 fill(tpl, &[("what", &what), ("err", &esc(&detail))]),
                 AuditResult::Failed(e.reason()),
             )
+        }
+    }
+}
+
+/// Follows a started unit until it settles and says how it ended: "done"
+/// alone would be a lie for a unit that crashed a moment later.
+async fn settle_reply(req: &Req, unit: &str, done: String) -> (String, AuditResult) {
+    use crate::chatops::settle::{self, Settled};
+    let t = req.shared.texts();
+    let Ok(allowed) = crate::chatops::logs::allowed_unit(&req.shared.config(), unit) else {
+        return (done, AuditResult::Ok);
+    };
+    let exec = crate::chatops::Exec::new();
+    let settled = tokio::task::spawn_blocking(move || settle::follow(&exec, &allowed))
+        .await
+        .unwrap_or(Settled::Unsettled { state: None });
+    let u = esc(unit);
+    match settled {
+        Settled::Running => (
+            format!("{done}\n{}", fill(t.svc_running, &[("unit", &u)])),
+            AuditResult::Ok,
+        ),
+        Settled::Finished => (
+            format!("{done}\n{}", fill(t.svc_finished, &[("unit", &u)])),
+            AuditResult::Ok,
+        ),
+        Settled::Failed { state, journal } => {
+            let mut html = fill(
+                t.svc_crashed,
+                &[("unit", &u), ("state", &esc(&state.describe()))],
+            );
+            if let Some(j) = journal.filter(|j| !j.text.trim().is_empty()) {
+                let lines: Vec<&str> = j.text.lines().rev().take(settle::JOURNAL_LINES).collect();
+                let shown: Vec<&str> = lines.into_iter().rev().collect();
+                html += &format!("\n<pre>{}</pre>", esc(&shown.join("\n")));
+            }
+            let why = format!("{unit} is {}", state.describe());
+            (html, AuditResult::Failed(why))
+        }
+        Settled::Unsettled { state } => {
+            let now = state.map_or_else(|| "?".to_string(), |s| s.describe());
+            let line = fill(t.svc_unsettled, &[("unit", &u), ("state", &esc(&now))]);
+            (format!("{done}\n{line}"), AuditResult::Ok)
         }
     }
 }
@@ -581,6 +662,23 @@ fn save_setting(shared: &Shared, s: &Setting) -> (String, AuditResult) {
 
 /// A backup that finished at or after this instant is the one just started
 /// (file times have whole seconds, hence the one-second margin).
+/// The start of a backup run still in progress (started by its timer, say),
+/// from a fresh `backup-progress.json` that has not reached its end.
+fn running_backup(state_dir: &std::path::Path) -> Option<chrono::DateTime<chrono::Utc>> {
+    /// Progress is written at least this often while a run lives.
+    const FRESH_S: i64 = 300;
+    let view::Loaded::Ok(p) =
+        load::<BackupProgress>(&state_dir.join(crate::paths::BACKUP_PROGRESS))
+    else {
+        return None;
+    };
+    let updated = crate::files::parse_rfc3339(&p.updated_at)?;
+    let live = (chrono::Utc::now() - updated).num_seconds() < FRESH_S;
+    let ongoing = !matches!(p.phase.as_str(), "done" | "failed");
+    let started = crate::files::parse_rfc3339(&p.started_at)?;
+    (live && ongoing).then(|| started - chrono::Duration::seconds(1))
+}
+
 fn backup_since() -> chrono::DateTime<chrono::Utc> {
     chrono::Utc::now() - chrono::Duration::seconds(1)
 }

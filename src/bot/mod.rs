@@ -83,6 +83,10 @@ pub struct Shared {
     backup_follow: AtomicBool,
     /// Jobs and questions of the operations commands (`ops.rs`).
     ops: ops::OpsState,
+    /// Questions that got their answer (`c:<id>`, `o:<id>`; newest last,
+    /// bounded), so a second press says "already answered" instead of
+    /// overwriting the result.
+    answered: Mutex<std::collections::VecDeque<String>>,
     /// The bot's own username from `getMe`, for telling `/cmd@us` from `/cmd@others`.
     me: std::sync::OnceLock<String>,
 }
@@ -114,7 +118,23 @@ impl Shared {
             backup_follow: AtomicBool::new(false),
             ops: ops::OpsState::new(),
             me: std::sync::OnceLock::new(),
+            answered: Mutex::new(std::collections::VecDeque::new()),
         }
+    }
+
+    /// Remembers that question `key` got its answer.
+    fn mark_answered(&self, key: String) {
+        const KEEP: usize = 256;
+        let mut a = lock(&self.answered);
+        if a.len() == KEEP {
+            a.pop_front();
+        }
+        a.push_back(key);
+    }
+
+    /// True when question `key` was already answered.
+    fn was_answered(&self, key: &str) -> bool {
+        lock(&self.answered).iter().any(|k| k == key)
     }
 
     /// A copy of the current configuration (settings change it at run time).

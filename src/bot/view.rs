@@ -131,10 +131,21 @@ pub fn status(t: &Texts, cfg: &Config, h: &Loaded<HealthReport>, now: DateTime<U
                 t.l_active
             );
         }
-        if r.alerts.is_empty() {
+        // A stale report's own list is old news; the staleness itself is an
+        // alert the bot raises, so it is listed rather than "none".
+        let stale = stale_line(t, r, cfg.health_stale_s, now).is_some();
+        if r.alerts.is_empty() && !stale {
             s += &format!("{}: {}\n", t.l_alerts, t.none);
         } else {
-            let codes: Vec<String> = r.alerts.iter().map(|a| esc(&a.code)).collect();
+            let stale_code = stale.then(|| {
+                crate::alert_code::AlertCode::HealthStale
+                    .as_str()
+                    .to_string()
+            });
+            let codes: Vec<String> = stale_code
+                .into_iter()
+                .chain(r.alerts.iter().map(|a| esc(&a.code)))
+                .collect();
             s += &format!("⚠️ {}: {}\n", t.l_alerts, codes.join(", "));
         }
         if !r.errors.is_empty() {
@@ -371,6 +382,8 @@ pub(crate) mod tests {
         let t = texts(Lang::En);
         let s = status(t, &cfg, &Loaded::Ok(report("2026-11-25T18:00:00Z")), now());
         assert!(s.contains("stale"), "{s}");
+        assert!(s.contains("HEALTH_STALE"), "the stale alert is listed: {s}");
+        assert!(!s.contains("Alerts: none"), "{s}");
         let s = status(t, &cfg, &Loaded::Missing, now());
         assert!(s.contains("No data yet"), "{s}");
         let s = status(t, &cfg, &Loaded::Corrupt("bad <json>".into()), now());

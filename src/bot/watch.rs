@@ -110,7 +110,8 @@ pub fn check(
     let r = shared.update_state(|st| {
         alerts::expire_mutes(&mut st.mutes, now);
         let active = alerts::active(health, &st.announced, cfg.health_stale_s, now, started);
-        let change = alerts::diff(&st.announced, &active, &st.mutes, now);
+        let mut change = alerts::diff(&st.announced, &active, &st.mutes, now);
+        alerts::forget_unwatched(&mut change, &cfg.services);
         for a in &change.fired {
             let chart = super::charts::alert_chart(&a.code, now.timestamp());
             shared.enqueue_with(st, alerts::fired_html(t, a), alerts::buttons(t, a), chart);

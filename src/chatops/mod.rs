@@ -10,6 +10,7 @@ pub mod fit;
 pub mod jobs;
 pub mod logs;
 pub mod net;
+pub mod settle;
 pub mod updates;
 
 use std::ffi::{OsStr, OsString};

@@ -10,17 +10,19 @@ pub mod collect;
 pub mod disks;
 pub mod prom;
 pub mod report;
+pub mod sdbus;
 pub mod sensors;
 pub mod services;
 
 use anyhow::Result;
 use chrono::{DateTime, Utc};
 
+use crate::alert_code;
 use crate::alerts::{self, Rules};
 use crate::config::Config;
 use crate::files::health::{CpuCounters, CpuInfo, HealthReport, HealthState, MemoryInfo};
 use crate::files::{self, SCHEMA};
-use crate::history::{self, Sample, alert_bits};
+use crate::history::{self, Sample};
 use crate::{atomic, paths};
 
 pub use collect::Roots;
@@ -88,7 +90,7 @@ pub fn collect(
     prev_cpu: Option<&CpuCounters>,
     now: DateTime<Utc>,
 ) -> (HealthReport, Option<CpuCounters>) {
-    // `systemctl show` is the slowest probe by far: it runs while the rest is read.
+    // Asking systemd is the slowest probe by far: it runs while the rest is read.
     std::thread::scope(|s| {
         let handle = (!cfg.services.is_empty()).then(|| s.spawn(|| services::probe(&cfg.services)));
         let services = move || handle.map_or(Ok(Vec::new()), joined);
@@ -228,10 +230,7 @@ pub fn sample(r: &HealthReport, now: DateTime<Utc>) -> Sample {
         disk_data: f(disk("data")),
         temp: f(r.temperature_c),
         load1: r.cpu.load[0] as f32,
-        alerts: r
-            .alerts
-            .iter()
-            .fold(0, |bits, a| bits | alert_bits::for_code(&a.code)),
+        alerts: alert_code::history_bits(r.alerts.iter().map(|a| a.code.as_str())),
     }
 }
 
@@ -361,7 +360,7 @@ mod tests {
             &r.taken_at,
         );
         let codes: Vec<_> = e.alerts.iter().map(|a| a.code.as_str()).collect();
-        assert_eq!(codes, [alerts::DATA_DISK_MISSING]);
+        assert_eq!(codes, [alert_code::AlertCode::DataDiskMissing.as_str()]);
     }
 
     #[test]

@@ -212,7 +212,11 @@ fn reminders<Tz: TimeZone>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::alerts::{CPU_HIGH, DISK_ROOT_HIGH, RAM_HIGH};
+    use crate::alert_code::AlertCode;
+
+    const CPU_HIGH: &str = AlertCode::CpuHigh.as_str();
+    const DISK_ROOT_HIGH: &str = AlertCode::DiskRootHigh.as_str();
+    const RAM_HIGH: &str = AlertCode::RamHigh.as_str();
     use Transition::{Cleared, Fired};
     use chrono::FixedOffset;
 

@@ -12,7 +12,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use super::at;
 use super::quiet::Critical;
-use crate::alerts;
+use crate::alert_code::AlertCode;
 use crate::files::lease::{Job, Lease};
 use crate::files::notice::LeaseHold;
 
@@ -21,18 +21,18 @@ pub const AFTER: TimeDelta = TimeDelta::minutes(2);
 
 /// The load a backup, verify, restore or update predictably drives up. The
 /// health job measures no I/O pressure yet; its code belongs here once it does.
-const LOAD: &[&str] = &[alerts::CPU_HIGH, alerts::RAM_HIGH, alerts::TEMP_HIGH];
+const LOAD: &[AlertCode] = &[AlertCode::CpuHigh, AlertCode::RamHigh, AlertCode::TempHigh];
 
 /// True when `job` predictably causes `code`.
 pub fn causes(job: &Job, code: &str) -> bool {
     match job {
-        Job::SvcRestart { unit } => code == alerts::service_down(unit),
+        Job::SvcRestart { unit } => code == AlertCode::ServiceDown.with(unit),
         Job::Backup
         | Job::Verify
         | Job::Restore
         | Job::AptUpgrade
         | Job::PipSync
-        | Job::GitPull => LOAD.contains(&code),
+        | Job::GitPull => AlertCode::split(code).is_some_and(|(c, _)| LOAD.contains(&c)),
     }
 }
 
@@ -111,6 +111,10 @@ pub fn release(held: &mut Vec<LeaseHold>, leases: &[Lease], now: DateTime<Utc>) 
 mod tests {
     use super::*;
 
+    const CPU_HIGH: &str = AlertCode::CpuHigh.as_str();
+    const DISK_ROOT_HIGH: &str = AlertCode::DiskRootHigh.as_str();
+    const RAM_HIGH: &str = AlertCode::RamHigh.as_str();
+
     fn m(minutes: i64) -> DateTime<Utc> {
         DateTime::from_timestamp(1_800_000_000 + minutes * 60, 0).unwrap()
     }
@@ -140,14 +144,20 @@ mod tests {
             Job::GitPull,
         ] {
             for code in LOAD {
-                assert!(causes(&job, code), "{job:?} {code}");
+                assert!(causes(&job, code.as_str()), "{job:?} {code}");
             }
-            assert!(!causes(&job, alerts::DISK_ROOT_HIGH));
-            assert!(!causes(&job, &alerts::service_down("nginx.service")));
+            assert!(!causes(&job, DISK_ROOT_HIGH));
+            assert!(!causes(&job, &AlertCode::ServiceDown.with("nginx.service")));
         }
-        assert!(causes(&nginx(), &alerts::service_down("nginx.service")));
-        assert!(!causes(&nginx(), &alerts::service_down("ollama.service")));
-        assert!(!causes(&nginx(), alerts::CPU_HIGH));
+        assert!(causes(
+            &nginx(),
+            &AlertCode::ServiceDown.with("nginx.service")
+        ));
+        assert!(!causes(
+            &nginx(),
+            &AlertCode::ServiceDown.with("ollama.service")
+        ));
+        assert!(!causes(&nginx(), CPU_HIGH));
     }
 
     #[test]
@@ -157,27 +167,20 @@ mod tests {
         let mut held = Vec::new();
 
         // Fires and clears during the backup: nothing is ever sent.
-        assert!(hold_fired(
-            &mut held,
-            alerts::CPU_HIGH,
-            m(5),
-            &crit,
-            &leases,
-            m(5)
-        ));
+        assert!(hold_fired(&mut held, CPU_HIGH, m(5), &crit, &leases, m(5)));
         assert!(
-            hold_fired(&mut held, alerts::CPU_HIGH, m(6), &crit, &leases, m(6)),
+            hold_fired(&mut held, CPU_HIGH, m(6), &crit, &leases, m(6)),
             "held once"
         );
         assert_eq!(held.len(), 1);
         assert!(release(&mut held, &leases, m(10)).is_empty());
-        assert!(drop_cleared(&mut held, alerts::CPU_HIGH));
+        assert!(drop_cleared(&mut held, CPU_HIGH));
         assert!(held.is_empty());
 
         // Fires again and is still on after the backup: sent 2 minutes after it ended.
         assert!(hold_fired(
             &mut held,
-            alerts::CPU_HIGH,
+            CPU_HIGH,
             m(30),
             &crit,
             &leases,
@@ -194,14 +197,14 @@ mod tests {
         assert_eq!(
             release(&mut held, &gone, m(63)),
             vec![Released {
-                code: alerts::CPU_HIGH.into(),
+                code: CPU_HIGH.into(),
                 fired_at: m(30),
                 job: Job::Backup,
             }]
         );
         assert!(held.is_empty());
         assert!(
-            !drop_cleared(&mut held, alerts::CPU_HIGH),
+            !drop_cleared(&mut held, CPU_HIGH),
             "its clearing is sent as usual"
         );
     }
@@ -213,20 +216,13 @@ mod tests {
         let mut held = Vec::new();
         assert!(!hold_fired(
             &mut held,
-            alerts::CPU_HIGH,
+            CPU_HIGH,
             m(60),
             &crit,
             &stale,
             m(60)
         ));
-        assert!(hold_fired(
-            &mut held,
-            alerts::RAM_HIGH,
-            m(59),
-            &crit,
-            &stale,
-            m(59)
-        ));
+        assert!(hold_fired(&mut held, RAM_HIGH, m(59), &crit, &stale, m(59)));
         assert!(release(&mut held, &stale, m(60)).is_empty());
         assert_eq!(release(&mut held, &stale, m(62)).len(), 1);
     }
@@ -241,15 +237,18 @@ mod tests {
         ];
         let mut held = Vec::new();
         let mut go = |code: &str| hold_fired(&mut held, code, m(1), &crit, &leases, m(1));
-        assert!(!go(alerts::RAM_HIGH), "critical");
-        assert!(!go(&alerts::service_down("ollama.service")), "critical");
-        assert!(!go(alerts::DISK_ROOT_HIGH), "not caused by any job");
+        assert!(!go(RAM_HIGH), "critical");
         assert!(
-            !go(&alerts::service_down("redis.service")),
+            !go(&AlertCode::ServiceDown.with("ollama.service")),
+            "critical"
+        );
+        assert!(!go(DISK_ROOT_HIGH), "not caused by any job");
+        assert!(
+            !go(&AlertCode::ServiceDown.with("redis.service")),
             "not the unit restarted"
         );
-        assert!(go(alerts::CPU_HIGH));
-        assert!(go(&alerts::service_down("nginx.service")));
+        assert!(go(CPU_HIGH));
+        assert!(go(&AlertCode::ServiceDown.with("nginx.service")));
         assert_eq!(
             held.iter().map(|h| &h.job).collect::<Vec<_>>(),
             vec![&Job::AptUpgrade, &nginx()]
@@ -263,7 +262,7 @@ mod tests {
         let mut held = Vec::new();
         hold_fired(
             &mut held,
-            &alerts::service_down("nginx.service"),
+            &AlertCode::ServiceDown.with("nginx.service"),
             m(1),
             &crit,
             &both,

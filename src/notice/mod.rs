@@ -13,7 +13,7 @@
 //! **Invariant:** no I/O, no clock and no Telegram here. Time comes in as
 //! values, state is `crate::files::notice::NoticeState` passed in by the bot,
 //! and results are data that the bot's catalogue renders. Codes are plain
-//! `&str` as `crate::alerts` spells them.
+//! `&str` as `crate::alert_code::AlertCode` spells them.
 //!
 //! The bot applies the rules to each change in this order: a lease holds a
 //! firing first, then quiet hours hold what is left, then the flapping
@@ -40,7 +40,7 @@ pub enum ParseError {
     BadTime { raw: String, reason: String },
     /// The window starts when it ends.
     EmptyWindow(String),
-    /// Not an alert code of `crate::alerts::CODES`.
+    /// Not an alert code family of `crate::alert_code::AlertCode`.
     UnknownCode(String),
     /// A code family with one code per unit, named without a unit or `:*`.
     NeedsUnit(String),

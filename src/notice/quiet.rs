@@ -8,7 +8,7 @@ use std::fmt;
 use chrono::{DateTime, NaiveTime, TimeDelta, TimeZone, Timelike, Utc};
 
 use super::{ParseError, at};
-use crate::alerts;
+use crate::alert_code::AlertCode;
 use crate::files::notice::{HeldChange, Transition};
 use crate::validate::{self, HhMm};
 
@@ -102,16 +102,16 @@ pub struct Critical(Vec<Pattern>);
 enum Pattern {
     /// Exactly this code.
     Code(String),
-    /// `FAMILY:*`: the family and every code in it.
-    Family(&'static str),
+    /// `FAMILY:*`: every code of the family.
+    Family(AlertCode),
 }
 
 /// `ALERT_CRITICAL` when it is not set.
-pub const DEFAULT_CRITICAL: &[&str] = &[
-    alerts::DISK_ROOT_HIGH,
-    alerts::DATA_DISK_MISSING,
-    alerts::BACKUP_FAILED,
-    alerts::TEMP_HIGH,
+pub const DEFAULT_CRITICAL: &[AlertCode] = &[
+    AlertCode::DiskRootHigh,
+    AlertCode::DataDiskMissing,
+    AlertCode::BackupFailed,
+    AlertCode::TempHigh,
 ];
 
 impl Default for Critical {
@@ -119,7 +119,7 @@ impl Default for Critical {
         Critical(
             DEFAULT_CRITICAL
                 .iter()
-                .map(|c| Pattern::Code(c.to_string()))
+                .map(|c| Pattern::Code(c.as_str().to_string()))
                 .collect(),
         )
     }
@@ -144,7 +144,7 @@ impl Critical {
     pub fn is_critical(&self, code: &str) -> bool {
         self.0.iter().any(|p| match p {
             Pattern::Code(c) => c == code,
-            Pattern::Family(f) => alerts::family(code) == *f,
+            Pattern::Family(f) => AlertCode::family_of(code) == Some(*f),
         })
     }
 }
@@ -154,18 +154,17 @@ fn pattern(entry: &str) -> Result<Pattern, ParseError> {
         Some((f, u)) => (f, Some(u.trim())),
         None => (entry, None),
     };
-    let fam = alerts::CODES
-        .iter()
-        .copied()
-        .find(|c| c.eq_ignore_ascii_case(fam.trim()))
+    let fam = AlertCode::ALL
+        .into_iter()
+        .find(|c| c.as_str().eq_ignore_ascii_case(fam.trim()))
         .ok_or_else(|| ParseError::UnknownCode(entry.to_string()))?;
-    let per_unit = fam == alerts::SERVICE_DOWN;
+    let per_unit = fam.subject().is_some();
     match unit {
-        None if per_unit => Err(ParseError::NeedsUnit(fam.to_string())),
-        None => Ok(Pattern::Code(fam.to_string())),
+        None if per_unit => Err(ParseError::NeedsUnit(fam.as_str().to_string())),
+        None => Ok(Pattern::Code(fam.as_str().to_string())),
         Some("*") => Ok(Pattern::Family(fam)),
         Some(u) if per_unit => validate::service_name(u)
-            .map(|unit| Pattern::Code(format!("{fam}:{unit}")))
+            .map(|unit| Pattern::Code(fam.with(&unit)))
             .map_err(|reason| ParseError::BadUnit {
                 raw: entry.to_string(),
                 reason,
@@ -291,6 +290,13 @@ pub fn take_summary<Tz: TimeZone>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const BACKUP_STALE: &str = AlertCode::BackupStale.as_str();
+    const CPU_HIGH: &str = AlertCode::CpuHigh.as_str();
+    const DISK_DATA_HIGH: &str = AlertCode::DiskDataHigh.as_str();
+    const DISK_ROOT_HIGH: &str = AlertCode::DiskRootHigh.as_str();
+    const RAM_HIGH: &str = AlertCode::RamHigh.as_str();
+    const TEMP_HIGH: &str = AlertCode::TempHigh.as_str();
     use chrono::FixedOffset;
 
     fn wib(d: u32, h: u32, m: u32) -> DateTime<FixedOffset> {
@@ -374,22 +380,22 @@ mod tests {
             "DISK_ROOT_HIGH,DATA_DISK_MISSING,BACKUP_FAILED,TEMP_HIGH"
         );
         assert_eq!(Critical::parse(&d.to_string()).unwrap(), d);
-        assert!(d.is_critical(alerts::TEMP_HIGH));
-        assert!(!d.is_critical(alerts::CPU_HIGH));
+        assert!(d.is_critical(TEMP_HIGH));
+        assert!(!d.is_critical(CPU_HIGH));
         assert!(!d.is_critical("SERVICE_DOWN:nginx.service"));
 
         let none = Critical::parse(" , ").unwrap();
-        assert!(!none.is_critical(alerts::DISK_ROOT_HIGH));
+        assert!(!none.is_critical(DISK_ROOT_HIGH));
 
         let c = Critical::parse("cpu_high, SERVICE_DOWN:nginx, CPU_HIGH").unwrap();
         assert_eq!(c.to_string(), "CPU_HIGH,SERVICE_DOWN:nginx.service");
-        assert!(c.is_critical(alerts::CPU_HIGH));
+        assert!(c.is_critical(CPU_HIGH));
         assert!(c.is_critical("SERVICE_DOWN:nginx.service"));
         assert!(!c.is_critical("SERVICE_DOWN:ollama.service"));
 
         let fam = Critical::parse("SERVICE_DOWN:*").unwrap();
         assert!(fam.is_critical("SERVICE_DOWN:ollama.service"));
-        assert!(!fam.is_critical(alerts::RAM_HIGH));
+        assert!(!fam.is_critical(RAM_HIGH));
         assert!(Critical::parse("DISK_*:*").is_err());
     }
 
@@ -439,16 +445,13 @@ mod tests {
                 &now,
             )
         };
-        assert!(go(alerts::CPU_HIGH, wib(3, 23, 0)));
-        assert!(
-            !go(alerts::DISK_ROOT_HIGH, wib(3, 23, 0)),
-            "critical goes out"
-        );
-        assert!(!go(alerts::RAM_HIGH, wib(4, 7, 0)), "outside the window");
-        assert_eq!(held, vec![fired(alerts::CPU_HIGH, when.timestamp())]);
+        assert!(go(CPU_HIGH, wib(3, 23, 0)));
+        assert!(!go(DISK_ROOT_HIGH, wib(3, 23, 0)), "critical goes out");
+        assert!(!go(RAM_HIGH, wib(4, 7, 0)), "outside the window");
+        assert_eq!(held, vec![fired(CPU_HIGH, when.timestamp())]);
         assert!(!hold(
             &mut held,
-            alerts::CPU_HIGH,
+            CPU_HIGH,
             Transition::Cleared,
             when,
             &crit,
@@ -462,14 +465,14 @@ mod tests {
     fn the_summary_tells_what_fired_when_whether_it_cleared_and_what_is_on() {
         use Transition::Cleared;
         let held = vec![
-            fired(alerts::CPU_HIGH, 100),
-            change(alerts::BACKUP_STALE, Cleared, 150),
-            change(alerts::CPU_HIGH, Cleared, 200),
-            fired(alerts::RAM_HIGH, 300),
-            fired(alerts::CPU_HIGH, 400),
-            change(alerts::CPU_HIGH, Cleared, 500),
+            fired(CPU_HIGH, 100),
+            change(BACKUP_STALE, Cleared, 150),
+            change(CPU_HIGH, Cleared, 200),
+            fired(RAM_HIGH, 300),
+            fired(CPU_HIGH, 400),
+            change(CPU_HIGH, Cleared, 500),
         ];
-        let s = summary(&held, &[alerts::RAM_HIGH, alerts::DISK_DATA_HIGH]);
+        let s = summary(&held, &[RAM_HIGH, DISK_DATA_HIGH]);
         let item = |code: &str, first: Option<i64>, n, cleared: Option<i64>, active| SummaryItem {
             code: code.into(),
             first_fired: first.map(at),
@@ -480,47 +483,41 @@ mod tests {
         assert_eq!(
             s.items,
             vec![
-                item(alerts::CPU_HIGH, Some(100), 2, Some(500), false),
-                item(alerts::BACKUP_STALE, None, 0, Some(150), false),
-                item(alerts::RAM_HIGH, Some(300), 1, None, true),
+                item(CPU_HIGH, Some(100), 2, Some(500), false),
+                item(BACKUP_STALE, None, 0, Some(150), false),
+                item(RAM_HIGH, Some(300), 1, None, true),
             ]
         );
-        assert_eq!(
-            s.still_active,
-            vec![alerts::DISK_DATA_HIGH, alerts::RAM_HIGH]
-        );
+        assert_eq!(s.still_active, vec![DISK_DATA_HIGH, RAM_HIGH]);
         let again = summary(
             &[
-                fired(alerts::CPU_HIGH, 1),
-                change(alerts::CPU_HIGH, Cleared, 2),
-                fired(alerts::CPU_HIGH, 3),
+                fired(CPU_HIGH, 1),
+                change(CPU_HIGH, Cleared, 2),
+                fired(CPU_HIGH, 3),
             ],
-            &[alerts::CPU_HIGH],
+            &[CPU_HIGH],
         );
-        assert_eq!(
-            again.items,
-            vec![item(alerts::CPU_HIGH, Some(1), 2, None, true)]
-        );
+        assert_eq!(again.items, vec![item(CPU_HIGH, Some(1), 2, None, true)]);
     }
 
     #[test]
     fn the_summary_comes_once_when_the_window_is_over_and_something_was_held() {
         let night = window("22:00-06:00");
-        let mut held = vec![fired(alerts::CPU_HIGH, 1)];
+        let mut held = vec![fired(CPU_HIGH, 1)];
         assert_eq!(
             take_summary(&mut held, Some(&night), &wib(4, 5, 59), &[]),
             None
         );
         assert_eq!(held.len(), 1);
         let s = take_summary(&mut held, Some(&night), &wib(4, 6, 0), &[]).unwrap();
-        assert_eq!(s.items[0].code, alerts::CPU_HIGH);
+        assert_eq!(s.items[0].code, CPU_HIGH);
         assert!(held.is_empty());
         assert_eq!(
             take_summary(&mut held, Some(&night), &wib(4, 6, 1), &[]),
             None
         );
         // Turning quiet hours off mid-window ends the window too.
-        held.push(fired(alerts::RAM_HIGH, 2));
+        held.push(fired(RAM_HIGH, 2));
         assert!(take_summary(&mut held, None, &wib(4, 1, 0), &[]).is_some());
     }
 }

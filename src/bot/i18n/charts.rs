@@ -3,8 +3,8 @@
 //! Chart titles, captions and the digest's own wording live in `chart.rs`
 //! and `digest.rs`, which render them for a language.
 
-use crate::chart::Metric;
 use crate::config::Lang;
+use crate::metric::Metric;
 
 /// Every user-facing text of the charts side, in one language.
 pub struct ChartTexts {

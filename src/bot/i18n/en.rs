@@ -1,6 +1,7 @@
 //! English catalogue (`BOT_LANG=en` or `/lang en`).
 
 use super::Texts;
+use crate::alert_code::AlertCode;
 use crate::bot::command::Command as C;
 
 pub static TEXTS: Texts = Texts {
@@ -107,17 +108,7 @@ pub static TEXTS: Texts = Texts {
     backup_started: "💾 Backup started. I'll update this message as it goes.",
     backup_no_result: "The backup was started but has not reported a result yet; check /backup_list later.",
 
-    alert_names: &[
-        ("CPU_HIGH", "CPU high"),
-        ("RAM_HIGH", "RAM high"),
-        ("DISK_ROOT_HIGH", "System disk almost full"),
-        ("DISK_DATA_HIGH", "Data disk almost full"),
-        ("DATA_DISK_MISSING", "Data disk missing"),
-        ("TEMP_HIGH", "Temperature high"),
-        ("BACKUP_STALE", "Backup too old"),
-        ("BACKUP_FAILED", "Backup failed"),
-        ("HEALTH_STALE", "Health data stale"),
-    ],
+    alert_name,
     alert_service_down: "Service down: <code>{unit}</code>",
     alert_stale_detail: "{title}: last health report at {at}",
     alert_value: ": {v} (threshold {t})",
@@ -139,6 +130,12 @@ pub static TEXTS: Texts = Texts {
     confirm_question: "Really {what}? This question expires in {secs} s.",
     btn_yes: "✅ Yes",
     btn_no: "✖️ No",
+    confirm_answered: "That question is already answered; its message shows how it went.",
+    backup_already_running: "💾 A backup is already running; its progress message follows it. No second run was started.",
+    svc_running: "🟢 {unit} is running.",
+    svc_finished: "🟢 {unit} ran and finished cleanly.",
+    svc_crashed: "❌ {unit} did not stay up: it is {state}. The last journal lines:",
+    svc_unsettled: "⏳ I couldn't see {unit} settle (now: {state}); check /svc_list in a moment.",
     confirm_expired: "⌛ That question has expired; nothing was done. Send the command again if you still want it.",
     confirm_not_yours: "That question belongs to another admin.",
     cancelled: "OK, cancelled; nothing was done.",
@@ -159,3 +156,20 @@ pub static TEXTS: Texts = Texts {
     audit_empty: "The audit log is empty.",
     audit_header: "<b>Last actions</b>",
 };
+
+/// The name of an alert code family.
+fn alert_name(code: AlertCode) -> &'static str {
+    use AlertCode as A;
+    match code {
+        A::CpuHigh => "CPU high",
+        A::RamHigh => "RAM high",
+        A::DiskRootHigh => "System disk almost full",
+        A::DiskDataHigh => "Data disk almost full",
+        A::DataDiskMissing => "Data disk missing",
+        A::TempHigh => "Temperature high",
+        A::BackupStale => "Backup too old",
+        A::BackupFailed => "Backup failed",
+        A::HealthStale => "Health data stale",
+        A::ServiceDown => "Service down",
+    }
+}

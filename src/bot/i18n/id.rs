@@ -1,6 +1,7 @@
 //! Katalog Bahasa Indonesia (bahasa bawaan, `BOT_LANG=id`).
 
 use super::Texts;
+use crate::alert_code::AlertCode;
 use crate::bot::command::Command as C;
 
 pub static TEXTS: Texts = Texts {
@@ -107,17 +108,7 @@ pub static TEXTS: Texts = Texts {
     backup_started: "💾 Backup dimulai. Pesan ini akan saya perbarui selama berjalan.",
     backup_no_result: "Backup sudah dimulai tetapi belum melaporkan hasil; cek /backup_list nanti.",
 
-    alert_names: &[
-        ("CPU_HIGH", "CPU tinggi"),
-        ("RAM_HIGH", "RAM tinggi"),
-        ("DISK_ROOT_HIGH", "Disk sistem hampir penuh"),
-        ("DISK_DATA_HIGH", "Disk data hampir penuh"),
-        ("DATA_DISK_MISSING", "Disk data tidak ada"),
-        ("TEMP_HIGH", "Suhu tinggi"),
-        ("BACKUP_STALE", "Backup terlalu lama"),
-        ("BACKUP_FAILED", "Backup gagal"),
-        ("HEALTH_STALE", "Data kesehatan basi"),
-    ],
+    alert_name,
     alert_service_down: "Layanan mati: <code>{unit}</code>",
     alert_stale_detail: "{title}: laporan kesehatan terakhir pada {at}",
     alert_value: ": {v} (ambang {t})",
@@ -139,6 +130,12 @@ pub static TEXTS: Texts = Texts {
     confirm_question: "Yakin {what}? Pertanyaan ini kedaluwarsa dalam {secs} detik.",
     btn_yes: "✅ Ya",
     btn_no: "✖️ Tidak",
+    confirm_answered: "Pertanyaan itu sudah dijawab; hasilnya ada di pesan itu.",
+    backup_already_running: "💾 Backup sedang jalan; pesan progresnya terus diperbarui. Tidak ada backup kedua yang dimulai.",
+    svc_running: "🟢 {unit} jalan.",
+    svc_finished: "🟢 {unit} sudah jalan dan selesai dengan baik.",
+    svc_crashed: "❌ {unit} tidak bertahan: statusnya {state}. Baris journal terakhir:",
+    svc_unsettled: "⏳ Belum kelihatan {unit} stabil (sekarang: {state}); cek /svc_list sebentar lagi.",
     confirm_expired: "⌛ Pertanyaan itu sudah kedaluwarsa; tidak ada yang dilakukan. Kirim perintahnya lagi kalau masih perlu.",
     confirm_not_yours: "Pertanyaan itu milik admin lain.",
     cancelled: "Oke, dibatalkan; tidak ada yang dilakukan.",
@@ -159,3 +156,20 @@ pub static TEXTS: Texts = Texts {
     audit_empty: "Log audit masih kosong.",
     audit_header: "<b>Tindakan terakhir</b>",
 };
+
+/// The name of an alert code family.
+fn alert_name(code: AlertCode) -> &'static str {
+    use AlertCode as A;
+    match code {
+        A::CpuHigh => "CPU tinggi",
+        A::RamHigh => "RAM tinggi",
+        A::DiskRootHigh => "Disk sistem hampir penuh",
+        A::DiskDataHigh => "Disk data hampir penuh",
+        A::DataDiskMissing => "Disk data tidak ada",
+        A::TempHigh => "Suhu tinggi",
+        A::BackupStale => "Backup terlalu lama",
+        A::BackupFailed => "Backup gagal",
+        A::HealthStale => "Data kesehatan basi",
+        A::ServiceDown => "Layanan mati",
+    }
+}

@@ -12,6 +12,7 @@ pub mod restore;
 
 pub use charts::{ChartTexts, chart_texts};
 
+use crate::alert_code::AlertCode;
 use crate::config::Lang;
 
 use super::command::{COMMANDS, Command, SvcVerb};
@@ -69,7 +70,8 @@ pub struct Texts {
     pub backup_started: &'static str,
     pub backup_no_result: &'static str,
 
-    pub alert_names: &'static [(&'static str, &'static str)],
+    /// The name of an alert code family.
+    pub alert_name: fn(AlertCode) -> &'static str,
     pub alert_service_down: &'static str,
     pub alert_stale_detail: &'static str,
     pub alert_value: &'static str,
@@ -92,6 +94,18 @@ pub struct Texts {
     pub btn_yes: &'static str,
     pub btn_no: &'static str,
     pub confirm_expired: &'static str,
+    /// After a start/restart: the unit stayed up ({unit}).
+    pub svc_running: &'static str,
+    /// After a start: a oneshot ran and finished cleanly ({unit}).
+    pub svc_finished: &'static str,
+    /// After a start/restart: the unit crashed ({unit}, {state}); journal lines follow.
+    pub svc_crashed: &'static str,
+    /// After a start/restart: still not settled, or systemd could not be asked ({unit}, {state}).
+    pub svc_unsettled: &'static str,
+    /// `/backup_now` while a backup runs.
+    pub backup_already_running: &'static str,
+    /// A second press on a question that already has its answer.
+    pub confirm_answered: &'static str,
     pub confirm_not_yours: &'static str,
     pub cancelled: &'static str,
     pub helper_ok: &'static str,
@@ -210,16 +224,5 @@ mod tests {
             assert!(h.contains(&format!("/{name}")), "/{name} missing from help");
         }
         assert!(h.contains("&lt;unit&gt;"), "arguments are escaped: {h}");
-    }
-
-    #[test]
-    fn alert_names_cover_the_codes() {
-        for t in [&id::TEXTS, &en::TEXTS] {
-            for code in super::super::command::ALERT_CODES {
-                if *code != "SERVICE_DOWN" {
-                    assert!(t.alert_names.iter().any(|(c, _)| c == code), "{code}");
-                }
-            }
-        }
     }
 }
