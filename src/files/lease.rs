@@ -3,9 +3,10 @@
 //! saying what runs, since when and until when at the latest.
 //!
 //! A job takes its lease with [`take`] and the guard removes the file when the
-//! job ends, however it ends short of `kill -9`; a lease left behind by a killed
-//! job stops counting at its expected end ([`Lease::is_held`]), so alerts are
-//! never held forever. The bot lists leases with [`read_all`] and decides with
+//! job ends, however it ends short of `kill -9` or a crash. A lease left behind
+//! by a killed job stops counting at its expected end ([`Lease::is_held`]),
+//! and one from an earlier boot (a crash mid-backup) never counts: each lease
+//! names its boot, so alerts are never held for work that is not running. The bot lists leases with [`read_all`] and decides with
 //! `crate::notice::lease` which alerts the work predictably causes.
 //!
 //! The files live directly in `STATE_DIR` (root's folder that root's jobs
@@ -24,6 +25,9 @@ use serde::{Deserialize, Serialize};
 
 use super::HasSchema;
 use crate::validate;
+
+/// Where the kernel tells this boot's id (a fresh UUID each boot).
+pub const BOOT_ID_PATH: &str = "/proc/sys/kernel/random/boot_id";
 
 /// File names of leases start with this and end in `.json`.
 pub const PREFIX: &str = "lease-";
@@ -97,6 +101,8 @@ pub struct Lease {
     pub schema: u32,
     #[serde(flatten)]
     pub job: Job,
+    /// The boot the job runs in ([`boot_id`]).
+    pub boot_id: String,
     /// When the job started (unix seconds).
     pub since: i64,
     /// When the job will be over at the latest (unix seconds): its timeout.
@@ -153,6 +159,17 @@ impl Drop for LeaseGuard {
     }
 }
 
+/// This boot's id, from [`BOOT_ID_PATH`].
+pub fn boot_id() -> Result<String> {
+    let raw =
+        std::fs::read_to_string(BOOT_ID_PATH).with_context(|| format!("reading {BOOT_ID_PATH}"))?;
+    let id = raw.trim();
+    if id.len() != 36 || !id.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-') {
+        bail!("{BOOT_ID_PATH} holds {id:?}, not a boot id");
+    }
+    Ok(id.to_string())
+}
+
 /// Takes the lease for `job` in `state_dir` from now until `expected` from
 /// now (at least a second, at most [`MAX_SPAN`]), replacing an older lease of
 /// the same job.
@@ -161,6 +178,7 @@ pub fn take(state_dir: &Path, job: Job, expected: TimeDelta) -> Result<LeaseGuar
     let lease = Lease {
         schema: super::SCHEMA,
         job,
+        boot_id: boot_id()?,
         since: now,
         expected_end: now
             + expected
@@ -174,10 +192,12 @@ pub fn take(state_dir: &Path, job: Job, expected: TimeDelta) -> Result<LeaseGuar
     Ok(LeaseGuard { path, lease })
 }
 
-/// Every lease file in `state_dir`, oldest first. A file that cannot be read,
-/// does not parse, names a bad unit or sits under another job's name is left
-/// out with a warning: a broken lease holds nothing.
+/// Every lease of this boot in `state_dir`, oldest first. A file that cannot
+/// be read, does not parse, names a bad unit or sits under another job's name
+/// is left out with a warning: a broken lease holds nothing. One from an
+/// earlier boot is left out quietly: its job died with that boot.
 pub fn read_all(state_dir: &Path) -> Result<Vec<Lease>> {
+    let boot = boot_id()?;
     let entries =
         std::fs::read_dir(state_dir).with_context(|| format!("listing {}", state_dir.display()))?;
     let mut names = Vec::new();
@@ -196,7 +216,7 @@ pub fn read_all(state_dir: &Path) -> Result<Vec<Lease>> {
     let mut leases: Vec<Lease> = names
         .iter()
         .filter_map(|n| match read_one(&state_dir.join(n), n) {
-            Ok(l) => l,
+            Ok(l) => l.filter(|l| l.boot_id == boot),
             Err(e) => {
                 log::warn!("ignoring lease: {e:#}");
                 None
@@ -284,6 +304,7 @@ mod tests {
         let l = Lease {
             schema: 1,
             job: Job::Verify,
+            boot_id: "b".into(),
             since: 1000,
             expected_end: 2000,
             pid: 1,
@@ -344,11 +365,32 @@ mod tests {
     }
 
     #[test]
+    fn a_lease_from_an_earlier_boot_holds_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let g = take(dir.path(), Job::Backup, hour()).unwrap();
+        assert_eq!(g.lease().boot_id, boot_id().unwrap());
+        assert_eq!(read_all(dir.path()).unwrap().len(), 1);
+        // As if the machine crashed mid-backup and came back.
+        let old = Lease {
+            boot_id: "00000000-0000-0000-0000-000000000000".into(),
+            ..g.lease().clone()
+        };
+        crate::atomic::write_json(&dir.path().join(old.job.file_name()), &old).unwrap();
+        assert!(read_all(dir.path()).unwrap().is_empty());
+        drop(g);
+        assert!(
+            dir.path().join("lease-backup.json").exists(),
+            "not the guard's lease"
+        );
+    }
+
+    #[test]
     fn leases_come_oldest_first() {
         let dir = tempfile::tempdir().unwrap();
         let mk = |job: Job, since| Lease {
             schema: 1,
             job,
+            boot_id: boot_id().unwrap(),
             since,
             expected_end: since + 10,
             pid: 1,

@@ -390,6 +390,7 @@ mod tests {
     fn backup(from: DateTime<FixedOffset>, to: DateTime<FixedOffset>) -> Vec<Lease> {
         vec![Lease {
             schema: 1,
+            boot_id: "b".into(),
             job: Job::Backup,
             since: from.timestamp(),
             expected_end: to.timestamp(),

@@ -122,6 +122,7 @@ mod tests {
     fn lease(job: Job, from: i64, to: i64) -> Lease {
         Lease {
             schema: 1,
+            boot_id: "b".into(),
             job,
             since: m(from).timestamp(),
             expected_end: m(to).timestamp(),
