@@ -6,7 +6,8 @@
 //! job ends, however it ends short of `kill -9` or a crash. A lease left behind
 //! by a killed job stops counting at its expected end ([`Lease::is_held`]),
 //! and one from an earlier boot (a crash mid-backup) never counts: each lease
-//! names its boot, so alerts are never held for work that is not running. The bot lists leases with [`read_all`] and decides with
+//! names its boot, so alerts are never held for work that is not running.
+//! The bot lists leases with [`read_all`] and decides with
 //! `crate::notice::lease` which alerts the work predictably causes.
 //!
 //! The files live directly in `STATE_DIR` (root's folder that root's jobs
