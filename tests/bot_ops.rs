@@ -415,9 +415,11 @@ fn git_pull_asks_then_shows_progress_summary_and_document() {
             .starts_with("git pull: ok in"),
         "{e}"
     );
-    // An answer to the same question again is void.
+    // An answer to the same question again is void, and the result stays.
     w.api.push_callback(ADMIN, &buttons[0]);
-    w.wait_edit("expired");
+    w.api
+        .wait_text("already answered", WAIT)
+        .expect("a second Yes is told the question is answered");
     bot.stop();
 }
 

@@ -181,8 +181,13 @@ fn yes_runs_exactly_the_helper_restore_and_reports_where() {
         "{done}"
     );
     assert_eq!(w.sudo_calls(), [helper_call(ID, "/opt/my app")]);
-    // Used up: a second press runs nothing.
-    w.press(&yes, "expired");
+    // Used up: a second press runs nothing and leaves the result in place.
+    let edits = w.edits_with("").len();
+    w.api.push_callback(ADMIN, &yes);
+    w.api
+        .wait_text("already answered", WAIT)
+        .expect("a second Yes is told the question is answered");
+    assert_eq!(w.edits_with("").len(), edits, "the result is not overwritten");
     assert_eq!(w.sudo_calls().len(), 1);
     // No: nothing runs.
     let (_, no) = w.question(&format!("/restore {ID} opt/x"));
@@ -204,7 +209,7 @@ fn yes_runs_exactly_the_helper_restore_and_reports_where() {
         [
             ("restore", "ok"),
             ("restore", "ok"),
-            ("confirm", "failed: confirmation expired"),
+            ("confirm", "failed: already answered"),
             ("restore", "ok"),
             ("restore", "failed: cancelled"),
             ("restore", "ok"),
