@@ -187,7 +187,11 @@ fn yes_runs_exactly_the_helper_restore_and_reports_where() {
     w.api
         .wait_text("already answered", WAIT)
         .expect("a second Yes is told the question is answered");
-    assert_eq!(w.edits_with("").len(), edits, "the result is not overwritten");
+    assert_eq!(
+        w.edits_with("").len(),
+        edits,
+        "the result is not overwritten"
+    );
     assert_eq!(w.sudo_calls().len(), 1);
     // No: nothing runs.
     let (_, no) = w.question(&format!("/restore {ID} opt/x"));

@@ -20,15 +20,15 @@ pub struct QuietHours {
 }
 
 impl QuietHours {
-    /// Parses `HH:MM-HH:MM` (`.` and `,` work as `:` too, as in `validate::hhmm`);
-    /// empty or `off` is no window.
+    /// Parses `HH:MM-HH:MM` (`.` and `,` work as `:` too, as in `validate::hhmm`,
+    /// and a phone's en or em dash as `-`); empty or `off` is no window.
     pub fn parse(raw: &str) -> Result<Option<QuietHours>, ParseError> {
         let s = raw.trim();
         if s.is_empty() || s.eq_ignore_ascii_case("off") {
             return Ok(None);
         }
         let (a, b) = s
-            .split_once('-')
+            .split_once(['-', '\u{2013}', '\u{2014}'])
             .ok_or_else(|| ParseError::NotAWindow(s.to_string()))?;
         let time = |p: &str| {
             validate::hhmm(p).map_err(|reason| ParseError::BadTime {
@@ -318,6 +318,8 @@ mod tests {
     fn windows_parse_with_indonesian_separators_and_off() {
         assert_eq!(QuietHours::parse("").unwrap(), None);
         assert_eq!(QuietHours::parse(" OFF ").unwrap(), None);
+        assert_eq!(window("22:00\u{2013}06:00"), window("22:00-06:00"));
+        assert_eq!(window("22:00\u{2014}06:00"), window("22:00-06:00"));
         let w = window("22.00 - 6,30");
         assert_eq!(w.to_string(), "22:00-06:30");
         assert_eq!(window(&w.to_string()), w);
