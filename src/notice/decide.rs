@@ -159,10 +159,19 @@ pub fn tick<Tz: TimeZone>(
         ));
     }
     let codes: Vec<&str> = active.iter().map(|(c, _)| *c).collect();
-    if let Some(s) = quiet::take_summary(&mut st.quiet_held, settings.quiet.as_ref(), now, &codes) {
-        out.push(Out::Summary(s));
-    }
+    let summary = quiet::take_summary(&mut st.quiet_held, settings.quiet.as_ref(), now, &codes);
+    // The summary lists what is still on, so a reminder next to it says nothing new.
+    let quiet_now = summary.is_some()
+        || settings
+            .quiet
+            .as_ref()
+            .is_some_and(|q| q.contains(now.naive_local().time()));
+    out.extend(summary.map(Out::Summary));
     for (code, f) in st.flaps.iter_mut() {
+        // A non-critical code settles after quiet hours, with one message then.
+        if quiet_now && !settings.critical.is_critical(code) {
+            continue;
+        }
         if let Some(flap::FlapAction::Settled { active }) = flap::tick(f, utc) {
             out.push(Out::Settled {
                 code: code.clone(),
@@ -171,21 +180,20 @@ pub fn tick<Tz: TimeZone>(
         }
     }
     st.flaps.retain(|_, f| !flap::is_idle(f));
-    out.extend(reminders(st, settings, now, active));
+    out.extend(reminders(st, settings, quiet_now, utc, active));
     out
 }
 
-/// Reminders due now; inside quiet hours a non-critical one is skipped (the
-/// summary lists what is still on), and none while its code is flapping.
-fn reminders<Tz: TimeZone>(
+/// Reminders due at `now`. When `quiet` (inside quiet hours, or in the same
+/// check as their summary) a non-critical one is counted but not sent, and
+/// none is due while its code is flapping or held by a lease.
+fn reminders(
     st: &mut NoticeState,
     settings: &Settings,
-    now: &DateTime<Tz>,
+    quiet: bool,
+    now: DateTime<Utc>,
     active: &[(&str, DateTime<Utc>)],
 ) -> Vec<Out> {
-    let utc = now.with_timezone(&Utc);
-    let local = now.naive_local().time();
-    let quiet = settings.quiet.as_ref().is_some_and(|q| q.contains(local));
     st.reminded
         .retain(|c, _| active.iter().any(|(a, _)| a == c));
     let mut out = Vec::new();
@@ -193,10 +201,10 @@ fn reminders<Tz: TimeZone>(
         let sent = st.reminded.get(*code).copied().unwrap_or(0);
         let flapping = st.flaps.get(*code).is_some_and(|f| f.flapping.is_some());
         let held = st.lease_held.iter().any(|h| h.code == *code);
-        if flapping || held || !remind::due(*since, sent, settings.remind, utc) {
+        if flapping || held || !remind::due(*since, sent, settings.remind, now) {
             continue;
         }
-        let nth = remind::passed(*since, settings.remind, utc);
+        let nth = remind::passed(*since, settings.remind, now);
         st.reminded.insert(code.to_string(), nth);
         if !quiet || settings.critical.is_critical(code) {
             out.push(Out::Reminder {
@@ -227,6 +235,11 @@ mod tests {
             .with_ymd_and_hms(2026, 11, 4, h, m, 0)
             .unwrap()
             + TimeDelta::seconds(secs)
+    }
+
+    /// Local time the next morning.
+    fn morning(h: u32, m: u32) -> DateTime<FixedOffset> {
+        wib(h, m, 0) + TimeDelta::days(1)
     }
 
     fn utc(t: DateTime<FixedOffset>) -> DateTime<Utc> {
@@ -275,8 +288,8 @@ mod tests {
             (CPU_HIGH, utc(wib(23, 0, 0))),
             (DISK_ROOT_HIGH, utc(wib(23, 1, 0))),
         ];
-        assert!(tick(&mut st, &s, &wib(5, 59, 0), &[], &on).is_empty());
-        let out = tick(&mut st, &s, &wib(6, 0, 0), &[], &on);
+        assert!(tick(&mut st, &s, &morning(5, 59), &[], &on).is_empty());
+        let out = tick(&mut st, &s, &morning(6, 0), &[], &on);
         let [Out::Summary(sum)] = out.as_slice() else {
             panic!("{out:?}")
         };
@@ -286,12 +299,12 @@ mod tests {
         assert_eq!(sum.items[1].cleared_at, Some(utc(wib(23, 3, 0))));
         assert_eq!(sum.still_active, vec![CPU_HIGH, DISK_ROOT_HIGH]);
         assert!(
-            tick(&mut st, &s, &wib(6, 1, 0), &[], &on).is_empty(),
+            tick(&mut st, &s, &morning(6, 1), &[], &on).is_empty(),
             "once"
         );
         // CPU clears after the window: that is news, and it is told.
         assert_eq!(
-            go(&mut st, &s, CPU_HIGH, Cleared, wib(7, 0, 0)),
+            go(&mut st, &s, CPU_HIGH, Cleared, morning(7, 0)),
             alert(CPU_HIGH, Cleared)
         );
     }
@@ -387,6 +400,24 @@ mod tests {
         assert!(st.flaps.is_empty(), "an idle record is dropped");
     }
 
+    #[test]
+    fn a_flapping_code_settles_after_quiet_hours_not_inside_them() {
+        let s = settings("22:00-06:00", "", "0");
+        let mut st = NoticeState::default();
+        for i in 0..6 {
+            let change = if i % 2 == 0 { Fired } else { Cleared };
+            go(&mut st, &s, CPU_HIGH, change, wib(21, 50, i));
+        }
+        assert!(tick(&mut st, &s, &wib(23, 0, 0), &[], &[]).is_empty());
+        assert_eq!(
+            tick(&mut st, &s, &morning(6, 0), &[], &[]),
+            vec![Out::Settled {
+                code: CPU_HIGH.into(),
+                active: false
+            }]
+        );
+    }
+
     fn backup(from: DateTime<FixedOffset>, to: DateTime<FixedOffset>) -> Vec<Lease> {
         vec![Lease {
             schema: 1,
@@ -452,6 +483,56 @@ mod tests {
         assert!(
             matches!(&out[..], [Out::Summary(s)] if s.items[0].code == CPU_HIGH),
             "{out:?}"
+        );
+    }
+
+    #[test]
+    fn held_changes_and_counts_survive_a_bot_restart() {
+        let s = settings("22:00-06:00", "", "60");
+        let mut st = NoticeState::default();
+        let leases = backup(wib(21, 0, 0), wib(23, 0, 0));
+        let now = wib(22, 10, 0);
+        assert_eq!(
+            on_change(&mut st, &s, CPU_HIGH, Fired, utc(now), &now, &leases),
+            None
+        );
+        assert_eq!(go(&mut st, &s, RAM_HIGH, Fired, now), None);
+        let on = [(RAM_HIGH, utc(wib(20, 0, 0)))];
+        tick(&mut st, &s, &now, &leases, &on);
+        // The state goes to bot-state.json and comes back in a new process.
+        let json = serde_json::to_string(&st).unwrap();
+        let mut st: NoticeState = serde_json::from_str(&json).unwrap();
+        assert_eq!(st.lease_held.len(), 1);
+        assert_eq!(st.quiet_held.len(), 1);
+        assert_eq!(
+            st.reminded.get(RAM_HIGH),
+            Some(&1),
+            "the skipped reminder stays counted"
+        );
+        assert_eq!(
+            on_change(&mut st, &s, CPU_HIGH, Cleared, utc(now), &now, &leases),
+            None
+        );
+        let out = tick(&mut st, &s, &morning(6, 0), &[], &on);
+        let [Out::Summary(sum)] = out.as_slice() else {
+            panic!("{out:?}")
+        };
+        assert_eq!(
+            sum.items.len(),
+            1,
+            "CPU was held by the lease, not by quiet hours"
+        );
+        assert_eq!(sum.items[0].code, RAM_HIGH);
+        // The reminders that fell in the night were counted (21:00, 23:00, 03:00).
+        assert_eq!(st.reminded.get(RAM_HIGH), Some(&3));
+        assert!(tick(&mut st, &s, &morning(10, 59), &[], &on).is_empty());
+        assert_eq!(
+            tick(&mut st, &s, &morning(11, 0), &[], &on),
+            vec![Out::Reminder {
+                code: RAM_HIGH.into(),
+                since: on[0].1,
+                nth: 4
+            }]
         );
     }
 }
