@@ -62,6 +62,12 @@ fn a_forwarded_command_is_not_run_and_the_admin_is_told_why() {
     let audit = w.wait_audit("forwarded");
     assert_eq!(audit["result"], "denied");
     assert_eq!(audit["arguments"], "/svc_add evil");
+    // Text chosen through an inline bot is someone else's words as well.
+    let seen = w.count_texts("forwarded");
+    w.api.push_text_shaped(ADMIN, "/svc_add evil2", |m| {
+        m["via_bot"] = json!({"id": 99, "is_bot": true, "first_name": "gif", "username": "gif"});
+    });
+    w.wait_new_text("forwarded", seen, WAIT, "a via_bot message");
     // The same text typed by the admin is taken, which shows the bot was listening.
     w.ask("/svc_list", "ollama");
     assert_eq!(

@@ -120,14 +120,21 @@ fn corrupt_state_file_still_succeeds_and_says_so() {
 
 #[test]
 fn bad_config_exits_2_naming_the_key() {
+    // A bad preference is ignored with a warning and the run goes on on the
+    // default; a bad system setting stops it.
     let sb = Sandbox::new();
     let out = health(&sb, "THRESHOLD_CPU=lots", &[]);
-    assert_eq!(out.status.code(), Some(2));
+    ok(&out);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("THRESHOLD_CPU") && err.contains("lots"),
+        err.contains("ignoring THRESHOLD_CPU") && err.contains("lots"),
         "{err}"
     );
+    std::fs::remove_file(sb.state_dir().join("last_health.json")).unwrap();
+    let out = health(&sb, "HEALTH_STALE_S=60\nLOG_DIR=logs", &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("LOG_DIR") && err.contains("logs"), "{err}");
     assert!(!sb.state_dir().join("last_health.json").exists());
     let usage = health(&sb, "", &["--no-such-flag"]);
     assert_eq!(usage.status.code(), Some(2));

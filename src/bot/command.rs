@@ -273,29 +273,10 @@ impl Setting {
 
     pub fn env_value(&self) -> String {
         match self {
-            Setting::Threshold { value, .. } => super::text::num(*value),
+            // Exactly as typed (shortest round trip), never rounded.
+            Setting::Threshold { value, .. } => value.to_string(),
             Setting::Services(list) => list.join(","),
             Setting::BackupTime(t) => t.to_string(),
-        }
-    }
-
-    /// Applies the change to the in-memory config.
-    pub fn apply(&self, cfg: &mut Config) {
-        match self {
-            Setting::Threshold { metric, value, .. } => {
-                let t = &mut cfg.thresholds;
-                match metric {
-                    Metric::Cpu => t.cpu = *value,
-                    Metric::Ram => t.ram = *value,
-                    Metric::Disk => t.disk = *value,
-                    Metric::DiskData => t.disk_data = *value,
-                    Metric::Temp => t.temp = *value,
-                    // Load has no threshold, so no `Setting` carries it.
-                    Metric::Load => {}
-                }
-            }
-            Setting::Services(list) => cfg.services = list.clone(),
-            Setting::BackupTime(t) => cfg.backup_time = *t,
         }
     }
 
@@ -885,22 +866,12 @@ mod tests {
     }
 
     #[test]
-    fn settings_apply_and_describe() {
-        let mut c = cfg();
-        Setting::Threshold {
-            key: "THRESHOLD_TEMP",
-            metric: Metric::Temp,
-            value: 70.0,
-        }
-        .apply(&mut c);
-        assert_eq!(c.thresholds.temp, 70.0);
+    fn settings_describe_their_env_line() {
         let s = Setting::BackupTime(HhMm { hour: 3, minute: 0 });
         assert_eq!(
             (s.env_key(), s.env_value().as_str()),
             ("BACKUP_TIME", "03:00")
         );
-        s.apply(&mut c);
-        assert_eq!(c.backup_time.to_string(), "03:00");
         assert_eq!(
             Setting::Threshold {
                 key: "THRESHOLD_CPU",
@@ -909,6 +880,24 @@ mod tests {
             }
             .env_value(),
             "85.5"
+        );
+        assert_eq!(
+            Setting::Threshold {
+                key: "THRESHOLD_RAM",
+                metric: Metric::Ram,
+                value: 0.01
+            }
+            .env_value(),
+            "0.01"
+        );
+        assert_eq!(
+            Setting::Threshold {
+                key: "THRESHOLD_TEMP",
+                metric: Metric::Temp,
+                value: 70.0
+            }
+            .env_value(),
+            "70"
         );
     }
 }

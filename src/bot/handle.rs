@@ -13,7 +13,6 @@ use teloxide::dispatching::{UpdateFilterExt, UpdateHandler};
 use teloxide::prelude::*;
 use teloxide::types::{CallbackQuery, KeyboardButton, KeyboardMarkup, ReplyMarkup, User};
 
-use crate::envfile::EnvFile;
 use crate::files::backup::{BackupOutcome, BackupProgress, SnapshotIndex};
 use crate::files::health::HealthReport;
 
@@ -53,12 +52,14 @@ fn verdict(u: &Update, s: &Shared) -> Verdict {
     let (chat, forwarded, text) = match &u.kind {
         UpdateKind::Message(m) => (
             &m.chat,
-            m.forward_origin().is_some() || m.is_automatic_forward(),
+            // Text chosen through an inline bot is someone else's words too.
+            m.forward_origin().is_some() || m.is_automatic_forward() || m.via_bot.is_some(),
             m.text().unwrap_or(""),
         ),
         UpdateKind::CallbackQuery(q) => match &q.message {
             Some(m) => (m.chat(), false, ""),
-            None => return Verdict::Take,
+            // A press on an inline-mode message: we never send those.
+            None => return Verdict::WrongChat,
         },
         _ => return Verdict::Take,
     };
@@ -98,9 +99,10 @@ async fn on_out_of_context(bot: Bot, shared: Arc<Shared>, update: Update) -> any
     if let teloxide::types::UpdateKind::CallbackQuery(q) = &update.kind {
         let _ = bot.answer_callback_query(q.id.clone()).send().await;
     }
-    let (Some(user), Some(chat)) = (update.from().cloned(), update.chat().cloned()) else {
+    let Some(user) = update.from().cloned() else {
         return Ok(());
     };
+    let chat = update.chat().map(|c| c.id);
     let text = match &update.kind {
         teloxide::types::UpdateKind::Message(m) => m.text().unwrap_or(""),
         teloxide::types::UpdateKind::CallbackQuery(q) => q.data.as_deref().unwrap_or(""),
@@ -109,10 +111,13 @@ async fn on_out_of_context(bot: Bot, shared: Arc<Shared>, update: Update) -> any
     match verdict {
         Verdict::Forwarded => {
             shared.audit(&user, "forwarded", text, &AuditResult::Denied);
-            send::reply(&bot, chat.id, shared.texts().forwarded).await?;
+            if let Some(chat) = chat {
+                send::reply(&bot, chat, shared.texts().forwarded).await?;
+            }
         }
         Verdict::WrongChat => {
-            let place = format!("chat {}: {text}", chat.id.0);
+            let place = chat.map_or("no chat".to_string(), |c| format!("chat {}", c.0));
+            let place = format!("{place}: {text}");
             shared.audit(&user, "wrong_chat", &place, &AuditResult::Denied);
         }
         Verdict::OtherBot | Verdict::Take => {}
@@ -629,33 +634,22 @@ async fn settle_reply(req: &Req, unit: &str, done: String) -> (String, AuditResu
     }
 }
 
-/// Writes one setting to `.env` and applies it to the running config.
+/// Saves one preference through `config::save_preference` (the edited
+/// `.env` must load as it is) and runs on the config it returns.
 fn save_setting(shared: &Shared, s: &Setting) -> (String, AuditResult) {
     let t = shared.texts();
-    let Some(path) = shared.config().env_file else {
-        return (
-            t.env_missing.to_string(),
-            AuditResult::Failed("no .env file".into()),
-        );
-    };
-    if !path.exists() {
-        return (
-            t.env_missing.to_string(),
-            AuditResult::Failed("no .env file".into()),
-        );
-    }
-    let saved = EnvFile::load(&path).and_then(|mut f| {
-        f.set(s.env_key(), &s.env_value())?;
-        f.save()
-    });
-    match saved {
-        Ok(()) => {
-            s.apply(&mut lock(&shared.cfg));
+    match crate::config::save_preference(&shared.config(), s.env_key(), &s.env_value()) {
+        Ok(new) => {
+            *lock(&shared.cfg) = new;
             (s.done_text(t), AuditResult::Ok)
         }
+        Err(crate::config::SaveError::NoEnvFile) => (
+            t.env_missing.to_string(),
+            AuditResult::Failed("no .env file".into()),
+        ),
         Err(e) => (
-            fill(t.env_failed, &[("err", &esc(&format!("{e:#}")))]),
-            AuditResult::Failed(format!("{e:#}")),
+            fill(t.env_failed, &[("err", &esc(&e.to_string()))]),
+            AuditResult::Failed(e.to_string()),
         ),
     }
 }

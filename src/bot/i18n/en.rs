@@ -152,6 +152,7 @@ pub static TEXTS: Texts = Texts {
     backup_time_set: "✅ Backup time saved: {time}.",
     env_missing: "❌ Not saved: there is no .env file to write to (the bot runs on built-in defaults). Create /opt/potion-runner/.env or start the bot with --env FILE.",
     env_failed: "❌ Not saved: {err}",
+    prefs_ignored: "⚠️ Some settings in .env were not used; I run on their last good (or default) values instead:\n{list}\nFix them in /opt/potion-runner/.env, or set them again from chat.",
     lang_set: "OK, I'll reply in English from now on.",
     audit_empty: "The audit log is empty.",
     audit_header: "<b>Last actions</b>",

@@ -152,6 +152,7 @@ pub static TEXTS: Texts = Texts {
     backup_time_set: "✅ Jam backup tersimpan: {time}.",
     env_missing: "❌ Tidak tersimpan: tidak ada file .env untuk ditulis (bot berjalan dengan nilai bawaan). Buat /opt/potion-runner/.env atau jalankan bot dengan --env FILE.",
     env_failed: "❌ Tidak tersimpan: {err}",
+    prefs_ignored: "⚠️ Beberapa setelan di .env tidak dipakai; bot memakai nilai terakhir yang benar (atau bawaan):\n{list}\nPerbaiki di /opt/potion-runner/.env, atau atur lagi dari chat.",
     lang_set: "Oke, mulai sekarang saya membalas dalam Bahasa Indonesia.",
     audit_empty: "Log audit masih kosong.",
     audit_header: "<b>Tindakan terakhir</b>",

@@ -121,6 +121,8 @@ pub struct Texts {
     pub backup_time_set: &'static str,
     pub env_missing: &'static str,
     pub env_failed: &'static str,
+    /// Start-up notice: preferences in `.env` that loading ignored (`{list}`).
+    pub prefs_ignored: &'static str,
     pub lang_set: &'static str,
     pub audit_empty: &'static str,
     pub audit_header: &'static str,
