@@ -241,10 +241,9 @@ impl HelperAction {
             HelperAction::TimerSet(hm) => fill(t.action_timer, &[("time", &hm.to_string())]),
             HelperAction::AptUpdate => t.action_apt_update.to_string(),
             HelperAction::AptUpgrade => t.action_apt_upgrade.to_string(),
-            HelperAction::Restore { id, path } => fill(
-                super::i18n::restore::restore_texts_like(t).action,
-                &[("id", &esc(id)), ("path", &esc(path))],
-            ),
+            HelperAction::Restore { id, path } => {
+                fill(t.restore.action, &[("id", &esc(id)), ("path", &esc(path))])
+            }
         }
     }
 }
@@ -505,6 +504,13 @@ pub fn alert_code(raw: &str) -> Result<String, String> {
     match (subject, code.subject()) {
         (None, _) => Ok(base),
         (Some(u), Some(Subject::Unit)) => Ok(code.with(&validate::unit_name(u)?)),
+        (Some(s), Some(Subject::Disk | Subject::Probe)) => {
+            let word = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
+            if s.is_empty() || s.len() > 32 || !s.chars().all(word) {
+                return Err(format!("{s:?} is not a disk or probe name"));
+            }
+            Ok(code.with(s))
+        }
         (Some(_), None) => Err(format!("{base} takes no unit")),
     }
 }
