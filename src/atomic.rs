@@ -116,6 +116,16 @@ fn cvt(rc: libc::c_int) -> io::Result<libc::c_int> {
 /// file's permission bits (never a symlink target's, never set-id bits) or
 /// uses 0644.
 pub fn write_at(dir: &File, name: &OsStr, bytes: &[u8], mode: Option<u32>) -> io::Result<()> {
+    write_at_with(dir, name, mode, |f| f.write_all(bytes))
+}
+
+/// Like [`write_at`], with the content written by `fill` into the new file.
+pub fn write_at_with(
+    dir: &File,
+    name: &OsStr,
+    mode: Option<u32>,
+    fill: impl FnOnce(&mut File) -> io::Result<()>,
+) -> io::Result<()> {
     let dfd = dir.as_raw_fd();
     let cname = cstr(name)?;
     let mode = match mode {
@@ -133,7 +143,7 @@ pub fn write_at(dir: &File, name: &OsStr, bytes: &[u8], mode: Option<u32>) -> io
         }
     };
     let mut tries = 0;
-    let (tmp, file) = loop {
+    let (tmp, mut file) = loop {
         let tmp = cstr(&temp_name(name)?)?;
         // SAFETY: openat with a NUL-terminated name; the fd is owned below.
         let fd = unsafe {
@@ -158,7 +168,7 @@ pub fn write_at(dir: &File, name: &OsStr, bytes: &[u8], mode: Option<u32>) -> io
         // Set exactly: the umask may have narrowed the mode.
         // SAFETY: fchmod on an fd we own.
         cvt(unsafe { libc::fchmod(file.as_raw_fd(), mode as libc::mode_t) })?;
-        (&file).write_all(bytes)?;
+        fill(&mut file)?;
         file.sync_all()?;
         // SAFETY: renameat within one folder handle, both names NUL-terminated.
         cvt(unsafe { libc::renameat(dfd, tmp.as_ptr(), dfd, cname.as_ptr()) })?;

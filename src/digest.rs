@@ -469,6 +469,16 @@ fn alert_name(code: &str, lang: Lang) -> String {
         (A::BackupFailed, Lang::En) => "Backup failed",
         (A::HealthStale, Lang::Id) => "Data kesehatan basi",
         (A::HealthStale, Lang::En) => "Health data stale",
+        (A::OnBattery, Lang::Id) => "Jalan pakai baterai",
+        (A::OnBattery, Lang::En) => "Running on battery",
+        (A::BatteryLow, Lang::Id) => "Baterai lemah",
+        (A::BatteryLow, Lang::En) => "Battery low",
+        (A::BatteryWorn, Lang::Id) => "Baterai aus",
+        (A::BatteryWorn, Lang::En) => "Battery worn",
+        (A::DiskSmart, Lang::Id) => "Kesehatan disk (SMART)",
+        (A::DiskSmart, Lang::En) => "Disk health (SMART)",
+        (A::ProbeDown, Lang::Id) => "Layanan tidak menjawab",
+        (A::ProbeDown, Lang::En) => "Service not answering",
     };
     format!("{name} <code>{code}</code>")
 }

@@ -7,6 +7,8 @@
 pub const LAST_HEALTH: &str = "last_health.json";
 /// Counters and alert trackers `potion-health` keeps between runs, in `STATE_DIR`.
 pub const HEALTH_STATE: &str = "health-state.json";
+/// The last SMART check of each disk and its accepted baseline (`$STATE_DIR`).
+pub const SMART_STATE: &str = "smart-state.json";
 /// Compact sample history for charts, in `STATE_DIR`.
 pub const HISTORY: &str = "history.bin";
 /// Prometheus textfile, in `STATE_DIR`.

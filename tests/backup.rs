@@ -2,6 +2,8 @@
 #![allow(clippy::disallowed_methods)] // spawns the binary under test and kills it mid-run
 
 mod common;
+#[path = "backup/fidelity.rs"]
+mod fidelity;
 #[path = "backup/hostile.rs"]
 mod hostile;
 
@@ -13,7 +15,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use common::{Sandbox, is_root, run};
-use potion_runner::files::backup::{BackupOutcome, Manifest, SnapshotIndex, VerifyRecord};
+use potion_runner::files::backup::{
+    BackupOutcome, Manifest, ManifestEntry, SnapshotIndex, VerifyRecord,
+};
 use potion_runner::files::read_json;
 use potion_runner::process::Cmd;
 
@@ -96,8 +100,41 @@ impl Bk {
             .join(self.src().strip_prefix("/").unwrap())
     }
 
+    /// The manifest of `id`, read through the library's stream into the
+    /// schema-1 shape the assertions use.
     fn manifest(&self, id: &str) -> Manifest {
-        read_json(&self.backup_dir.join("manifests").join(format!("{id}.json"))).unwrap()
+        use potion_runner::backup::manifest::{Layout, escape_path, open};
+        let (h, records) = open(&Layout::new(&self.backup_dir), id).unwrap();
+        let files = records
+            .map(|r| {
+                let r = r.unwrap();
+                let m = r.meta;
+                ManifestEntry {
+                    path: r.shown(),
+                    kind: r.kind,
+                    size: m.size,
+                    mtime: m.mtime,
+                    mtime_ns: m.mtime_ns,
+                    mode: m.mode,
+                    uid: m.uid,
+                    gid: m.gid,
+                    ctime: m.ctime,
+                    ctime_ns: m.ctime_ns,
+                    ino: m.ino,
+                    blake3: r.hex(),
+                    target: r.target.map(|t| escape_path(OsStr::from_bytes(&t))),
+                }
+            })
+            .collect();
+        Manifest {
+            schema: h.schema,
+            id: h.id,
+            started_at: h.started_at,
+            finished_at: h.finished_at,
+            sources: h.sources,
+            totals: h.totals,
+            files,
+        }
     }
 
     fn outcome(&self) -> BackupOutcome {
@@ -395,7 +432,7 @@ fn damage_found_earlier_stands_until_its_file_is_hashed_again() {
     // when no file is there, the first bucket after it that holds one.
     let m = bk.manifest(&id);
     let bucket_of = |e: &&potion_runner::files::backup::ManifestEntry| {
-        potion_runner::backup::verify::bucket(&e.path)
+        potion_runner::backup::sample::bucket(&e.path)
     };
     let hashed_next = m
         .files
@@ -682,12 +719,9 @@ fn prune_keeps_newest_and_newest_verified_and_dry_run_deletes_nothing() {
     let out = text(&bk.ok(&["prune"], 0).stdout);
     assert!(out.contains(&format!("deleted {}", ids[1])), "{out}");
     assert_eq!(bk.ids(), [ids[0].clone(), ids[2].clone()]);
-    assert!(
-        !bk.backup_dir
-            .join("manifests")
-            .join(format!("{}.json", ids[1]))
-            .exists()
-    );
+    let manifests = bk.backup_dir.join("manifests");
+    assert!(manifests.join(format!("{}.manifest", ids[0])).is_file());
+    assert!(!manifests.join(format!("{}.manifest", ids[1])).exists());
     let index: SnapshotIndex = read_json(&bk.sb.state_dir().join("backups.json")).unwrap();
     assert_eq!(index.snapshots.len(), 2);
     bk.ok(&["verify", &ids[2]], 0);
@@ -766,7 +800,7 @@ fn kill_9_at_any_moment_never_leaves_a_snapshot_that_looks_complete() {
         assert!(left.is_empty(), "leftovers after a clean run: {left:?}");
         for m in std::fs::read_dir(bk.backup_dir.join("manifests")).unwrap() {
             let name = m.unwrap().file_name().to_string_lossy().into_owned();
-            let id = name.trim_end_matches(".json");
+            let id = name.trim_end_matches(".manifest");
             assert!(
                 bk.backup_dir.join("snapshots").join(id).is_dir(),
                 "orphan manifest {name}"

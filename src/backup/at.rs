@@ -84,6 +84,36 @@ impl Dir {
         owned(unsafe { libc::open(c.as_ptr(), DIR_FLAGS | libc::O_NOFOLLOW) }).map(Dir)
     }
 
+    /// Opens a folder by path, following a symlink (a backup source may be one).
+    pub fn open_follow(path: &Path) -> io::Result<Dir> {
+        let c = cstr(path.as_os_str())?;
+        // SAFETY: open with a NUL-terminated path.
+        owned(unsafe { libc::open(c.as_ptr(), DIR_FLAGS) }).map(Dir)
+    }
+
+    /// The target of the symlink `name` in this folder.
+    pub fn read_link(&self, name: &OsStr) -> io::Result<Vec<u8>> {
+        let c = cstr(name)?;
+        let mut buf = vec![0u8; libc::PATH_MAX as usize];
+        // SAFETY: readlinkat writes at most `buf.len()` bytes into a buffer we own.
+        let n =
+            unsafe { libc::readlinkat(self.fd(), c.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
+        if n < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        buf.truncate(n as usize);
+        Ok(buf)
+    }
+
+    /// Hard-links the entry at the relative path `from` below this folder as
+    /// `to_name` in `to` (the path is one this run created, below its own
+    /// snapshot folder).
+    pub fn link_path(&self, from: &[u8], to: &Dir, to_name: &OsStr) -> io::Result<()> {
+        let (a, b) = (cstr(OsStr::from_bytes(from))?, cstr(to_name)?);
+        // SAFETY: linkat on fds we own with NUL-terminated names; flags 0 never follows the last component.
+        cvt(unsafe { libc::linkat(self.fd(), a.as_ptr(), to.fd(), b.as_ptr(), 0) }).map(drop)
+    }
+
     pub fn fd(&self) -> RawFd {
         self.0.as_raw_fd()
     }
@@ -190,6 +220,19 @@ impl Dir {
         let flags = libc::O_RDONLY | libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC;
         // SAFETY: openat with a NUL-terminated name.
         owned(unsafe { libc::openat(self.fd(), c.as_ptr(), flags) })
+    }
+
+    /// Opens a source file to copy like [`Dir::open_read`], without updating
+    /// its access time where the kernel allows that (owner or root).
+    pub fn open_source(&self, name: &CStr) -> io::Result<File> {
+        let flags = libc::O_RDONLY | libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC;
+        // SAFETY: openat with a NUL-terminated name.
+        let fd = unsafe { libc::openat(self.fd(), name.as_ptr(), flags | libc::O_NOATIME) };
+        if fd < 0 && io::Error::last_os_error().raw_os_error() == Some(libc::EPERM) {
+            // SAFETY: as above.
+            return owned(unsafe { libc::openat(self.fd(), name.as_ptr(), flags) });
+        }
+        owned(fd)
     }
 
     /// Opens (creating if needed) a lock file `name`, never through a symlink.

@@ -1,18 +1,18 @@
-//! Copying: read each changed file once, hash and write it in the same pass;
-//! hard-link unchanged files; recreate folders and symlinks with their owner,
-//! mode and times. Source trouble is a warning, destination trouble is fatal.
+//! Copying one file: read it once, hash and write it in the same pass, keep
+//! its holes, set its owner, mode and times. Source trouble is a warning,
+//! destination trouble is fatal.
 
 use std::ffi::OsStr;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::os::fd::AsRawFd;
+use std::os::unix::fs::MetadataExt;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::AtomicU64;
 
-use super::at::{Dir, cstr, cvt, set_meta_fd};
-use super::scan::{Action, ScanEntry, SrcMeta};
+use super::at::{Dir, cvt, set_meta_fd};
+use super::scan::SrcMeta;
 
 /// Read buffer per worker: large enough for BLAKE3's SIMD paths and few syscalls.
 pub const BUF_SIZE: usize = 1 << 20;
@@ -36,7 +36,7 @@ fn dest_err(path: &Path, err: io::Error) -> CopyError {
 /// A finished regular file.
 #[derive(Debug, Clone)]
 pub struct Copied {
-    pub blake3: String,
+    pub blake3: [u8; 32],
     /// Source metadata as read (the copy's size is `meta.size`).
     pub meta: SrcMeta,
     /// False when hard-linked.
@@ -52,137 +52,8 @@ pub struct Counters {
     pub bytes_done: AtomicU64,
 }
 
-/// Everything the workers share.
-pub struct Ctx<'a> {
-    pub entries: &'a [ScanEntry],
-    pub actions: &'a [Option<Action>],
-    /// Snapshot being built.
-    pub dest_root: &'a Dir,
-    /// Its path, for messages only.
-    pub dest_shown: &'a Path,
-    /// Previous complete snapshot, for hard links.
-    pub prev_root: Option<&'a Dir>,
-    pub counters: &'a Counters,
-    /// Set on the first fatal error or by the space watcher; workers stop.
-    pub stop: &'a AtomicBool,
-    pub set_owner: bool,
-}
-
-/// Result slot per entry index.
-pub type Results = Vec<Option<Result<Copied, String>>>;
-
-/// Runs all regular-file jobs on `threads` workers. Returns per-entry results
-/// (`Err` = warning text) or the first fatal destination error.
-pub fn copy_all(ctx: &Ctx, threads: usize) -> Result<Results, CopyError> {
-    let jobs: Vec<usize> = (0..ctx.entries.len())
-        .filter(|&i| ctx.actions[i].is_some())
-        .collect();
-    let next = AtomicUsize::new(0);
-    let results: Mutex<Results> = Mutex::new(vec![None; ctx.entries.len()]);
-    let fatal: Mutex<Option<CopyError>> = Mutex::new(None);
-    std::thread::scope(|s| {
-        for _ in 0..threads.max(1) {
-            s.spawn(|| {
-                let mut buf = vec![0u8; BUF_SIZE];
-                let mut dirs = DirPair::default();
-                let mut local = Vec::new();
-                'work: loop {
-                    // Contiguous chunks keep each worker in its own folders
-                    // (no fight over a folder's lock) and let it reuse the
-                    // open folder handles for `linkat`.
-                    let start = next.fetch_add(CHUNK, Ordering::Relaxed);
-                    let chunk = match jobs.get(start..jobs.len().min(start + CHUNK)) {
-                        Some(c) if !c.is_empty() => c,
-                        _ => break,
-                    };
-                    for &i in chunk {
-                        if ctx.stop.load(Ordering::Relaxed) {
-                            break 'work;
-                        }
-                        match one(ctx, i, &mut buf, &mut dirs) {
-                            Ok(c) => local.push((i, Ok(c))),
-                            Err(CopyError::Source(w)) => local.push((i, Err(w))),
-                            Err(e) => {
-                                ctx.stop.store(true, Ordering::Relaxed);
-                                fatal.lock().unwrap().get_or_insert(e);
-                                break 'work;
-                            }
-                        }
-                    }
-                }
-                let mut r = results.lock().unwrap();
-                for (i, v) in local {
-                    r[i] = Some(v);
-                }
-            });
-        }
-    });
-    if let Some(e) = fatal.into_inner().unwrap() {
-        return Err(e);
-    }
-    Ok(results.into_inner().unwrap())
-}
-
-/// Jobs a worker claims at a time.
-const CHUNK: usize = 32;
-
-/// Open handles of the previous and the new snapshot's copy of one folder.
-#[derive(Default)]
-struct DirPair {
-    parent: Option<PathBuf>,
-    prev: Option<Dir>,
-    dest: Option<Dir>,
-}
-
-impl DirPair {
-    /// Opens the folder `parent` in the new snapshot (and, when there is
-    /// one, in the previous), beneath the snapshots' handles.
-    fn enter(&mut self, ctx: &Ctx, parent: &Path) -> io::Result<()> {
-        if self.parent.as_deref() == Some(parent) {
-            return Ok(());
-        }
-        self.parent = None;
-        self.dest = Some(ctx.dest_root.open_dir(parent)?);
-        // The previous copy's folder may be gone: then files are copied afresh.
-        self.prev = ctx.prev_root.and_then(|p| p.open_dir(parent).ok());
-        self.parent = Some(parent.to_path_buf());
-        Ok(())
-    }
-}
-
-fn one(ctx: &Ctx, i: usize, buf: &mut [u8], dirs: &mut DirPair) -> Result<Copied, CopyError> {
-    let e = &ctx.entries[i];
-    let shown = ctx.dest_shown.join(&e.rel);
-    let parent = e.rel.parent().unwrap_or(Path::new(""));
-    let name = e.rel.file_name().unwrap_or_default();
-    dirs.enter(ctx, parent)
-        .map_err(|err| dest_err(&shown, err))?;
-    let dest = dirs.dest.as_ref().expect("entered");
-    let cname = cstr(name).map_err(|err| dest_err(&shown, err))?;
-    let out = match (&ctx.actions[i], &dirs.prev) {
-        (Some(Action::Link { blake3 }), Some(prev)) => match prev.link_to(&cname, dest, &cname) {
-            Ok(()) => Copied {
-                blake3: blake3.clone(),
-                meta: e.meta,
-                copied: false,
-                warning: None,
-            },
-            // The old copy is gone or has too many links: copy afresh.
-            Err(err) if matches!(err.raw_os_error(), Some(libc::ENOENT) | Some(libc::EMLINK)) => {
-                copy_file(&e.src, dest, name, &shown, buf, ctx.set_owner)?
-            }
-            Err(err) => return Err(dest_err(&shown, err)),
-        },
-        _ => copy_file(&e.src, dest, name, &shown, buf, ctx.set_owner)?,
-    };
-    ctx.counters.files_done.fetch_add(1, Ordering::Relaxed);
-    ctx.counters
-        .bytes_done
-        .fetch_add(out.meta.size, Ordering::Relaxed);
-    Ok(out)
-}
-
-fn open_source(src: &Path) -> io::Result<File> {
+/// Opens a file to copy by path, never through a symlink nor blocking on a FIFO.
+pub fn open_source(src: &Path) -> io::Result<File> {
     let open = |flags| {
         OpenOptions::new()
             .read(true)
@@ -199,12 +70,16 @@ fn open_source(src: &Path) -> io::Result<File> {
     }
 }
 
-/// Copies `src` to a new file `name` in the folder `dest` while hashing it
-/// (one read), then sets owner, mode and times; `shown` names the copy in
-/// messages. Durability comes from one `syncfs` before the manifest is
-/// written (measured: starting write-back per file with `sync_file_range`
-/// cost more system time than it saved).
+/// Copies the open file `input` (`src` names it in messages) to a new file
+/// `name` in the folder `dest` while hashing it (one read), then sets owner,
+/// mode and times; `shown` names the copy in messages. A sparse source
+/// (fewer blocks than its size needs) is copied by its data ranges
+/// (`SEEK_DATA`/`SEEK_HOLE`), so its holes stay holes; the hash covers the
+/// zeros they read as. Durability comes from one `syncfs` before the
+/// manifest is written (measured: starting write-back per file with
+/// `sync_file_range` cost more system time than it saved).
 pub fn copy_file(
+    mut input: File,
     src: &Path,
     dest: &Dir,
     name: &OsStr,
@@ -213,7 +88,6 @@ pub fn copy_file(
     set_owner: bool,
 ) -> Result<Copied, CopyError> {
     let gone = |e: io::Error| CopyError::Source(format!("{} skipped: {e}", src.display()));
-    let mut input = open_source(src).map_err(gone)?;
     let before = input.metadata().map_err(gone)?;
     if !before.is_file() {
         return Err(CopyError::Source(format!(
@@ -222,27 +96,26 @@ pub fn copy_file(
         )));
     }
     let meta = SrcMeta::from_metadata(&before);
+    let sparse = before.blocks() * 512 < before.len();
     let mut out = dest.create(name, 0o600).map_err(|e| dest_err(shown, e))?;
     let mut hasher = blake3::Hasher::new();
-    let mut size = 0u64;
-    loop {
-        let n = match input.read(buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => {
-                drop(out);
-                let _ = dest.unlink(name);
-                return Err(CopyError::Source(format!(
-                    "{} skipped: read failed: {e}",
-                    src.display()
-                )));
-            }
-        };
-        hasher.update(&buf[..n]);
-        out.write_all(&buf[..n]).map_err(|e| dest_err(shown, e))?;
-        size += n as u64;
-    }
+    let copied = if sparse {
+        copy_ranges(&mut input, &mut out, &mut hasher, buf, before.len())
+    } else {
+        copy_all(&mut input, &mut out, &mut hasher, buf)
+    };
+    let size = match copied {
+        Ok(n) => n,
+        Err(Failed::Read(e)) => {
+            drop(out);
+            let _ = dest.unlink(name);
+            return Err(CopyError::Source(format!(
+                "{} skipped: read failed: {e}",
+                src.display()
+            )));
+        }
+        Err(Failed::Write(e)) => return Err(dest_err(shown, e)),
+    };
     let after = input.metadata().map_err(gone)?;
     let changed = SrcMeta::from_metadata(&after) != meta || size != meta.size;
     let warning = changed.then(|| {
@@ -253,11 +126,109 @@ pub fn copy_file(
     });
     set_meta_fd(out.as_raw_fd(), &meta, set_owner).map_err(|e| dest_err(shown, e))?;
     Ok(Copied {
-        blake3: hasher.finalize().to_hex().to_string(),
+        blake3: *hasher.finalize().as_bytes(),
         meta: SrcMeta { size, ..meta },
         copied: true,
         warning,
     })
+}
+
+enum Failed {
+    Read(io::Error),
+    Write(io::Error),
+}
+
+fn read_some(input: &mut File, buf: &mut [u8]) -> Result<usize, Failed> {
+    loop {
+        match input.read(buf) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            r => return r.map_err(Failed::Read),
+        }
+    }
+}
+
+fn copy_all(
+    input: &mut File,
+    out: &mut File,
+    hasher: &mut blake3::Hasher,
+    buf: &mut [u8],
+) -> Result<u64, Failed> {
+    let mut size = 0u64;
+    loop {
+        let n = read_some(input, buf)?;
+        if n == 0 {
+            return Ok(size);
+        }
+        hasher.update(&buf[..n]);
+        out.write_all(&buf[..n]).map_err(Failed::Write)?;
+        size += n as u64;
+    }
+}
+
+fn seek(f: &File, to: u64, whence: libc::c_int) -> io::Result<u64> {
+    // SAFETY: lseek on an fd we own.
+    let r = unsafe { libc::lseek(f.as_raw_fd(), to as libc::off_t, whence) };
+    if r < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(r as u64)
+    }
+}
+
+/// Hashes `n` zero bytes (a hole reads as zeros).
+fn hash_zeros(hasher: &mut blake3::Hasher, mut n: u64) {
+    static ZEROS: [u8; 64 << 10] = [0; 64 << 10];
+    while n > 0 {
+        let k = n.min(ZEROS.len() as u64) as usize;
+        hasher.update(&ZEROS[..k]);
+        n -= k as u64;
+    }
+}
+
+/// Copies only the data ranges of a sparse file; the copy gets the same
+/// size with holes where the source has them.
+fn copy_ranges(
+    input: &mut File,
+    out: &mut File,
+    hasher: &mut blake3::Hasher,
+    buf: &mut [u8],
+    len: u64,
+) -> Result<u64, Failed> {
+    let mut pos = 0u64;
+    while pos < len {
+        let data = match seek(input, pos, libc::SEEK_DATA) {
+            Ok(d) => d.min(len),
+            Err(e) if e.raw_os_error() == Some(libc::ENXIO) => len,
+            Err(e) => return Err(Failed::Read(e)),
+        };
+        hash_zeros(hasher, data - pos);
+        if data >= len {
+            pos = len;
+            break;
+        }
+        let hole = seek(input, data, libc::SEEK_HOLE)
+            .map_err(Failed::Read)?
+            .min(len);
+        seek(input, data, libc::SEEK_SET).map_err(Failed::Read)?;
+        seek(out, data, libc::SEEK_SET).map_err(Failed::Write)?;
+        let mut at = data;
+        while at < hole {
+            let want = ((hole - at) as usize).min(buf.len());
+            let n = read_some(input, &mut buf[..want])?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buf[..n]);
+            out.write_all(&buf[..n]).map_err(Failed::Write)?;
+            at += n as u64;
+        }
+        pos = at;
+        if at < hole {
+            break;
+        }
+    }
+    out.set_len(pos).map_err(Failed::Write)?;
+    Ok(pos)
 }
 
 /// Flushes the filesystem that holds `dir` (one call instead of an fsync per file).
@@ -274,9 +245,22 @@ pub fn can_chown() -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::ffi::CString;
-    use std::os::unix::ffi::OsStrExt;
-    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    use std::os::unix::fs::PermissionsExt;
+
+    fn copy(src: &Path, dir: &Path, name: &str) -> Result<Copied, CopyError> {
+        let d = Dir::open(dir).unwrap();
+        let mut buf = vec![0; BUF_SIZE];
+        let input = open_source(src).unwrap();
+        copy_file(
+            input,
+            src,
+            &d,
+            OsStr::new(name),
+            &dir.join(name),
+            &mut buf,
+            false,
+        )
+    }
 
     #[test]
     fn copy_hashes_in_one_pass_and_keeps_mode_and_mtime() {
@@ -285,11 +269,9 @@ mod tests {
         let data: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
         std::fs::write(&src, &data).unwrap();
         std::fs::set_permissions(&src, std::fs::Permissions::from_mode(0o640)).unwrap();
+        let c = copy(&src, dir.path(), "dest").unwrap();
+        assert_eq!(c.blake3, *blake3::hash(&data).as_bytes());
         let dest = dir.path().join("dest");
-        let mut buf = vec![0; BUF_SIZE];
-        let d = Dir::open(dir.path()).unwrap();
-        let c = copy_file(&src, &d, OsStr::new("dest"), &dest, &mut buf, false).unwrap();
-        assert_eq!(c.blake3, blake3::hash(&data).to_hex().to_string());
         assert_eq!(std::fs::read(&dest).unwrap(), data);
         let (s, d) = (
             std::fs::metadata(&src).unwrap(),
@@ -301,60 +283,51 @@ mod tests {
     }
 
     #[test]
-    fn vanished_source_is_a_warning_and_existing_dest_is_fatal() {
+    fn sparse_files_stay_sparse_and_hash_as_read() {
         let dir = tempfile::tempdir().unwrap();
-        let mut buf = vec![0; BUF_SIZE];
-        let d = Dir::open(dir.path()).unwrap();
-        let shown = dir.path().join("d");
-        let r = copy_file(
-            &dir.path().join("gone"),
-            &d,
-            OsStr::new("d"),
-            &shown,
-            &mut buf,
-            false,
-        );
+        let src = dir.path().join("sparse");
+        let f = File::create(&src).unwrap();
+        // 64 MiB apparent, two small data ranges (one at the very end).
+        f.set_len(64 << 20).unwrap();
+        use std::os::unix::fs::FileExt;
+        f.write_all_at(b"head", 1 << 20).unwrap();
+        f.write_all_at(b"tail", (64 << 20) - 4).unwrap();
+        drop(f);
+        let c = copy(&src, dir.path(), "copy").unwrap();
+        let content = std::fs::read(&src).unwrap();
+        assert_eq!(c.blake3, *blake3::hash(&content).as_bytes());
+        let d = std::fs::metadata(dir.path().join("copy")).unwrap();
+        assert_eq!(d.len(), 64 << 20);
         assert!(
-            matches!(r, Err(CopyError::Source(ref w)) if w.contains("gone")),
-            "{r:?}"
+            d.blocks() * 512 < 1 << 20,
+            "the copy is dense: {} blocks",
+            d.blocks()
         );
+        assert_eq!(std::fs::read(dir.path().join("copy")).unwrap(), content);
+    }
+
+    #[test]
+    fn an_existing_or_symlinked_destination_is_fatal_and_never_followed() {
+        let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("s"), b"x").unwrap();
         std::fs::write(dir.path().join("d"), b"y").unwrap();
-        let r = copy_file(
-            &dir.path().join("s"),
-            &d,
-            OsStr::new("d"),
-            &shown,
-            &mut buf,
-            false,
-        );
+        let r = copy(&dir.path().join("s"), dir.path(), "d");
         assert!(matches!(r, Err(CopyError::Dest { .. })), "{r:?}");
-        // A symlink planted as the destination is never followed.
         std::fs::remove_file(dir.path().join("d")).unwrap();
         std::os::unix::fs::symlink(dir.path().join("elsewhere"), dir.path().join("d")).unwrap();
-        let r = copy_file(
-            &dir.path().join("s"),
-            &d,
-            OsStr::new("d"),
-            &shown,
-            &mut buf,
-            false,
-        );
-        assert!(!dir.path().join("elsewhere").exists());
+        let r = copy(&dir.path().join("s"), dir.path(), "d");
         assert!(matches!(r, Err(CopyError::Dest { .. })), "{r:?}");
+        assert!(!dir.path().join("elsewhere").exists());
     }
 
     #[test]
     fn a_fifo_in_place_of_a_file_is_a_warning_not_a_hang() {
         let dir = tempfile::tempdir().unwrap();
         let fifo = dir.path().join("was-a-file");
-        let c = CString::new(fifo.as_os_str().as_bytes()).unwrap();
+        let c = super::super::at::cstr(fifo.as_os_str()).unwrap();
         // SAFETY: a valid NUL-terminated path.
         assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
-        let mut buf = vec![0; BUF_SIZE];
-        let d = Dir::open(dir.path()).unwrap();
-        let shown = dir.path().join("d");
-        let r = copy_file(&fifo, &d, OsStr::new("d"), &shown, &mut buf, false);
+        let r = copy(&fifo, dir.path(), "d");
         assert!(
             matches!(r, Err(CopyError::Source(ref w)) if w.contains("no longer a regular file")),
             "{r:?}"

@@ -1,13 +1,26 @@
 //! Snapshot ids, the on-disk layout of `BACKUP_DIR`, manifest reading and
-//! writing, and the escaped form in which manifests store file names.
+//! writing (schema 2 written and read as a stream, schema 1 still read), and
+//! the escaped form in which people and schema 1 see file names.
+//!
+//! Schema 2 (`manifests/<ID>.manifest`, see `docs/backup-format.md`): 8 magic
+//! bytes, a little-endian u32 length, a JSON [`ManifestHeader`] with the
+//! totals (so `list` and `backups.json` never read further), then one zstd
+//! frame of [`Rec`] records in path order and an end byte.
 
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use std::fs::File;
+use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+use std::os::fd::FromRawFd;
+use std::os::unix::fs::OpenOptionsExt;
+
+use anyhow::{Context, Result, bail};
 use chrono::{DateTime, NaiveDateTime, Utc};
 
+use super::record::{Decoder, END, Encoder, Rec, cmp_path};
+use super::root::Root;
 use crate::atomic;
 use crate::files::backup::{Manifest, ManifestHeader};
 use crate::files::read_json_streaming;
@@ -61,8 +74,14 @@ impl Layout {
     pub fn manifests(&self) -> PathBuf {
         self.root.join("manifests")
     }
+    /// The manifest of `id` as it is on disk: schema 2, or else schema 1.
     pub fn manifest(&self, id: &str) -> PathBuf {
-        self.manifests().join(format!("{id}.json"))
+        let v2 = self.manifests().join(manifest_name(id));
+        if v2.is_file() {
+            v2
+        } else {
+            self.manifests().join(format!("{id}.json"))
+        }
     }
     pub fn verify_dir(&self) -> PathBuf {
         self.root.join("verify")
@@ -127,30 +146,211 @@ pub fn resolve_id(layout: &Layout, id: Option<&str>) -> Result<String> {
     }
 }
 
-/// Reads a whole manifest, parsing from a small buffer so the file's bytes
-/// never sit in memory beside the entries built from them.
-pub fn read_manifest(layout: &Layout, id: &str) -> Result<Manifest> {
-    read_json_streaming(&layout.manifest(id))
+/// File name of a schema-2 manifest.
+pub fn manifest_name(id: &str) -> String {
+    format!("{id}.{MANIFEST_EXT}")
 }
 
-/// Reads a manifest without materialising its file list (nor its bytes).
+/// The manifest schema this version writes.
+pub const SCHEMA: u32 = 2;
+/// Extension of schema-2 manifests (schema 1 used `.json`).
+pub const MANIFEST_EXT: &str = "manifest";
+/// First bytes of a schema-2 manifest.
+pub const MAGIC: &[u8; 8] = b"PMANIF\x00\x02";
+/// The header is small; anything larger is damage.
+const MAX_HEADER: u32 = 1 << 20;
+
+fn open_manifest(layout: &Layout, id: &str) -> Result<(PathBuf, File)> {
+    let path = layout.manifest(id);
+    let f = File::options()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(&path)
+        .with_context(|| format!("reading manifest {}", path.display()))?;
+    Ok((path, f))
+}
+
+/// Reads the header of a schema-2 manifest after its magic.
+fn read_v2_header(r: &mut impl Read, path: &Path) -> Result<ManifestHeader> {
+    let mut len = [0u8; 4];
+    r.read_exact(&mut len)
+        .with_context(|| format!("{} is cut short", path.display()))?;
+    let len = u32::from_le_bytes(len);
+    if len > MAX_HEADER {
+        bail!("{} has a damaged header", path.display());
+    }
+    let mut buf = vec![0u8; len as usize];
+    r.read_exact(&mut buf)
+        .with_context(|| format!("{} is cut short", path.display()))?;
+    let h: ManifestHeader = serde_json::from_slice(&buf)
+        .with_context(|| format!("{} has a damaged header", path.display()))?;
+    if h.schema != SCHEMA {
+        bail!(
+            "{} has schema {}, expected {SCHEMA}",
+            path.display(),
+            h.schema
+        );
+    }
+    Ok(h)
+}
+
+/// Records of one manifest, in path order, read as a stream (schema 2) or,
+/// for a schema-1 manifest, parsed whole and sorted once.
+pub struct Reader {
+    dec: Decoder,
+    src: Source,
+    path: PathBuf,
+}
+
+enum Source {
+    V2(Box<zstd::stream::read::Decoder<'static, BufReader<File>>>),
+    V1(std::vec::IntoIter<Rec>),
+    Done,
+}
+
+impl Iterator for Reader {
+    type Item = Result<Rec>;
+
+    fn next(&mut self) -> Option<Result<Rec>> {
+        match &mut self.src {
+            Source::V1(it) => it.next().map(Ok),
+            Source::Done => None,
+            Source::V2(z) => match self.dec.read(z.as_mut()) {
+                Ok(Some(r)) => Some(Ok(r)),
+                Ok(None) => {
+                    self.src = Source::Done;
+                    None
+                }
+                Err(e) => {
+                    self.src = Source::Done;
+                    Some(Err(
+                        anyhow::Error::new(e).context(format!("reading {}", self.path.display()))
+                    ))
+                }
+            },
+        }
+    }
+}
+
+/// Opens the manifest of `id`: its header and a stream of its records.
+pub fn open(layout: &Layout, id: &str) -> Result<(ManifestHeader, Reader)> {
+    let (path, f) = open_manifest(layout, id)?;
+    let mut r = BufReader::with_capacity(64 << 10, f);
+    let mut magic = [0u8; 8];
+    let n = r.read(&mut magic[..1])?;
+    if n == 1 && magic[0] == b'{' {
+        drop(r);
+        let m: Manifest = read_json_streaming(&path)?;
+        let mut recs = m
+            .files
+            .iter()
+            .map(Rec::from_entry)
+            .collect::<std::io::Result<Vec<Rec>>>()
+            .with_context(|| format!("reading {}", path.display()))?;
+        recs.sort_by(|a, b| cmp_path(&a.path, &b.path));
+        let header = ManifestHeader {
+            schema: m.schema,
+            id: m.id,
+            started_at: m.started_at,
+            finished_at: m.finished_at,
+            sources: m.sources,
+            totals: m.totals,
+        };
+        let src = Source::V1(recs.into_iter());
+        return Ok((
+            header,
+            Reader {
+                dec: Decoder::default(),
+                src,
+                path,
+            },
+        ));
+    }
+    r.read_exact(&mut magic[1..])
+        .with_context(|| format!("{} is cut short", path.display()))?;
+    if &magic != MAGIC {
+        bail!("{} is not a manifest", path.display());
+    }
+    let header = read_v2_header(&mut r, &path)?;
+    let z = zstd::stream::read::Decoder::with_buffer(r)
+        .with_context(|| format!("reading {}", path.display()))?;
+    let src = Source::V2(Box::new(z));
+    Ok((
+        header,
+        Reader {
+            dec: Decoder::default(),
+            src,
+            path,
+        },
+    ))
+}
+
+/// Reads a manifest's header only (schema 2: a few hundred bytes).
 pub fn read_header(layout: &Layout, id: &str) -> Result<ManifestHeader> {
-    read_json_streaming(&layout.manifest(id))
+    let (path, f) = open_manifest(layout, id)?;
+    let mut r = BufReader::with_capacity(4096, f);
+    let mut magic = [0u8; 8];
+    r.read_exact(&mut magic)
+        .with_context(|| format!("{} is cut short", path.display()))?;
+    if magic[0] == b'{' {
+        drop(r);
+        return read_json_streaming(&path);
+    }
+    if &magic != MAGIC {
+        bail!("{} is not a manifest", path.display());
+    }
+    read_v2_header(&mut r, &path)
 }
 
-/// Writes a manifest atomically through the `manifests/` handle, readable
-/// by its owner only (compact JSON: it is large and machine-read).
-pub fn write_manifest(root: &super::root::Root, m: &Manifest) -> Result<()> {
-    let mut bytes = serde_json::to_vec(m).context("serializing manifest")?;
-    bytes.push(b'\n');
-    let name = format!("{}.json", m.id);
-    atomic::write_at(
-        root.manifests.file(),
-        OsStr::new(&name),
-        &bytes,
-        Some(0o600),
-    )
-    .with_context(|| format!("writing manifest {name}"))
+/// Writes a schema-2 manifest as records arrive: the compressed records go
+/// to an unnamed file in `manifests/` (`O_TMPFILE`), and [`Writer::finish`]
+/// puts the header with the totals in front of them in one atomic write.
+pub struct Writer {
+    z: zstd::stream::write::Encoder<'static, BufWriter<File>>,
+    enc: Encoder,
+}
+
+impl Writer {
+    pub fn new(root: &Root) -> std::io::Result<Writer> {
+        let flags = libc::O_TMPFILE | libc::O_RDWR | libc::O_CLOEXEC;
+        // SAFETY: openat with a constant NUL-terminated name; the fd is owned below.
+        let fd = unsafe { libc::openat(root.manifests.fd(), c".".as_ptr(), flags, 0o600) };
+        if fd < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        // SAFETY: a fresh fd nothing else owns.
+        let f = unsafe { File::from_raw_fd(fd) };
+        let z = zstd::stream::write::Encoder::new(BufWriter::with_capacity(256 << 10, f), 3)?;
+        Ok(Writer {
+            z,
+            enc: Encoder::default(),
+        })
+    }
+
+    pub fn push(&mut self, r: &Rec) -> std::io::Result<()> {
+        self.enc.write(r, &mut self.z)
+    }
+
+    /// Writes `manifests/<ID>.manifest` (0600) atomically and fsynced.
+    pub fn finish(mut self, root: &Root, header: &ManifestHeader) -> Result<()> {
+        self.z.write_all(&[END])?;
+        let mut body = self.z.finish()?.into_inner().map_err(|e| e.into_error())?;
+        body.seek(SeekFrom::Start(0))?;
+        let head = serde_json::to_vec(header).context("serializing the manifest header")?;
+        let name = manifest_name(&header.id);
+        atomic::write_at_with(
+            root.manifests.file(),
+            OsStr::new(&name),
+            Some(0o600),
+            |out| {
+                out.write_all(MAGIC)?;
+                out.write_all(&(head.len() as u32).to_le_bytes())?;
+                out.write_all(&head)?;
+                std::io::copy(&mut body, out).map(drop)
+            },
+        )
+        .with_context(|| format!("writing manifest {name}"))
+    }
 }
 
 /// Escapes a file name for the manifest: valid UTF-8 stays readable, `%`

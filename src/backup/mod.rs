@@ -2,17 +2,22 @@
 //! retention, restore. See `ARCHITECTURE.md` (Backup) for the invariants.
 
 pub mod at;
+pub mod build;
 pub mod copy;
 pub mod index;
 pub mod lock;
 pub mod manifest;
 pub mod prune;
+pub mod record;
 pub mod restore;
 pub mod root;
 pub mod run;
+pub mod sample;
 pub mod scan;
 pub mod space;
+pub mod state;
 pub mod verify;
+pub mod walk;
 
 pub use run::{RunReport, run};
 

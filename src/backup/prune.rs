@@ -2,7 +2,7 @@
 //! synthetic calendar) and the careful deletion of what it lets go.
 
 use anyhow::{Context, Result};
-use chrono::{DateTime, Datelike, Utc};
+use chrono::{DateTime, Datelike, Local, TimeZone, Utc};
 
 use std::ffi::OsStr;
 
@@ -29,14 +29,19 @@ pub struct Decision {
 }
 
 /// Decides which snapshots stay. For each rule, the newest snapshot of each
-/// of the last N periods (UTC day, ISO week, month) that have snapshots stays.
+/// of the last N periods (day, ISO week, month in the time zone `tz`, the
+/// owner's local time in production) that have snapshots stays.
 /// The newest snapshot and the newest verified one always stay, so a prune can
 /// never leave the owner without a good copy. Returns newest first.
-pub fn retention(
+pub fn retention<Tz: TimeZone>(
     snapshots: &[(String, DateTime<Utc>)],
     keep: Keep,
     newest_verified: Option<&str>,
-) -> Vec<Decision> {
+    tz: &Tz,
+) -> Vec<Decision>
+where
+    Tz::Offset: std::fmt::Display,
+{
     let mut sorted: Vec<&(String, DateTime<Utc>)> = snapshots.iter().collect();
     sorted.sort_by(|a, b| b.0.cmp(&a.0));
     let mut decisions: Vec<Decision> = sorted
@@ -47,8 +52,8 @@ pub fn retention(
             reasons: Vec::new(),
         })
         .collect();
-    type Period = fn(&DateTime<Utc>) -> String;
-    let rules: [(&str, u32, Period); 3] = [
+    type Period<Tz> = fn(&DateTime<Tz>) -> String;
+    let rules: [(&str, u32, Period<Tz>); 3] = [
         ("daily", keep.daily, |t| t.format("%Y-%m-%d").to_string()),
         ("weekly", keep.weekly, |t| {
             let w = t.iso_week();
@@ -62,7 +67,7 @@ pub fn retention(
             if seen.len() as u32 >= count {
                 break;
             }
-            let p = period(t);
+            let p = period(&t.with_timezone(tz));
             if !seen.contains(&p) {
                 decisions[i].keep = true;
                 decisions[i].reasons.push(format!("{name} {p}"));
@@ -122,7 +127,8 @@ pub fn prune(cfg: &Config, dry_run: bool) -> Result<Vec<Decision>> {
         weekly: cfg.keep_weekly,
         monthly: cfg.keep_monthly,
     };
-    let decisions = retention(&snapshots, keep, newest_verified.as_deref());
+    // Days, weeks and months are the owner's: local time (`TZ`).
+    let decisions = retention(&snapshots, keep, newest_verified.as_deref(), &Local);
     if let Some(root) = &root {
         for d in decisions.iter().filter(|d| !d.keep) {
             delete(&layout, root, &d.id)?;
@@ -144,10 +150,11 @@ fn delete(layout: &Layout, root: &Root, id: &str) -> Result<()> {
         .rename(OsStr::new(id), &root.snapshots, doomed)
         .with_context(|| format!("moving {} aside", layout.snapshot(id).display()))?;
     root.snapshots.file().sync_all()?;
-    let name = format!("{id}.json");
-    for (dir, shown) in [
-        (&root.manifests, layout.manifest(id)),
-        (&root.verify, layout.verify_record(id)),
+    let shown = layout.manifest(id);
+    for (dir, name) in [
+        (&root.manifests, manifest::manifest_name(id)),
+        (&root.manifests, format!("{id}.json")),
+        (&root.verify, format!("{id}.json")),
     ] {
         match dir.unlink(OsStr::new(&name)) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
@@ -214,6 +221,7 @@ mod tests {
                 monthly: 6,
             },
             None,
+            &Utc,
         );
         assert_eq!(ds.len(), snaps.len());
         let k = kept(&ds);
@@ -264,6 +272,7 @@ mod tests {
                 monthly: 0,
             },
             Some(&snaps[0].0),
+            &Utc,
         );
         assert_eq!(kept(&ds), ["20260101T01", "20260103T01"]);
         let verified = ds.iter().find(|d| d.id == snaps[0].0).unwrap();
@@ -287,7 +296,37 @@ mod tests {
                 monthly: 0,
             },
             None,
+            &Utc,
         );
         assert_eq!(kept(&ds), ["20260101T01", "20260201T01", "20260301T05"]);
+    }
+
+    #[test]
+    fn days_are_the_owners_local_days() {
+        // 21:30 and 22:30 UTC on the 1st are 23:30 on the 1st and 00:30 on
+        // the 2nd two hours east; 10:30 UTC on the 2nd is the newest.
+        let snaps = vec![
+            snap(2026, 3, 1, 21),
+            snap(2026, 3, 1, 22),
+            snap(2026, 3, 2, 10),
+        ];
+        let keep = Keep {
+            daily: 2,
+            weekly: 0,
+            monthly: 0,
+        };
+        let utc = retention(&snaps, keep, None, &Utc);
+        assert_eq!(kept(&utc), ["20260301T22", "20260302T10"]);
+        let east = chrono::FixedOffset::east_opt(2 * 3600).unwrap();
+        let local = retention(&snaps, keep, None, &east);
+        assert_eq!(kept(&local), ["20260301T21", "20260302T10"]);
+        let first = local
+            .iter()
+            .find(|d| d.id.starts_with("20260301T21"))
+            .unwrap();
+        assert!(
+            first.reasons.contains(&"daily 2026-03-01".to_string()),
+            "{first:?}"
+        );
     }
 }

@@ -4,7 +4,7 @@
 
 use std::ffi::{OsStr, OsString};
 use std::os::fd::AsRawFd;
-use std::os::unix::ffi::OsStringExt;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Component, Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow, bail};
@@ -12,11 +12,12 @@ use anyhow::{Context, Result, anyhow, bail};
 use super::at::{self, Dir};
 use super::copy::{self, BUF_SIZE, CopyError};
 use super::lock;
-use super::manifest::{self, Layout, escape_path, unescape_path};
+use super::manifest::{self, Layout};
+use super::record::{Rec, cmp_path, is_at_or_under, raw};
 use super::root;
 use super::scan::SrcMeta;
 use crate::config::Config;
-use crate::files::backup::{EntryKind, ManifestEntry};
+use crate::files::backup::EntryKind;
 
 /// What a restore did.
 #[derive(Debug, Clone)]
@@ -50,27 +51,26 @@ pub fn clean_rel(path: &Path) -> Result<PathBuf> {
     Ok(rel)
 }
 
-/// Entries of the manifest at or under `key`.
-pub fn select<'a>(files: &'a [ManifestEntry], key: &str) -> Vec<&'a ManifestEntry> {
-    let prefix = format!("{key}/");
-    files
-        .iter()
-        .filter(|e| e.path == key || e.path.starts_with(&prefix))
-        .collect()
-}
-
-fn meta_of(e: &ManifestEntry) -> SrcMeta {
-    SrcMeta {
-        size: e.size,
-        mtime: e.mtime,
-        mtime_ns: e.mtime_ns,
-        mode: e.mode,
-        uid: e.uid,
-        gid: e.gid,
-        ctime: e.ctime,
-        ctime_ns: e.ctime_ns,
-        ino: e.ino,
+/// Calls `f` for each record at or under `top`, in path order; they are
+/// contiguous, so reading stops after them. Returns how many there were.
+fn for_selected(
+    layout: &Layout,
+    id: &str,
+    top: &[u8],
+    mut f: impl FnMut(Rec) -> Result<()>,
+) -> Result<u64> {
+    let (_, records) = manifest::open(layout, id)?;
+    let mut n = 0;
+    for r in records {
+        let r = r?;
+        if is_at_or_under(&r.path, top) {
+            n += 1;
+            f(r)?;
+        } else if cmp_path(&r.path, top) == std::cmp::Ordering::Greater {
+            break;
+        }
     }
+    Ok(n)
 }
 
 /// A fresh temporary name beside `name` (random, so nothing can be planted under it).
@@ -151,25 +151,13 @@ fn walk(start: &Dir, path: &Path, create: bool, hops: &mut u32) -> Result<Dir> {
                         path.display()
                     );
                 }
-                let target = read_link_at(&cur, name)?;
+                let target = PathBuf::from(OsString::from_vec(cur.read_link(name)?));
                 walk(&cur, &target, false, hops)?
             }
             Err(e) => return Err(e).with_context(|| format!("opening {}", path.display())),
         };
     }
     Ok(cur)
-}
-
-fn read_link_at(dir: &Dir, name: &OsStr) -> Result<PathBuf> {
-    let c = at::cstr(name)?;
-    let mut buf = vec![0u8; libc::PATH_MAX as usize];
-    // SAFETY: readlinkat writes at most `buf.len()` bytes into a buffer we own.
-    let n = unsafe { libc::readlinkat(dir.fd(), c.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
-    if n < 0 {
-        return Err(std::io::Error::last_os_error()).context("reading a symlink");
-    }
-    buf.truncate(n as usize);
-    Ok(PathBuf::from(OsString::from_vec(buf)))
 }
 
 fn trusted_owner(uid: u32) -> bool {
@@ -207,40 +195,42 @@ pub fn restore(
     let _lock = lock::wait(&handles.dir, lock::Mode::Shared, lock::WAIT, "restore")?;
     let id = manifest::resolve_id(&layout, Some(id))?;
     let rel = clean_rel(path)?;
-    let m = manifest::read_manifest(&layout, &id)?;
-    let mut chosen = select(&m.files, &escape_path(rel.as_os_str()));
-    if chosen.is_empty()
+    let dest_root = to.map_or_else(|| layout.restored().join(&id), Path::to_path_buf);
+    refuse_inside_snapshots(&layout, &dest_root)?;
+    let dest_of = |p: &[u8]| dest_root.join(OsStr::from_bytes(p));
+
+    let mut top = rel.as_os_str().as_bytes().to_vec();
+    let (mut clashes, mut first) = (0u64, None);
+    let mut check = |r: Rec| {
+        if !overwrite && r.kind != EntryKind::Dir {
+            let d = dest_of(&r.path);
+            if std::fs::symlink_metadata(&d).is_ok() {
+                clashes += 1;
+                first.get_or_insert(d);
+            }
+        }
+        Ok(())
+    };
+    let mut found = for_selected(&layout, &id, &top, &mut check)?;
+    if found == 0
         && let Some(s) = rel.to_str()
     {
         // Names that are not UTF-8 can be given in the manifest's escaped form.
-        chosen = select(&m.files, s);
+        top = raw(s);
+        found = for_selected(&layout, &id, &top, &mut check)?;
     }
-    if chosen.is_empty() {
+    if found == 0 {
         bail!(
             "{} is not in snapshot {id}; paths are given as backed up, e.g. /opt/potion-runner/.env",
             path.display()
         );
     }
-    let snap = layout.snapshot(&id);
-    let dest_root = to.map_or_else(|| layout.restored().join(&id), Path::to_path_buf);
-    refuse_inside_snapshots(&layout, &dest_root)?;
-    let dest_of = |e: &ManifestEntry| dest_root.join(unescape_path(&e.path));
-
-    if !overwrite {
-        let clashes: Vec<PathBuf> = chosen
-            .iter()
-            .filter(|e| e.kind != EntryKind::Dir)
-            .map(|e| dest_of(e))
-            .filter(|d| std::fs::symlink_metadata(d).is_ok())
-            .collect();
-        if let Some(first) = clashes.first() {
-            bail!(
-                "{} files already exist at the destination (first: {}); nothing was restored; \
-                 pass --overwrite to replace them or choose another --to folder",
-                clashes.len(),
-                first.display()
-            );
-        }
+    if let Some(first) = first {
+        bail!(
+            "{clashes} files already exist at the destination (first: {}); nothing was restored; \
+             pass --overwrite to replace them or choose another --to folder",
+            first.display()
+        );
     }
     let root_dir = match to {
         None => root::private_child(&handles.dir, "restored", &layout.restored())?
@@ -248,17 +238,75 @@ pub fn restore(
             .with_context(|| format!("creating {}", dest_root.display()))?,
         Some(to) => walk(&Dir::open(Path::new("/"))?, to, true, &mut 0)?,
     };
-    let set_owner = copy::can_chown();
-    let mut buf = vec![0u8; BUF_SIZE];
-    let (mut files, mut bytes) = (0u64, 0u64);
-    let mut dests = Dests {
-        root: &root_dir,
-        last: None,
+    let mut r = Restorer {
+        id: &id,
+        snap: layout.snapshot(&id),
+        dest_root: &dest_root,
+        top: &top,
+        dests: Dests {
+            root: &root_dir,
+            last: None,
+        },
+        dirs: Vec::new(),
+        buf: vec![0u8; BUF_SIZE],
+        set_owner: copy::can_chown(),
+        files: 0,
+        bytes: 0,
     };
-    for e in &chosen {
-        let erel = PathBuf::from(unescape_path(&e.path));
-        let name = erel.file_name().unwrap_or_default();
-        let dest = dest_root.join(&erel);
+    for_selected(&layout, &id, &top, |rec| r.one(rec))?;
+    r.close_dirs(None)?;
+    let (files, bytes) = (r.files, r.bytes);
+    copy::sync_filesystem(&root_dir).with_context(|| format!("syncing {}", dest_root.display()))?;
+    Ok(RestoreReport {
+        id,
+        files,
+        bytes,
+        dest: dest_of(&top),
+    })
+}
+
+/// The state of one restore as records stream past.
+struct Restorer<'a> {
+    id: &'a str,
+    snap: PathBuf,
+    dest_root: &'a Path,
+    top: &'a [u8],
+    dests: Dests<'a>,
+    /// Restored folders whose contents may still come (their modes and
+    /// times are set once they are left).
+    dirs: Vec<(Vec<u8>, SrcMeta)>,
+    buf: Vec<u8>,
+    set_owner: bool,
+    files: u64,
+    bytes: u64,
+}
+
+impl Restorer<'_> {
+    /// Sets owner, mode and times of the folders that `next` is not inside.
+    fn close_dirs(&mut self, next: Option<&[u8]>) -> Result<()> {
+        while let Some((d, meta)) = self.dirs.last() {
+            if next.is_some_and(|n| is_at_or_under(n, d)) {
+                break;
+            }
+            let shown = self.dest_root.join(OsStr::from_bytes(d));
+            walk(
+                self.dests.root,
+                Path::new(OsStr::from_bytes(d)),
+                false,
+                &mut 0,
+            )
+            .and_then(|h| Ok(at::set_meta_fd(h.fd(), meta, self.set_owner)?))
+            .with_context(|| format!("setting owner and mode of {}", shown.display()))?;
+            self.dirs.pop();
+        }
+        Ok(())
+    }
+
+    fn one(&mut self, e: Rec) -> Result<()> {
+        self.close_dirs(Some(&e.path))?;
+        let id = self.id;
+        let erel = PathBuf::from(OsStr::from_bytes(&e.path));
+        let dest = self.dest_root.join(&erel);
         if erel
             .components()
             .any(|c| !matches!(c, Component::Normal(_)))
@@ -266,11 +314,18 @@ pub fn restore(
             bail!(
                 "{} leaves {}; the manifest is damaged",
                 dest.display(),
-                dest_root.display()
+                self.dest_root.display()
             );
         }
-        let parent = dests.get(erel.parent().unwrap_or(Path::new("")))?;
+        let name = erel.file_name().unwrap_or_default();
+        let root_dir = self.dests.root;
+        let parent = self.dests.get(erel.parent().unwrap_or(Path::new("")))?;
         let tmp = temp_name(name)?;
+        let put = |parent: &Dir| {
+            parent
+                .rename(&tmp, parent, name)
+                .with_context(|| format!("putting {} in place", dest.display()))
+        };
         match e.kind {
             EntryKind::Dir => {
                 match parent.mkdir(name, 0o700) {
@@ -280,62 +335,75 @@ pub fn restore(
                     _ => {}
                 }
                 walk(parent, Path::new(name), false, &mut 0)?;
+                self.dirs.push((e.path, e.meta));
             }
             EntryKind::Symlink => {
-                let target = unescape_path(e.target.as_deref().unwrap_or_default());
+                let target = OsString::from_vec(e.target.clone().unwrap_or_default());
                 parent
                     .symlink(&target, &tmp)
                     .with_context(|| format!("creating {}", dest.display()))?;
-                let _ = parent.set_symlink_meta(&tmp, &meta_of(e), set_owner);
-                parent
-                    .rename(&tmp, parent, name)
-                    .with_context(|| format!("putting {} in place", dest.display()))?;
+                let _ = parent.set_symlink_meta(&tmp, &e.meta, self.set_owner);
+                put(parent)?;
             }
             EntryKind::File => {
-                let src = snap.join(&erel);
-                let c = copy::copy_file(&src, parent, &tmp, &dest, &mut buf, set_owner).map_err(
-                    |err| match err {
-                        CopyError::Source(w) => {
-                            anyhow!("snapshot {id} is damaged: {w}; run potion-backup verify {id}")
-                        }
-                        CopyError::Dest { path, err } => {
-                            anyhow!("writing {} failed: {err}", path.display())
-                        }
-                    },
-                )?;
-                if Some(&c.blake3) != e.blake3.as_ref() {
+                // A later name of a hard-linked file whose first name was
+                // restored too becomes a link to it again.
+                if let Some(leader) = e.link.as_deref().filter(|l| is_at_or_under(l, self.top)) {
+                    let lp = Path::new(OsStr::from_bytes(leader));
+                    let ldir = walk(
+                        root_dir,
+                        lp.parent().unwrap_or(Path::new("")),
+                        false,
+                        &mut 0,
+                    )?;
+                    let lname = at::cstr(lp.file_name().unwrap_or_default())?;
+                    ldir.link_to(&lname, parent, &at::cstr(&tmp)?)
+                        .with_context(|| format!("linking {}", dest.display()))?;
+                    put(parent)?;
+                    self.files += 1;
+                    self.bytes += e.meta.size;
+                    return Ok(());
+                }
+                let src = self.snap.join(&erel);
+                let input = copy::open_source(&src).map_err(|err| {
+                    anyhow!("snapshot {id} is damaged: {} unreadable: {err}; run potion-backup verify {id}", src.display())
+                })?;
+                let c = copy::copy_file(
+                    input,
+                    &src,
+                    parent,
+                    &tmp,
+                    &dest,
+                    &mut self.buf,
+                    self.set_owner,
+                )
+                .map_err(|err| match err {
+                    CopyError::Source(w) => {
+                        anyhow!("snapshot {id} is damaged: {w}; run potion-backup verify {id}")
+                    }
+                    CopyError::Dest { path, err } => {
+                        anyhow!("writing {} failed: {err}", path.display())
+                    }
+                })?;
+                if Some(c.blake3) != e.hash {
                     let _ = parent.unlink(&tmp);
                     bail!(
                         "{} in snapshot {id} does not match its manifest (damaged on disk); it was not restored; \
                          try an older snapshot and run potion-backup verify {id}",
-                        e.path
+                        e.shown()
                     );
                 }
                 parent
                     .open_read(&tmp)
-                    .and_then(|f| at::set_meta_fd(f.as_raw_fd(), &meta_of(e), set_owner))
+                    .and_then(|f| at::set_meta_fd(f.as_raw_fd(), &e.meta, self.set_owner))
                     .with_context(|| format!("setting owner and mode of {}", dest.display()))?;
-                parent
-                    .rename(&tmp, parent, name)
-                    .with_context(|| format!("putting {} in place", dest.display()))?;
-                files += 1;
-                bytes += c.meta.size;
+                put(parent)?;
+                self.files += 1;
+                self.bytes += c.meta.size;
             }
         }
+        Ok(())
     }
-    for e in chosen.iter().rev().filter(|e| e.kind == EntryKind::Dir) {
-        let dest = dest_of(e);
-        walk(&root_dir, Path::new(&unescape_path(&e.path)), false, &mut 0)
-            .and_then(|d| Ok(at::set_meta_fd(d.fd(), &meta_of(e), set_owner)?))
-            .with_context(|| format!("setting owner and mode of {}", dest.display()))?;
-    }
-    copy::sync_filesystem(&root_dir).with_context(|| format!("syncing {}", dest_root.display()))?;
-    Ok(RestoreReport {
-        id,
-        files,
-        bytes,
-        dest: dest_of(chosen[0]),
-    })
 }
 
 #[cfg(test)]
@@ -377,29 +445,5 @@ mod tests {
         // A symlink loop ends with a refusal, not a hang.
         std::os::unix::fs::symlink("loop", root.join("loop")).unwrap();
         assert!(check("loop/x", true).is_err());
-    }
-
-    #[test]
-    fn selection_takes_the_entry_and_its_contents_only() {
-        let e = |p: &str| {
-            SrcMeta {
-                size: 0,
-                mtime: 0,
-                mtime_ns: 0,
-                mode: 0,
-                uid: 0,
-                gid: 0,
-                ctime: 0,
-                ctime_ns: 0,
-                ino: 0,
-            }
-            .entry(p.into(), EntryKind::File)
-        };
-        let files = [e("opt/a"), e("opt/a/b"), e("opt/ab"), e("opt/a/c/d")];
-        let got: Vec<&str> = select(&files, "opt/a")
-            .iter()
-            .map(|e| e.path.as_str())
-            .collect();
-        assert_eq!(got, ["opt/a", "opt/a/b", "opt/a/c/d"]);
     }
 }

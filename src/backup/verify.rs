@@ -2,96 +2,35 @@
 //! missing, changed or extra entry. `--sample P` hashes a rotating share of
 //! files (by path bucket) while still checking the structure of all.
 
-use std::collections::HashMap;
-use std::ffi::OsStr;
+use std::collections::HashSet;
+use std::ffi::{CString, OsStr};
 use std::io::{self, Read};
-use std::os::unix::fs::OpenOptionsExt;
-use std::path::Path;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::os::unix::ffi::OsStrExt;
+use std::sync::{Arc, Mutex, mpsc};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, anyhow, bail};
 use chrono::Utc;
 
+use super::at::Dir;
 use super::copy::BUF_SIZE;
-use super::manifest::{self, Layout, escape_path, unescape_path};
-use super::scan::{self, Excludes};
+use super::manifest::{self, Layout, escape_path};
+use super::record::{Rec, cmp_path};
+use super::sample::{BUCKETS, bucket, coverage, sample_buckets, widen_to_a_file};
+use super::walk::{self, Found, Visitor};
 use super::worker_threads;
 use super::{index, lock, root};
 use crate::atomic;
 use crate::config::Config;
-use crate::files::backup::{EntryKind, ManifestEntry, VerifyProblem, VerifyRecord, VerifySummary};
+use crate::files::backup::{EntryKind, VerifyProblem, VerifyRecord, VerifySummary};
 use crate::files::{SCHEMA, now_rfc3339};
 
-/// Number of path buckets for `--sample` rotation (one per percent).
-pub const BUCKETS: u32 = 100;
-/// Coverage counts buckets checked within this many seconds.
-const COVERAGE_WINDOW_S: i64 = 7 * 24 * 3600;
 /// At most this many problems are kept in the record (all are printed).
 const MAX_PROBLEMS_KEPT: usize = 1000;
 
-/// Path bucket of a manifest path: stable across runs and independent of content.
-pub fn bucket(path: &str) -> u32 {
-    let h = blake3::hash(path.as_bytes());
-    let b: [u8; 8] = h.as_bytes()[..8].try_into().expect("8 bytes");
-    (u64::from_le_bytes(b) % BUCKETS as u64) as u32
-}
-
-/// Buckets a run checks and where the next run starts: `percent` of the
-/// buckets (rounded up), starting at `next`. `None` (a full verify) checks all.
-pub fn sample_buckets(next: u32, percent: Option<f64>) -> (Vec<bool>, u32) {
-    let Some(p) = percent else {
-        return (vec![true; BUCKETS as usize], next % BUCKETS);
-    };
-    let count = ((p / 100.0 * BUCKETS as f64).ceil() as u32).clamp(1, BUCKETS);
-    let mut chosen = vec![false; BUCKETS as usize];
-    for k in 0..count {
-        chosen[((next + k) % BUCKETS) as usize] = true;
-    }
-    (chosen, (next + count) % BUCKETS)
-}
-
-/// Makes sure a sample hashes at least one file when there is any to hash:
-/// when none of the `chosen` buckets holds a file (`occupied`), the first
-/// occupied bucket from `next_bucket` on joins the sample and the rotation
-/// goes on after it. With a handful of files, 15 % of the buckets would
-/// otherwise often hash nothing at all.
-pub fn widen_to_a_file(chosen: &mut [bool], next_bucket: &mut u32, occupied: &[bool]) {
-    if chosen.iter().zip(occupied).any(|(c, o)| *c && *o) {
-        return;
-    }
-    let n = BUCKETS as usize;
-    if let Some(b) = (0..n)
-        .map(|k| (*next_bucket as usize + k) % n)
-        .find(|&b| occupied.get(b).copied().unwrap_or(false))
-    {
-        chosen[b] = true;
-        *next_bucket = ((b + 1) % n) as u32;
-    }
-}
-
-/// Share of files (0–100) whose bucket was checked since `now - window`.
-pub fn coverage(file_buckets: &[u32], checked_at: &[i64], now: i64) -> f64 {
-    if file_buckets.is_empty() {
-        return 100.0;
-    }
-    let fresh = |b: u32| {
-        checked_at
-            .get(b as usize)
-            .is_some_and(|&t| t > 0 && now - t <= COVERAGE_WINDOW_S)
-    };
-    let n = file_buckets.iter().filter(|&&b| fresh(b)).count();
-    (n as f64 * 1000.0 / file_buckets.len() as f64).round() / 10.0
-}
-
-/// What is on disk for one path.
-struct Found {
-    kind: EntryKind,
-    size: u64,
-}
-
 /// Verifies a snapshot, records the result in `verify/<ID>.json` and the
 /// index, and returns the record (its `problems` list every difference).
+/// The snapshot is walked in path order and merged with the manifest's
+/// record stream; files to hash go to worker threads as they are met.
 pub fn verify(cfg: &Config, id: Option<&str>, sample: Option<f64>) -> Result<VerifyRecord> {
     if let Some(p) = sample
         && !(p > 0.0 && p <= 100.0)
@@ -102,89 +41,63 @@ pub fn verify(cfg: &Config, id: Option<&str>, sample: Option<f64>) -> Result<Ver
     let handles = root::open(&layout)?;
     let _lock = lock::wait(&handles.dir, lock::Mode::Shared, lock::WAIT, "verify")?;
     let id = manifest::resolve_id(&layout, id)?;
-    let m = manifest::read_manifest(&layout, &id)?;
-    let root = layout.snapshot(&id);
     let prev = index::read_verify(&layout, &id);
     let next = prev.as_ref().map_or(0, |r| r.next_bucket);
     let (mut chosen, mut next_bucket) = sample_buckets(next, sample);
-
-    let (found, walk_warnings) = walk(&root)?;
-    let mut problems: Vec<VerifyProblem> = walk_warnings
+    let snap = Arc::new(
+        handles
+            .snapshots
+            .open_child(OsStr::new(&id))
+            .with_context(|| format!("reading snapshot {}", layout.snapshot(&id).display()))?,
+    );
+    let earlier: HashSet<String> = prev
         .iter()
-        .map(|w| problem("unreadable", &escape_path(root.as_os_str()), w))
+        .flat_map(|r| r.problems.iter())
+        .filter(|p| p.kind == "changed")
+        .map(|p| p.path.clone())
         .collect();
-    let mut hashable: Vec<(u32, &ManifestEntry)> = Vec::new();
-    let mut file_buckets = Vec::new();
-    for e in &m.files {
-        let Some(f) = found.get(e.path.as_str()) else {
-            problems.push(problem(
-                "missing",
-                &e.path,
-                "in the manifest but not in the snapshot",
-            ));
-            continue;
-        };
-        if f.kind != e.kind {
-            problems.push(problem(
-                "changed",
-                &e.path,
-                &format!("is a {:?}, the manifest says {:?}", f.kind, e.kind),
-            ));
-            continue;
-        }
-        match e.kind {
-            EntryKind::File => {
-                let b = bucket(&e.path);
-                file_buckets.push(b);
-                if f.size != e.size {
-                    problems.push(problem(
-                        "changed",
-                        &e.path,
-                        &format!("size {} bytes, the manifest says {}", f.size, e.size),
-                    ));
-                } else {
-                    hashable.push((b, e));
-                }
-            }
-            EntryKind::Symlink => {
-                let target = std::fs::read_link(root.join(unescape_path(&e.path)))
-                    .map(|t| escape_path(t.as_os_str()))
-                    .unwrap_or_default();
-                if Some(&target) != e.target.as_ref() {
-                    problems.push(problem("changed", &e.path, "symlink target differs"));
-                }
-            }
-            EntryKind::Dir => {}
-        }
-    }
-    let known: std::collections::HashSet<&str> = m.files.iter().map(|e| e.path.as_str()).collect();
-    let mut extra: Vec<&String> = found
-        .keys()
-        .filter(|k| !known.contains(k.as_str()))
-        .collect();
-    extra.sort();
-    for k in extra {
-        problems.push(problem(
-            "extra",
-            k,
-            "in the snapshot but not in the manifest",
-        ));
-    }
-    let mut occupied = vec![false; BUCKETS as usize];
-    for (b, _) in &hashable {
-        occupied[*b as usize] = true;
-    }
+    let walk_snapshot = |pass: &mut Pass| {
+        walk::walk_dir(
+            &snap,
+            &mut Vec::new(),
+            &mut layout.snapshot(&id),
+            None,
+            pass,
+        )?;
+        pass.rest()
+    };
+    let (header, records) = manifest::open(&layout, &id)?;
+    let mut pass = Pass::new(records, &chosen, &earlier);
+    let hashed = hashing(&mut pass, walk_snapshot)?;
+    let mut checked = pass.hashed;
+    let mut problems = std::mem::take(&mut pass.problems);
+    problems.extend(hashed);
+    let counts = std::mem::take(&mut pass.counts);
+    let still_files = std::mem::take(&mut pass.still_files);
+    // A sample whose buckets hold no file takes the next bucket that does.
+    let occupied: Vec<bool> = counts.iter().map(|c| *c > 0).collect();
+    let before = chosen.clone();
     widen_to_a_file(&mut chosen, &mut next_bucket, &occupied);
-    let to_hash: Vec<&ManifestEntry> = hashable
-        .iter()
-        .filter(|(b, _)| chosen[*b as usize])
-        .map(|(_, e)| *e)
-        .collect();
-    let checked = to_hash.len() as u64;
-    problems.extend(hash_all(&root, &to_hash));
-    if let Some(prev) = &prev {
-        problems.extend(unchecked_damage(prev, &m.files, &chosen, &problems));
+    if chosen != before {
+        let (_, records) = manifest::open(&layout, &id)?;
+        let extra: Vec<bool> = chosen.iter().zip(&before).map(|(c, b)| *c && !b).collect();
+        let mut again = Pass::new(records, &extra, &earlier);
+        // The structure was checked above; only the new bucket's hashes count.
+        problems.extend(hashing(&mut again, walk_snapshot)?);
+        checked += again.hashed;
     }
+    let reported: HashSet<String> = problems.iter().map(|p| p.path.clone()).collect();
+    // Damage an earlier verify found in files this sample did not hash again
+    // stands: a snapshot never heals, and dropping the finding would let the
+    // next run link the damaged file forward.
+    let stands: Vec<VerifyProblem> = prev
+        .iter()
+        .flat_map(|r| r.problems.iter())
+        .filter(|p| p.kind == "changed" && still_files.contains(&p.path))
+        .filter(|p| !chosen[bucket(&p.path) as usize] && !reported.contains(&p.path))
+        .cloned()
+        .collect();
+    problems.extend(stands);
     problems.sort_by(|a, b| a.path.cmp(&b.path));
 
     let now = Utc::now().timestamp();
@@ -202,10 +115,10 @@ pub fn verify(cfg: &Config, id: Option<&str>, sample: Option<f64>) -> Result<Ver
             at: now_rfc3339(),
             status: if problems.is_empty() { "ok" } else { "failed" }.into(),
             checked_files: checked,
-            total_files: m.totals.files,
+            total_files: header.totals.files,
             sample_percent: sample,
             problems: problems.len() as u64,
-            coverage_percent: Some(coverage(&file_buckets, &checked_at, now)),
+            coverage_percent: Some(coverage(&counts, &checked_at, now)),
         },
         problems,
         next_bucket,
@@ -230,32 +143,6 @@ pub fn verify(cfg: &Config, id: Option<&str>, sample: Option<f64>) -> Result<Ver
     Ok(record)
 }
 
-/// Damage an earlier verify found in files this sample did not hash again. A
-/// snapshot never heals, so the finding stands until its bucket is hashed
-/// again; dropping it would make the snapshot look good and let the next
-/// run link the damaged file forward. Files whose size or kind no longer
-/// match are already reported afresh by the walk.
-fn unchecked_damage(
-    prev: &VerifyRecord,
-    files: &[ManifestEntry],
-    chosen: &[bool],
-    current: &[VerifyProblem],
-) -> Vec<VerifyProblem> {
-    let is_file: std::collections::HashSet<&str> = files
-        .iter()
-        .filter(|e| e.kind == EntryKind::File)
-        .map(|e| e.path.as_str())
-        .collect();
-    let reported: std::collections::HashSet<&str> =
-        current.iter().map(|p| p.path.as_str()).collect();
-    prev.problems
-        .iter()
-        .filter(|p| p.kind == "changed" && is_file.contains(p.path.as_str()))
-        .filter(|p| !chosen[bucket(&p.path) as usize] && !reported.contains(p.path.as_str()))
-        .cloned()
-        .collect()
-}
-
 fn problem(kind: &str, path: &str, detail: &str) -> VerifyProblem {
     VerifyProblem {
         kind: kind.into(),
@@ -264,61 +151,204 @@ fn problem(kind: &str, path: &str, detail: &str) -> VerifyProblem {
     }
 }
 
-/// Every entry under the snapshot root, keyed by escaped relative path
-/// (listed on all workers, like the scan of a run).
-fn walk(root: &Path) -> Result<(HashMap<String, Found>, Vec<String>)> {
-    std::fs::metadata(root).with_context(|| format!("reading snapshot {}", root.display()))?;
-    let none = Excludes::new(&[])?;
-    let tree = scan::walk_parallel(root, Path::new(""), &none, worker_threads());
-    let map = tree
-        .entries
-        .into_iter()
-        .map(|e| {
-            let size = if e.kind == EntryKind::File {
-                e.meta.size
-            } else {
-                0
-            };
-            (e.key, Found { kind: e.kind, size })
-        })
-        .collect();
-    Ok((map, tree.warnings))
+/// A file to hash: its folder, name, escaped path and expected hash.
+struct HashJob {
+    dir: Arc<Dir>,
+    name: CString,
+    shown: String,
+    expected: Option<[u8; 32]>,
 }
 
-/// Hashes files on all workers; returns a problem for each mismatch.
-fn hash_all(root: &Path, files: &[&ManifestEntry]) -> Vec<VerifyProblem> {
-    let next = AtomicUsize::new(0);
-    let problems = Mutex::new(Vec::new());
-    std::thread::scope(|s| {
+/// One merge of the snapshot's walk with the manifest's records.
+struct Pass<'a> {
+    records: manifest::Reader,
+    next: Option<Rec>,
+    chosen: &'a [bool],
+    earlier: &'a HashSet<String>,
+    jobs: Option<mpsc::SyncSender<HashJob>>,
+    problems: Vec<VerifyProblem>,
+    /// Files per bucket (for coverage and for widening a sample).
+    counts: Vec<u64>,
+    hashed: u64,
+    /// Paths of earlier damage that are still files in the manifest.
+    still_files: HashSet<String>,
+}
+
+impl<'a> Pass<'a> {
+    fn new(
+        records: manifest::Reader,
+        chosen: &'a [bool],
+        earlier: &'a HashSet<String>,
+    ) -> Pass<'a> {
+        Pass {
+            records,
+            next: None,
+            chosen,
+            earlier,
+            jobs: None,
+            problems: Vec::new(),
+            counts: vec![0; BUCKETS as usize],
+            hashed: 0,
+            still_files: HashSet::new(),
+        }
+    }
+
+    /// Reports manifest records before `rel` as missing and returns the one
+    /// at `rel`; with `None`, reports all that are left.
+    fn take(&mut self, rel: Option<&[u8]>) -> Result<Option<Rec>> {
+        loop {
+            if self.next.is_none() {
+                self.next = self.records.next().transpose()?;
+            }
+            let Some(r) = &self.next else {
+                return Ok(None);
+            };
+            match rel.map_or(std::cmp::Ordering::Less, |x| cmp_path(&r.path, x)) {
+                std::cmp::Ordering::Less => {
+                    let r = self.next.take().expect("peeked");
+                    self.count(&r);
+                    self.problems.push(problem(
+                        "missing",
+                        &r.shown(),
+                        "in the manifest but not in the snapshot",
+                    ));
+                }
+                std::cmp::Ordering::Equal => return Ok(self.next.take()),
+                std::cmp::Ordering::Greater => return Ok(None),
+            }
+        }
+    }
+
+    fn count(&mut self, r: &Rec) -> Option<(String, u32)> {
+        if r.kind != EntryKind::File {
+            return None;
+        }
+        let shown = r.shown();
+        let b = bucket(&shown);
+        self.counts[b as usize] += 1;
+        if self.earlier.contains(&shown) {
+            self.still_files.insert(shown.clone());
+        }
+        Some((shown, b))
+    }
+
+    /// The manifest's records after the last entry found are missing.
+    fn rest(&mut self) -> Result<()> {
+        self.take(None).map(drop)
+    }
+}
+
+impl Visitor for Pass<'_> {
+    fn entry(&mut self, f: &Found) -> Result<()> {
+        let Some(r) = self.take(Some(f.rel))? else {
+            let shown = escape_path(OsStr::from_bytes(f.rel));
+            self.problems.push(problem(
+                "extra",
+                &shown,
+                "in the snapshot but not in the manifest",
+            ));
+            return Ok(());
+        };
+        let counted = self.count(&r);
+        if f.stat.kind != r.kind {
+            let detail = format!("is a {:?}, the manifest says {:?}", f.stat.kind, r.kind);
+            self.problems.push(problem("changed", &r.shown(), &detail));
+            return Ok(());
+        }
+        match (r.kind, counted) {
+            (EntryKind::File, Some((shown, b))) => {
+                if f.stat.meta.size != r.meta.size {
+                    let detail = format!(
+                        "size {} bytes, the manifest says {}",
+                        f.stat.meta.size, r.meta.size
+                    );
+                    self.problems.push(problem("changed", &shown, &detail));
+                } else if self.chosen[b as usize] {
+                    self.hashed += 1;
+                    let job = HashJob {
+                        dir: f.dir.clone(),
+                        name: f.name.to_owned(),
+                        shown,
+                        expected: r.hash,
+                    };
+                    if let Some(j) = &self.jobs {
+                        j.send(job)
+                            .map_err(|_| anyhow!("the hash workers stopped"))?;
+                    }
+                }
+            }
+            (EntryKind::Symlink, _) => {
+                let target = f.dir.read_link(OsStr::from_bytes(f.name.to_bytes())).ok();
+                if target != r.target {
+                    self.problems
+                        .push(problem("changed", &r.shown(), "symlink target differs"));
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn enter(&mut self, _rel: &[u8]) -> Result<()> {
+        Ok(())
+    }
+
+    fn leave(&mut self, _rel: &[u8]) -> Result<()> {
+        Ok(())
+    }
+
+    fn warn(&mut self, w: String) {
+        self.problems.push(problem("unreadable", "", &w));
+    }
+}
+
+/// Runs `walk` with hash workers fed by the pass and returns what they found.
+fn hashing(
+    pass: &mut Pass,
+    walk: impl FnOnce(&mut Pass) -> Result<()>,
+) -> Result<Vec<VerifyProblem>> {
+    let (tx, rx) = mpsc::sync_channel::<HashJob>(256);
+    let rx = Mutex::new(rx);
+    let found = Mutex::new(Vec::new());
+    pass.jobs = Some(tx);
+    let r = std::thread::scope(|s| {
         for _ in 0..worker_threads() {
             s.spawn(|| {
                 let mut buf = vec![0u8; BUF_SIZE];
-                while let Some(e) = files.get(next.fetch_add(1, Ordering::Relaxed)) {
-                    let expected = e.blake3.as_deref().unwrap_or("");
-                    let found = match hash_file(&root.join(unescape_path(&e.path)), &mut buf) {
-                        Ok(h) if h == expected => continue,
-                        Ok(h) => problem(
-                            "changed",
-                            &e.path,
-                            &format!("blake3 {h}, the manifest says {expected}"),
-                        ),
-                        Err(err) => problem("changed", &e.path, &format!("unreadable: {err}")),
-                    };
-                    problems.lock().unwrap().push(found);
+                while let Ok(j) = rx.lock().unwrap().recv() {
+                    if let Some(p) = check(&j, &mut buf) {
+                        found.lock().unwrap().push(p);
+                    }
                 }
             });
         }
+        let r = walk(pass);
+        pass.jobs = None;
+        r
     });
-    problems.into_inner().unwrap()
+    r.map(|()| found.into_inner().unwrap())
 }
 
-/// Hex BLAKE3 of a file.
-pub fn hash_file(p: &Path, buf: &mut [u8]) -> io::Result<String> {
-    // Never follow a symlink out of the snapshot nor block on a FIFO.
-    let mut f = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-        .open(p)?;
+fn check(j: &HashJob, buf: &mut [u8]) -> Option<VerifyProblem> {
+    let expected = j.expected.map(hex).unwrap_or_default();
+    let name = OsStr::from_bytes(j.name.to_bytes());
+    match j.dir.open_read(name).and_then(|f| hash_file(f, buf)) {
+        Ok(h) if Some(h) == j.expected => None,
+        Ok(h) => Some(problem(
+            "changed",
+            &j.shown,
+            &format!("blake3 {}, the manifest says {expected}", hex(h)),
+        )),
+        Err(err) => Some(problem("changed", &j.shown, &format!("unreadable: {err}"))),
+    }
+}
+
+fn hex(h: [u8; 32]) -> String {
+    blake3::Hash::from(h).to_hex().to_string()
+}
+
+/// BLAKE3 of an open file.
+pub fn hash_file(mut f: std::fs::File, buf: &mut [u8]) -> io::Result<[u8; 32]> {
     let mut h = blake3::Hasher::new();
     loop {
         match f.read(buf) {
@@ -330,7 +360,7 @@ pub fn hash_file(p: &Path, buf: &mut [u8]) -> io::Result<String> {
             Err(e) => return Err(e),
         }
     }
-    Ok(h.finalize().to_hex().to_string())
+    Ok(*h.finalize().as_bytes())
 }
 
 /// The text `potion-backup verify` prints.
@@ -358,81 +388,4 @@ pub fn render(r: &VerifyRecord) -> String {
         ));
     }
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sample_rotation_covers_every_bucket_in_order() {
-        let mut next = 0;
-        let mut seen = vec![0u32; BUCKETS as usize];
-        for _ in 0..10 {
-            let (chosen, n) = sample_buckets(next, Some(10.0));
-            assert_eq!(chosen.iter().filter(|c| **c).count(), 10);
-            for (b, c) in chosen.iter().enumerate() {
-                seen[b] += *c as u32;
-            }
-            next = n;
-        }
-        assert!(seen.iter().all(|&s| s == 1), "{seen:?}");
-        assert_eq!(next, 0);
-        let (chosen, n) = sample_buckets(95, Some(7.5));
-        assert_eq!(n, 3);
-        assert!(chosen[95] && chosen[99] && chosen[2] && !chosen[3] && !chosen[94]);
-        let (all, n) = sample_buckets(42, None);
-        assert!(all.iter().all(|c| *c));
-        assert_eq!(n, 42);
-    }
-
-    #[test]
-    fn a_sample_hashes_at_least_one_file_when_there_is_one() {
-        let mut occupied = vec![false; BUCKETS as usize];
-        occupied[40] = true;
-        occupied[70] = true;
-        // 15 % from bucket 0 holds neither file: the next one joins.
-        let (mut chosen, mut next) = sample_buckets(0, Some(15.0));
-        assert_eq!(next, 15);
-        widen_to_a_file(&mut chosen, &mut next, &occupied);
-        assert!(chosen[40] && !chosen[70]);
-        assert_eq!(chosen.iter().filter(|c| **c).count(), 16);
-        assert_eq!(next, 41);
-        // The rotation goes on to the other file, then wraps to the first.
-        let (mut chosen, mut next) = sample_buckets(next, Some(15.0));
-        widen_to_a_file(&mut chosen, &mut next, &occupied);
-        assert!(chosen[70] && !chosen[40]);
-        assert_eq!(next, 71);
-        let (mut chosen, mut next) = sample_buckets(next, Some(15.0));
-        widen_to_a_file(&mut chosen, &mut next, &occupied);
-        assert!(chosen[40] && !chosen[70]);
-        assert_eq!(next, 41);
-        // A sample that already holds a file is left alone.
-        let (mut chosen, mut next) = sample_buckets(30, Some(15.0));
-        let before = chosen.clone();
-        widen_to_a_file(&mut chosen, &mut next, &occupied);
-        assert_eq!((chosen, next), (before, 45));
-        // No file at all: nothing to widen to.
-        let (mut chosen, mut next) = sample_buckets(0, Some(15.0));
-        widen_to_a_file(&mut chosen, &mut next, &vec![false; BUCKETS as usize]);
-        assert_eq!(chosen.iter().filter(|c| **c).count(), 15);
-        assert_eq!(next, 15);
-    }
-
-    #[test]
-    fn buckets_are_stable_and_spread() {
-        assert_eq!(bucket("opt/a"), bucket("opt/a"));
-        let distinct: std::collections::HashSet<u32> =
-            (0..1000).map(|i| bucket(&format!("f{i}"))).collect();
-        assert!(distinct.len() > 90, "{}", distinct.len());
-    }
-
-    #[test]
-    fn coverage_counts_recent_buckets_only() {
-        let mut at = vec![0i64; 100];
-        at[1] = 1_000_000;
-        at[2] = 1_000_000 - COVERAGE_WINDOW_S - 1;
-        assert_eq!(coverage(&[1, 1, 2, 3], &at, 1_000_000), 50.0);
-        assert_eq!(coverage(&[], &at, 0), 100.0);
-    }
 }

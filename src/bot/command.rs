@@ -505,6 +505,13 @@ pub fn alert_code(raw: &str) -> Result<String, String> {
     match (subject, code.subject()) {
         (None, _) => Ok(base),
         (Some(u), Some(Subject::Unit)) => Ok(code.with(&validate::unit_name(u)?)),
+        (Some(s), Some(Subject::Disk | Subject::Probe)) => {
+            let word = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
+            if s.is_empty() || s.len() > 32 || !s.chars().all(word) {
+                return Err(format!("{s:?} is not a disk or probe name"));
+            }
+            Ok(code.with(s))
+        }
         (Some(_), None) => Err(format!("{base} takes no unit")),
     }
 }

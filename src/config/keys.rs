@@ -29,6 +29,8 @@ pub const SYSTEM_KEYS: &[&str] = &[
     "BACKUP_KEEP_WEEKLY",
     "BACKUP_KEEP_MONTHLY",
     "SELF_SERVICE",
+    // The root-run backup job GETs it: the bot's user must not aim root's requests.
+    "BACKUP_HEALTHCHECK_URL",
 ];
 
 /// Every key the contract defines. Environment variables with these names
@@ -68,6 +70,12 @@ pub const KEYS: &[&str] = &[
     "UPDATE_PIP_REQUIREMENTS",
     "DIGEST_TIME",
     "POTION_FORCE_RUN",
+    "BATTERY_LOW",
+    "BATTERY_WEAR",
+    "SMART_INTERVAL",
+    "PROBE_URLS",
+    "HEALTHCHECK_URL",
+    "BACKUP_HEALTHCHECK_URL",
 ];
 
 /// The class of `key`; `None` for a key the contract does not define

@@ -163,6 +163,18 @@ pub struct Config {
     pub update_pip_requirements: Option<PathBuf>,
     pub digest_time: Option<HhMm>,
     pub force_run: bool,
+    /// `BATTERY_LOW`: percent below which a system battery raises `BATTERY_LOW`.
+    pub battery_low: f64,
+    /// `BATTERY_WEAR`: wear percent at which `BATTERY_WORN` is raised.
+    pub battery_wear: f64,
+    /// `SMART_INTERVAL`: minutes between SMART checks (0 = every run).
+    pub smart_interval_min: u32,
+    /// `PROBE_URLS`: `name=url` pairs the health job GETs each run.
+    pub probe_urls: Vec<crate::health::probes::Target>,
+    /// `HEALTHCHECK_URL`: the health job's dead-man ping.
+    pub healthcheck_url: Option<crate::health::deadman::PingUrl>,
+    /// `BACKUP_HEALTHCHECK_URL`: the daily backup's dead-man ping.
+    pub backup_healthcheck_url: Option<crate::health::deadman::PingUrl>,
     /// Preferences (and system keys found in `.env`) that were not taken,
     /// with why; the bot tells the admins at start-up.
     pub ignored: Vec<Ignored>,

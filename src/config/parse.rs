@@ -252,6 +252,21 @@ impl Config {
                 ));
             }
         };
+        let probe_urls = match r.raw("PROBE_URLS") {
+            None => Vec::new(),
+            Some(v) => crate::health::probes::parse_targets(v)
+                .map_err(|e| err("PROBE_URLS", v, format!("{e:#}")))?,
+        };
+        let ping_url = |key: &str| {
+            r.raw(key)
+                .map(|v| {
+                    crate::health::http::parse_url(v)
+                        .map(crate::health::deadman::PingUrl)
+                        // The path is the ping's secret: the error never repeats the value.
+                        .map_err(|e| err(key, "(hidden)", format!("{e:#}")))
+                })
+                .transpose()
+        };
         Ok(Config {
             env_file: None,
             bot_token,
@@ -283,6 +298,12 @@ impl Config {
             update_pip_requirements: r.opt_path("UPDATE_PIP_REQUIREMENTS")?,
             digest_time,
             force_run,
+            battery_low: r.number("BATTERY_LOW", 25.0, 1.0, 100.0)?,
+            battery_wear: r.number("BATTERY_WEAR", 40.0, 1.0, 100.0)?,
+            smart_interval_min: r.uint("SMART_INTERVAL", 60, 0, 7 * 24 * 60)?,
+            probe_urls,
+            healthcheck_url: ping_url("HEALTHCHECK_URL")?,
+            backup_healthcheck_url: ping_url("BACKUP_HEALTHCHECK_URL")?,
             ignored: Vec::new(),
             system_pairs: BTreeMap::new(),
         })
@@ -390,13 +411,22 @@ mod tests {
             ("UPDATE_PIP_REQUIREMENTS", "req.txt"),
             ("DIGEST_TIME", "7pm"),
             ("POTION_FORCE_RUN", "yes"),
+            ("BATTERY_LOW", "0"),
+            ("BATTERY_WEAR", "x"),
+            ("SMART_INTERVAL", "-1"),
+            ("PROBE_URLS", "ollama=ftp://127.0.0.1/"),
+            ("HEALTHCHECK_URL", "hc-ping.com/secret-uuid"),
+            ("BACKUP_HEALTHCHECK_URL", "file:///secret-uuid"),
         ];
         for (k, v) in cases {
             let e = cfg(&[(k, v)]).expect_err(&format!("{k}={v} accepted"));
             assert_eq!(e.key, *k, "{k}={v}: {e}");
             let msg = e.to_string();
             assert!(msg.contains(k), "{msg}");
-            if *k != "BOT_TOKEN" {
+            if k.ends_with("HEALTHCHECK_URL") {
+                // A ping URL's path is its secret: never repeated.
+                assert!(!msg.contains("secret"), "{msg}");
+            } else if *k != "BOT_TOKEN" {
                 assert!(
                     msg.contains(v.split(',').next_back().unwrap()) || msg.contains(v),
                     "{msg}"

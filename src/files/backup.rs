@@ -130,13 +130,18 @@ impl HasSchema for Manifest {
     }
 }
 
-/// A manifest without its file list, for listing snapshots cheaply.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+/// A manifest without its file list, for listing snapshots cheaply; in
+/// schema 2 it is the JSON header in front of the binary records
+/// (`docs/backup-format.md`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ManifestHeader {
     pub schema: u32,
     pub id: String,
     pub started_at: String,
     pub finished_at: String,
+    /// The `BACKUP_SOURCES` this snapshot was taken from (escaped absolute paths).
+    #[serde(default)]
+    pub sources: Vec<String>,
     pub totals: ManifestTotals,
 }
 

@@ -114,7 +114,7 @@ fn records_and_manifests_are_owner_only_in_closed_folders() {
         0o600
     );
     assert_eq!(
-        mode(&bk.backup_dir.join(format!("manifests/{id}.json"))),
+        mode(&bk.backup_dir.join(format!("manifests/{id}.manifest"))),
         0o600
     );
 }

@@ -172,5 +172,10 @@ fn alert_name(code: AlertCode) -> &'static str {
         A::BackupFailed => "Backup failed",
         A::HealthStale => "Health data stale",
         A::ServiceDown => "Service down",
+        A::OnBattery => "Running on battery",
+        A::BatteryLow => "Battery low",
+        A::BatteryWorn => "Battery worn",
+        A::DiskSmart => "Disk health (SMART)",
+        A::ProbeDown => "Service not answering",
     }
 }

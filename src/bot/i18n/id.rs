@@ -172,5 +172,10 @@ fn alert_name(code: AlertCode) -> &'static str {
         A::BackupFailed => "Backup gagal",
         A::HealthStale => "Data kesehatan basi",
         A::ServiceDown => "Layanan mati",
+        A::OnBattery => "Jalan pakai baterai",
+        A::BatteryLow => "Baterai lemah",
+        A::BatteryWorn => "Baterai aus",
+        A::DiskSmart => "Kesehatan disk (SMART)",
+        A::ProbeDown => "Layanan tidak menjawab",
     }
 }
