@@ -3,9 +3,13 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use chrono::TimeDelta;
 use clap::{Parser, Subcommand};
 use potion_runner::backup;
 use potion_runner::cli;
+use potion_runner::config::Config;
+use potion_runner::files::lease::{self, Job, LeaseGuard};
+use potion_runner::helper::plan::RESTORE_TIMEOUT_S;
 
 const PROGRAM: &str = "potion-backup";
 
@@ -72,7 +76,9 @@ fn main() -> ExitCode {
         Ok(c) => c,
         Err(code) => return code,
     };
-    let result = match args.command.unwrap_or(Command::Run) {
+    let command = args.command.unwrap_or(Command::Run);
+    let _lease = take_lease(&cfg, &command);
+    let result = match command {
         Command::Run => backup::cmd_run(&cfg),
         Command::List { json } => backup::cmd_list(&cfg, json),
         Command::Verify { id, sample, json } => {
@@ -94,4 +100,20 @@ fn main() -> ExitCode {
             ExitCode::from(backup::Exit::Failed as u8)
         }
     }
+}
+
+/// The maintenance lease a long run holds, so the bot holds the load alerts it
+/// predictably causes (docs/alerts.md), until its unit's timeout at the latest.
+/// A lease that cannot be written costs a warning, never the run.
+fn take_lease(cfg: &Config, command: &Command) -> Option<LeaseGuard> {
+    let (job, limit) = match command {
+        // The units' TimeoutStartSec (ops/systemd) and the helper's limit.
+        Command::Run => (Job::Backup, TimeDelta::hours(12)),
+        Command::Verify { .. } => (Job::Verify, TimeDelta::hours(6)),
+        Command::Restore { .. } => (Job::Restore, TimeDelta::seconds(RESTORE_TIMEOUT_S as i64)),
+        Command::List { .. } | Command::Prune { .. } => return None,
+    };
+    lease::take(&cfg.state_dir, job, limit)
+        .map_err(|e| log::warn!("{e:#}"))
+        .ok()
 }

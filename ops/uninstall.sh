@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # potion-runner: remove what install.sh put in place, as root.
 #
-#   sudo ops/uninstall.sh           keeps the data: /opt/potion-runner (.env, state, logs),
+#   sudo ops/uninstall.sh           keeps the data: /opt/potion-runner (.env, state, logs), system.env,
 #                                   the potion user, the allowlist and every backup
 #   sudo ops/uninstall.sh --purge   also removes /opt/potion-runner, /etc/potion-runner
 #                                   and the potion user (backups on the data disk stay)

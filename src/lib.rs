@@ -23,6 +23,7 @@ pub mod human;
 pub mod logging;
 pub mod metric;
 pub mod mounts;
+pub mod notice;
 pub mod paths;
 pub mod process;
 pub mod redact;

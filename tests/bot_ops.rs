@@ -171,8 +171,9 @@ fn bad_input_is_refused_with_a_clear_reply_and_nothing_runs() {
         let reply = w.ask(cmd, why);
         assert!(reply.starts_with("Not accepted:"), "{cmd}: {reply}");
     }
+    // The audit line follows the reply: wait for all five.
     let refused: Vec<_> = w
-        .audit()
+        .wait_audits(5)
         .into_iter()
         .filter(|e| e["result"].as_str().unwrap().starts_with("failed: refused"))
         .collect();

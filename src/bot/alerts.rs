@@ -11,7 +11,7 @@ use crate::alert_code::AlertCode;
 use crate::files::health::{Alert, HealthReport};
 use crate::files::{parse_rfc3339, rfc3339};
 
-use super::command::Callback;
+use super::callback::Callback;
 use super::i18n::Texts;
 use super::text::{esc, fill, num};
 

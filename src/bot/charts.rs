@@ -333,7 +333,7 @@ mod tests {
                 assert!(data.len() <= super::super::command::CALLBACK_MAX, "{data}");
                 assert!(is_chart_button(data));
                 // Routed here, not to the other buttons' parser.
-                assert_eq!(super::super::command::Callback::parse(data), None);
+                assert_eq!(super::super::callback::Callback::parse(data), None);
                 let (m, h) = chart::parse_callback(data).expect("parses back");
                 let current = m == Metric::Cpu && h == 6;
                 assert_eq!(label.starts_with("• "), current, "{label} {data}");

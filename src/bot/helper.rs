@@ -7,7 +7,7 @@ use std::time::Duration;
 use crate::paths;
 use crate::process::{Cmd, Output};
 
-use super::command::HelperAction;
+use super::plan::HelperAction;
 
 /// The helper exactly as the sudoers rule names it (no lookup on sudo's
 /// `secure_path`); chat operations reach it the same way (`chatops::Exec`).

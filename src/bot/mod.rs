@@ -8,15 +8,19 @@
 //! end everything within a second or two with exit 0.
 
 pub mod alerts;
+pub mod callback;
 pub mod charts;
 pub mod command;
 mod context;
 mod digest;
+mod execute;
+mod follow;
 mod handle;
-pub use handle::ask_confirm;
+pub use execute::ask_confirm;
 pub mod helper;
 pub mod i18n;
 pub mod ops;
+pub mod plan;
 pub mod restore;
 pub mod send;
 pub mod text;
@@ -38,7 +42,8 @@ use crate::config::{Config, Lang};
 use crate::files::bot::BotState;
 use crate::process::Cmd;
 
-use command::{Command, Pending};
+use callback::Pending;
+use command::Command;
 use i18n::Texts;
 
 /// Long-poll timeout asked of `getUpdates`: one request every 25 s when idle.

@@ -22,8 +22,8 @@ use crate::paths;
 use crate::process::Cmd;
 use crate::validate;
 
-use super::command::HelperAction;
 use super::i18n::{RestoreTexts, texts};
+use super::plan::HelperAction;
 use super::text::{bytes, duration, esc, fill};
 use super::view::{Loaded, load};
 use super::{AuditResult, Shared, send};

@@ -7,6 +7,8 @@
 pub mod backup;
 pub mod bot;
 pub mod health;
+pub mod lease;
+pub mod notice;
 
 use std::fs::File;
 use std::io::Read;

@@ -72,11 +72,21 @@ pub async fn on_callback(
         }
         Some(OpsCallback::Answer { id, yes }) => {
             let pending = lock(&shared.ops.pending).remove(&id);
+            let key = format!("o:{id}");
+            if pending.is_none() && shared.was_answered(&key) {
+                let _ = ctx.reply(t.confirm_answered).await;
+                let result = AuditResult::Failed("already answered".into());
+                return ("confirm".into(), data.into(), result);
+            }
             let name = pending
                 .as_ref()
                 .map_or("confirm", |p| p.job.audit_name())
                 .to_string();
-            let (html, result) = match answer(pending.as_ref(), user.id.0, yes, now_s()) {
+            let decided = answer(pending.as_ref(), user.id.0, yes, now_s());
+            if matches!(decided, OpsAnswer::Run(_) | OpsAnswer::Cancelled) {
+                shared.mark_answered(key);
+            }
+            let (html, result) = match decided {
                 OpsAnswer::Expired => (
                     t.confirm_expired,
                     AuditResult::Failed("confirmation expired".into()),

@@ -31,8 +31,10 @@ use crate::chatops::updates::{self, PipPlan};
 use crate::config::{Config, Lang};
 use crate::files::bot::PendingUpdates;
 
-use super::command::{self, Callback, Command, HelperAction};
+use super::callback::Callback;
+use super::command::{self, Command};
 use super::i18n::{self, OpsTexts};
+use super::plan::HelperAction;
 use super::send::{self, inline_row};
 use super::text::{esc, fill};
 use super::{AuditResult, Shared, lock};

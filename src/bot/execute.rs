@@ -1,0 +1,355 @@
+//! Carrying out a [`Plan`]: replies, views, settings written to `.env`,
+//! helper calls (asked about first when they need a Yes), mutes and a backup
+//! followed in place; each returns what to audit.
+
+use super::callback::{Callback, Pending};
+use super::command::{self};
+use super::follow::{backup_since, follow_backup, running_backup};
+use super::handle::{Req, now_s};
+use super::helper::{self, HelperError};
+use super::plan::{HelperAction, Plan, Setting, View};
+use super::send::{self, inline_row};
+use super::text::{esc, fill};
+use super::view::{self, load};
+use super::{AuditResult, Shared, lock};
+use crate::files::backup::{BackupOutcome, SnapshotIndex};
+use crate::files::health::HealthReport;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use teloxide::prelude::*;
+use teloxide::types::{KeyboardButton, KeyboardMarkup, ReplyMarkup};
+
+/// Carries out a plan and says what to audit.
+pub(super) async fn execute(req: &Req, plan: Plan) -> AuditResult {
+    let r = execute_inner(req, plan).await;
+    r.unwrap_or_else(|e| AuditResult::Failed(format!("reply not delivered: {e}")))
+}
+
+pub(super) async fn execute_inner(
+    req: &Req,
+    plan: Plan,
+) -> Result<AuditResult, teloxide::RequestError> {
+    let shared = &req.shared;
+    let t = shared.texts();
+    let (bot, chat) = (&req.bot, req.chat);
+    Ok(match plan {
+        Plan::Reply(html) => {
+            send::reply(bot, chat, &html).await?;
+            AuditResult::Ok
+        }
+        Plan::Refuse { html, reason } => {
+            send::reply(bot, chat, &html).await?;
+            AuditResult::Failed(reason)
+        }
+        Plan::Menu(html) => {
+            let rows = t.menu.iter().map(|row| {
+                row.iter()
+                    .map(|(label, _)| KeyboardButton::new(*label))
+                    .collect::<Vec<_>>()
+            });
+            let kb = KeyboardMarkup::new(rows).resize_keyboard();
+            send::send(bot, chat, &html, Some(ReplyMarkup::Keyboard(kb))).await?;
+            AuditResult::Ok
+        }
+        Plan::Show(v) => {
+            send::reply(bot, chat, &render(shared, v)).await?;
+            AuditResult::Ok
+        }
+        Plan::Confirm(action) => {
+            ask_confirm(bot, chat, shared, req.user.id.0, action).await?;
+            AuditResult::Ok
+        }
+        Plan::Run(action) => {
+            let (html, result) = run_helper(req, &action).await;
+            send::reply(bot, chat, &html).await?;
+            result
+        }
+        Plan::BackupNow => {
+            // One backup at a time: a second tap, or a tap during the timer's
+            // run, joins the run in progress instead of queueing another.
+            if shared.backup_follow.load(Ordering::SeqCst) {
+                send::reply(bot, chat, t.backup_already_running).await?;
+                return Ok(AuditResult::Failed("already running".into()));
+            }
+            if let Some(started) = running_backup(&shared.config().state_dir) {
+                send::reply(bot, chat, t.backup_already_running).await?;
+                follow_backup(req, started);
+                return Ok(AuditResult::Failed("already running".into()));
+            }
+            let since = backup_since();
+            // Claimed before the helper call, so a tap arriving meanwhile
+            // sees a run in progress.
+            if req.shared.backup_follow.swap(true, Ordering::SeqCst) {
+                send::reply(bot, chat, t.backup_already_running).await?;
+                return Ok(AuditResult::Failed("already running".into()));
+            }
+            let (html, result) = run_helper(req, &HelperAction::BackupStart).await;
+            req.shared.backup_follow.store(false, Ordering::SeqCst);
+            if result == AuditResult::Ok {
+                follow_backup(req, since);
+            } else {
+                send::reply(bot, chat, &html).await?;
+            }
+            result
+        }
+        Plan::Save(setting) => {
+            let (html, result) = save_setting(shared, &setting);
+            send::reply(bot, chat, &html).await?;
+            result
+        }
+        Plan::SaveAndRun(setting, action) => {
+            let (mut html, result) = save_setting(shared, &setting);
+            let result = if result == AuditResult::Ok {
+                let (h2, r2) = run_helper(req, &action).await;
+                html = format!("{html}\n{h2}");
+                r2
+            } else {
+                result
+            };
+            send::reply(bot, chat, &html).await?;
+            result
+        }
+        Plan::SetLang(lang) => {
+            let code = lang.code().to_string();
+            match shared.update_state(|st| st.lang = Some(code)) {
+                Ok(()) => {
+                    // The command menu's descriptions follow the new language.
+                    tokio::spawn(super::register_commands(bot.clone(), shared.clone()));
+                    send::reply(bot, chat, super::i18n::texts(lang).lang_set).await?;
+                    AuditResult::Ok
+                }
+                Err(e) => {
+                    send::reply(
+                        bot,
+                        chat,
+                        &fill(t.internal_error, &[("err", &esc(&format!("{e:#}")))]),
+                    )
+                    .await?;
+                    AuditResult::Failed(format!("{e:#}"))
+                }
+            }
+        }
+        Plan::Mute { code, minutes } => mute(req, &code, minutes).await?,
+        Plan::AuditTail(n) => {
+            let path = shared.config().audit_log();
+            let html = match crate::audit::tail(&path, n) {
+                Ok(lines) if lines.is_empty() => t.audit_empty.to_string(),
+                Ok(lines) => {
+                    let mut s = format!("{}\n", t.audit_header);
+                    for e in lines {
+                        s += &format!(
+                            "<code>{}</code> {} <b>{}</b> {} → {}\n",
+                            esc(&e.time),
+                            esc(&e.username.clone().unwrap_or_else(|| e.user_id.to_string())),
+                            esc(&e.action),
+                            esc(&e.arguments),
+                            esc(&e.result)
+                        );
+                    }
+                    s
+                }
+                Err(e) => fill(t.internal_error, &[("err", &esc(&format!("{e:#}")))]),
+            };
+            send::reply(bot, chat, &html).await?;
+            AuditResult::Ok
+        }
+        // Routed by command in `on_message`; a plan never asks for these itself.
+        Plan::Ops | Plan::Charts | Plan::Restore => AuditResult::Failed("not routed".into()),
+    })
+}
+
+/// Asks `user_id` a Yes/No question about `action`; a Yes within
+/// [`command::CONFIRM_TTL_S`] runs it through the helper. Public for the
+/// operations commands (updates ask first too).
+pub async fn ask_confirm(
+    bot: &Bot,
+    chat: ChatId,
+    shared: &Arc<Shared>,
+    user_id: u64,
+    action: HelperAction,
+) -> Result<(), teloxide::RequestError> {
+    let t = shared.texts();
+    let id = shared.next_pending.fetch_add(1, Ordering::Relaxed);
+    let now = now_s();
+    let html = fill(
+        t.confirm_question,
+        &[
+            ("what", &action.describe(t)),
+            ("secs", &command::CONFIRM_TTL_S.to_string()),
+        ],
+    );
+    {
+        let mut p = lock(&shared.pending);
+        p.retain(|_, v| v.expires_at >= now);
+        p.insert(
+            id,
+            Pending {
+                action,
+                user_id,
+                expires_at: now + command::CONFIRM_TTL_S,
+            },
+        );
+    }
+    let buttons = [
+        (t.btn_yes.to_string(), Callback::Confirm { id, yes: true }),
+        (t.btn_no.to_string(), Callback::Confirm { id, yes: false }),
+    ]
+    .map(|(l, c)| (l, c.data().unwrap_or_default()));
+    let markup = ReplyMarkup::InlineKeyboard(inline_row(&buttons));
+    send::send(bot, chat, &html, Some(markup)).await?;
+    Ok(())
+}
+
+pub(super) fn render(shared: &Shared, v: View) -> String {
+    let cfg = shared.config();
+    let t = shared.texts();
+    let now = chrono::Utc::now();
+    let health = || load::<HealthReport>(&cfg.health_file());
+    match v {
+        View::Status => view::status(t, &cfg, &health(), now),
+        View::Uptime => view::uptime(t, &cfg, &health(), now),
+        View::Alerts => {
+            let mutes = lock(&shared.state).mutes.clone();
+            view::alerts(t, &cfg, &health(), &mutes, now)
+        }
+        View::SvcList => view::svc_list(t, &cfg, &health(), now),
+        View::BackupList => view::backup_list(
+            t,
+            &load::<BackupOutcome>(&cfg.state_dir.join(crate::paths::LAST_BACKUP)),
+            &load::<SnapshotIndex>(&cfg.state_dir.join(crate::paths::BACKUP_INDEX)),
+        ),
+    }
+}
+
+pub(super) async fn mute(
+    req: &Req,
+    code: &str,
+    minutes: u64,
+) -> Result<AuditResult, teloxide::RequestError> {
+    let t = req.shared.texts();
+    let until = chrono::Utc::now() + chrono::Duration::minutes(minutes as i64);
+    let until_s = crate::files::rfc3339(until);
+    let r = req.shared.update_state(|st| {
+        if minutes == 0 {
+            st.mutes.remove(code);
+        } else {
+            st.mutes.insert(code.to_string(), until_s.clone());
+        }
+    });
+    let (html, result) = match r {
+        Ok(()) if minutes == 0 => (
+            fill(t.mute_lifted, &[("code", &esc(code))]),
+            AuditResult::Ok,
+        ),
+        Ok(()) => (
+            fill(
+                t.mute_set,
+                &[
+                    ("code", &esc(code)),
+                    ("minutes", &minutes.to_string()),
+                    ("until", &until_s),
+                ],
+            ),
+            AuditResult::Ok,
+        ),
+        Err(e) => (
+            fill(t.internal_error, &[("err", &esc(&format!("{e:#}")))]),
+            AuditResult::Failed(format!("{e:#}")),
+        ),
+    };
+    send::reply(&req.bot, req.chat, &html).await?;
+    Ok(result)
+}
+
+/// Runs a helper action; returns the reply and the audit result.
+pub(super) async fn run_helper(req: &Req, action: &HelperAction) -> (String, AuditResult) {
+    let t = req.shared.texts();
+    let what = action.describe(t);
+    match helper::run(action).await {
+        Ok(()) => {
+            let done = fill(t.helper_ok, &[("what", &what)]);
+            match action {
+                HelperAction::Svc { verb, unit } if *verb != command::SvcVerb::Stop => {
+                    settle_reply(req, unit, done).await
+                }
+                _ => (done, AuditResult::Ok),
+            }
+        }
+        Err(e) => {
+            let tpl = match e {
+                HelperError::Missing(_) => t.helper_missing,
+                HelperError::Failed(_) => t.helper_failed,
+            };
+            let detail = match &e {
+                HelperError::Missing(d) | HelperError::Failed(d) => d.clone(),
+            };
+            (
+                fill(tpl, &[("what", &what), ("err", &esc(&detail))]),
+                AuditResult::Failed(e.reason()),
+            )
+        }
+    }
+}
+
+/// Follows a started unit until it settles and says how it ended: "done"
+/// alone would be a lie for a unit that crashed a moment later.
+pub(super) async fn settle_reply(req: &Req, unit: &str, done: String) -> (String, AuditResult) {
+    use crate::chatops::settle::{self, Settled};
+    let t = req.shared.texts();
+    let Ok(allowed) = crate::chatops::logs::allowed_unit(&req.shared.config(), unit) else {
+        return (done, AuditResult::Ok);
+    };
+    let exec = crate::chatops::Exec::new();
+    let settled = tokio::task::spawn_blocking(move || settle::follow(&exec, &allowed))
+        .await
+        .unwrap_or(Settled::Unsettled { state: None });
+    let u = esc(unit);
+    match settled {
+        Settled::Running => (
+            format!("{done}\n{}", fill(t.svc_running, &[("unit", &u)])),
+            AuditResult::Ok,
+        ),
+        Settled::Finished => (
+            format!("{done}\n{}", fill(t.svc_finished, &[("unit", &u)])),
+            AuditResult::Ok,
+        ),
+        Settled::Failed { state, journal } => {
+            let mut html = fill(
+                t.svc_crashed,
+                &[("unit", &u), ("state", &esc(&state.describe()))],
+            );
+            if let Some(j) = journal.filter(|j| !j.text.trim().is_empty()) {
+                let lines: Vec<&str> = j.text.lines().rev().take(settle::JOURNAL_LINES).collect();
+                let shown: Vec<&str> = lines.into_iter().rev().collect();
+                html += &format!("\n<pre>{}</pre>", esc(&shown.join("\n")));
+            }
+            let why = format!("{unit} is {}", state.describe());
+            (html, AuditResult::Failed(why))
+        }
+        Settled::Unsettled { state } => {
+            let now = state.map_or_else(|| "?".to_string(), |s| s.describe());
+            let line = fill(t.svc_unsettled, &[("unit", &u), ("state", &esc(&now))]);
+            (format!("{done}\n{line}"), AuditResult::Ok)
+        }
+    }
+}
+
+/// Saves one preference through `config::save_preference` (the edited
+/// `.env` must load as it is) and runs on the config it returns.
+pub(super) fn save_setting(shared: &Shared, s: &Setting) -> (String, AuditResult) {
+    let t = shared.texts();
+    match crate::config::save_preference(&shared.config(), s.env_key(), &s.env_value()) {
+        Ok(new) => {
+            *lock(&shared.cfg) = new;
+            (s.done_text(t), AuditResult::Ok)
+        }
+        Err(crate::config::SaveError::NoEnvFile) => (
+            t.env_missing.to_string(),
+            AuditResult::Failed("no .env file".into()),
+        ),
+        Err(e) => (
+            fill(t.env_failed, &[("err", &esc(&e.to_string()))]),
+            AuditResult::Failed(e.to_string()),
+        ),
+    }
+}

@@ -1,0 +1,636 @@
+//! What a command asks for, decided without any I/O: a reply, a view, a
+//! setting to write, a helper call to run or to confirm first. The router in
+//! `handle.rs` carries the [`Plan`] out; tests here cover every command.
+
+use crate::alert_code::{AlertCode, Subject};
+use crate::config::{Config, Lang};
+use crate::metric::Metric;
+use crate::validate::{self, HhMm};
+
+use super::command::*;
+use super::i18n::{self, Texts};
+use super::text::{esc, fill};
+
+/// Parses chat text: a main-menu button label (in either language) or
+/// `/name[@bot] args`.
+pub fn parse_message(text: &str) -> Parsed<'_> {
+    match i18n::menu_command(text.trim()) {
+        Some(cmd) => Parsed::Command(cmd, ""),
+        None => parse(text),
+    }
+}
+
+/// A privileged action, run as `sudo -n /usr/local/bin/potion-helper …`
+/// (`paths::HELPER_PATH`, the path the sudoers rule names; contract §2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HelperAction {
+    Svc {
+        verb: SvcVerb,
+        unit: String,
+    },
+    BackupStart,
+    VerifyStart,
+    TimerSet(HhMm),
+    /// `apt update` / `apt upgrade`, for the operations commands (issue 6).
+    AptUpdate,
+    AptUpgrade,
+    /// `/restore`: a validated snapshot id and path (`bot/restore.rs`).
+    Restore {
+        id: String,
+        path: String,
+    },
+}
+
+impl HelperAction {
+    /// The helper's arguments (after `sudo -n` and `paths::HELPER_PATH`).
+    pub fn helper_args(&self) -> Vec<String> {
+        match self {
+            HelperAction::Svc { verb, unit } => {
+                vec!["svc".into(), verb.word().into(), unit.clone()]
+            }
+            HelperAction::BackupStart => vec!["backup".into(), "start".into()],
+            HelperAction::VerifyStart => vec!["verify".into(), "start".into()],
+            HelperAction::TimerSet(t) => {
+                vec!["timer".into(), "set".into(), "backup".into(), t.to_string()]
+            }
+            HelperAction::AptUpdate => vec!["apt".into(), "update".into()],
+            HelperAction::AptUpgrade => vec!["apt".into(), "upgrade".into()],
+            HelperAction::Restore { id, path } => vec!["restore".into(), id.clone(), path.clone()],
+        }
+    }
+
+    /// Short audit name, e.g. `svc restart`.
+    pub fn audit_name(&self) -> String {
+        if let HelperAction::Restore { .. } = self {
+            return "restore".into();
+        }
+        self.helper_args()[..2].join(" ")
+    }
+
+    /// Human description in the reply language (HTML).
+    pub fn describe(&self, t: &Texts) -> String {
+        match self {
+            HelperAction::Svc { verb, unit } => fill(
+                t.action_svc,
+                &[("verb", t.verb(*verb)), ("unit", &esc(unit))],
+            ),
+            HelperAction::BackupStart => t.action_backup.to_string(),
+            HelperAction::VerifyStart => t.action_verify.to_string(),
+            HelperAction::TimerSet(hm) => fill(t.action_timer, &[("time", &hm.to_string())]),
+            HelperAction::AptUpdate => t.action_apt_update.to_string(),
+            HelperAction::AptUpgrade => t.action_apt_upgrade.to_string(),
+            HelperAction::Restore { id, path } => {
+                fill(t.restore.action, &[("id", &esc(id)), ("path", &esc(path))])
+            }
+        }
+    }
+}
+
+/// A setting change written to `.env` and applied to the running config.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Setting {
+    /// A threshold; `key` is the metric's `.env` key, known when it was parsed.
+    Threshold {
+        key: &'static str,
+        metric: Metric,
+        value: f64,
+    },
+    Services(Vec<String>),
+    BackupTime(HhMm),
+}
+
+impl Setting {
+    pub fn env_key(&self) -> &'static str {
+        match self {
+            Setting::Threshold { key, .. } => key,
+            Setting::Services(_) => "SERVICES",
+            Setting::BackupTime(_) => "BACKUP_TIME",
+        }
+    }
+
+    pub fn env_value(&self) -> String {
+        match self {
+            // Exactly as typed (shortest round trip), never rounded.
+            Setting::Threshold { value, .. } => value.to_string(),
+            Setting::Services(list) => list.join(","),
+            Setting::BackupTime(t) => t.to_string(),
+        }
+    }
+
+    /// The reply after a successful save (HTML).
+    pub fn done_text(&self, t: &Texts) -> String {
+        match self {
+            Setting::Threshold { metric, value, .. } => fill(
+                t.threshold_set,
+                &[
+                    ("metric", metric.name()),
+                    ("value", &super::text::num(*value)),
+                ],
+            ),
+            Setting::Services(list) => fill(t.services_now, &[("list", &esc(&list.join(", ")))]),
+            Setting::BackupTime(hm) => fill(t.backup_time_set, &[("time", &hm.to_string())]),
+        }
+    }
+}
+
+/// Read-only views rendered from the job files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    Status,
+    Uptime,
+    Alerts,
+    SvcList,
+    BackupList,
+}
+
+/// What to do about one command.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Plan {
+    /// Reply with this HTML; audit `ok`.
+    Reply(String),
+    /// Refuse with this HTML; audit `failed: <reason>`.
+    Refuse {
+        html: String,
+        reason: String,
+    },
+    /// Show the main menu keyboard with this greeting.
+    Menu(String),
+    Show(View),
+    /// Ask Yes/No before running.
+    Confirm(HelperAction),
+    Run(HelperAction),
+    /// `/backup_now`: run the helper, then follow the progress file.
+    BackupNow,
+    Save(Setting),
+    /// `/set_backup`: save, then move the timer through the helper.
+    SaveAndRun(Setting, HelperAction),
+    SetLang(Lang),
+    /// Mute `code` for `minutes` (0 lifts the mute).
+    Mute {
+        code: String,
+        minutes: u64,
+    },
+    AuditTail(usize),
+    /// Served by `bot/ops.rs`.
+    Ops,
+    /// Served by `bot/charts.rs`.
+    Charts,
+    /// Served by `bot/restore.rs`.
+    Restore,
+}
+
+fn refuse(html: String, reason: &str) -> Plan {
+    Plan::Refuse {
+        html,
+        reason: reason.to_string(),
+    }
+}
+
+fn usage(t: &Texts, cmd: Command) -> Plan {
+    refuse(
+        fill(t.usage, &[("usage", &esc(&t.usage_of(cmd)))]),
+        "invalid arguments",
+    )
+}
+
+fn invalid(t: &Texts, err: &str) -> Plan {
+    refuse(fill(t.invalid, &[("err", &esc(err))]), "invalid arguments")
+}
+
+/// Decides what a command means for the current config (pure).
+pub fn plan(cfg: &Config, lang: Lang, cmd: Command, args: &str) -> Plan {
+    let t = i18n::texts(lang);
+    if args.chars().count() > MAX_ARGS {
+        return refuse(
+            fill(t.too_long, &[("max", &MAX_ARGS.to_string())]),
+            "arguments too long",
+        );
+    }
+    let words: Vec<&str> = args.split_whitespace().collect();
+    use Command::*;
+    match cmd {
+        Start => Plan::Menu(t.welcome.to_string()),
+        Help => Plan::Reply(i18n::help(t)),
+        Status => Plan::Show(View::Status),
+        Uptime => Plan::Show(View::Uptime),
+        Alerts => Plan::Show(View::Alerts),
+        SvcList => Plan::Show(View::SvcList),
+        BackupList => Plan::Show(View::BackupList),
+        BackupNow => Plan::BackupNow,
+        BackupVerify => Plan::Run(HelperAction::VerifyStart),
+        Svc => plan_svc(cfg, t, &words),
+        SvcAdd | SvcRemove => plan_services(cfg, t, cmd, &words),
+        SetThreshold => match words.as_slice() {
+            [m, v] => match threshold_setting(m, v) {
+                Ok(s) => Plan::Save(s),
+                Err(e) => invalid(t, &e),
+            },
+            _ => usage(t, cmd),
+        },
+        SetBackup => match words.as_slice() {
+            [raw] => match validate::hhmm(raw) {
+                Ok(hm) => Plan::SaveAndRun(Setting::BackupTime(hm), HelperAction::TimerSet(hm)),
+                Err(e) => invalid(t, &e),
+            },
+            _ => usage(t, cmd),
+        },
+        AlertDisable => plan_mute(t, &words),
+        Audit => match words.as_slice() {
+            [] => Plan::AuditTail(15),
+            [n] => match n.parse::<usize>() {
+                Ok(n) if (1..=100).contains(&n) => Plan::AuditTail(n),
+                _ => usage(t, cmd),
+            },
+            _ => usage(t, cmd),
+        },
+        Lang => match words.as_slice() {
+            [l] => match crate::config::Lang::parse(l) {
+                Ok(l) => Plan::SetLang(l),
+                Err(_) => usage(t, cmd),
+            },
+            _ => usage(t, cmd),
+        },
+        // Command::is_ops; the test over every command holds the two together.
+        LogRuntime | LogJournal | LogErrors | LogFile | Ip | Ping | Tailscale | Speed
+        | AptUpdate | PipSync | GitPull => Plan::Ops,
+        Chart => Plan::Charts,
+        Restore => Plan::Restore,
+    }
+}
+
+pub(super) fn plan_svc(cfg: &Config, t: &Texts, words: &[&str]) -> Plan {
+    let [verb, unit] = words else {
+        return usage(t, Command::Svc);
+    };
+    let Some(verb) = SvcVerb::parse(verb) else {
+        return usage(t, Command::Svc);
+    };
+    let unit = match validate::service_name(unit) {
+        Ok(u) => u,
+        Err(e) => return invalid(t, &e),
+    };
+    if verb == SvcVerb::Stop && unit == cfg.self_service {
+        return refuse(
+            fill(t.svc_self_stop, &[("unit", &esc(&unit))]),
+            "own service",
+        );
+    }
+    if !cfg.services.contains(&unit) {
+        return refuse(
+            fill(t.svc_not_whitelisted, &[("unit", &esc(&unit))]),
+            "unit not in SERVICES",
+        );
+    }
+    let action = HelperAction::Svc { verb, unit };
+    match verb {
+        SvcVerb::Start => Plan::Run(action),
+        SvcVerb::Stop | SvcVerb::Restart => Plan::Confirm(action),
+    }
+}
+
+fn plan_services(cfg: &Config, t: &Texts, cmd: Command, words: &[&str]) -> Plan {
+    let [unit] = words else {
+        return usage(t, cmd);
+    };
+    let unit = match validate::service_name(unit) {
+        Ok(u) => u,
+        Err(e) => return invalid(t, &e),
+    };
+    let mut list = cfg.services.clone();
+    let present = list.contains(&unit);
+    if cmd == Command::SvcAdd {
+        if present {
+            return Plan::Reply(fill(t.svc_already, &[("unit", &esc(&unit))]));
+        }
+        list.push(unit);
+    } else {
+        if !present {
+            return refuse(
+                fill(t.svc_not_listed, &[("unit", &esc(&unit))]),
+                "unit not in SERVICES",
+            );
+        }
+        list.retain(|u| *u != unit);
+    }
+    Plan::Save(Setting::Services(list))
+}
+
+/// `/set_threshold <metric> <value>`, validated.
+fn threshold_setting(metric: &str, value: &str) -> Result<Setting, String> {
+    let metric = Metric::parse_thresholded(metric).map_err(|e| e.to_string())?;
+    let key = metric
+        .env_key()
+        .ok_or_else(|| format!("{} has no threshold", metric.name()))?;
+    let value = validate::threshold(metric, value)?;
+    Ok(Setting::Threshold { key, metric, value })
+}
+
+/// Normalises an alert code typed by a user; `SERVICE_DOWN:unit` is accepted too.
+pub fn alert_code(raw: &str) -> Result<String, String> {
+    let up = raw.trim();
+    let (base, subject) = match up.split_once(':') {
+        Some((b, u)) => (b.to_ascii_uppercase(), Some(u)),
+        None => (up.to_ascii_uppercase(), None),
+    };
+    let Some(code) = AlertCode::parse(&base) else {
+        let names: Vec<_> = AlertCode::ALL.iter().map(|c| c.as_str()).collect();
+        return Err(format!(
+            "unknown alert code {raw:?}; use one of {}",
+            names.join(", ")
+        ));
+    };
+    match (subject, code.subject()) {
+        (None, _) => Ok(base),
+        (Some(u), Some(Subject::Unit)) => Ok(code.with(&validate::unit_name(u)?)),
+        (Some(s), Some(Subject::Disk | Subject::Probe)) => {
+            let word = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
+            if s.is_empty() || s.len() > 32 || !s.chars().all(word) {
+                return Err(format!("{s:?} is not a disk or probe name"));
+            }
+            Ok(code.with(s))
+        }
+        (Some(_), None) => Err(format!("{base} takes no unit")),
+    }
+}
+
+fn plan_mute(t: &Texts, words: &[&str]) -> Plan {
+    let [code, minutes] = words else {
+        return usage(t, Command::AlertDisable);
+    };
+    let code = match alert_code(code) {
+        Ok(c) => c,
+        Err(e) => return invalid(t, &e),
+    };
+    match minutes.parse::<u64>() {
+        Ok(m) if m <= MAX_MUTE_MIN => Plan::Mute { code, minutes: m },
+        _ => invalid(
+            t,
+            &format!("minutes must be a whole number from 0 to {MAX_MUTE_MIN}"),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bot::callback::*;
+
+    fn cfg() -> Config {
+        let mut c = Config::defaults();
+        c.services = vec!["ollama.service".into(), "web.service".into()];
+        c
+    }
+
+    fn p(text: &str) -> Plan {
+        match parse(text) {
+            Parsed::Command(c, a) => plan(&cfg(), Lang::En, c, a),
+            other => panic!("{text}: {other:?}"),
+        }
+    }
+
+    fn refused(plan: &Plan) -> &str {
+        match plan {
+            Plan::Refuse { html, .. } => html,
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn parses_commands_buttons_and_text() {
+        assert_eq!(
+            parse_message("/status"),
+            Parsed::Command(Command::Status, "")
+        );
+        assert_eq!(
+            parse_message("/Status@potion_bot"),
+            Parsed::Command(Command::Status, "")
+        );
+        assert_eq!(
+            parse_message("/svc  restart   ollama "),
+            Parsed::Command(Command::Svc, "restart   ollama")
+        );
+        assert_eq!(
+            parse_message("📊 Status"),
+            Parsed::Command(Command::Status, "")
+        );
+        assert_eq!(
+            parse_message("🚨 Peringatan"),
+            Parsed::Command(Command::Alerts, "")
+        );
+        assert_eq!(parse_message("/nope x"), Parsed::Unknown("nope"));
+        assert_eq!(parse_message("hello"), Parsed::Text);
+        for (name, c) in COMMANDS {
+            assert_eq!(parse_message(&format!("/{name}")), Parsed::Command(*c, ""));
+        }
+    }
+
+    #[test]
+    fn every_command_has_a_plan() {
+        for (name, c) in COMMANDS {
+            let plan = plan(&cfg(), Lang::Id, *c, "");
+            match c {
+                Command::Start => assert!(matches!(plan, Plan::Menu(_))),
+                Command::Help => assert!(matches!(&plan, Plan::Reply(h) if h.contains("/svc_add"))),
+                Command::Status
+                | Command::Uptime
+                | Command::Alerts
+                | Command::SvcList
+                | Command::BackupList => {
+                    assert!(matches!(plan, Plan::Show(_)), "/{name}")
+                }
+                Command::BackupNow => assert_eq!(plan, Plan::BackupNow),
+                Command::BackupVerify => assert_eq!(plan, Plan::Run(HelperAction::VerifyStart)),
+                Command::Audit => assert_eq!(plan, Plan::AuditTail(15)),
+                c if c.is_ops() => assert_eq!(plan, Plan::Ops, "/{name}"),
+                c if c.is_charts() => assert_eq!(plan, Plan::Charts, "/{name}"),
+                Command::Restore => assert_eq!(plan, Plan::Restore),
+                // Everything else needs arguments and shows its usage without them.
+                _ => assert!(refused(&plan).contains("Cara pakai"), "/{name}: {plan:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn svc_is_whitelisted_and_confirmed() {
+        assert_eq!(
+            p("/svc start ollama"),
+            Plan::Run(HelperAction::Svc {
+                verb: SvcVerb::Start,
+                unit: "ollama.service".into()
+            })
+        );
+        assert_eq!(
+            p("/svc restart web.service"),
+            Plan::Confirm(HelperAction::Svc {
+                verb: SvcVerb::Restart,
+                unit: "web.service".into()
+            })
+        );
+        assert!(matches!(p("/svc stop ollama"), Plan::Confirm(_)));
+        assert!(refused(&p("/svc stop sshd")).contains("not a watched service"));
+        assert!(refused(&p("/svc restart foo;id")).contains("Not accepted"));
+        assert!(refused(&p("/svc kill ollama")).contains("Usage"));
+        assert!(refused(&p("/svc stop potion-runner")).contains("own service"));
+        assert!(refused(&p("/svc restart potion-runner")).contains("not a watched service"));
+    }
+
+    #[test]
+    fn settings_are_validated() {
+        assert_eq!(
+            p("/set_threshold cpu 85"),
+            Plan::Save(Setting::Threshold {
+                key: "THRESHOLD_CPU",
+                metric: Metric::Cpu,
+                value: 85.0
+            })
+        );
+        for bad in ["cpu NaN", "cpu -3", "cpu 101", "gpu 50", "cpu", "cpu inf"] {
+            assert!(
+                refused(&p(&format!("/set_threshold {bad}"))).len() > 5,
+                "{bad}"
+            );
+        }
+        let hm = HhMm {
+            hour: 2,
+            minute: 30,
+        };
+        for ok in ["02:30", "02.30", "02,30", "2:30"] {
+            assert_eq!(
+                p(&format!("/set_backup {ok}")),
+                Plan::SaveAndRun(Setting::BackupTime(hm), HelperAction::TimerSet(hm)),
+                "{ok}"
+            );
+        }
+        assert!(refused(&p("/set_backup 25:99")).contains("25:99"));
+        assert_eq!(
+            p("/svc_add nginx"),
+            Plan::Save(Setting::Services(vec![
+                "ollama.service".into(),
+                "web.service".into(),
+                "nginx.service".into()
+            ]))
+        );
+        assert!(matches!(p("/svc_add ollama"), Plan::Reply(_)));
+        assert_eq!(
+            p("/svc_remove web"),
+            Plan::Save(Setting::Services(vec!["ollama.service".into()]))
+        );
+        assert!(refused(&p("/svc_remove nginx")).contains("not in the watch list"));
+        assert!(refused(&p("/svc_add a/b")).contains("Not accepted"));
+    }
+
+    #[test]
+    fn long_arguments_are_refused_first() {
+        let long = "x".repeat(5000);
+        for c in [
+            "svc restart",
+            "set_threshold cpu",
+            "svc_add",
+            "set_backup",
+            "ping",
+            "chart",
+        ] {
+            let plan = p(&format!("/{c} {long}"));
+            assert!(refused(&plan).contains("too long"), "{c}");
+        }
+    }
+
+    #[test]
+    fn mutes_lang_and_audit() {
+        assert_eq!(
+            p("/alert_disable cpu_high 60"),
+            Plan::Mute {
+                code: "CPU_HIGH".into(),
+                minutes: 60
+            }
+        );
+        assert_eq!(
+            p("/alert_disable SERVICE_DOWN:ollama 5"),
+            Plan::Mute {
+                code: "SERVICE_DOWN:ollama.service".into(),
+                minutes: 5
+            }
+        );
+        assert!(refused(&p("/alert_disable NOPE 5")).contains("unknown alert code"));
+        assert!(refused(&p("/alert_disable CPU_HIGH 99999")).contains("minutes"));
+        assert_eq!(p("/lang en"), Plan::SetLang(Lang::En));
+        assert!(matches!(p("/lang fr"), Plan::Refuse { .. }));
+        assert_eq!(p("/audit 5"), Plan::AuditTail(5));
+        assert!(matches!(p("/audit 0"), Plan::Refuse { .. }));
+    }
+
+    #[test]
+    fn callbacks_round_trip_and_reject_junk() {
+        for cb in [
+            Callback::Status,
+            Callback::Mute {
+                code: "CPU_HIGH".into(),
+                minutes: 60,
+            },
+            Callback::AskRestart("ollama.service".into()),
+            Callback::Confirm { id: 7, yes: true },
+            Callback::Confirm { id: 8, yes: false },
+        ] {
+            assert_eq!(Callback::parse(&cb.data().unwrap()), Some(cb));
+        }
+        for junk in [
+            "",
+            "x",
+            "m:abc:CPU_HIGH",
+            "m:5:NOPE",
+            "r:a;b",
+            "c:1:maybe",
+            "c:x:y",
+        ] {
+            assert_eq!(Callback::parse(junk), None, "{junk}");
+        }
+        let c = cfg();
+        assert_eq!(
+            plan_callback(&c, Lang::En, &Callback::Status),
+            Plan::Show(View::Status)
+        );
+        assert!(matches!(
+            plan_callback(&c, Lang::En, &Callback::AskRestart("ollama.service".into())),
+            Plan::Confirm(_)
+        ));
+        assert!(matches!(
+            plan_callback(&c, Lang::En, &Callback::AskRestart("other.service".into())),
+            Plan::Refuse { .. }
+        ));
+    }
+
+    #[test]
+    fn confirmations_expire_and_belong_to_their_asker() {
+        let action = HelperAction::Svc {
+            verb: SvcVerb::Stop,
+            unit: "a.service".into(),
+        };
+        let p = Pending {
+            action: action.clone(),
+            user_id: 1,
+            expires_at: 100,
+        };
+        assert_eq!(answer(Some(&p), 1, true, 100), Answer::Run(action));
+        assert_eq!(answer(Some(&p), 1, true, 101), Answer::Expired);
+        assert_eq!(answer(Some(&p), 2, true, 50), Answer::NotYours);
+        assert_eq!(answer(Some(&p), 1, false, 50), Answer::Cancelled);
+        assert_eq!(answer(None, 1, true, 50), Answer::Expired);
+    }
+
+    #[test]
+    fn settings_describe_their_env_line() {
+        let s = Setting::BackupTime(HhMm { hour: 3, minute: 0 });
+        assert_eq!(
+            (s.env_key(), s.env_value().as_str()),
+            ("BACKUP_TIME", "03:00")
+        );
+        for (metric, key, value, line) in [
+            (Metric::Cpu, "THRESHOLD_CPU", 85.5, "85.5"),
+            (Metric::Ram, "THRESHOLD_RAM", 0.01, "0.01"),
+            (Metric::Temp, "THRESHOLD_TEMP", 70.0, "70"),
+        ] {
+            let s = Setting::Threshold { key, metric, value };
+            assert_eq!(s.env_value(), line);
+        }
+    }
+}
