@@ -45,6 +45,9 @@ pub struct Outcome {
 /// One whole health run against the running machine's `/proc` and `/sys`.
 pub fn run(cfg: &Config, roots: &Roots) -> Outcome {
     let now = Utc::now();
+    // The SMART cache is written during collection, before the report files:
+    // the folder must exist by then (a failure shows when the files are written).
+    let _ = std::fs::create_dir_all(&cfg.state_dir);
     let state_path = cfg.state_dir.join(paths::HEALTH_STATE);
     let (prev, state_note) = load_state(&state_path);
     let (mut report, counters) = collect(roots, cfg, &prev, now);
