@@ -296,7 +296,11 @@ fn unchanged_files_share_inodes_and_changes_are_exact() {
     // The final counts are the snapshot's, linked files included.
     let t = bk.manifest(&second).totals;
     assert_eq!(
-        (progress.files_done, progress.files_total, progress.bytes_done),
+        (
+            progress.files_done,
+            progress.files_total,
+            progress.bytes_done
+        ),
         (t.files, t.files, t.bytes)
     );
     let list = text(&bk.ok(&["list"], 0).stdout);

@@ -706,10 +706,14 @@ fn check_backup_and_verify(m: &Machine) {
     let id = last["id"].as_str().expect("snapshot id").to_string();
     assert_eq!(last["last_ok_id"], id.as_str());
     let backups = "/mnt/potion-data/backups";
-    let manifest = m
-        .read(&format!("{backups}/manifests/{id}.json"))
-        .expect("manifest written");
-    assert!(manifest.contains("top.txt"), "{manifest}");
+    // Schema 2 (docs/backup-format.md): binary, owner-only; verify below reads it.
+    let manifest = m.ok(&[
+        "stat",
+        "-c",
+        "%a %s",
+        &format!("{backups}/manifests/{id}.manifest"),
+    ]);
+    assert!(manifest.starts_with("600 "), "{manifest}");
     assert_eq!(
         m.read(&format!("{backups}/snapshots/{id}/srv/potion-src/top.txt"))
             .as_deref(),
