@@ -2,16 +2,33 @@
 # Benchmark: the whole potion-health process against bench/health_psutil.py
 # (/usr/bin/python3 + psutil doing the same work), in the same run.
 # Prints median wall time of each, their ratio, peak RSS and the number of
-# child processes per run, once without SERVICES and once with two units.
+# child processes per run, once without SERVICES and once with two units
+# and two HTTP probes (two local HTTP servers).
 #
 #   bench/health.sh                 # RUNS=200 by default
 #   RUNS=50 BENCH_LOOP=0 bench/health.sh
 #
-# As root the state folders live on a small journaled ext4 image on a loop
-# device (the root file system here has no journal, which would flatter the
-# fsyncs both sides do); BENCH_LOOP=0 skips that.
+# As root, and when systemd is not PID 1 here, the whole benchmark runs inside
+# a real systemd booted by tests/systemd_support/real-systemd.sh, so both
+# sides ask a real systemd (BENCH_SYSTEMD=0 skips that). The state folders
+# live on a small journaled ext4 image on a loop device (the root file system
+# here has no journal, which would flatter the fsyncs both sides do);
+# BENCH_LOOP=0 skips that.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+if [ "$(id -u)" = 0 ] && [ "${BENCH_SYSTEMD:-1}" = 1 ] && [ -z "${BENCH_INNER:-}" ] &&
+  [ "$(cat /proc/1/comm)" != systemd ]; then
+  cargo build --release --quiet --bin potion-health
+  rs=tests/systemd_support/real-systemd.sh
+  export RS_NAME=bench-health-$$ RS_BIND=$PWD
+  "$rs" up >/dev/null
+  trap '"$rs" down >/dev/null' EXIT
+  # No loop devices inside its namespaces: the state folders stay on its root.
+  "$rs" exec env BENCH_INNER=1 BENCH_LOOP=0 RUNS="${RUNS:-200}" ROUNDS="${ROUNDS:-5}" \
+    BENCH_UNITS="${BENCH_UNITS:-systemd-journald.service,dbus.service}" "$PWD/bench/health.sh"
+  exit
+fi
 
 RUNS=${RUNS:-200}
 UNITS=${BENCH_UNITS:-ssh.service,cron.service}
@@ -19,7 +36,7 @@ PY=/usr/bin/python3
 BASELINE=$PWD/bench/health_psutil.py
 DATA_MOUNT=${BENCH_DATA_MOUNT:-/mnt/potion-data}
 
-cargo build --release --quiet --bin potion-health
+[ -n "${BENCH_INNER:-}" ] || cargo build --release --quiet --bin potion-health
 BIN=$PWD/target/release/potion-health
 
 work=$(mktemp -d)
@@ -32,6 +49,26 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
+
+# Two local HTTP servers for the probes (both sides GET the same two URLs).
+servers=()
+ports=()
+for i in 1 2; do
+  port=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  mkdir -p "$work/www$i" && echo ok >"$work/www$i/index.html"
+  "$PY" -m http.server --bind 127.0.0.1 --directory "$work/www$i" "$port" >/dev/null 2>&1 &
+  servers+=($!)
+  ports+=("$port")
+done
+stop_servers() { kill "${servers[@]}" 2>/dev/null || true; cleanup; }
+trap stop_servers EXIT
+for port in "${ports[@]}"; do
+  for _ in $(seq 50); do
+    "$PY" -c "import socket; socket.create_connection(('127.0.0.1', $port))" 2>/dev/null && break
+    sleep 0.1
+  done
+done
+PROBES="ollama=http://127.0.0.1:${ports[0]}/,rag=http://127.0.0.1:${ports[1]}/"
 
 root=$work
 if [ "$(id -u)" = 0 ] && [ "${BENCH_LOOP:-1}" = 1 ]; then
@@ -60,8 +97,9 @@ children() { # child processes one run starts (execve calls minus its own)
   echo $(( $(grep -cE '(execve\(.*|execve resumed>.*)\) += 0' "$work/strace.log") - 1 ))
 }
 
-bench() { # $1: label, $2: SERVICES value (may be empty)
+bench() { # $1: label, $2: SERVICES value, $3: PROBE_URLS value (either may be empty)
   local label=$1 services=$2
+  export PROBE_URLS=$3
   local rs=$root/rs-$label py=$root/py-$label
   mkdir -p "$rs" "$py"
   printf 'APP_DIR=%s\nDATA_MOUNT=%s\nSERVICES=%s\n' "$rs" "$DATA_MOUNT" "$services" >"$work/$label.env"
@@ -72,7 +110,7 @@ bench() { # $1: label, $2: SERVICES value (may be empty)
     py_cmd+=("${units[@]}")
   fi
   echo
-  echo "== $label (SERVICES=${services:-<empty>}) =="
+  echo "== $label (SERVICES=${services:-<empty>} PROBE_URLS=${PROBE_URLS:-<empty>}) =="
   # With SERVICES, systemctl alone is timed too: it is a floor both sides share.
   local floor=()
   if [ -n "$services" ]; then
@@ -102,16 +140,17 @@ if "systemctl-alone" in r:
 EOF
   echo "peak RSS: potion-health $(peak_rss_kib "${rust_cmd[@]}") KiB," \
     "python+psutil $(peak_rss_kib "${py_cmd[@]}") KiB (goal <= 8192 KiB)"
-  if [ -n "$services" ]; then
-    # wait4's peak RSS covers the child too, and systemctl itself is the biggest
-    # process of the run; with /bin/true standing in for it the number is ours.
-    mkdir -p "$work/stub" && ln -sf /bin/true "$work/stub/systemctl"
-    echo "peak RSS of potion-health itself (systemctl stubbed by /bin/true):" \
-      "$(peak_rss_kib /usr/bin/env PATH="$work/stub" "${rust_cmd[@]}") KiB"
-  fi
+  # Both sides must have seen the same world: what each read, and its errors.
+  "$PY" - "$rs/state/last_health.json" "$py/state/last_health.json" <<'EOF'
+import json, sys
+for path in sys.argv[1:]:
+    r = json.load(open(path))
+    seen = [(s["unit"], s["active"]) for s in r["services"]] + [(p["name"], p["ok"]) for p in r["probes"]]
+    print("  %s: %s errors=%s" % (path.split("/")[-3], seen, r["errors"]))
+EOF
   echo "child processes per run: potion-health $(children "${rust_cmd[@]}")," \
     "python+psutil $(children "${py_cmd[@]}")"
 }
 
-bench no-services ""
-bench services "$UNITS"
+bench no-services "" ""
+bench services "$UNITS" "$PROBES"

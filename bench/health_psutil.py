@@ -4,15 +4,18 @@ with psutil, doing the same work as potion-health.
 
 CPU percent from counters saved by the previous run (no sleeping), load,
 cores, memory and swap, disk usage of / and the data mount (mount check),
-uptime, temperatures, one `systemctl show` for all SERVICES, the backup age
-from last_backup.json, and the same outputs: state file and report written
-atomically (temp file, fsync, rename, folder fsync), a history record
-appended, and a Prometheus textfile.
+uptime, temperatures, battery, boot id, one `systemctl show` for all
+SERVICES, one GET per PROBE_URLS entry (from the environment, name=url,...;
+2 s timeout, in parallel), the backup age from last_backup.json, and the
+same outputs: state file and report written atomically (temp file, fsync,
+rename, folder fsync), a history record appended, and a Prometheus textfile.
 
 Usage: health_psutil.py STATE_DIR DATA_MOUNT [UNIT ...]
 """
 
+import concurrent.futures
 import datetime
+import http.client
 import json
 import os
 import socket
@@ -20,8 +23,24 @@ import struct
 import subprocess
 import sys
 import time
+import urllib.parse
 
 import psutil
+
+
+def probe(name, url):
+    u = urllib.parse.urlsplit(url)
+    start = time.monotonic()
+    try:
+        c = http.client.HTTPConnection(u.hostname, u.port or 80, timeout=2)
+        c.request("GET", u.path or "/")
+        status = c.getresponse().status
+        c.close()
+        return {"name": name, "url": url, "ok": 200 <= status < 300, "status": status,
+                "latency_ms": round((time.monotonic() - start) * 1000, 1), "error": None}
+    except OSError as e:
+        return {"name": name, "url": url, "ok": False, "status": None, "latency_ms": None,
+                "error": str(e)}
 
 
 def write_atomic(path, data):
@@ -74,6 +93,15 @@ def main():
     temps = [s.current for group in psutil.sensors_temperatures().values() for s in group
              if 0 < s.current <= 150]
 
+    targets = [t.split("=", 1) for t in os.environ.get("PROBE_URLS", "").split(",") if t]
+    pool = concurrent.futures.ThreadPoolExecutor(max(1, len(targets)))
+    pending = [pool.submit(probe, n, u) for n, u in targets]
+    bat = psutil.sensors_battery()
+    power = None if bat is None else {"ac_online": bat.power_plugged,
+                                      "batteries": [{"percent": bat.percent}]}
+    with open("/proc/sys/kernel/random/boot_id") as f:
+        boot_id = f.read().strip()
+
     services = []
     if units:
         try:
@@ -112,7 +140,8 @@ def main():
                   disk("data", data_mount, os.path.ismount(data_mount))],
         "uptime_s": int(time.time() - psutil.boot_time()),
         "temperature_c": max(temps) if temps else None,
-        "services": services, "backup": backup, "alerts": [], "errors": errors,
+        "services": services, "backup": backup, "boot_id": boot_id, "power": power,
+        "smart": [], "probes": [p.result() for p in pending], "alerts": [], "errors": errors,
         "notes": notes,
     }
     alerts = []

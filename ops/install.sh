@@ -31,6 +31,7 @@ install -m 0644 -o root -g root "$OPS/tmpfiles.d/potion-runner.conf" /etc/tmpfil
 install -m 0644 -o root -g root "$OPS/logrotate/potion-runner" /etc/logrotate.d/potion-runner
 install -D -m 0644 -o root -g root "$REPO/docs/install.md" /usr/share/doc/potion-runner/install.md
 
-"$OPS/setup-system.sh" prepare "$OPS/env.template" "$OPS/sudoers/potion-runner"
+# An older install's path keys move from .env into /etc/potion-runner/system.env.
+"$OPS/setup-system.sh" prepare "$OPS/env.template" "$OPS/system.env.template" "$OPS/sudoers/potion-runner"
 "$OPS/setup-system.sh" activate
 echo "potion-runner: installed"

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # potion-runner: system setup shared by install.sh and the Debian package's postinst.
 #
-#   setup-system.sh prepare ENV_TEMPLATE SUDOERS   user, folders, .env, sudoers
-#   setup-system.sh activate                       reload systemd, enable timers and the bot
+#   setup-system.sh prepare ENV_TEMPLATE SYSTEM_TEMPLATE SUDOERS
+#                                   user, folders, .env and system.env, sudoers
+#   setup-system.sh activate        reload systemd, enable timers and the bot
 #
 # Idempotent: running it again repairs owners and modes and changes nothing else.
 # The tmpfiles.d file (potion-runner.conf) must already be installed: it is the
@@ -20,23 +21,20 @@ BOT_UNIT=potion-runner.service
 say() { echo "potion-runner: $*"; }
 die() { echo "potion-runner: $*" >&2; exit 1; }
 
-# .env belongs to the service user, who may replace it with a symlink (or a
-# FIFO, or a hard link) to a file of root's: never follow it as root.
-env_file_plain() {
-  if [ -L "$ENV_FILE" ]; then
-    die "$ENV_FILE is a symlink; refusing to touch it as root. Replace it with a plain file (or remove it to get the template) and run this again"
-  fi
-  if [ -e "$ENV_FILE" ] && [ ! -f "$ENV_FILE" ]; then
-    die "$ENV_FILE is not a regular file; refusing to touch it as root. Replace it with a plain file (or remove it to get the template) and run this again"
-  fi
-  if [ -e "$ENV_FILE" ] && [ "$(stat -c %h -- "$ENV_FILE")" != 1 ]; then
-    die "$ENV_FILE has more than one hard link; refusing to touch it as root. Replace it with a plain copy and run this again"
-  fi
+# .env belongs to the service user, who may swap it for a symlink, a FIFO or
+# a hard link to a file of root's at any moment. This script never names it:
+# `potion-helper setup` reaches it through one O_NOFOLLOW handle (fstat,
+# fchown, fchmod, read; a new one is renamed into place with renameat).
+# setup refuses to run under sudo (the bot's user may run the helper so), and
+# this script is root's own: drop what an admin's sudo left in the environment.
+setup_helper() {
+  env -u SUDO_USER -u SUDO_UID -u SUDO_GID -u SUDO_COMMAND "$HELPER" setup "$@"
 }
 
 prepare() {
-  local template=$1 sudoers=$2
+  local template=$1 system_template=$2 sudoers=$3
   [ -f "$template" ] || die "env template $template not found"
+  [ -f "$system_template" ] || die "system settings template $system_template not found"
   [ -f "$sudoers" ] || die "sudoers file $sudoers not found"
 
   # The service user: a system user without a login or home of its own, in
@@ -53,23 +51,14 @@ prepare() {
 
   systemd-tmpfiles --create potion-runner.conf
 
-  # .env: the template only when there is none; owner and mode always (it holds the token).
-  env_file_plain
-  if [ ! -e "$ENV_FILE" ]; then
-    # Built beside it and renamed into place: a rename replaces whatever
-    # appeared at .env meanwhile and never writes through it.
-    local new
-    new=$(mktemp "$APP_DIR/.env.new.XXXXXX")
-    install -m 0600 -o "$USER_NAME" -g "$USER_NAME" "$template" "$new"
-    mv -fT -- "$new" "$ENV_FILE"
-    say "wrote $ENV_FILE from the template: fill in BOT_TOKEN and ADMIN_IDS"
-  fi
-  # chown -h never follows a symlink. chmod has no such flag, so it runs with
-  # the service user's rights: if .env was swapped for a symlink after the
-  # check, the chmod can only reach what that user could change anyway.
-  chown -h "$USER_NAME:$USER_NAME" "$ENV_FILE"
-  setpriv --reuid="$USER_NAME" --regid="$USER_NAME" --clear-groups -- chmod 0600 -- "$ENV_FILE"
-  env_file_plain
+  # .env from the template when there is none, owner and mode always (it
+  # holds the token); system keys of an older install move into the
+  # root-owned system.env (once: a key system.env has is never overwritten).
+  local out line
+  out=$(setup_helper env "$template" "$system_template") || die "could not prepare $ENV_FILE (see above)"
+  while IFS= read -r line; do
+    if [ -n "$line" ]; then say "$line"; fi
+  done <<<"$out"
 
   # sudoers: checked with visudo before it goes live, then moved in atomically.
   # sudo ignores names with a dot in /etc/sudoers.d, so the temporary file is inert.
@@ -84,11 +73,6 @@ prepare() {
   visudo -c -q || die "sudo configuration broken after installing $SUDOERS_LIVE"
 }
 
-bot_token_set() {
-  [ -f "$ENV_FILE" ] && [ ! -L "$ENV_FILE" ] || return 1
-  grep -Eq '^[[:space:]]*(export[[:space:]]+)?BOT_TOKEN=[^[:space:]#]' "$ENV_FILE"
-}
-
 activate() {
   if [ ! -d /run/systemd/system ]; then
     say "systemd is not running here: units installed but not enabled"
@@ -98,15 +82,21 @@ activate() {
   systemctl enable --quiet "${TIMERS[@]}" "$BOT_UNIT"
   systemctl restart "${TIMERS[@]}"
 
-  # Keep the timer on BACKUP_TIME from .env (the helper validates and writes the drop-in).
-  env_file_plain
-  local t
-  t=$(sed -n -E 's/^[[:space:]]*BACKUP_TIME=[[:space:]]*"?([0-9]{1,2}[:.,][0-9]{2})"?[[:space:]]*$/\1/p' "$ENV_FILE" | tail -n 1)
+  # Keep the timer on BACKUP_TIME from .env (the helper validates and writes
+  # the drop-in); whether a token is set decides whether the bot starts.
+  local status t="" token=unset key value
+  status=$(setup_helper status) || die "could not read $ENV_FILE"
+  while IFS=': ' read -r key value; do
+    case "$key" in
+      backup-time) t=$value ;;
+      token) token=$value ;;
+    esac
+  done <<<"$status"
   if [ -n "$t" ]; then
     "$HELPER" timer set backup "$t" >/dev/null || say "could not move the backup timer to $t"
   fi
 
-  if bot_token_set; then
+  if [ "$token" = set ]; then
     systemctl restart "$BOT_UNIT"
     say "bot (re)started"
   else
@@ -115,7 +105,7 @@ activate() {
 }
 
 case "${1:-}" in
-  prepare) [ $# -eq 3 ] || die "usage: $0 prepare ENV_TEMPLATE SUDOERS"; prepare "$2" "$3" ;;
+  prepare) [ $# -eq 4 ] || die "usage: $0 prepare ENV_TEMPLATE SYSTEM_TEMPLATE SUDOERS"; prepare "$2" "$3" "$4" ;;
   activate) activate ;;
-  *) echo "usage: $0 prepare ENV_TEMPLATE SUDOERS | activate" >&2; exit 2 ;;
+  *) echo "usage: $0 prepare ENV_TEMPLATE SYSTEM_TEMPLATE SUDOERS | activate" >&2; exit 2 ;;
 esac

@@ -26,6 +26,15 @@ pub enum AlertCode {
     BackupFailed,
     /// Computed by the bot from the age of `last_health.json`, never by the health job.
     HealthStale,
+    /// Mains is off: the machine runs on its battery.
+    OnBattery,
+    BatteryLow,
+    /// At most once a week.
+    BatteryWorn,
+    /// One per disk: `DISK_SMART:<disk>` (`sda`, `nvme0n1`).
+    DiskSmart,
+    /// One per `PROBE_URLS` entry: `PROBE_DOWN:<name>`.
+    ProbeDown,
 }
 
 /// What follows the `:` of a parameterised code.
@@ -33,11 +42,15 @@ pub enum AlertCode {
 pub enum Subject {
     /// A systemd unit name.
     Unit,
+    /// A kernel disk name (`sda`).
+    Disk,
+    /// A `PROBE_URLS` name.
+    Probe,
 }
 
 impl AlertCode {
     /// Every family, in display order (the digest lists them in this order).
-    pub const ALL: [AlertCode; 10] = [
+    pub const ALL: [AlertCode; 15] = [
         AlertCode::CpuHigh,
         AlertCode::RamHigh,
         AlertCode::TempHigh,
@@ -48,6 +61,11 @@ impl AlertCode {
         AlertCode::BackupStale,
         AlertCode::BackupFailed,
         AlertCode::HealthStale,
+        AlertCode::OnBattery,
+        AlertCode::BatteryLow,
+        AlertCode::BatteryWorn,
+        AlertCode::DiskSmart,
+        AlertCode::ProbeDown,
     ];
 
     /// The family name as it appears in files and chat.
@@ -63,6 +81,11 @@ impl AlertCode {
             AlertCode::BackupStale => "BACKUP_STALE",
             AlertCode::BackupFailed => "BACKUP_FAILED",
             AlertCode::HealthStale => "HEALTH_STALE",
+            AlertCode::OnBattery => "ON_BATTERY",
+            AlertCode::BatteryLow => "BATTERY_LOW",
+            AlertCode::BatteryWorn => "BATTERY_WORN",
+            AlertCode::DiskSmart => "DISK_SMART",
+            AlertCode::ProbeDown => "PROBE_DOWN",
         }
     }
 
@@ -97,6 +120,8 @@ impl AlertCode {
     pub const fn subject(self) -> Option<Subject> {
         match self {
             AlertCode::ServiceDown => Some(Subject::Unit),
+            AlertCode::DiskSmart => Some(Subject::Disk),
+            AlertCode::ProbeDown => Some(Subject::Probe),
             _ => None,
         }
     }
@@ -115,6 +140,11 @@ impl AlertCode {
             AlertCode::BackupStale => 1 << 7,
             AlertCode::BackupFailed => 1 << 8,
             AlertCode::HealthStale => 0,
+            AlertCode::OnBattery => 1 << 9,
+            AlertCode::BatteryLow => 1 << 10,
+            AlertCode::BatteryWorn => 1 << 11,
+            AlertCode::DiskSmart => 1 << 12,
+            AlertCode::ProbeDown => 1 << 13,
         }
     }
 
@@ -170,7 +200,7 @@ mod tests {
             assert_eq!(acc & c.history_bit(), 0, "{c} reuses a bit");
             acc | c.history_bit()
         });
-        assert_eq!(all, 0x1ff);
+        assert_eq!(all, 0x3fff);
         assert_eq!(AlertCode::HealthStale.history_bit(), 0);
     }
 

@@ -19,60 +19,98 @@ pub struct Entry {
     pub line: usize,
 }
 
+/// A line of `.env` that is not a setting. It names the line only: the
+/// line's text may be a token pasted in the wrong place, and errors reach
+/// the journal and the chat.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseError {
+    /// 1-based line number.
+    pub line: usize,
+    pub kind: ParseErrorKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParseErrorKind {
+    NotKeyValue,
+    BadKeyName,
+    UnterminatedQuote,
+    TextAfterQuote,
+}
+
+impl std::fmt::Display for ParseError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let n = self.line;
+        match self.kind {
+            ParseErrorKind::NotKeyValue => write!(f, "line {n} is not KEY=VALUE"),
+            ParseErrorKind::BadKeyName => write!(
+                f,
+                "line {n}: the key name is not valid (letters, digits and _, not starting with a digit)"
+            ),
+            ParseErrorKind::UnterminatedQuote => write!(f, "line {n}: a quote is not closed"),
+            ParseErrorKind::TextAfterQuote => {
+                write!(f, "line {n}: there is text after the closing quote")
+            }
+        }
+    }
+}
+
+impl std::error::Error for ParseError {}
+
 /// Parses `.env` text. Accepts `KEY=VALUE`, an optional `export ` prefix,
 /// `#` comment lines, trailing ` # comments` on unquoted values, and values in
-/// single or double quotes. A line that is none of these is an error naming it.
-pub fn parse(text: &str) -> Result<Vec<Entry>, String> {
-    let mut out = Vec::new();
-    for (i, raw) in text.lines().enumerate() {
-        let line = raw.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let line = line.strip_prefix("export ").unwrap_or(line).trim_start();
-        let Some((key, value)) = line.split_once('=') else {
-            return Err(format!(
-                "line {}: expected KEY=VALUE, found {:?}",
-                i + 1,
-                truncate(raw, 60)
-            ));
-        };
-        let key = key.trim();
-        if key.is_empty()
-            || !key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
-            || key.as_bytes()[0].is_ascii_digit()
-        {
-            return Err(format!(
-                "line {}: {:?} is not a valid key name",
-                i + 1,
-                truncate(key, 60)
-            ));
-        }
-        let value = unquote(value.trim()).map_err(|e| format!("line {}: {e}", i + 1))?;
-        out.push(Entry {
-            key: key.to_string(),
-            value,
-            line: i + 1,
-        });
+/// single or double quotes. The first line that is none of these is the error.
+pub fn parse(text: &str) -> Result<Vec<Entry>, ParseError> {
+    let (entries, mut bad) = parse_lenient(text);
+    if bad.is_empty() {
+        Ok(entries)
+    } else {
+        Err(bad.swap_remove(0))
     }
-    Ok(out)
 }
 
-fn truncate(s: &str, n: usize) -> String {
-    s.chars().take(n).collect()
+/// Like [`parse`], but keeps going: the settings it could read, and every
+/// line it could not.
+pub fn parse_lenient(text: &str) -> (Vec<Entry>, Vec<ParseError>) {
+    let mut out = Vec::new();
+    let mut bad = Vec::new();
+    for (i, raw) in text.lines().enumerate() {
+        match parse_line(raw) {
+            Ok(None) => {}
+            Ok(Some((key, value))) => out.push(Entry {
+                key,
+                value,
+                line: i + 1,
+            }),
+            Err(kind) => bad.push(ParseError { line: i + 1, kind }),
+        }
+    }
+    (out, bad)
 }
 
-fn unquote(v: &str) -> Result<String, String> {
+fn parse_line(raw: &str) -> Result<Option<(String, String)>, ParseErrorKind> {
+    let line = raw.trim();
+    if line.is_empty() || line.starts_with('#') {
+        return Ok(None);
+    }
+    let line = line.strip_prefix("export ").unwrap_or(line).trim_start();
+    let (key, value) = line.split_once('=').ok_or(ParseErrorKind::NotKeyValue)?;
+    let key = key.trim();
+    if key.is_empty()
+        || !key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        || key.as_bytes()[0].is_ascii_digit()
+    {
+        return Err(ParseErrorKind::BadKeyName);
+    }
+    Ok(Some((key.to_string(), unquote(value.trim())?)))
+}
+
+fn unquote(v: &str) -> Result<String, ParseErrorKind> {
     for q in ['"', '\''] {
         if let Some(rest) = v.strip_prefix(q) {
-            let end = rest
-                .find(q)
-                .ok_or_else(|| format!("unterminated {q} quote"))?;
+            let end = rest.find(q).ok_or(ParseErrorKind::UnterminatedQuote)?;
             let after = rest[end + 1..].trim();
             if !after.is_empty() && !after.starts_with('#') {
-                return Err(format!(
-                    "unexpected text after the closing quote: {after:?}"
-                ));
+                return Err(ParseErrorKind::TextAfterQuote);
             }
             return Ok(rest[..end].to_string());
         }
@@ -114,6 +152,7 @@ pub struct EnvFile {
 
 impl EnvFile {
     /// Loads `path`; a missing file is an empty one (created with mode 0600 on save).
+    /// Lines that do not parse are kept as they are.
     pub fn load(path: &Path) -> Result<EnvFile> {
         let (text, mode) = match fs::read_to_string(path) {
             Ok(t) => {
@@ -125,12 +164,23 @@ impl EnvFile {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => (String::new(), 0o600),
             Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
         };
-        parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        // Lines that are not settings are kept as they are: loading ignores
+        // them (and says so), and saving must not lose the owner's text.
         Ok(EnvFile {
             path: path.to_path_buf(),
             lines: text.lines().map(str::to_string).collect(),
             mode,
         })
+    }
+
+    /// An editor over `text` already read (through a handle), saved to
+    /// `path` with `mode`.
+    pub fn from_text(path: &Path, text: &str, mode: u32) -> EnvFile {
+        EnvFile {
+            path: path.to_path_buf(),
+            lines: text.lines().map(str::to_string).collect(),
+            mode,
+        }
     }
 
     pub fn path(&self) -> &Path {
@@ -139,8 +189,8 @@ impl EnvFile {
 
     /// The current value of `key` (the last assignment wins, as when loading).
     pub fn get(&self, key: &str) -> Option<String> {
-        parse(&self.text())
-            .ok()?
+        parse_lenient(&self.text())
+            .0
             .into_iter()
             .rev()
             .find(|e| e.key == key)
@@ -217,7 +267,10 @@ mod tests {
         assert_eq!(get("ADMIN_IDS"), "1,2");
         assert_eq!(get("MY_OWN_KEY"), "kept as is");
         assert_eq!(get("THRESHOLD_CPU"), "90");
-        assert!(parse("NOT A LINE").unwrap_err().contains("line 1"));
+        assert_eq!(
+            parse("NOT A LINE").unwrap_err().to_string(),
+            "line 1 is not KEY=VALUE"
+        );
         assert!(parse("A=\"open").is_err());
         assert!(parse("1A=x").is_err());
     }
@@ -268,5 +321,33 @@ mod tests {
             0o600
         );
         assert_eq!(fs::read_to_string(&p).unwrap(), "A=x\n");
+    }
+
+    #[test]
+    fn errors_name_the_line_never_its_text() {
+        let token = "123456:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+        let text = format!("A=1\nBOT_TOKEN: {token}\n{token}=x\nB='{token}' tail\nC=\"{token}\n");
+        let (ok, bad) = parse_lenient(&text);
+        assert_eq!(ok.len(), 1);
+        assert_eq!(
+            bad.iter().map(|e| (e.line, e.kind)).collect::<Vec<_>>(),
+            [
+                (2, ParseErrorKind::NotKeyValue),
+                (3, ParseErrorKind::BadKeyName),
+                (4, ParseErrorKind::TextAfterQuote),
+                (5, ParseErrorKind::UnterminatedQuote),
+            ]
+        );
+        for e in &bad {
+            let shown = e.to_string();
+            assert!(
+                !shown.contains("AAAA") && !shown.contains("123456"),
+                "{shown}"
+            );
+        }
+        assert_eq!(
+            parse(&text).unwrap_err().to_string(),
+            "line 2 is not KEY=VALUE"
+        );
     }
 }

@@ -1,5 +1,5 @@
-//! Renderings for people shared by the jobs and the bot's core: byte sizes
-//! and HTML escaping for Telegram's HTML parse mode.
+//! Renderings for people shared by the jobs and the bot's core: byte sizes,
+//! HTML escaping for Telegram's HTML parse mode and catalogue templates.
 
 /// Binary units with one decimal: `512 B`, `1.5 KiB`, `7.7 GiB`.
 pub fn bytes(n: u64) -> String {
@@ -15,6 +15,16 @@ pub fn bytes(n: u64) -> String {
     } else {
         format!("{v:.1} {}", UNITS[i])
     }
+}
+
+/// Fills `{name}` placeholders in a catalogue template. Values must already be
+/// escaped when they come from outside (files, chat).
+pub fn fill(template: &str, args: &[(&str, &str)]) -> String {
+    let mut out = template.to_string();
+    for (k, v) in args {
+        out = out.replace(&format!("{{{k}}}"), v);
+    }
+    out
 }
 
 /// Escapes text for Telegram's HTML parse mode (text and attribute values).

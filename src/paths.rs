@@ -7,6 +7,8 @@
 pub const LAST_HEALTH: &str = "last_health.json";
 /// Counters and alert trackers `potion-health` keeps between runs, in `STATE_DIR`.
 pub const HEALTH_STATE: &str = "health-state.json";
+/// The last SMART check of each disk and its accepted baseline (`$STATE_DIR`).
+pub const SMART_STATE: &str = "smart-state.json";
 /// Compact sample history for charts, in `STATE_DIR`.
 pub const HISTORY: &str = "history.bin";
 /// Prometheus textfile, in `STATE_DIR`.
@@ -46,3 +48,9 @@ pub const BACKUP_TIMER_DROPIN: &str =
 pub const VERIFY_TIMER: &str = "potion-runner-verify.timer";
 /// Folder of the backup timer's drop-ins (the bot's sandbox may write here through the helper).
 pub const BACKUP_TIMER_DROPIN_DIR: &str = "/etc/systemd/system/potion-runner-backup.timer.d";
+/// Root-owned system settings (paths, sources, retention, `SELF_SERVICE`),
+/// root:root 0644; the bot cannot write it.
+pub const SYSTEM_ENV_PATH: &str = "/etc/potion-runner/system.env";
+/// The last preferences that loaded clean, in `STATE_DIR` (0600, the
+/// service user's): what a bad preference falls back to.
+pub const LAST_GOOD_PREFS: &str = "last-good-prefs.env";

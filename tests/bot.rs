@@ -318,6 +318,61 @@ fn bad_input_is_refused_and_nothing_runs_or_changes() {
 }
 
 #[test]
+fn thresholds_the_config_would_refuse_are_not_saved() {
+    // Each of these used to reply "Saved" and then stop every job with exit 2.
+    let w = World::new("");
+    let bot = w.start();
+    let before = std::fs::read_to_string(&w.env).unwrap();
+    for cmd in [
+        "/set_threshold cpu 3",
+        "/set_threshold ram 0.01",
+        "/set_threshold temp 4.97",
+    ] {
+        w.ask(cmd, "must be above ALERT_HYSTERESIS (5)");
+    }
+    w.wait_audits(3);
+    assert_eq!(
+        std::fs::read_to_string(&w.env).unwrap(),
+        before,
+        ".env unchanged"
+    );
+    w.ask("/set_threshold ram 85.25", "now");
+    let env = std::fs::read_to_string(&w.env).unwrap();
+    assert!(
+        env.contains("THRESHOLD_RAM=85.25\n"),
+        "saved exactly: {env}"
+    );
+    bot.stop();
+}
+
+#[test]
+fn a_hand_edited_bad_preference_lets_the_bot_start_and_say_so() {
+    // Exit 2 plus RestartPreventExitStatus=2 used to keep the bot down for good.
+    let token = "123456:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+    let w = World::new(&format!("THRESHOLD_CPU=3\nPING: {token}"));
+    // Written into .env itself (the harness would put it in system.env).
+    let env = std::fs::read_to_string(&w.env).unwrap();
+    std::fs::write(&w.env, env + "BACKUP_DIR=/var/lib/evil\n").unwrap();
+    let bot = w.start();
+    let text = w.wait_new_text("THRESHOLD_CPU", 0, WAIT, "start-up");
+    assert!(
+        text.contains("must be above ALERT_HYSTERESIS (5)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("BACKUP_DIR") && text.contains("system setting"),
+        "{text}"
+    );
+    assert!(
+        text.contains("is not KEY=VALUE") && !text.contains("AAAA"),
+        "{text}"
+    );
+    // It runs on the default meanwhile, and answers.
+    w.ask("/status", "No data yet");
+    bot.stop();
+}
+
+#[test]
 fn settings_are_saved_to_env_and_the_timer_moved_through_the_helper() {
     let w = World::new("");
     let bot = w.start();
@@ -326,7 +381,7 @@ fn settings_are_saved_to_env_and_the_timer_moved_through_the_helper() {
     w.ask("/svc_add nginx", "nginx.service");
     let env = std::fs::read_to_string(&w.env).unwrap();
     assert!(
-        env.starts_with("APP_DIR=") && env.contains("# potion test"),
+        env.starts_with("BOT_TOKEN=") && env.contains("# potion test"),
         "comments and order kept: {env}"
     );
     assert!(env.contains("THRESHOLD_CPU=80"), "{env}");

@@ -120,14 +120,21 @@ fn corrupt_state_file_still_succeeds_and_says_so() {
 
 #[test]
 fn bad_config_exits_2_naming_the_key() {
+    // A bad preference is ignored with a warning and the run goes on on the
+    // default; a bad system setting stops it.
     let sb = Sandbox::new();
     let out = health(&sb, "THRESHOLD_CPU=lots", &[]);
-    assert_eq!(out.status.code(), Some(2));
+    ok(&out);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("THRESHOLD_CPU") && err.contains("lots"),
+        err.contains("ignoring THRESHOLD_CPU") && err.contains("lots"),
         "{err}"
     );
+    std::fs::remove_file(sb.state_dir().join("last_health.json")).unwrap();
+    let out = health(&sb, "HEALTH_STALE_S=60\nLOG_DIR=logs", &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("LOG_DIR") && err.contains("logs"), "{err}");
     assert!(!sb.state_dir().join("last_health.json").exists());
     let usage = health(&sb, "", &["--no-such-flag"]);
     assert_eq!(usage.status.code(), Some(2));
@@ -250,4 +257,104 @@ fn no_bus_is_an_error_line_and_no_child_process() {
         "{r}"
     );
     assert_eq!(r["services"][0]["active"], "unknown");
+}
+
+/// A local HTTP server answering `/ok` with 200 and everything else with
+/// 500; returns its base URL and the paths it was asked for.
+fn http_server() -> (String, std::sync::mpsc::Receiver<String>) {
+    let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", server.server_addr().to_ip().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for req in server.incoming_requests() {
+            let code = if req.url() == "/ok" { 200 } else { 500 };
+            tx.send(req.url().to_string()).ok();
+            req.respond(tiny_http::Response::empty(code)).ok();
+        }
+    });
+    (base, rx)
+}
+
+#[test]
+fn probes_and_dead_man_ping_against_local_servers() {
+    let (base, asked) = http_server();
+    // Refused: a port that was free a moment ago. Timeout: a listener that never answers.
+    let refused = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let refused_url = format!("http://{}/", refused.local_addr().unwrap());
+    drop(refused);
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let silent_url = format!("http://{}/", silent.local_addr().unwrap());
+    let sb = Sandbox::new();
+    let env = format!(
+        "DATA_MOUNT=/\nALERT_CONSECUTIVE=2\nHEALTHCHECK_URL={base}/ping/secret-uuid\n\
+         PROBE_URLS=up={base}/ok,broken={base}/err,refused={refused_url},hung={silent_url}\n"
+    );
+    let started = std::time::Instant::now();
+    ok(&health(&sb, &env, &[]));
+    // Four probes in parallel, each bounded by 2 s: the run is not the sum.
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+    let r = report(&sb);
+    let probes = r["probes"].as_array().unwrap();
+    let by = |name: &str| probes.iter().find(|p| p["name"] == name).unwrap().clone();
+    assert_eq!(
+        (by("up")["ok"].clone(), by("up")["status"].clone()),
+        (true.into(), 200.into())
+    );
+    assert!(by("up")["latency_ms"].as_f64().unwrap() < 2000.0);
+    assert_eq!(
+        (by("broken")["ok"].clone(), by("broken")["status"].clone()),
+        (false.into(), 500.into())
+    );
+    assert!(
+        by("refused")["error"]
+            .as_str()
+            .unwrap()
+            .contains("connecting"),
+        "{r}"
+    );
+    assert!(
+        by("hung")["error"].as_str().unwrap().contains("timed out"),
+        "{r}"
+    );
+    assert_eq!(by("hung")["status"], Value::Null);
+    // ALERT_CONSECUTIVE=2: nothing fires yet, so the ping is the plain URL.
+    assert!(codes(&r).is_empty(), "{r}");
+    let paths: Vec<String> = asked.try_iter().collect();
+    assert!(
+        paths.contains(&"/ping/secret-uuid".to_string()),
+        "{paths:?}"
+    );
+
+    ok(&health(&sb, &env, &[]));
+    let r = report(&sb);
+    let mut down = codes(&r);
+    down.sort();
+    assert_eq!(
+        down,
+        ["PROBE_DOWN:broken", "PROBE_DOWN:hung", "PROBE_DOWN:refused"]
+    );
+    let paths: Vec<String> = asked.try_iter().collect();
+    assert!(
+        paths.contains(&"/ping/secret-uuid/fail".to_string()),
+        "{paths:?}"
+    );
+    drop(silent);
+
+    // A dead-man service that is down never fails the run, and its secret path stays out of the log.
+    let env = format!("DATA_MOUNT=/\nHEALTHCHECK_URL={refused_url}secret-uuid\n");
+    let e = sb.write_env(&env);
+    let mut c = sb.cmd(BIN);
+    c.env("POTION_LOG", "debug").arg("--env").arg(e);
+    let out = run(c);
+    ok(&out);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("dead-man ping to http://127.0.0.1:"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("secret-uuid"), "{stderr}");
 }

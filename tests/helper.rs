@@ -10,8 +10,13 @@ use common::{Sandbox, run};
 
 const HELPER: &str = env!("CARGO_BIN_EXE_potion-helper");
 
+/// Runs the helper; once the sandbox has a `system.env`, it is named with
+/// `--system-env` (the helper reads no environment variable).
 fn helper(sb: &Sandbox, args: &[&str]) -> std::process::Output {
     let mut c = sb.cmd(HELPER);
+    if sb.system_env().exists() {
+        c.arg("--system-env").arg(sb.system_env());
+    }
     c.args(args);
     run(c)
 }
@@ -72,6 +77,17 @@ fn bad_values_are_refused_with_exit_1_before_anything_runs() {
         assert_eq!(out.status.code(), Some(1), "{args:?}");
         let err = stderr(&out);
         assert!(err.contains("refused"), "{args:?}: {err}");
+        // Without a journal the log line comes first; then the code, then the reason.
+        assert!(
+            err.lines().any(|l| l.starts_with("reason: ")),
+            "{args:?}: {err}"
+        );
+        assert!(
+            err.lines()
+                .last()
+                .unwrap()
+                .starts_with("potion-helper: refused: ")
+        );
         assert!(err.contains(needle), "{args:?}: {needle:?} not in {err}");
         assert!(out.stdout.is_empty(), "{args:?}");
     }
@@ -106,7 +122,25 @@ fn env_flag_is_refused_under_sudo() {
 }
 
 #[test]
-fn bad_config_exits_2_naming_the_key() {
+fn system_env_flag_is_refused_under_sudo() {
+    let sb = Sandbox::new();
+    sb.write_env("SELF_SERVICE=my-bot.service");
+    let mut c = sb.cmd(HELPER);
+    c.env("SUDO_USER", "potion")
+        .arg("--system-env")
+        .arg(sb.system_env())
+        .args(["svc", "stop", "my-bot"]);
+    let out = run(c);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("not accepted under sudo"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn a_bad_system_setting_exits_2_naming_the_key() {
     let sb = Sandbox::new();
     let env = sb.write_env("SELF_SERVICE=a b");
     let out = helper(

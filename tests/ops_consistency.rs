@@ -1,5 +1,5 @@
 //! Holds `ops/` (units, sudoers, tmpfiles, logrotate, .env template, scripts,
-//! Debian metadata) to the names in `src/paths.rs` and `src/config.rs`, and
+//! Debian metadata) to the names in `src/paths.rs` and `src/config/`, and
 //! lints the units with `systemd-analyze verify` and the sudo rule with `visudo -c`.
 
 use std::collections::BTreeMap;
@@ -195,6 +195,16 @@ fn other_ops_files_use_the_code_paths() {
         );
     }
     assert!(tmpfiles.contains(&format!("d {} ", paths::BACKUP_TIMER_DROPIN_DIR)));
+    let etc = std::path::Path::new(paths::SYSTEM_ENV_PATH)
+        .parent()
+        .unwrap();
+    assert!(tmpfiles.contains(&format!("d {} 0755 root root -", etc.display())));
+    assert_eq!(
+        etc,
+        std::path::Path::new(paths::ALLOWED_UNITS_FILE)
+            .parent()
+            .unwrap()
+    );
     let logrotate = read("ops/logrotate/potion-runner");
     let log = cfg.log_dir.join(paths::ACTIONS_LOG);
     assert!(logrotate.starts_with(&format!(
@@ -208,6 +218,15 @@ fn other_ops_files_use_the_code_paths() {
     assert!(setup.contains(&format!("HELPER={}\n", paths::HELPER_PATH)));
     assert!(setup.contains(&format!("APP_DIR={}\n", cfg.app_dir.display())));
     assert!(setup.contains(&format!("BOT_UNIT={}\n", paths::BOT_UNIT)));
+    // .env is reached only through the helper's handle, never by a path tool.
+    for tool in ["grep ", "sed ", "chmod ", "chown ", "install ", "stat "] {
+        assert!(
+            !setup
+                .lines()
+                .any(|l| l.contains(tool) && l.contains("ENV_FILE")),
+            "setup-system.sh runs {tool}on .env"
+        );
+    }
     for t in [
         paths::HEALTH_TIMER,
         paths::BACKUP_TIMER,
@@ -249,6 +268,9 @@ fn debian_metadata_ships_every_binary_and_unit() {
         );
     }
     assert!(deb.contains("maintainer-scripts = \"ops/debian/\""));
+    assert!(deb.contains(
+        "[\"ops/system.env.template\", \"usr/share/potion-runner/system.env.template\", \"644\"]"
+    ));
     assert!(
         deb.contains(
             "[\"ops/sudoers/potion-runner\", \"usr/share/potion-runner/sudoers\", \"440\"]"
@@ -256,14 +278,28 @@ fn debian_metadata_ships_every_binary_and_unit() {
     );
 }
 
+/// Each key documented in the template of its class (and only there), and
+/// the templates as shipped, or with every default uncommented, load to the
+/// code's defaults.
 #[test]
-fn env_template_documents_every_key_with_the_code_defaults() {
-    let text = read("ops/env.template");
+fn templates_document_every_key_with_the_code_defaults() {
+    let env = read("ops/env.template");
+    let system = read("ops/system.env.template");
+    let documents = |text: &str, key: &str| {
+        text.lines()
+            .any(|l| l.starts_with(&format!("{key}=")) || l.starts_with(&format!("#{key}=")))
+    };
     for key in config::KEYS {
-        let set = text.lines().any(|l| l.starts_with(&format!("{key}=")));
-        let documented = text.lines().any(|l| l.starts_with(&format!("#{key}=")));
-        assert!(set || documented, "env.template lacks {key}");
+        let is_system = config::class_of(key) == Some(config::Class::System);
+        let (home, other) = if is_system {
+            (&system, &env)
+        } else {
+            (&env, &system)
+        };
+        assert!(documents(home, key), "{key} is not in its template");
+        assert!(!documents(other, key), "{key} is in the other template");
     }
+    let text = format!("{env}\n{system}");
     // As shipped it must load (the bot refuses to start without a token, the jobs do not care).
     let entries = potion_runner::envfile::parse(&text).unwrap();
     let pairs: BTreeMap<_, _> = entries.into_iter().map(|e| (e.key, e.value)).collect();
@@ -423,4 +459,53 @@ fn units_pass_systemd_analyze_verify_silently() {
     assert!(analyze(&[(paths::HEALTH_UNIT.into(), typo)]).is_err());
     let bad_key = health.replace("Nice=5", "Nicety=5");
     assert!(analyze(&[(paths::HEALTH_UNIT.into(), bad_key)]).is_err());
+}
+
+/// `systemd-analyze security --offline=yes` exposure of one shipped unit.
+fn exposure(unit: &str) -> f64 {
+    let out = Cmd::new("/usr/bin/systemd-analyze")
+        .args(["security", "--offline=yes", "--no-pager"])
+        .arg(repo().join("ops/systemd").join(unit))
+        .env("SYSTEMD_LOG_COLOR", "0")
+        .run()
+        .unwrap();
+    let text = out.stdout_lossy();
+    let line = text
+        .lines()
+        .find(|l| l.contains("Overall exposure level"))
+        .unwrap_or_else(|| panic!("{unit}: no exposure level in {text}"));
+    let figure = line
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap();
+    figure.parse().unwrap_or_else(|_| panic!("{unit}: {line}"))
+}
+
+#[test]
+fn units_are_hardened_as_far_as_their_work_allows() {
+    if missing("/usr/bin/systemd-analyze") {
+        return;
+    }
+    let [backup, verify, health, bot] = [
+        paths::BACKUP_UNIT,
+        paths::VERIFY_UNIT,
+        paths::HEALTH_UNIT,
+        paths::BOT_UNIT,
+    ]
+    .map(exposure);
+    println!(
+        "systemd-analyze security exposure: backup {backup}, verify {verify}, health {health}, bot {bot}"
+    );
+    assert!(backup <= 5.0, "backup unit exposure {backup}");
+    assert!(verify <= 5.0, "verify unit exposure {verify}");
+    assert!(health <= 3.5, "health unit exposure {health}");
+    // The bot cannot take seccomp options (they imply NoNewPrivileges, which
+    // stops sudo); the unit must keep saying so.
+    assert!(
+        read(&format!("ops/systemd/{}", paths::BOT_UNIT))
+            .contains("NoNewPrivileges= is deliberately not set")
+    );
 }

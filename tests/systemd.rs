@@ -10,6 +10,8 @@
 //! machine is up. Uses the binaries `cargo test` built in this checkout.
 
 mod common;
+#[path = "systemd_support/hostile.rs"]
+mod hostile;
 #[path = "systemd_support/machine.rs"]
 mod machine;
 #[allow(dead_code)] // this suite uses a few of the stand-in's calls
@@ -35,6 +37,12 @@ fn edit_env(m: &Machine, f: impl FnOnce(String) -> String) {
     let env = f(m.read(ENV).unwrap());
     m.write(ENV, &env, 0o600);
     m.ok(&["chown", "potion:potion", ENV]);
+}
+
+/// Rewrites the installed `system.env` (root's, 0644): where system settings live.
+fn edit_system_env(m: &Machine, f: impl FnOnce(String) -> String) {
+    let text = f(m.read(paths::SYSTEM_ENV_PATH).unwrap_or_default());
+    m.write(paths::SYSTEM_ENV_PATH, &text, 0o644);
 }
 
 /// `.env` without the lines setting `keys`, plus `add`.
@@ -332,15 +340,14 @@ fn check_helper_inside_bot_sandbox(m: &Machine) {
 /// read-only in that sandbox, so this passes only through `systemd-run`.
 fn check_restore_inside_bot_sandbox(m: &Machine) {
     const ROOT: &str = "/var/lib/potion-restore-test";
-    let env = "/opt/potion-runner/.env";
-    let original = m.read(env).expect(".env installed");
+    let original = m
+        .read(paths::SYSTEM_ENV_PATH)
+        .expect("system.env installed");
     m.write(&format!("{ROOT}/src/conf/a.txt"), "alpha\n", 0o600);
     m.write(&format!("{ROOT}/src/conf/b.txt"), "bravo\n", 0o644);
-    std::fs::write(
-        m.host_path(env),
-        format!("{original}\nDATA_MOUNT=/\nBACKUP_DIR={ROOT}/backups\nBACKUP_SOURCES={ROOT}/src\n"),
-    )
-    .unwrap();
+    edit_system_env(m, |text| {
+        format!("{text}\nDATA_MOUNT=/\nBACKUP_DIR={ROOT}/backups\nBACKUP_SOURCES={ROOT}/src\n")
+    });
     m.ok(&["/usr/local/bin/potion-backup", "run"]);
     let id = m
         .ok(&["ls", &format!("{ROOT}/backups/snapshots")])
@@ -378,7 +385,7 @@ fn check_restore_inside_bot_sandbox(m: &Machine) {
         m.read("/run/potion-restore-probe.out").as_deref(),
         Some(format!("restored-to: {staged}\nfiles: 2\nbytes: 12\nverified: yes\n").as_str())
     );
-    std::fs::write(m.host_path(env), original).unwrap();
+    m.write(paths::SYSTEM_ENV_PATH, &original, 0o644);
 }
 
 /// A oneshot copy of the bot's unit (same `User=` and sandbox) that runs `exec`.
@@ -578,6 +585,8 @@ fn check_install_layout(m: &Machine) {
         ("/opt/potion-runner/state", "2770 root potion"),
         ("/opt/potion-runner/logs", "2770 root potion"),
         ("/opt/potion-runner/.env", "600 potion potion"),
+        ("/etc/potion-runner", "755 root root"),
+        (paths::SYSTEM_ENV_PATH, "644 root root"),
         ("/etc/sudoers.d/potion-runner", "440 root root"),
         (paths::HELPER_PATH, "755 root root"),
     ] {
@@ -682,8 +691,8 @@ fn check_backup_and_verify(m: &Machine) {
             0o644,
         );
     }
-    edit_env(m, |env| {
-        env + "DATA_MOUNT=/mnt/potion-data\nBACKUP_SOURCES=/srv/potion-src\n"
+    edit_system_env(m, |text| {
+        text + "DATA_MOUNT=/mnt/potion-data\nBACKUP_SOURCES=/srv/potion-src\n"
     });
     let run = |word: &str, unit: &str| {
         assert_eq!(m.prop(unit, "ExecMainStartTimestampMonotonic"), "0");
@@ -882,6 +891,8 @@ fn install_sh_gives_a_working_system() {
     check_restore_inside_bot_sandbox(&m);
     check_helper_inside_bot_sandbox(&m);
     check_backup_and_verify(&m);
+    hostile::check_path_keys_in_env_change_nothing(&m);
+    hostile::check_root_granting_units_refused(&m);
     check_bot_waits_for_ready(&m);
     check_bot_watchdog(&m);
     check_health_run(&m);

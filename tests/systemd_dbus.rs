@@ -75,14 +75,7 @@ fn services_as(m: &Machine, user: &str) -> Vec<Value> {
     let dir = format!("/tmp/health-{user}");
     m.ok(&["install", "-d", "-m", "0777", &dir]);
     let env = format!("{dir}/.env");
-    m.write(
-        &env,
-        &format!(
-            "APP_DIR={dir}\nSTATE_DIR={dir}/state\nSERVICES={}\n",
-            UNITS.join(",")
-        ),
-        0o644,
-    );
+    m.write(&env, &format!("SERVICES={}\n", UNITS.join(",")), 0o644);
     let bin = env!("CARGO_BIN_EXE_potion-health");
     let mut argv = vec![
         "setpriv",
@@ -95,6 +88,10 @@ fn services_as(m: &Machine, user: &str) -> Vec<Value> {
     if user == "root" {
         argv.truncate(0);
     }
+    // Folders are system settings: a user's own run takes them from the
+    // environment (`env` runs before strace, so it is not traced).
+    let (app_dir, state_dir) = (format!("APP_DIR={dir}"), format!("STATE_DIR={dir}/state"));
+    argv.extend(["env", &app_dir, &state_dir]);
     argv.extend(["strace", "-f", "-qq", "-e", "trace=execve,connect", "-o"]);
     let trace = format!("{dir}/trace");
     argv.push(&trace);

@@ -23,7 +23,7 @@ use crate::history;
 use crate::metric::Metric;
 
 use super::command::Command;
-use super::i18n::{ChartTexts, chart_texts};
+use super::i18n::{Texts, texts};
 use super::send::{inline_row, retrying};
 use super::text::{esc, fill};
 use super::{AuditResult, Shared};
@@ -71,13 +71,13 @@ async fn chart_command(bot: &Bot, chat: ChatId, shared: &Arc<Shared>, args: &str
         }
     };
     let (cfg, lang) = (shared.config(), shared.lang());
-    let spec = ChartSpec::last_hours(metric, hours, now_s(), &cfg.thresholds, lang);
+    let spec = ChartSpec::last_hours(metric, hours, now_s(), &cfg.thresholds, &texts(lang).chart);
     match draw(&cfg, spec).await {
         Ok(pic) => {
             let r = retrying(|| {
                 bot.send_photo(chat, photo_file(&pic))
                     .caption(pic.caption.clone())
-                    .reply_markup(keyboard(chart_texts(lang), lang, metric, hours))
+                    .reply_markup(keyboard(texts(lang), metric, hours))
                     .send()
             })
             .await;
@@ -100,14 +100,14 @@ pub async fn on_button(
         return AuditResult::Failed("unknown button".into());
     };
     let (cfg, lang) = (shared.config(), shared.lang());
-    let spec = ChartSpec::last_hours(metric, hours, now_s(), &cfg.thresholds, lang);
+    let spec = ChartSpec::last_hours(metric, hours, now_s(), &cfg.thresholds, &texts(lang).chart);
     match draw(&cfg, spec).await {
         Ok(pic) => {
             let media =
                 InputMedia::Photo(InputMediaPhoto::new(photo_file(&pic)).caption(&pic.caption));
             let r = retrying(|| {
                 bot.edit_message_media(chat, message, media.clone())
-                    .reply_markup(keyboard(chart_texts(lang), lang, metric, hours))
+                    .reply_markup(keyboard(texts(lang), metric, hours))
                     .send()
             })
             .await;
@@ -142,10 +142,10 @@ pub fn outbox_spec(c: &OutboxChart, cfg: &Config, lang: Lang) -> Option<ChartSpe
     Some(if c.small {
         ChartSpec {
             from: c.to - i64::from(hours) * 3600,
-            ..ChartSpec::for_alert(metric, c.to, &cfg.thresholds, lang)
+            ..ChartSpec::for_alert(metric, c.to, &cfg.thresholds, &texts(lang).chart)
         }
     } else {
-        ChartSpec::last_hours(metric, hours, c.to, &cfg.thresholds, lang)
+        ChartSpec::last_hours(metric, hours, c.to, &cfg.thresholds, &texts(lang).chart)
     })
 }
 
@@ -254,12 +254,8 @@ pub async fn draw(cfg: &Config, spec: ChartSpec) -> anyhow::Result<Picture> {
 
 /// The buttons under a `/chart` photo: one row of metrics, one of ranges,
 /// each redrawing the message; the current choice is marked.
-pub fn keyboard_rows(
-    ct: &ChartTexts,
-    lang: Lang,
-    metric: Metric,
-    hours: u32,
-) -> Vec<Vec<(String, String)>> {
+pub fn keyboard_rows(t: &Texts, metric: Metric, hours: u32) -> Vec<Vec<(String, String)>> {
+    let ct = &t.charts;
     let mark = |on: bool, label: String| {
         if on {
             format!("{}{label}", ct.current_mark)
@@ -280,7 +276,7 @@ pub fn keyboard_rows(
         .into_iter()
         .map(|h| {
             (
-                mark(h == hours, chart::range_button_label(h, lang)),
+                mark(h == hours, t.chart.range_button(h)),
                 chart::callback_data(metric, h),
             )
         })
@@ -288,16 +284,12 @@ pub fn keyboard_rows(
     vec![metrics, ranges]
 }
 
-fn keyboard(ct: &ChartTexts, lang: Lang, metric: Metric, hours: u32) -> InlineKeyboardMarkup {
-    InlineKeyboardMarkup::new(
-        keyboard_rows(ct, lang, metric, hours)
-            .into_iter()
-            .map(|row| {
-                row.into_iter()
-                    .map(|(label, data)| InlineKeyboardButton::callback(label, data))
-                    .collect::<Vec<_>>()
-            }),
-    )
+fn keyboard(t: &Texts, metric: Metric, hours: u32) -> InlineKeyboardMarkup {
+    InlineKeyboardMarkup::new(keyboard_rows(t, metric, hours).into_iter().map(|row| {
+        row.into_iter()
+            .map(|(label, data)| InlineKeyboardButton::callback(label, data))
+            .collect::<Vec<_>>()
+    }))
 }
 
 fn photo_file(pic: &Picture) -> InputFile {
@@ -315,7 +307,7 @@ fn replied(sent: Result<(), RequestError>, result: AuditResult) -> AuditResult {
 async fn failed(bot: &Bot, chat: ChatId, lang: Lang, e: anyhow::Error) -> AuditResult {
     log::warn!("chart: {e:#}");
     let html = fill(
-        chart_texts(lang).failed,
+        texts(lang).charts.failed,
         &[("err", &esc(&format!("{e:#}")))],
     );
     let _ = super::send::reply(bot, chat, &html).await;
@@ -332,7 +324,7 @@ mod tests {
 
     #[test]
     fn buttons_switch_metric_and_range_and_mark_the_current_one() {
-        let rows = keyboard_rows(chart_texts(Lang::En), Lang::En, Metric::Cpu, 6);
+        let rows = keyboard_rows(texts(Lang::En), Metric::Cpu, 6);
         assert_eq!(rows.len(), 2);
         assert_eq!(rows[0].len(), Metric::ALL.len());
         assert_eq!(rows[1].len(), chart::RANGE_CHOICES.len());
@@ -352,7 +344,7 @@ mod tests {
         assert_eq!(rows[0][4].0, "Temp");
         assert_eq!(rows[1][4].1, "chart:cpu:168");
         assert_eq!(rows[1][4].0, "7 d");
-        let id = keyboard_rows(chart_texts(Lang::Id), Lang::Id, Metric::Load, 12);
+        let id = keyboard_rows(texts(Lang::Id), Metric::Load, 12);
         assert_eq!(id[0][5].0, "• Beban");
         assert!(
             id[1].iter().all(|(l, _)| !l.starts_with("• ")),

@@ -241,10 +241,9 @@ impl HelperAction {
             HelperAction::TimerSet(hm) => fill(t.action_timer, &[("time", &hm.to_string())]),
             HelperAction::AptUpdate => t.action_apt_update.to_string(),
             HelperAction::AptUpgrade => t.action_apt_upgrade.to_string(),
-            HelperAction::Restore { id, path } => fill(
-                super::i18n::restore::restore_texts_like(t).action,
-                &[("id", &esc(id)), ("path", &esc(path))],
-            ),
+            HelperAction::Restore { id, path } => {
+                fill(t.restore.action, &[("id", &esc(id)), ("path", &esc(path))])
+            }
         }
     }
 }
@@ -273,29 +272,10 @@ impl Setting {
 
     pub fn env_value(&self) -> String {
         match self {
-            Setting::Threshold { value, .. } => super::text::num(*value),
+            // Exactly as typed (shortest round trip), never rounded.
+            Setting::Threshold { value, .. } => value.to_string(),
             Setting::Services(list) => list.join(","),
             Setting::BackupTime(t) => t.to_string(),
-        }
-    }
-
-    /// Applies the change to the in-memory config.
-    pub fn apply(&self, cfg: &mut Config) {
-        match self {
-            Setting::Threshold { metric, value, .. } => {
-                let t = &mut cfg.thresholds;
-                match metric {
-                    Metric::Cpu => t.cpu = *value,
-                    Metric::Ram => t.ram = *value,
-                    Metric::Disk => t.disk = *value,
-                    Metric::DiskData => t.disk_data = *value,
-                    Metric::Temp => t.temp = *value,
-                    // Load has no threshold, so no `Setting` carries it.
-                    Metric::Load => {}
-                }
-            }
-            Setting::Services(list) => cfg.services = list.clone(),
-            Setting::BackupTime(t) => cfg.backup_time = *t,
         }
     }
 
@@ -524,6 +504,13 @@ pub fn alert_code(raw: &str) -> Result<String, String> {
     match (subject, code.subject()) {
         (None, _) => Ok(base),
         (Some(u), Some(Subject::Unit)) => Ok(code.with(&validate::unit_name(u)?)),
+        (Some(s), Some(Subject::Disk | Subject::Probe)) => {
+            let word = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
+            if s.is_empty() || s.len() > 32 || !s.chars().all(word) {
+                return Err(format!("{s:?} is not a disk or probe name"));
+            }
+            Ok(code.with(s))
+        }
         (Some(_), None) => Err(format!("{base} takes no unit")),
     }
 }
@@ -885,22 +872,12 @@ mod tests {
     }
 
     #[test]
-    fn settings_apply_and_describe() {
-        let mut c = cfg();
-        Setting::Threshold {
-            key: "THRESHOLD_TEMP",
-            metric: Metric::Temp,
-            value: 70.0,
-        }
-        .apply(&mut c);
-        assert_eq!(c.thresholds.temp, 70.0);
+    fn settings_describe_their_env_line() {
         let s = Setting::BackupTime(HhMm { hour: 3, minute: 0 });
         assert_eq!(
             (s.env_key(), s.env_value().as_str()),
             ("BACKUP_TIME", "03:00")
         );
-        s.apply(&mut c);
-        assert_eq!(c.backup_time.to_string(), "03:00");
         assert_eq!(
             Setting::Threshold {
                 key: "THRESHOLD_CPU",
@@ -909,6 +886,24 @@ mod tests {
             }
             .env_value(),
             "85.5"
+        );
+        assert_eq!(
+            Setting::Threshold {
+                key: "THRESHOLD_RAM",
+                metric: Metric::Ram,
+                value: 0.01
+            }
+            .env_value(),
+            "0.01"
+        );
+        assert_eq!(
+            Setting::Threshold {
+                key: "THRESHOLD_TEMP",
+                metric: Metric::Temp,
+                value: 70.0
+            }
+            .env_value(),
+            "70"
         );
     }
 }

@@ -69,7 +69,7 @@ fn queue(shared: &Shared, cfg: &Config, now: i64) {
     for code in &mutes {
         d.add_muted(code);
     }
-    let html = digest::render_text(&d, shared.lang());
+    let html = digest::render_text(&d, &shared.texts().digest);
     let chart = OutboxChart {
         metric: d.chart_metric().name().to_string(),
         hours: CHART_HOURS,
@@ -229,7 +229,8 @@ mod tests {
         assert_eq!(d.chart_metric(), crate::metric::Metric::Cpu);
         let v = d.verify.as_ref().expect("weekly verify from backups.json");
         assert_eq!(v.coverage_percent, Some(40.0));
-        let text = digest::render_text(&d, crate::config::Lang::En);
+        let text =
+            digest::render_text(&d, &crate::bot::i18n::texts(crate::config::Lang::En).digest);
         assert!(text.contains("weekly coverage 40%"), "{text}");
         assert!(text.contains("3 packages"), "{text}");
     }

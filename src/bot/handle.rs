@@ -13,7 +13,6 @@ use teloxide::dispatching::{UpdateFilterExt, UpdateHandler};
 use teloxide::prelude::*;
 use teloxide::types::{CallbackQuery, KeyboardButton, KeyboardMarkup, ReplyMarkup, User};
 
-use crate::envfile::EnvFile;
 use crate::files::backup::{BackupOutcome, BackupProgress, SnapshotIndex};
 use crate::files::health::HealthReport;
 
@@ -635,33 +634,22 @@ async fn settle_reply(req: &Req, unit: &str, done: String) -> (String, AuditResu
     }
 }
 
-/// Writes one setting to `.env` and applies it to the running config.
+/// Saves one preference through `config::save_preference` (the edited
+/// `.env` must load as it is) and runs on the config it returns.
 fn save_setting(shared: &Shared, s: &Setting) -> (String, AuditResult) {
     let t = shared.texts();
-    let Some(path) = shared.config().env_file else {
-        return (
-            t.env_missing.to_string(),
-            AuditResult::Failed("no .env file".into()),
-        );
-    };
-    if !path.exists() {
-        return (
-            t.env_missing.to_string(),
-            AuditResult::Failed("no .env file".into()),
-        );
-    }
-    let saved = EnvFile::load(&path).and_then(|mut f| {
-        f.set(s.env_key(), &s.env_value())?;
-        f.save()
-    });
-    match saved {
-        Ok(()) => {
-            s.apply(&mut lock(&shared.cfg));
+    match crate::config::save_preference(&shared.config(), s.env_key(), &s.env_value()) {
+        Ok(new) => {
+            *lock(&shared.cfg) = new;
             (s.done_text(t), AuditResult::Ok)
         }
+        Err(crate::config::SaveError::NoEnvFile) => (
+            t.env_missing.to_string(),
+            AuditResult::Failed("no .env file".into()),
+        ),
         Err(e) => (
-            fill(t.env_failed, &[("err", &esc(&format!("{e:#}")))]),
-            AuditResult::Failed(format!("{e:#}")),
+            fill(t.env_failed, &[("err", &esc(&e.to_string()))]),
+            AuditResult::Failed(e.to_string()),
         ),
     }
 }

@@ -308,6 +308,7 @@ async fn daemon(cfg: Config) -> Result<()> {
     }
     let bot = build_bot(&cfg)?;
     let shared = Arc::new(Shared::new(cfg));
+    send::tell_ignored(&shared);
 
     let mut sigterm = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
     let mut sigint = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;

@@ -23,7 +23,7 @@ use crate::process::Cmd;
 use crate::validate;
 
 use super::command::HelperAction;
-use super::i18n::restore::{RestoreTexts, restore_texts};
+use super::i18n::{RestoreTexts, texts};
 use super::text::{bytes, duration, esc, fill};
 use super::view::{Loaded, load};
 use super::{AuditResult, Shared, send};
@@ -193,7 +193,7 @@ pub fn outcome(
 /// `/restore [<id> <path>]`: the hint, a refusal, or the Yes/No question.
 pub async fn handle(bot: &Bot, msg: &Message, shared: &Arc<Shared>, args: &str) -> AuditResult {
     let chat = msg.chat.id;
-    let r = restore_texts(shared.lang());
+    let r = &texts(shared.lang()).restore;
     let cfg = shared.config();
     let index = load::<SnapshotIndex>(&cfg.state_dir.join(paths::BACKUP_INDEX));
     let newest = match &index {
@@ -267,7 +267,7 @@ pub async fn run_confirmed(
     id: &str,
     path: &str,
 ) -> AuditResult {
-    let r = restore_texts(shared.lang());
+    let r = &texts(shared.lang()).restore;
     let running = |secs: u64| {
         fill(
             r.running,
@@ -394,7 +394,7 @@ mod tests {
 
     #[test]
     fn outcomes_say_where_or_why() {
-        let r = restore_texts(crate::config::Lang::En);
+        let r = &texts(crate::config::Lang::En).restore;
         let ok = "restored-to: /b/restored/X/<x>\nfiles: 2\nbytes: 2048\nverified: yes\n";
         let (html, res) = outcome(r, ID, Ok(output(0, ok, "")));
         assert_eq!(res, AuditResult::Ok);
@@ -428,7 +428,7 @@ mod tests {
 
     #[test]
     fn the_hint_lists_the_newest_snapshots() {
-        let r = restore_texts(crate::config::Lang::En);
+        let r = &texts(crate::config::Lang::En).restore;
         assert_eq!(hint(r, &Loaded::Missing), r.no_snapshots);
         let snap = |id: &str, status: Option<&str>| SnapshotSummary {
             id: id.into(),

@@ -206,6 +206,30 @@ pub async fn run_outbox(bot: Bot, shared: Arc<Shared>) {
     }
 }
 
+/// Tells the admins, once per start, which preferences loading ignored and
+/// why (the bot runs on their last good or default values).
+pub(super) fn tell_ignored(shared: &super::Shared) {
+    let ignored = shared.config().ignored;
+    if ignored.is_empty() {
+        return;
+    }
+    let list: Vec<String> = ignored
+        .iter()
+        .map(|i| {
+            let reason = crate::redact::redact(&i.reason);
+            format!(
+                "• <code>{}</code>: {}",
+                super::text::esc(&i.key),
+                super::text::esc(&reason)
+            )
+        })
+        .collect();
+    let html = super::text::fill(shared.texts().prefs_ignored, &[("list", &list.join("\n"))]);
+    if let Err(e) = shared.update_state(|st| shared.enqueue(st, html, Vec::new())) {
+        log::warn!("telling the admins about ignored settings: {e:#}");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

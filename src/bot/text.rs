@@ -8,17 +8,7 @@ pub use crate::chatops::fit::MESSAGE_MAX as MESSAGE_LIMIT;
 
 // Escaping and byte sizes are the crate's own (`crate::human`), shared with
 // every rendering outside the bot.
-pub use crate::human::{bytes, escape_html as esc};
-
-/// Fills `{name}` placeholders in a catalogue template. Values must already be
-/// escaped when they come from outside (files, chat).
-pub fn fill(template: &str, args: &[(&str, &str)]) -> String {
-    let mut out = template.to_string();
-    for (k, v) in args {
-        out = out.replace(&format!("{{{k}}}"), v);
-    }
-    out
-}
+pub use crate::human::{bytes, escape_html as esc, fill};
 
 /// Splits `text` into chunks of at most `limit` Telegram characters (UTF-16
 /// code units, as Telegram counts them: an emoji is two), cutting only at

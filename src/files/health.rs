@@ -19,6 +19,18 @@ pub struct HealthReport {
     pub temperature_c: Option<f64>,
     pub services: Vec<ServiceInfo>,
     pub backup: BackupInfo,
+    /// `/proc/sys/kernel/random/boot_id`: changes on every boot.
+    #[serde(default)]
+    pub boot_id: Option<String>,
+    /// Mains and the system batteries; `None` on a machine without `/sys/class/power_supply`.
+    #[serde(default)]
+    pub power: Option<PowerInfo>,
+    /// SMART of the disks behind `/` and `DATA_MOUNT` (the last check, maybe from an earlier run).
+    #[serde(default)]
+    pub smart: Vec<SmartDisk>,
+    /// The `PROBE_URLS` answers of this run.
+    #[serde(default)]
+    pub probes: Vec<ProbeInfo>,
     pub alerts: Vec<Alert>,
     /// Probes that failed this run; the rest of the report is still good.
     pub errors: Vec<String>,
@@ -69,6 +81,72 @@ pub struct ServiceInfo {
     pub sub: String,
 }
 
+/// Mains and batteries from `/sys/class/power_supply`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct PowerInfo {
+    /// Whether a mains supply is online; `None` when the machine shows none.
+    pub ac_online: Option<bool>,
+    /// System batteries only (peripherals such as a wireless mouse are left out).
+    pub batteries: Vec<BatteryInfo>,
+    /// When the machine went on battery (RFC 3339), while it is.
+    #[serde(default)]
+    pub on_battery_since: Option<String>,
+    /// On the run mains came back: how long the machine ran on battery.
+    #[serde(default)]
+    pub on_battery_for_s: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BatteryInfo {
+    pub name: String,
+    pub percent: Option<f64>,
+    /// The kernel's word: `Charging`, `Discharging`, `Full`, `Not charging`, `Unknown`.
+    pub status: String,
+    /// 100 − full/design capacity, in percent.
+    pub wear_percent: Option<f64>,
+}
+
+/// One disk's SMART reading and the baseline its counters are compared with.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct SmartDisk {
+    /// `/dev/sda`, `/dev/nvme0n1`.
+    pub device: String,
+    pub model: Option<String>,
+    pub serial: Option<String>,
+    /// When smartctl last answered for this disk (RFC 3339).
+    pub checked_at: String,
+    /// The overall health self-assessment; `None` when unknown (asleep, no answer).
+    pub passed: Option<bool>,
+    pub power_on_hours: Option<u64>,
+    pub temperature_c: Option<f64>,
+    /// NVMe wear estimate (`percentage_used`).
+    pub percentage_used: Option<u64>,
+    /// The watched counters by name (`reallocated_sectors`, `media_errors`, …).
+    pub counters: BTreeMap<String, u64>,
+    /// Accepted counts: the first reading, or what the owner acknowledged.
+    pub baseline: BTreeMap<String, u64>,
+    /// The disk was asleep and was left so; the other values are from an earlier check.
+    #[serde(default)]
+    pub standby: bool,
+    /// Why `DISK_SMART` fires for this disk; empty when it is fine.
+    pub problems: Vec<String>,
+}
+
+/// One `PROBE_URLS` GET.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProbeInfo {
+    pub name: String,
+    /// The URL without any user or password part.
+    pub url: String,
+    /// A 2xx answer within the timeout.
+    pub ok: bool,
+    pub status: Option<u16>,
+    pub latency_ms: Option<f64>,
+    /// Why there was no answer (refused, timed out, …).
+    #[serde(default)]
+    pub error: Option<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct BackupInfo {
     /// Id of the newest good snapshot (the one `last_ok_at` and `age_h` describe).
@@ -100,6 +178,12 @@ pub struct HealthState {
     /// Alert trackers by code (`CPU_HIGH`, `SERVICE_DOWN:ollama.service`, …).
     #[serde(default)]
     pub trackers: BTreeMap<String, Tracker>,
+    /// When the machine went on battery, while it is.
+    #[serde(default)]
+    pub on_battery_since: Option<String>,
+    /// When a `BATTERY_WORN` alert was last raised (it repeats at most weekly).
+    #[serde(default)]
+    pub battery_worn_at: Option<String>,
 }
 
 impl HasSchema for HealthState {
@@ -128,4 +212,22 @@ pub struct Tracker {
     pub active: bool,
     /// When the current bad streak began (RFC 3339); kept while it lasts.
     pub since: Option<String>,
+}
+
+/// `$STATE_DIR/smart-state.json`: when SMART was last checked and each
+/// disk's last reading with its baseline. Written by the health job only
+/// on the runs that ran `smartctl`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct SmartState {
+    pub schema: u32,
+    /// When `smartctl` was last run (whatever it answered).
+    pub checked_at: Option<String>,
+    #[serde(default)]
+    pub disks: Vec<SmartDisk>,
+}
+
+impl HasSchema for SmartState {
+    fn schema(&self) -> u32 {
+        self.schema
+    }
 }

@@ -7,12 +7,19 @@
 
 pub mod backup_age;
 pub mod collect;
+pub mod deadman;
 pub mod disks;
+pub mod http;
+pub mod power;
+pub mod probes;
 pub mod prom;
 pub mod report;
 pub mod sdbus;
+pub mod senses;
 pub mod sensors;
 pub mod services;
+pub mod smart;
+mod tls;
 
 use anyhow::Result;
 use chrono::{DateTime, Utc};
@@ -40,14 +47,15 @@ pub fn run(cfg: &Config, roots: &Roots) -> Outcome {
     let now = Utc::now();
     let state_path = cfg.state_dir.join(paths::HEALTH_STATE);
     let (prev, state_note) = load_state(&state_path);
-    let (mut report, counters) = collect(roots, cfg, prev.cpu.as_ref(), now);
+    let (mut report, counters) = collect(roots, cfg, &prev, now);
     if let Some(note) = state_note {
         // "first run" would be wrong here: the state was lost, not absent.
         let first_run = collect::NoCpuPercent::FirstRun.note();
         report.notes.retain(|n| n != first_run);
         report.notes.insert(0, note);
     }
-    let readings = alerts::readings(&report, cfg);
+    let mut readings = alerts::readings(&report, cfg);
+    readings.extend(senses::readings(&report, cfg, &prev, now));
     let eval = alerts::evaluate(
         &prev.trackers,
         &readings,
@@ -60,8 +68,22 @@ pub fn run(cfg: &Config, roots: &Roots) -> Outcome {
         taken_at: report.taken_at.clone(),
         cpu: counters,
         trackers: eval.trackers,
+        on_battery_since: report
+            .power
+            .as_ref()
+            .and_then(|p| p.on_battery_since.clone()),
+        battery_worn_at: senses::worn_at(&prev, &report.alerts, &report.taken_at),
     };
     let write_errors = write_files(cfg, &report, &state, now);
+    if let Some(url) = &cfg.healthcheck_url {
+        // After the files: the ping says the run happened, and never delays them.
+        let ping = if report.alerts.is_empty() {
+            deadman::Ping::Success
+        } else {
+            deadman::Ping::Fail
+        };
+        deadman::send(url, ping, deadman::TIMEOUT);
+    }
     Outcome {
         report,
         write_errors,
@@ -83,27 +105,59 @@ pub fn load_state(path: &std::path::Path) -> (HealthState, Option<String>) {
     }
 }
 
-/// Reads every probe into a report (without alerts) and this run's CPU counters.
+/// Reads every probe into a report (without alerts) and this run's CPU
+/// counters. Asking systemd, the HTTP probes and a due SMART check run on
+/// their own threads while `/proc` and `/sys` are read.
 pub fn collect(
     roots: &Roots,
     cfg: &Config,
-    prev_cpu: Option<&CpuCounters>,
+    prev: &HealthState,
     now: DateTime<Utc>,
 ) -> (HealthReport, Option<CpuCounters>) {
-    // Asking systemd is the slowest probe by far: it runs while the rest is read.
     std::thread::scope(|s| {
-        let handle = (!cfg.services.is_empty()).then(|| s.spawn(|| services::probe(&cfg.services)));
-        let services = move || handle.map_or(Ok(Vec::new()), joined);
-        collect_with(roots, cfg, prev_cpu, now, services)
+        let services =
+            (!cfg.services.is_empty()).then(|| s.spawn(|| services::probe(&cfg.services)));
+        let probes = s.spawn(|| probes::run(&cfg.probe_urls, probes::TIMEOUT));
+        let smart = s.spawn(|| {
+            let mut devices: Vec<String> = [std::path::Path::new("/"), &cfg.data_mount]
+                .into_iter()
+                .filter_map(|p| smart::disk_for(p, roots))
+                .collect();
+            devices.dedup();
+            let smartctl = smart::find_smartctl();
+            smart::check(
+                smartctl.as_deref(),
+                &devices,
+                u64::from(cfg.smart_interval_min),
+                &cfg.state_dir,
+                now,
+            )
+        });
+        let (mut report, counters) = collect_local(roots, cfg, prev, now);
+        let mut errors = Errors(std::mem::take(&mut report.errors));
+        report.services = errors
+            .probe("services", services.map_or(Ok(Vec::new()), joined))
+            .unwrap_or_else(|| services::unknown(&cfg.services));
+        report.probes = probes.join().unwrap_or_default();
+        match smart.join() {
+            Ok(out) => {
+                report.smart = out.disks;
+                report.notes.extend(out.notes);
+                errors.0.extend(out.errors);
+            }
+            Err(_) => errors.0.push("smart: the SMART thread panicked".into()),
+        }
+        report.errors = errors.0;
+        (report, counters)
     })
 }
 
-fn collect_with(
+/// Everything read from `/proc` and `/sys` and the files of other jobs.
+fn collect_local(
     roots: &Roots,
     cfg: &Config,
-    prev_cpu: Option<&CpuCounters>,
+    prev: &HealthState,
     now: DateTime<Utc>,
-    services: impl FnOnce() -> Result<Vec<crate::files::health::ServiceInfo>>,
 ) -> (HealthReport, Option<CpuCounters>) {
     let mut errors = Errors::default();
     let mut notes = Vec::new();
@@ -154,9 +208,13 @@ fn collect_with(
     } else {
         None
     };
-    let services = errors
-        .probe("services", services())
-        .unwrap_or_else(|| services::unknown(&cfg.services));
+    let boot_id = errors
+        .probe("boot_id", roots.read_proc("sys/kernel/random/boot_id"))
+        .map(|b| b.trim().to_string());
+    let power = errors
+        .probe("power", power::read(roots))
+        .flatten()
+        .map(|supplies| power::info(&supplies, prev.on_battery_since.as_deref(), now));
     let backup_path = cfg.state_dir.join(paths::LAST_BACKUP);
     let backup = match errors.probe("backup", backup_age::read(&backup_path)) {
         Some(o) => backup_age::backup_info(o.as_ref(), now),
@@ -166,7 +224,7 @@ fn collect_with(
         notes.push("no backup has run yet".to_string());
     }
 
-    let percent = stat.map(|s| collect::cpu_percent(prev_cpu, &s.counters));
+    let percent = stat.map(|s| collect::cpu_percent(prev.cpu.as_ref(), &s.counters));
     if let Some(Err(why)) = percent {
         notes.insert(0, why.note().to_string());
     }
@@ -192,8 +250,12 @@ fn collect_with(
         ],
         uptime_s: uptime.unwrap_or(0),
         temperature_c: sensors::max_temperature(roots),
-        services,
+        services: Vec::new(),
         backup,
+        boot_id,
+        power,
+        smart: Vec::new(),
+        probes: Vec::new(),
         alerts: Vec::new(),
         errors: errors.0,
         notes,
@@ -309,7 +371,15 @@ mod tests {
             total: 190_000,
             boot_time: 1_764_028_800,
         };
-        let (r, counters) = collect(&Roots::under(fixture("laptop")), &cfg, Some(&prev), now());
+        let (r, counters) = collect(
+            &Roots::under(fixture("laptop")),
+            &cfg,
+            &HealthState {
+                cpu: Some(prev),
+                ..HealthState::default()
+            },
+            now(),
+        );
         assert_eq!(r.errors, Vec::<String>::new());
         assert_eq!(r.host, "x450l");
         assert_eq!(r.cpu.cores, 4);
@@ -324,6 +394,21 @@ mod tests {
         assert_eq!(r.temperature_c, Some(61.5));
         assert!(r.disks.iter().all(|d| d.present));
         assert_eq!(r.backup.last_status, "none");
+        assert_eq!(
+            r.boot_id.as_deref(),
+            Some("6f2b8c1e-3a4d-4f5e-9b7a-0c1d2e3f4a5b")
+        );
+        let power = r.power.as_ref().expect("the laptop fixture has supplies");
+        assert_eq!(power.ac_online, Some(false));
+        assert_eq!(
+            power.batteries.len(),
+            1,
+            "the mouse is not a system battery"
+        );
+        assert_eq!(
+            power.on_battery_since.as_deref(),
+            Some("2026-11-25T19:00:00Z")
+        );
         let mounts = crate::mounts::mount_points(
             &Roots::under(fixture("laptop"))
                 .read_proc("self/mountinfo")
@@ -339,9 +424,15 @@ mod tests {
     fn machine_without_sensors_or_data_disk() {
         let dir = tempfile::tempdir().unwrap();
         let cfg = config(dir.path(), "/mnt/potion-data-not-here");
-        let (r, counters) = collect(&Roots::under(fixture("nosensors")), &cfg, None, now());
+        let (r, counters) = collect(
+            &Roots::under(fixture("nosensors")),
+            &cfg,
+            &HealthState::default(),
+            now(),
+        );
         assert_eq!(r.errors, Vec::<String>::new());
         assert_eq!(r.temperature_c, None);
+        assert_eq!(r.power, None, "no power_supply folder: no power section");
         assert_eq!(r.cpu.percent, None);
         assert!(counters.is_some());
         assert!(r.notes[0].starts_with("first run"), "{:?}", r.notes);
@@ -367,9 +458,16 @@ mod tests {
     fn unreadable_proc_gives_errors_not_a_panic() {
         let dir = tempfile::tempdir().unwrap();
         let cfg = config(dir.path(), "/mnt/potion-data-not-here");
-        let (r, counters) = collect(&Roots::under(dir.path().join("nothing")), &cfg, None, now());
+        let (r, counters) = collect(
+            &Roots::under(dir.path().join("nothing")),
+            &cfg,
+            &HealthState::default(),
+            now(),
+        );
         assert!(counters.is_none());
-        for probe in ["host", "cpu", "load", "memory", "uptime", "mounts"] {
+        for probe in [
+            "host", "cpu", "load", "memory", "uptime", "mounts", "boot_id",
+        ] {
             assert!(
                 r.errors
                     .iter()

@@ -151,6 +151,7 @@ pub fn render(r: &HealthReport, taken_at_unix: i64) -> String {
             0.0
         }),
     );
+    senses(&mut f, r);
     let alerts: Vec<(String, f64)> = r
         .alerts
         .iter()
@@ -168,6 +169,72 @@ pub fn render(r: &HealthReport, taken_at_unix: i64) -> String {
         &one(taken_at_unix as f64),
     );
     out
+}
+
+/// Power, SMART and HTTP probes; a section the run could not read has no samples.
+fn senses(f: &mut Family<'_>, r: &HealthReport) {
+    let bool01 = |b: bool| if b { 1.0 } else { 0.0 };
+    let power = r.power.as_ref();
+    f.gauge(
+        "potion_power_ac_online",
+        "1 when mains power is online.",
+        &opt(power.and_then(|p| p.ac_online).map(bool01)),
+    );
+    let batteries = power.map_or(&[][..], |p| &p.batteries[..]);
+    let per_battery =
+        |v: fn(&crate::files::health::BatteryInfo) -> Option<f64>| -> Vec<(String, f64)> {
+            batteries
+                .iter()
+                .filter_map(|b| Some((labels(&[("battery", &b.name)]), v(b)?)))
+                .collect()
+        };
+    f.gauge(
+        "potion_battery_percent",
+        "Charge of each system battery.",
+        &per_battery(|b| b.percent),
+    );
+    f.gauge(
+        "potion_battery_wear_percent",
+        "Lost capacity of each system battery against its design.",
+        &per_battery(|b| b.wear_percent),
+    );
+    let disks = |v: fn(&crate::files::health::SmartDisk) -> Option<f64>| -> Vec<(String, f64)> {
+        r.smart
+            .iter()
+            .filter_map(|d| Some((labels(&[("device", &d.device)]), v(d)?)))
+            .collect()
+    };
+    f.gauge(
+        "potion_smart_passed",
+        "1 when the disk's SMART overall health check passed.",
+        &disks(|d| d.passed.map(|p| if p { 1.0 } else { 0.0 })),
+    );
+    f.gauge(
+        "potion_smart_problems",
+        "Reasons DISK_SMART fires for the disk (0 = fine).",
+        &disks(|d| Some(d.problems.len() as f64)),
+    );
+    f.gauge(
+        "potion_smart_temperature_celsius",
+        "Disk temperature as SMART reports it.",
+        &disks(|d| d.temperature_c),
+    );
+    let probes = |v: fn(&crate::files::health::ProbeInfo) -> Option<f64>| -> Vec<(String, f64)> {
+        r.probes
+            .iter()
+            .filter_map(|p| Some((labels(&[("probe", &p.name)]), v(p)?)))
+            .collect()
+    };
+    f.gauge(
+        "potion_probe_up",
+        "1 when the probe URL answered 2xx in time.",
+        &probes(|p| Some(if p.ok { 1.0 } else { 0.0 })),
+    );
+    f.gauge(
+        "potion_probe_latency_seconds",
+        "Time to the probe's status line.",
+        &probes(|p| p.latency_ms.map(|ms| ms / 1000.0)),
+    );
 }
 
 #[cfg(test)]
@@ -208,6 +275,10 @@ mod tests {
                 sub: "failed".into(),
             }],
             backup: BackupInfo::default(),
+            boot_id: None,
+            power: None,
+            smart: Vec::new(),
+            probes: Vec::new(),
             alerts: vec![Alert {
                 code: "DATA_DISK_MISSING".into(),
                 since: "2026-11-25T19:00:00Z".into(),
@@ -251,6 +322,55 @@ mod tests {
         ));
         assert!(text.contains("potion_alert_active{code=\"DATA_DISK_MISSING\"} 1\n"));
         assert!(text.contains("potion_load_average{period=\"5m\"} 0.25\n"));
+        assert!(
+            !text.contains("potion_power_"),
+            "no power section, no power samples"
+        );
+    }
+
+    #[test]
+    fn power_smart_and_probes() {
+        let mut r = report();
+        r.power = Some(PowerInfo {
+            ac_online: Some(false),
+            batteries: vec![BatteryInfo {
+                name: "BAT0".into(),
+                percent: Some(20.0),
+                status: "Discharging".into(),
+                wear_percent: None,
+            }],
+            ..PowerInfo::default()
+        });
+        r.smart.push(SmartDisk {
+            device: "/dev/sda".into(),
+            passed: Some(false),
+            problems: vec!["overall health check FAILED".into()],
+            ..SmartDisk::default()
+        });
+        r.probes.push(ProbeInfo {
+            name: "ollama".into(),
+            url: "http://127.0.0.1:11434/api/tags".into(),
+            ok: true,
+            status: Some(200),
+            latency_ms: Some(12.5),
+            error: None,
+        });
+        let text = render(&r, 1_764_097_200);
+        for want in [
+            "potion_power_ac_online 0\n",
+            "potion_battery_percent{battery=\"BAT0\"} 20\n",
+            "potion_smart_passed{device=\"/dev/sda\"} 0\n",
+            "potion_smart_problems{device=\"/dev/sda\"} 1\n",
+            "potion_probe_up{probe=\"ollama\"} 1\n",
+            "potion_probe_latency_seconds{probe=\"ollama\"} 0.0125\n",
+        ] {
+            assert!(text.contains(want), "{want:?} not in\n{text}");
+        }
+        assert!(
+            !text.contains("potion_battery_wear_percent"),
+            "unknown wear is left out"
+        );
+        assert!(!text.contains("potion_smart_temperature_celsius"));
     }
 
     #[test]

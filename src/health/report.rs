@@ -67,6 +67,7 @@ pub fn summary(r: &HealthReport) -> String {
         (status, None) => format!("no good backup yet, latest run {status}"),
     };
     let _ = writeln!(s, "Backup    {backup}");
+    senses(&mut s, r);
     if r.alerts.is_empty() {
         let _ = writeln!(s, "Alerts    none, all good");
     }
@@ -84,6 +85,57 @@ pub fn summary(r: &HealthReport) -> String {
         let _ = writeln!(s, "Error     {e}");
     }
     s
+}
+
+/// Power, SMART and probe lines of the summary.
+fn senses(s: &mut String, r: &HealthReport) {
+    if let Some(p) = &r.power {
+        let mains = match (p.ac_online, &p.on_battery_since) {
+            (Some(false), Some(since)) => format!("OFF, on battery since {since}"),
+            (Some(false), None) => "OFF, on battery".to_string(),
+            (Some(true), _) => "on".to_string(),
+            (None, _) => "not reported".to_string(),
+        };
+        let back = p
+            .on_battery_for_s
+            .map(|secs| format!(" (back after {} on battery)", duration(secs)))
+            .unwrap_or_default();
+        let _ = writeln!(s, "Power     mains {mains}{back}");
+        for b in &p.batteries {
+            let pct = b.percent.map_or("?".to_string(), |v| format!("{v:.0}%"));
+            let wear = b
+                .wear_percent
+                .map_or(String::new(), |w| format!(", {w:.0}% worn"));
+            let _ = writeln!(s, "Battery   {} {pct} {}{wear}", b.name, b.status);
+        }
+    }
+    for d in &r.smart {
+        let state = match (d.standby, d.passed) {
+            (true, _) => "asleep, last reading".to_string(),
+            (false, Some(true)) => "PASSED".to_string(),
+            (false, Some(false)) => "FAILED".to_string(),
+            (false, None) => "no verdict".to_string(),
+        };
+        let model = d.model.as_deref().unwrap_or("unknown model");
+        let hours = d
+            .power_on_hours
+            .map_or(String::new(), |h| format!(", {h} h powered on"));
+        let problems = if d.problems.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", d.problems.join("; "))
+        };
+        let _ = writeln!(s, "SMART     {} {model} {state}{hours}{problems}", d.device);
+    }
+    for p in &r.probes {
+        let what = match (p.status, p.latency_ms, &p.error) {
+            (Some(code), Some(ms), _) => format!("{code} in {ms:.0} ms"),
+            (_, _, Some(e)) => e.clone(),
+            _ => "no answer".to_string(),
+        };
+        let ok = if p.ok { "ok" } else { "DOWN" };
+        let _ = writeln!(s, "Probe     {} {ok}: {what} ({})", p.name, p.url);
+    }
 }
 
 /// The one line a run logs to the journal: `cpu 12.5% ram 40.1% disk 48.0%
@@ -109,6 +161,21 @@ pub fn line(r: &HealthReport) -> String {
     if !r.services.is_empty() {
         let up = r.services.iter().filter(|v| v.active == "active").count();
         let _ = write!(s, " services {up}/{} active", r.services.len());
+    }
+    if !r.probes.is_empty() {
+        let up = r.probes.iter().filter(|p| p.ok).count();
+        let _ = write!(s, " probes {up}/{} ok", r.probes.len());
+    }
+    if let Some(p) = r.power.as_ref().filter(|p| p.ac_online == Some(false)) {
+        let pct = p
+            .batteries
+            .iter()
+            .filter_map(|b| b.percent)
+            .reduce(f64::min);
+        let _ = write!(s, " on battery");
+        if let Some(pct) = pct {
+            let _ = write!(s, " {pct:.0}%");
+        }
     }
     s.push_str(" alerts: ");
     if r.alerts.is_empty() {
@@ -148,7 +215,7 @@ mod tests {
         let cfg = crate::config::Config::from_pairs(&pairs).unwrap();
         let now = crate::files::parse_rfc3339("2026-11-25T19:00:00Z").unwrap();
         let roots = crate::health::Roots::under(fixture);
-        crate::health::collect(&roots, &cfg, None, now).0
+        crate::health::collect(&roots, &cfg, &Default::default(), now).0
     }
 
     #[test]
@@ -205,6 +272,53 @@ mod tests {
             "cpu 12.3% ram 40.1% disk 48.0% data missing temp 51.0C services 0/1 active \
              alerts: DATA_DISK_MISSING, SERVICE_DOWN:ollama.service; probe errors: 1"
         );
+    }
+
+    #[test]
+    fn power_smart_and_probes_in_summary_and_line() {
+        let mut r = nosensors_report();
+        let supplies = crate::health::power::read(&crate::health::Roots::under(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/health/laptop"
+        )))
+        .unwrap()
+        .unwrap();
+        let now = crate::files::parse_rfc3339("2026-11-25T19:00:00Z").unwrap();
+        r.power = Some(crate::health::power::info(&supplies, None, now));
+        r.smart.push(crate::files::health::SmartDisk {
+            device: "/dev/sda".into(),
+            model: Some("ST500LM021-1KJ152".into()),
+            passed: Some(true),
+            power_on_hours: Some(33712),
+            problems: vec!["pending_sectors grew from 0 to 2".into()],
+            ..Default::default()
+        });
+        for (name, ok, status, err) in [
+            ("ollama", true, Some(200), None),
+            ("rag", false, None, Some("timed out reading")),
+        ] {
+            r.probes.push(crate::files::health::ProbeInfo {
+                name: name.into(),
+                url: format!("http://127.0.0.1/{name}"),
+                ok,
+                status,
+                latency_ms: status.map(|_| 12.4),
+                error: err.map(String::from),
+            });
+        }
+        let text = summary(&r);
+        for want in [
+            "Power     mains OFF, on battery since 2026-11-25T19:00:00Z\n",
+            "Battery   BAT0 20% Discharging, 42% worn\n",
+            "SMART     /dev/sda ST500LM021-1KJ152 PASSED, 33712 h powered on: pending_sectors grew from 0 to 2\n",
+            "Probe     ollama ok: 200 in 12 ms (http://127.0.0.1/ollama)\n",
+            "Probe     rag DOWN: timed out reading (http://127.0.0.1/rag)\n",
+        ] {
+            assert!(text.contains(want), "{want:?} not in\n{text}");
+        }
+        assert!(!text.contains("hidpp"), "{text}");
+        let l = line(&r);
+        assert!(l.contains(" probes 1/2 ok on battery 20% alerts: "), "{l}");
     }
 
     #[test]

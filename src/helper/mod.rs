@@ -10,16 +10,15 @@
 pub mod exec;
 pub mod plan;
 pub mod policy;
+pub mod setup;
 
-use std::collections::BTreeMap;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use crate::config::{self, Config};
-use crate::envfile;
 use crate::paths;
 
-pub use policy::{Policy, SvcAction};
+pub use policy::{Policy, ReasonCode, Refusal, SvcAction};
 
 /// Exit code: done.
 pub const EXIT_OK: u8 = 0;
@@ -72,7 +71,7 @@ pub enum Outcome {
     /// Done; the text goes to stdout.
     Ok(String),
     /// Not allowed or not valid; nothing was done.
-    Refused(String),
+    Refused(Refusal),
     /// Allowed, but a step failed.
     Failed(String),
 }
@@ -89,7 +88,7 @@ impl Outcome {
     pub fn summary(&self) -> String {
         match self {
             Outcome::Ok(_) => "ok".into(),
-            Outcome::Refused(why) => format!("refused: {why}"),
+            Outcome::Refused(why) => format!("refused ({}): {why}", why.code.as_str()),
             Outcome::Failed(why) => format!("failed: {why}"),
         }
     }
@@ -129,42 +128,40 @@ impl Caller {
     }
 }
 
-/// Decides whether `--env FILE` may be honoured. Under sudo it is refused:
-/// the caller could point the helper at a file of their own and, for
-/// example, name another unit as `SELF_SERVICE` or make root parse a file
-/// the caller may not read.
-pub fn check_env_flag(caller: &Caller, env_flag: Option<&Path>) -> Result<(), String> {
+/// Decides whether `--env FILE` or `--system-env FILE` may be honoured.
+/// Under sudo they are refused: the caller could point the helper at a file
+/// of their own and, for example, name another unit as `SELF_SERVICE` or
+/// make root parse a file the caller may not read.
+pub fn check_env_flag(caller: &Caller, env_flag: Option<&Path>) -> Result<(), Refusal> {
     match env_flag {
-        Some(p) if caller.is_delegated() => Err(format!(
-            "--env {} is not accepted under sudo; the helper reads only {}",
-            p.display(),
-            config::DEFAULT_ENV_PATH
+        Some(p) if caller.is_delegated() => Err(Refusal::new(
+            ReasonCode::FlagUnderSudo,
+            format!(
+                "{} is not accepted under sudo; the helper reads only {} and {}",
+                p.display(),
+                paths::SYSTEM_ENV_PATH,
+                config::DEFAULT_ENV_PATH
+            ),
         )),
         _ => Ok(()),
     }
 }
 
-/// Loads the configuration the helper needs, from `env_flag` or the default
-/// `.env` only: process environment variables are ignored. The file is opened
-/// without following symlinks and must be a regular file with one link, so
-/// the service user (who owns `.env`) cannot make root read another file.
-pub fn load_config(env_flag: Option<&Path>) -> Result<Config, String> {
-    let path: PathBuf = match env_flag {
-        Some(p) => p.to_path_buf(),
-        None => {
-            let p = PathBuf::from(config::DEFAULT_ENV_PATH);
-            if !p.exists() && p.symlink_metadata().is_err() {
-                return Ok(Config::defaults());
-            }
-            p
-        }
-    };
-    let text = config::read_env_text(&path)?;
-    let entries = envfile::parse(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-    let pairs: BTreeMap<String, String> = entries.into_iter().map(|e| (e.key, e.value)).collect();
-    let mut cfg = Config::from_pairs(&pairs).map_err(|e| format!("{}: {e}", path.display()))?;
-    cfg.env_file = Some(path);
-    Ok(cfg)
+/// Loads the configuration the helper needs: system settings from
+/// `system.env` (root's alone, checked folder by folder through handles;
+/// `system_flag` only outside sudo), preferences from `env_flag` or the
+/// default `.env`, never the process environment.
+pub fn load_config(
+    env_flag: Option<&Path>,
+    system_flag: Option<&Path>,
+) -> Result<Config, config::ConfigError> {
+    config::load(&config::LoadOptions {
+        env_file: env_flag.map(Path::to_path_buf),
+        system_file: system_flag.map(Path::to_path_buf),
+        ignore_process_env: true,
+        privilege: config::Privilege::current(),
+        write_last_good: false,
+    })
 }
 
 /// The policy for this machine: the allowlist file plus the configured `SELF_SERVICE`.
@@ -180,6 +177,14 @@ pub fn machine_policy(cfg: &Config) -> Policy {
 /// under sudo, else the one beside this binary (a root shell or the tests
 /// running a build; the caller is then not gaining anything).
 pub fn facts(cfg: &Config, caller: &Caller, req: &Request) -> plan::Facts {
+    if let Request::Svc { unit, .. } = req {
+        // Only a name that passed validation is handed to systemctl.
+        let unit = crate::validate::service_name(unit).ok();
+        return plan::Facts {
+            unit: unit.as_deref().and_then(unit_facts),
+            ..plan::Facts::default()
+        };
+    }
     if !matches!(req, Request::Restore { .. }) {
         return plan::Facts::default();
     }
@@ -206,19 +211,29 @@ pub fn facts(cfg: &Config, caller: &Caller, req: &Request) -> plan::Facts {
         backup_bin: backup_bin.display().to_string(),
         backup_dir: cfg.backup_dir.display().to_string(),
         systemd: Path::new("/run/systemd/system").is_dir(),
+        unit: None,
     }
 }
 
-/// Whether a folder's owner and mode let only root change it: owned by root
-/// and not writable by group or others, except that a sticky folder (like
-/// `/tmp`) may be, since there only an entry's owner may rename it.
-pub fn root_only(uid: u32, mode: u32, is_leaf: bool) -> bool {
-    let shared_write = mode & 0o022 != 0;
-    uid == 0 && (!shared_write || (!is_leaf && mode & 0o1000 != 0))
+/// Asks systemd what `unit` is (real name, aliases, load state, terminal);
+/// `None` when systemctl cannot answer, which refuses the request.
+fn unit_facts(unit: &str) -> Option<policy::UnitFacts> {
+    let out = crate::process::Cmd::new(plan::SYSTEMCTL)
+        .args(["show", "-p", "Id,Names,LoadState,StandardInput", "--", unit])
+        .env_clear()
+        .env("PATH", plan::CHILD_PATH)
+        .env("LC_ALL", "C.UTF-8")
+        .timeout(std::time::Duration::from_secs(30))
+        .run()
+        .ok()?;
+    out.success()
+        .then(|| policy::UnitFacts::parse(&out.stdout_lossy()))
 }
 
-/// `BACKUP_DIR` comes from `.env`, which the service user may rewrite; a
-/// restore writes under it as root, so it (with `restored/`, when there)
+pub use crate::config::root_only;
+
+/// `BACKUP_DIR` is a system setting, but a restore writes under it as
+/// root on the bot's behalf, so it (with `restored/`, when there)
 /// must be a real folder that only root can change, and so must every
 /// folder above it. Otherwise the caller could point root's writes
 /// anywhere through a symlink.
@@ -315,56 +330,38 @@ mod tests {
     }
 
     #[test]
-    fn config_ignores_the_environment_and_symlinks() {
+    fn system_settings_come_only_from_the_system_file() {
         let dir = tempfile::tempdir().unwrap();
         let env = dir.path().join("a.env");
-        std::fs::write(&env, "SELF_SERVICE=my-bot\n").unwrap();
-        let cfg = load_config(Some(&env)).unwrap();
+        let system = dir.path().join("system.env");
+        std::fs::write(&env, "SELF_SERVICE=evil\nBACKUP_DIR=/var/lib/evil\n").unwrap();
+        std::fs::write(&system, "SELF_SERVICE=my-bot\n").unwrap();
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } != 0 {
+            // As a user the system file is read as it is.
+            let cfg = load_config(Some(&env), Some(&system)).unwrap();
+            assert_eq!(cfg.self_service, "my-bot.service");
+            return;
+        }
+        let cfg = load_config(Some(&env), Some(&system)).unwrap();
         assert_eq!(cfg.self_service, "my-bot.service");
-        let link = dir.path().join("link.env");
-        std::os::unix::fs::symlink(&env, &link).unwrap();
-        assert!(load_config(Some(&link)).is_err());
-        let hard = dir.path().join("hard.env");
-        std::fs::hard_link(&env, &hard).unwrap();
-        let err = load_config(Some(&hard)).unwrap_err();
-        assert!(err.contains("single link"), "{err}");
+        assert_eq!(cfg.backup_dir, Config::defaults().backup_dir);
+        let ignored: Vec<&str> = cfg.ignored.iter().map(|i| i.key.as_str()).collect();
+        assert_eq!(ignored, ["SELF_SERVICE", "BACKUP_DIR"]);
+        // As root a system file another user could write is refused.
+        std::os::unix::fs::chown(&system, Some(1000), None).unwrap();
+        let err = load_config(Some(&env), Some(&system))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("refusing to take system settings"), "{err}");
+        std::os::unix::fs::chown(&system, Some(0), None).unwrap();
         std::fs::write(dir.path().join("bad.env"), "SELF_SERVICE=a b\n").unwrap();
-        assert!(load_config(Some(&dir.path().join("bad.env"))).is_err());
-    }
-
-    #[test]
-    fn an_oversized_env_is_refused_not_cut() {
-        // A cut at the size limit would leave "SELF_SERVICE=my-bot" of
-        // "SELF_SERVICE=my-bot-backup" and change which unit is protected.
-        let dir = tempfile::tempdir().unwrap();
-        let env = dir.path().join("big.env");
-        let pad = "# padding\n".repeat((config::MAX_ENV_BYTES as usize / 10) + 1);
-        std::fs::write(&env, format!("{pad}SELF_SERVICE=my-bot-backup\n")).unwrap();
-        let err = load_config(Some(&env)).unwrap_err();
-        assert!(err.contains("larger than"), "{err}");
-        // Just under the limit it is read whole.
-        let small = dir.path().join("small.env");
-        let line = "SELF_SERVICE=my-bot-backup\n";
-        let pad = "#".repeat(config::MAX_ENV_BYTES as usize - line.len() - 1);
-        std::fs::write(&small, format!("{pad}\n{line}")).unwrap();
-        assert_eq!(
-            load_config(Some(&small)).unwrap().self_service,
-            "my-bot-backup.service"
-        );
+        let err = load_config(None, Some(&dir.path().join("bad.env"))).unwrap_err();
+        assert_eq!(err.key, "SELF_SERVICE");
     }
 
     #[test]
     fn only_root_controlled_folders_take_root_writes() {
-        assert!(root_only(0, 0o40755, true));
-        assert!(root_only(0, 0o40700, true));
-        assert!(!root_only(1000, 0o40755, true), "owned by a user");
-        assert!(!root_only(0, 0o40775, true), "group-writable");
-        assert!(
-            !root_only(0, 0o41777, true),
-            "a sticky leaf is still shared"
-        );
-        assert!(root_only(0, 0o41777, false), "sticky /tmp above is fine");
-        assert!(!root_only(0, 0o40777, false));
         let dir = tempfile::tempdir().unwrap();
         let b = dir.path().join("backups");
         assert!(backup_dir_problem(&b).is_some(), "missing");
@@ -394,7 +391,7 @@ mod tests {
     #[test]
     fn outcomes_map_to_exit_codes() {
         assert_eq!(Outcome::Ok(String::new()).exit_code(), 0);
-        assert_eq!(Outcome::Refused("x".into()).exit_code(), 1);
+        assert_eq!(Outcome::Refused("x".to_string().into()).exit_code(), 1);
         assert_eq!(Outcome::Failed("x".into()).exit_code(), 1);
     }
 

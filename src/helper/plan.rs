@@ -9,7 +9,7 @@ use crate::paths;
 use crate::validate::HhMm;
 
 use super::Request;
-use super::policy::Policy;
+use super::policy::{Policy, ReasonCode, Refusal, UnitFacts};
 
 pub const SYSTEMCTL: &str = "/usr/bin/systemctl";
 pub const SYSTEMD_RUN: &str = "/usr/bin/systemd-run";
@@ -37,8 +37,9 @@ pub enum Show {
     Restored,
 }
 
-/// What the helper found on the machine for a request that needs it (only
-/// `restore` does): gathered by `mod.rs` before planning, so `plan` stays pure.
+/// What the helper found on the machine for a request that needs it
+/// (`svc` and `restore`): gathered by `mod.rs` before planning, so `plan`
+/// stays pure.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Facts {
     /// Complete snapshot ids under `BACKUP_DIR/snapshots` (with a manifest).
@@ -54,6 +55,9 @@ pub struct Facts {
     /// Why `BACKUP_DIR` may not be written as root on the caller's behalf
     /// (see `mod.rs`'s `backup_dir_problem`); `None` when it may.
     pub backup_dir_problem: Option<String>,
+    /// What systemd says about the unit of an `svc` request (`None`: it
+    /// could not be asked, and the request is refused).
+    pub unit: Option<UnitFacts>,
 }
 
 /// One command to run.
@@ -140,20 +144,21 @@ fn apt_unit(args: &[&str], timeout_s: u64, show: Show) -> Step {
 /// a transient unit, because the bot's `ProtectSystem=strict` sandbox is
 /// inherited through sudo and `BACKUP_DIR` is read-only inside it; the unit
 /// has a runtime limit of its own, so it ends even if the helper is killed.
-fn restore_plan(id: &str, path: &str, facts: &Facts) -> Result<Vec<Step>, String> {
+fn restore_plan(id: &str, path: &str, facts: &Facts) -> Result<Vec<Step>, Refusal> {
     let id = crate::validate::snapshot_id(id)?;
     let path = crate::validate::restore_path(path)?;
     if !facts.snapshots.contains(&id) {
-        return Err(format!(
-            "there is no snapshot {id}; see /backup_list or potion-backup list"
+        return Err(Refusal::new(
+            ReasonCode::NoSuchSnapshot,
+            format!("there is no snapshot {id}; see /backup_list or potion-backup list"),
         ));
     }
     if let Some(why) = &facts.backup_dir_problem {
-        return Err(why.clone());
+        return Err(Refusal::new(ReasonCode::BackupDirUntrusted, why.clone()));
     }
     for p in [&facts.backup_bin, &facts.backup_dir] {
         if !p.starts_with('/') {
-            return Err(format!("{p:?} is not an absolute path"));
+            return Err(format!("{p:?} is not an absolute path").into());
         }
     }
     let max = format!("RuntimeMaxSec={RESTORE_TIMEOUT_S}");
@@ -218,10 +223,17 @@ pub fn restored_lines(stdout: &str) -> Result<String, String> {
 }
 
 /// The steps for an already validated request.
-pub fn plan(req: &Request, policy: &Policy, facts: &Facts) -> Result<Vec<Step>, String> {
+pub fn plan(req: &Request, policy: &Policy, facts: &Facts) -> Result<Vec<Step>, Refusal> {
     Ok(match req {
         Request::Svc { action, unit } => {
             let unit = policy.check(*action, unit)?;
+            let found = facts.unit.as_ref().ok_or_else(|| {
+                Refusal::new(
+                    ReasonCode::UnitUnknown,
+                    format!("systemd could not be asked about {unit}"),
+                )
+            })?;
+            policy.check_unit(*action, &unit, found)?;
             // Restarting the bot's own unit kills the bot's cgroup, this helper
             // and its systemctl included: queue the job instead of waiting for it.
             let mut argv = vec![SYSTEMCTL, action.verb(), "--no-ask-password"];
@@ -336,6 +348,19 @@ mod tests {
         Policy::new(Source::DenylistOnly, paths::BOT_UNIT)
     }
 
+    /// Facts for an `svc` request on a loaded unit of that name.
+    fn unit(name: &str) -> Facts {
+        Facts {
+            unit: Some(UnitFacts {
+                id: name.into(),
+                names: vec![name.into()],
+                load_state: "loaded".into(),
+                standard_input: "null".into(),
+            }),
+            ..Facts::default()
+        }
+    }
+
     fn argv(step: &Step) -> Vec<&str> {
         match step {
             Step::Run(c) => c.argv.iter().map(String::as_str).collect(),
@@ -349,7 +374,7 @@ mod tests {
             action: SvcAction::Restart,
             unit: "ollama".into(),
         };
-        let steps = plan(&req, &policy(), &Facts::default()).unwrap();
+        let steps = plan(&req, &policy(), &unit("ollama.service")).unwrap();
         assert_eq!(steps.len(), 1);
         assert_eq!(
             argv(&steps[0]),
@@ -369,7 +394,7 @@ mod tests {
             action: SvcAction::Restart,
             unit: paths::BOT_UNIT.into(),
         };
-        let steps = plan(&req, &policy(), &Facts::default()).unwrap();
+        let steps = plan(&req, &policy(), &unit(paths::BOT_UNIT)).unwrap();
         assert_eq!(
             argv(&steps[0]),
             [
@@ -385,18 +410,22 @@ mod tests {
 
     #[test]
     fn svc_refusal_plans_nothing() {
-        for unit in ["ssh", "a;reboot", "$(id)"] {
+        for name in ["ssh", "a;reboot", "$(id)"] {
             let req = Request::Svc {
                 action: SvcAction::Start,
-                unit: unit.into(),
+                unit: name.into(),
             };
-            assert!(plan(&req, &policy(), &Facts::default()).is_err(), "{unit}");
+            assert!(
+                plan(&req, &policy(), &unit("ssh.service")).is_err(),
+                "{name}"
+            );
         }
         let stop_self = Request::Svc {
             action: SvcAction::Stop,
             unit: paths::BOT_UNIT.into(),
         };
-        assert!(plan(&stop_self, &policy(), &Facts::default()).is_err());
+        let err = plan(&stop_self, &policy(), &unit(paths::BOT_UNIT)).unwrap_err();
+        assert_eq!(err.code, ReasonCode::SelfStop);
     }
 
     #[test]
@@ -506,6 +535,7 @@ mod tests {
             backup_dir: "/mnt/d/backups".into(),
             systemd,
             backup_dir_problem: None,
+            unit: None,
         }
     }
 
@@ -589,12 +619,12 @@ mod tests {
             ("20260314T031500Z", long.as_str(), "longer"),
         ] {
             let err = plan(&restore(id, path), &policy(), &facts(true)).unwrap_err();
-            assert!(err.contains(needle), "{id:?} {path:.40?}: {err}");
+            assert!(err.message.contains(needle), "{id:?} {path:.40?}: {err}");
         }
         let mut f = facts(true);
         f.backup_dir_problem = Some("/b is writable by others".into());
         let err = plan(&restore("20260314T031500Z", "/opt/app"), &policy(), &f).unwrap_err();
-        assert!(err.contains("writable by others"), "{err}");
+        assert!(err.message.contains("writable by others"), "{err}");
         let mut f = facts(true);
         f.backup_bin = "potion-backup".into();
         assert!(plan(&restore("20260314T031500Z", "/opt/app"), &policy(), &f).is_err());

@@ -16,21 +16,51 @@ use globset::{Glob, GlobMatcher};
 use crate::paths;
 use crate::validate;
 
-/// Units that would cut the owner off from the machine (or break this tool)
-/// if started, stopped or restarted from chat. Glob patterns over full unit
-/// names. They hold even when an allowlist names them: the allowlist can only
-/// narrow what the helper does, never widen it past this list.
+/// Units never controlled from chat, whatever the allowlist says: glob
+/// patterns over full unit names (aliases are checked by their real name
+/// too). Each group is a way from the bot's user to root, or a way to cut
+/// the owner off the machine. The allowlist can only narrow what the helper
+/// does, never widen it past this list.
 pub const DENYLIST: &[&str] = &[
+    // A shell or a login: recovery shells, consoles, user managers.
+    "debug-shell.service",
+    "emergency.service",
+    "rescue.service",
+    "*getty*.service",
+    "autovt@*.service",
+    "console-shell.service",
+    "user@*.service",
+    "user-runtime-dir@*.service",
+    // Rebooting, powering off, replacing the kernel.
+    "kexec*.service",
+    "reboot*.service",
+    "poweroff*.service",
+    "halt*.service",
+    "ctrl-alt-del*.service",
+    // Loading kernel modules.
+    "modprobe@*.service",
+    "kmod*.service",
+    // The system manager itself, login sessions, the bus, sudo and polkit.
+    "systemd-*.service",
+    "dbus*.service",
+    "polkit*.service",
+    "sudo*.service",
+    "accounts-daemon.service",
     // Remote access.
-    "ssh.service",
-    "sshd.service",
-    "ssh@*.service",
-    "tailscaled.service",
+    "ssh*.service",
+    "dropbear*.service",
+    "tailscaled*.service",
+    "openvpn*.service",
+    "wg-quick@*.service",
+    "zerotier*.service",
+    "xrdp*.service",
     // Networking.
     "networking.service",
     "NetworkManager*.service",
     "wpa_supplicant*.service",
     "ifup@*.service",
+    "dhcpcd*.service",
+    "connman*.service",
     // Firewall and confinement: stopping one opens the machine up, a restart
     // with a broken rule set can lock the owner out.
     "ufw.service",
@@ -40,19 +70,119 @@ pub const DENYLIST: &[&str] = &[
     "iptables.service",
     "ip6tables.service",
     "apparmor.service",
-    // The system itself, and this tool's way in.
-    "systemd-*.service",
-    "dbus*.service",
-    "polkit.service",
-    "sudo.service",
-    // Local logins and recovery.
-    "getty*.service",
-    "serial-getty*.service",
-    "console-getty.service",
-    "user@*.service",
-    "rescue.service",
-    "emergency.service",
 ];
+
+/// Why the helper refused, as a stable code printed beside the English
+/// reason (`reason: <code>` on stderr), so the bot can say it in the
+/// owner's language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReasonCode {
+    /// An argument failed validation (unit name, time, id, path).
+    BadRequest,
+    /// The unit is in [`DENYLIST`] (by name or by an alias).
+    ProtectedUnit,
+    /// `stop` of the bot's own unit.
+    SelfStop,
+    /// Not in the owner's allowlist.
+    NotAllowed,
+    /// The allowlist exists but cannot be trusted or read.
+    AllowlistBroken,
+    /// systemd knows no such unit (or it is masked).
+    NoSuchUnit,
+    /// The unit puts a program on a terminal (`StandardInput=tty*`).
+    TtyUnit,
+    /// systemd could not be asked about the unit.
+    UnitUnknown,
+    /// `BACKUP_DIR` is not root's alone.
+    BackupDirUntrusted,
+    NoSuchSnapshot,
+    /// `--env`/`--system-env` under sudo.
+    FlagUnderSudo,
+}
+
+impl ReasonCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReasonCode::BadRequest => "bad-request",
+            ReasonCode::ProtectedUnit => "protected-unit",
+            ReasonCode::SelfStop => "self-stop",
+            ReasonCode::NotAllowed => "not-allowed",
+            ReasonCode::AllowlistBroken => "allowlist-broken",
+            ReasonCode::NoSuchUnit => "no-such-unit",
+            ReasonCode::TtyUnit => "tty-unit",
+            ReasonCode::UnitUnknown => "unit-unknown",
+            ReasonCode::BackupDirUntrusted => "backup-dir-untrusted",
+            ReasonCode::NoSuchSnapshot => "no-such-snapshot",
+            ReasonCode::FlagUnderSudo => "flag-under-sudo",
+        }
+    }
+}
+
+/// A refusal: nothing was done.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub code: ReasonCode,
+    pub message: String,
+}
+
+impl Refusal {
+    pub fn new(code: ReasonCode, message: impl Into<String>) -> Refusal {
+        Refusal {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// A validator's complaint about an argument.
+impl From<String> for Refusal {
+    fn from(message: String) -> Refusal {
+        Refusal::new(ReasonCode::BadRequest, message)
+    }
+}
+
+/// What systemd says about a unit (`systemctl show -p Id,Names,LoadState,StandardInput`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UnitFacts {
+    /// The real name (an alias resolves to it).
+    pub id: String,
+    /// Every name the unit answers to.
+    pub names: Vec<String>,
+    pub load_state: String,
+    pub standard_input: String,
+}
+
+impl UnitFacts {
+    /// Parses `systemctl show` output (`Key=value` lines).
+    pub fn parse(show: &str) -> UnitFacts {
+        let mut u = UnitFacts::default();
+        for line in show.lines() {
+            match line.split_once('=') {
+                Some(("Id", v)) => u.id = v.to_string(),
+                Some(("Names", v)) => u.names = v.split_whitespace().map(str::to_string).collect(),
+                Some(("LoadState", v)) => u.load_state = v.to_string(),
+                Some(("StandardInput", v)) => u.standard_input = v.to_string(),
+                _ => {}
+            }
+        }
+        u
+    }
+}
+
+fn denied(unit: &str) -> Option<&'static str> {
+    DENYLIST.iter().copied().find(|p| {
+        Glob::new(p)
+            .expect("valid")
+            .compile_matcher()
+            .is_match(unit)
+    })
+}
 
 /// What the caller wants to do with a unit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -155,37 +285,81 @@ impl Policy {
         Policy { source, never_stop }
     }
 
-    /// Validates `raw` and decides whether `action` may touch it. Returns the
-    /// normalised unit name, or the reason for refusing.
-    pub fn check(&self, action: SvcAction, raw: &str) -> Result<String, String> {
+    /// Validates `raw` and decides by name whether `action` may touch it.
+    /// Returns the normalised unit name, or the refusal.
+    pub fn check(&self, action: SvcAction, raw: &str) -> Result<String, Refusal> {
         let unit = validate::service_name(raw)?;
-        if let Some(p) = DENYLIST.iter().find(|p| {
-            Glob::new(p)
-                .expect("valid")
-                .compile_matcher()
-                .is_match(&unit)
-        }) {
-            return Err(format!(
-                "{unit} is protected (matches {p}): controlling it from chat could cut you off the machine"
-            ));
-        }
-        if action == SvcAction::Stop && self.never_stop.contains(&unit) {
-            return Err(format!(
-                "{unit} is the bot itself; stopping it from chat would leave you without the bot"
-            ));
-        }
+        self.check_name(action, &unit)?;
         match &self.source {
             Source::DenylistOnly => Ok(unit),
             Source::Allowlist(list) if list.allows(&unit) => Ok(unit),
-            Source::Allowlist(_) => Err(format!(
-                "{unit} is not in {}; add it there (as root) to control it",
-                paths::ALLOWED_UNITS_FILE
+            Source::Allowlist(_) => Err(Refusal::new(
+                ReasonCode::NotAllowed,
+                format!(
+                    "{unit} is not in {}; add it there (as root) to control it",
+                    paths::ALLOWED_UNITS_FILE
+                ),
             )),
-            Source::Broken(why) => Err(format!(
-                "{} cannot be used ({why}); no unit may be controlled until it is fixed",
-                paths::ALLOWED_UNITS_FILE
+            Source::Broken(why) => Err(Refusal::new(
+                ReasonCode::AllowlistBroken,
+                format!(
+                    "{} cannot be used ({why}); no unit may be controlled until it is fixed",
+                    paths::ALLOWED_UNITS_FILE
+                ),
             )),
         }
+    }
+
+    fn check_name(&self, action: SvcAction, unit: &str) -> Result<(), Refusal> {
+        if let Some(p) = denied(unit) {
+            return Err(Refusal::new(
+                ReasonCode::ProtectedUnit,
+                format!(
+                    "{unit} is protected (matches {p}): it could hand out root or cut you off the machine"
+                ),
+            ));
+        }
+        if action == SvcAction::Stop && self.never_stop.iter().any(|n| n == unit) {
+            return Err(Refusal::new(
+                ReasonCode::SelfStop,
+                format!(
+                    "{unit} is the bot itself; stopping it from chat would leave you without the bot"
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Decides by what systemd says about `unit`: it must exist, every name
+    /// it answers to must pass the name checks (an alias of a protected unit
+    /// is that unit), and it must not put a program on a terminal.
+    pub fn check_unit(
+        &self,
+        action: SvcAction,
+        unit: &str,
+        facts: &UnitFacts,
+    ) -> Result<(), Refusal> {
+        if facts.load_state != "loaded" {
+            return Err(Refusal::new(
+                ReasonCode::NoSuchUnit,
+                format!("there is no unit {unit} (systemd: {})", facts.load_state),
+            ));
+        }
+        for name in std::iter::once(&facts.id).chain(&facts.names) {
+            if name != unit {
+                self.check_name(action, name)?;
+            }
+        }
+        if facts.standard_input.starts_with("tty") {
+            return Err(Refusal::new(
+                ReasonCode::TtyUnit,
+                format!(
+                    "{unit} runs on a terminal (StandardInput={}); a unit like that can hand out a shell",
+                    facts.standard_input
+                ),
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -292,8 +466,109 @@ mod tests {
         ] {
             for action in [SvcAction::Start, SvcAction::Stop, SvcAction::Restart] {
                 let err = p.check(action, unit).unwrap_err();
-                assert!(err.contains("protected"), "{unit}: {err}");
+                assert_eq!(err.code, ReasonCode::ProtectedUnit, "{unit}: {err}");
             }
+        }
+    }
+
+    /// Every unit the issue names as a way to root or off the machine, and more.
+    const ROOT_GRANTING: &[&str] = &[
+        "debug-shell.service",
+        "emergency.service",
+        "rescue.service",
+        "kexec.service",
+        "reboot.service",
+        "poweroff.service",
+        "halt.service",
+        "ctrl-alt-del.service",
+        "getty@tty1.service",
+        "serial-getty@ttyS0.service",
+        "container-getty@1.service",
+        "autovt@tty1.service",
+        "modprobe@dummy.service",
+        "systemd-logind.service",
+        "systemd-journald.service",
+        "dbus.service",
+        "dbus-broker.service",
+        "polkit.service",
+        "sudo.service",
+        "ssh.service",
+        "sshd.service",
+        "dropbear.service",
+        "wg-quick@wg0.service",
+        "openvpn.service",
+        "openvpn@client.service",
+        "tailscaled.service",
+        "NetworkManager.service",
+        "NetworkManager-wait-online.service",
+        "networking.service",
+        "ufw.service",
+        "nftables.service",
+        "firewalld.service",
+        "user@1000.service",
+    ];
+
+    #[test]
+    fn root_granting_units_are_refused_by_class_even_if_allowed() {
+        assert!(ROOT_GRANTING.len() >= 20);
+        for p in [
+            Policy::new(Source::DenylistOnly, "potion-runner.service"),
+            allow("*\n"),
+        ] {
+            for unit in ROOT_GRANTING {
+                for action in [SvcAction::Start, SvcAction::Stop, SvcAction::Restart] {
+                    let err = p.check(action, unit).unwrap_err();
+                    assert_eq!(err.code, ReasonCode::ProtectedUnit, "{unit}: {err}");
+                }
+            }
+        }
+    }
+
+    fn loaded(id: &str, names: &[&str], stdin: &str) -> UnitFacts {
+        UnitFacts {
+            id: id.into(),
+            names: names.iter().map(|n| n.to_string()).collect(),
+            load_state: "loaded".into(),
+            standard_input: stdin.into(),
+        }
+    }
+
+    #[test]
+    fn units_are_judged_by_what_systemd_says_they_are() {
+        let p = Policy::new(Source::DenylistOnly, "potion-runner.service");
+        let a = SvcAction::Start;
+        let ok = loaded("ollama.service", &["ollama.service"], "null");
+        assert_eq!(p.check_unit(a, "ollama.service", &ok), Ok(()));
+        let missing = UnitFacts::parse(
+            "Id=nope.service\nNames=nope.service\nLoadState=not-found\nStandardInput=null\n",
+        );
+        let err = p.check_unit(a, "nope.service", &missing).unwrap_err();
+        assert_eq!(err.code, ReasonCode::NoSuchUnit);
+        // An alias of a protected unit is that unit.
+        let alias = loaded(
+            "debug-shell.service",
+            &["debug-shell.service", "harmless.service"],
+            "tty-force",
+        );
+        let err = p.check_unit(a, "harmless.service", &alias).unwrap_err();
+        assert_eq!(err.code, ReasonCode::ProtectedUnit);
+        // An alias of the bot may not be stopped either.
+        let bot = loaded(
+            "potion-runner.service",
+            &["potion-runner.service", "pr.service"],
+            "null",
+        );
+        assert_eq!(
+            p.check_unit(SvcAction::Stop, "pr.service", &bot)
+                .unwrap_err()
+                .code,
+            ReasonCode::SelfStop
+        );
+        // Any unit that puts a program on a terminal.
+        for stdin in ["tty", "tty-force", "tty-fail"] {
+            let shell = loaded("my-console.service", &["my-console.service"], stdin);
+            let err = p.check_unit(a, "my-console.service", &shell).unwrap_err();
+            assert_eq!(err.code, ReasonCode::TtyUnit, "{stdin}");
         }
     }
 
@@ -315,20 +590,21 @@ mod tests {
         assert!(p.check(SvcAction::Restart, "ollama.service").is_ok());
         assert!(p.check(SvcAction::Stop, "open-webui-2.service").is_ok());
         let err = p.check(SvcAction::Restart, "cron.service").unwrap_err();
+        assert_eq!(err.code, ReasonCode::NotAllowed);
         assert!(
-            err.contains("not in /etc/potion-runner/allowed-units"),
+            err.message
+                .contains("not in /etc/potion-runner/allowed-units"),
             "{err}"
         );
-        assert!(
-            p.check(SvcAction::Restart, "ssh")
-                .unwrap_err()
-                .contains("protected")
+        assert_eq!(
+            p.check(SvcAction::Restart, "ssh").unwrap_err().code,
+            ReasonCode::ProtectedUnit
         );
         // Naming a firewall in the allowlist does not unprotect it.
         let p = allow("ufw\nnftables.service\napparmor\n");
         for unit in ["ufw", "nftables", "apparmor.service"] {
             let err = p.check(SvcAction::Stop, unit).unwrap_err();
-            assert!(err.contains("protected"), "{unit}: {err}");
+            assert_eq!(err.code, ReasonCode::ProtectedUnit, "{unit}: {err}");
         }
     }
 
@@ -354,7 +630,8 @@ mod tests {
     fn broken_allowlist_refuses_everything() {
         let p = Policy::new(Source::Broken("mode 666".into()), "potion-runner.service");
         let err = p.check(SvcAction::Start, "ollama").unwrap_err();
-        assert!(err.contains("mode 666"), "{err}");
+        assert_eq!(err.code, ReasonCode::AllowlistBroken);
+        assert!(err.message.contains("mode 666"), "{err}");
         assert!(
             Allowlist::parse("ok.service\nfoo;bar\n")
                 .unwrap_err()

@@ -35,16 +35,30 @@ impl Sandbox {
         self.app_dir().join("logs")
     }
 
-    /// Writes `app/.env` with `APP_DIR` set to the sandbox plus `extra` lines; returns its path.
+    /// Writes `app/.env` with `APP_DIR` set to the sandbox plus `extra`
+    /// lines; returns its path. System keys go to `system.env` instead (see
+    /// [`Sandbox::system_env`]), as on an installed machine.
     pub fn write_env(&self, extra: &str) -> PathBuf {
-        let p = self.app_dir().join(".env");
         let text = format!(
             "APP_DIR={}\nDATA_MOUNT={}\n{extra}\n",
             self.app_dir().display(),
             self.path().join("no-data-disk").display()
         );
-        std::fs::write(&p, text).unwrap();
+        let (system, prefs): (Vec<&str>, Vec<&str>) = text.lines().partition(|l| {
+            l.split_once('=').is_some_and(|(k, _)| {
+                potion_runner::config::class_of(k.trim())
+                    == Some(potion_runner::config::Class::System)
+            })
+        });
+        std::fs::write(self.system_env(), system.join("\n") + "\n").unwrap();
+        let p = self.app_dir().join(".env");
+        std::fs::write(&p, prefs.join("\n") + "\n").unwrap();
         p
+    }
+
+    /// The sandbox's `system.env`, which [`Sandbox::cmd`] names in `$POTION_SYSTEM_ENV`.
+    pub fn system_env(&self) -> PathBuf {
+        self.path().join("system.env")
     }
 
     /// A command for one of the crate's binaries with the user's environment scrubbed
@@ -54,6 +68,7 @@ impl Sandbox {
         c.env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("HOME", self.path())
+            .env(potion_runner::config::SYSTEM_ENV_VAR, self.system_env())
             .current_dir(self.path());
         c
     }

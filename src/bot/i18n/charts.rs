@@ -1,9 +1,8 @@
-//! The texts of `/chart` and the charts the bot sends, in both languages
-//! (kept apart from [`super::Texts`] so the charts side grows on its own).
-//! Chart titles, captions and the digest's own wording live in `chart.rs`
-//! and `digest.rs`, which render them for a language.
+//! The shape of `/chart`'s button texts: a part of [`super::Texts`], filled
+//! in `id.rs` and `en.rs`. The words drawn on charts and the digest's are
+//! [`crate::chart::ChartLabels`] and [`crate::digest::DigestTexts`], also
+//! filled there.
 
-use crate::config::Lang;
 use crate::metric::Metric;
 
 /// Every user-facing text of the charts side, in one language.
@@ -14,26 +13,6 @@ pub struct ChartTexts {
     pub current_mark: &'static str,
     /// `/chart` could not draw: `{err}` says why.
     pub failed: &'static str,
-}
-
-pub static ID: ChartTexts = ChartTexts {
-    metric_buttons: ["CPU", "RAM", "Disk", "Data", "Suhu", "Beban"],
-    current_mark: "• ",
-    failed: "Grafik tidak bisa dibuat: {err}",
-};
-
-pub static EN: ChartTexts = ChartTexts {
-    metric_buttons: ["CPU", "RAM", "Disk", "Data", "Temp", "Load"],
-    current_mark: "• ",
-    failed: "Could not draw the chart: {err}",
-};
-
-/// The catalogue for a language.
-pub fn chart_texts(lang: Lang) -> &'static ChartTexts {
-    match lang {
-        Lang::Id => &ID,
-        Lang::En => &EN,
-    }
 }
 
 impl ChartTexts {

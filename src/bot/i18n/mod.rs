@@ -1,19 +1,26 @@
-//! The message catalogue: every user-facing text lives in `id.rs` (Bahasa
-//! Indonesia, the default) or `en.rs`. Both fill the same [`Texts`] struct, so
-//! the compiler holds the two languages to the same set of messages.
+//! The message catalogue: every user-facing text of the bot (commands, alerts,
+//! operations, restore, charts, the digest) lives in `id.rs` (Bahasa
+//! Indonesia, the default) or `en.rs`. Both fill the same [`Texts`] struct
+//! (with its parts defined in `ops.rs`, `restore.rs`, `charts.rs`,
+//! `crate::chart` and `crate::digest`), so the compiler holds the two
+//! languages to the same set of messages.
 //! Templates use `{name}` placeholders filled by `text::fill`; values from
 //! outside are HTML-escaped before they go in.
 
 mod charts;
 mod en;
 mod id;
-pub mod ops;
-pub mod restore;
+mod ops;
+mod restore;
 
-pub use charts::{ChartTexts, chart_texts};
+pub use charts::ChartTexts;
+pub use ops::OpsTexts;
+pub use restore::RestoreTexts;
 
 use crate::alert_code::AlertCode;
+use crate::chart::ChartLabels;
 use crate::config::Lang;
+use crate::digest::DigestTexts;
 
 use super::command::{COMMANDS, Command, SvcVerb};
 
@@ -121,9 +128,20 @@ pub struct Texts {
     pub backup_time_set: &'static str,
     pub env_missing: &'static str,
     pub env_failed: &'static str,
+    /// Start-up notice: preferences in `.env` that loading ignored (`{list}`).
+    pub prefs_ignored: &'static str,
     pub lang_set: &'static str,
     pub audit_empty: &'static str,
     pub audit_header: &'static str,
+
+    /// Logs, network and updates.
+    pub ops: OpsTexts,
+    pub restore: RestoreTexts,
+    /// `/chart`'s buttons.
+    pub charts: ChartTexts,
+    /// Words drawn on charts and in their captions.
+    pub chart: ChartLabels,
+    pub digest: DigestTexts,
 }
 
 /// The catalogue for a language.

@@ -170,8 +170,8 @@ fn job_lines_in_both_languages() {
         output_truncated: false,
         elapsed: Duration::from_secs(7),
     };
-    let en = ops_i18n::texts(Lang::En);
-    let id = ops_i18n::texts(Lang::Id);
+    let en = &crate::bot::i18n::texts(Lang::En).ops;
+    let id = &crate::bot::i18n::texts(Lang::Id).ops;
     assert_eq!(
         status_line(en, "git", &outcome(JobStatus::Ok)),
         "✅ git: done in 7 s"
@@ -199,7 +199,7 @@ fn job_lines_in_both_languages() {
 
 #[test]
 fn journal_messages_say_how_the_read_went() {
-    let o = ops_i18n::texts(Lang::En);
+    let o = &crate::bot::i18n::texts(Lang::En).ops;
     let j = |state, text: &str| Journal {
         title: "x".into(),
         text: text.into(),

@@ -1,18 +1,18 @@
 //! The daily digest: a summary of the last day computed from values the bot
-//! already holds (sample history, backup files, uptime), its Telegram text in
-//! both languages, and the decision whether it is due. Pure: no files, no clock.
+//! already holds (sample history, backup files, uptime), and the decision
+//! whether it is due; `render.rs` turns it into text. Pure: no files, no clock.
 
 use chrono::{DateTime, NaiveTime, TimeZone};
 
 use crate::alert_code::AlertCode;
 use crate::chart::alert_spans;
-use crate::config::Lang;
 use crate::files::backup::{BackupOutcome, SnapshotIndex, VerifySummary};
 use crate::files::bot::PendingUpdates;
 use crate::history::Sample;
-use crate::human::{bytes, escape_html};
 use crate::metric::Metric;
 use crate::validate::HhMm;
+
+mod render;
 
 /// The window "alerts of the day" looks at.
 pub const DAY_S: i64 = 86_400;
@@ -20,6 +20,8 @@ pub const DAY_S: i64 = 86_400;
 pub const TREND_WINDOW_S: i64 = 7 * DAY_S;
 /// Less history than this gives no trend: a few hours of noise say nothing about weeks.
 pub const TREND_MIN_SPAN_S: i64 = DAY_S;
+pub use render::{DigestTexts, duration, render_text};
+
 /// A pending-updates count older than this is not shown: the lists have moved on.
 pub const PENDING_MAX_AGE_S: i64 = 7 * DAY_S;
 
@@ -295,307 +297,11 @@ pub fn fresh_pending(recorded: Option<PendingUpdates>, now: i64) -> Option<u32> 
         .then_some(p.count)
 }
 
-/// The digest as a Telegram HTML message.
-pub fn render_text(d: &Digest, lang: Lang) -> String {
-    let t = Texts::for_lang(lang);
-    let mut out = match &d.host {
-        Some(h) => format!("<b>{} · {}</b>\n", t.title, escape_html(h)),
-        None => format!("<b>{}</b>\n", t.title),
-    };
-    if let Some(up) = d.uptime_s {
-        out += &format!("{}: {}\n", t.uptime, duration(up as i64, lang));
-    }
-
-    out += &format!("\n<b>{}</b>\n", t.alerts_title);
-    if d.alerts.is_empty() {
-        out += &format!("{}\n", t.no_alerts);
-    }
-    for a in &d.alerts {
-        out += &format!("• {}", alert_name(&a.code, lang));
-        if a.times > 0 {
-            out += &format!(": {}×, {}", a.times, duration(a.active_s, lang));
-        }
-        if a.active_now {
-            out += &format!(", {}", t.still_active);
-        }
-        if a.muted {
-            out += &format!(" ({})", t.muted);
-        }
-        out += "\n";
-    }
-
-    out += &format!("\n<b>{}</b>\n", t.backup_title);
-    out += &backup_line(d.backup.as_ref(), d.now, &t);
-    out += &verify_line(d.verify.as_ref(), d.now, &t);
-
-    out += &format!("\n<b>{}</b>\n", t.disks_title);
-    if d.disks.is_empty() {
-        out += &format!("{}\n", t.not_enough);
-    }
-    for disk in &d.disks {
-        out += &disk_line(disk, &t);
-    }
-
-    match d.pending_updates {
-        Some(0) => out += &format!("\n{}: {}\n", t.updates, t.none),
-        Some(n) => out += &format!("\n{}: {n} {}\n", t.updates, t.packages),
-        None => {}
-    }
-    out.trim_end().to_string()
-}
-
-fn backup_line(b: Option<&BackupOutcome>, now: i64, t: &Texts) -> String {
-    let Some(b) = b else {
-        return format!("{}\n", t.backup_none);
-    };
-    let ago = age(now, &b.finished_at)
-        .map(|s| format!(" ({})", t.ago(s)))
-        .unwrap_or_default();
-    let id =
-        b.id.as_deref()
-            .map(|id| format!(" <code>{}</code>", escape_html(id)))
-            .unwrap_or_default();
-    if b.status == "ok" || b.status == "warnings" {
-        let (mark, head) = if b.status == "ok" {
-            ("✅", t.backup_ok)
-        } else {
-            ("⚠️", t.backup_warnings)
-        };
-        let mut line = format!(
-            "{mark} {head}{id}{ago}: {} {}, {} ({})\n",
-            b.files,
-            t.files,
-            bytes(b.bytes),
-            t.new_bytes(&bytes(b.new_bytes)),
-        );
-        if let Some(w) = b.warnings.first() {
-            line += &format!("{}: {}\n", t.skipped, escape_html(w));
-        }
-        return line;
-    }
-    let err = b.error.as_deref().unwrap_or("?");
-    let mut line = format!("❌ {}{ago}: {}\n", t.backup_failed, escape_html(err));
-    if let Some(ok) = b.last_ok_at.as_deref().and_then(|at| age(now, at)) {
-        line += &format!("{}: {}\n", t.last_good, t.ago(ok));
-    }
-    line
-}
-
-fn verify_line(v: Option<&VerifySummary>, now: i64, t: &Texts) -> String {
-    let Some(v) = v else {
-        return format!("{}\n", t.verify_none);
-    };
-    let ago = age(now, &v.at)
-        .map(|s| format!(" ({})", t.ago(s)))
-        .unwrap_or_default();
-    let mark = if v.status == "ok" && v.problems == 0 {
-        "✅"
-    } else {
-        "❌"
-    };
-    let mut line = format!(
-        "{mark} {}{ago}: {}/{} {}, {} {}",
-        t.verify, v.checked_files, v.total_files, t.files, v.problems, t.problems
-    );
-    if let Some(c) = v.coverage_percent {
-        line += &format!("; {} {c:.0}%", t.coverage);
-    }
-    line + "\n"
-}
-
-fn disk_line(d: &DiskTrend, t: &Texts) -> String {
-    let name = match d.disk {
-        Disk::Root => "Disk /",
-        Disk::Data => t.data_disk,
-    };
-    let trend = match d.growth {
-        Growth::NotEnoughData => t.not_enough.to_string(),
-        Growth::NotGrowing => t.not_growing.to_string(),
-        Growth::Growing {
-            percent_per_day,
-            days_until_full,
-        } => t.growing(percent_per_day, days_until_full),
-    };
-    format!("{name}: {:.1}%, {trend}\n", d.percent)
-}
-
-/// Seconds from an RFC 3339 time to `now`; `None` when the time does not parse.
-fn age(now: i64, at: &str) -> Option<i64> {
-    DateTime::parse_from_rfc3339(at)
-        .ok()
-        .map(|t| (now - t.timestamp()).max(0))
-}
-
-/// `3 hari 4 jam`, `1 h 12 min`, `5 menit`: the two largest units.
-fn duration(secs: i64, lang: Lang) -> String {
-    let secs = secs.max(0);
-    let (d, h, m) = (secs / 86_400, secs % 86_400 / 3600, secs % 3600 / 60);
-    let (ud, uh, um) = match lang {
-        Lang::Id => ("hari", "jam", "menit"),
-        Lang::En => ("d", "h", "min"),
-    };
-    match (d, h, m) {
-        (0, 0, m) => format!("{} {um}", m.max(1)),
-        (0, h, 0) => format!("{h} {uh}"),
-        (0, h, m) => format!("{h} {uh} {m} {um}"),
-        (d, 0, _) => format!("{d} {ud}"),
-        (d, h, _) => format!("{d} {ud} {h} {uh}"),
-    }
-}
-
-fn alert_name(code: &str, lang: Lang) -> String {
-    use AlertCode as A;
-    let Some(family) = AlertCode::family_of(code) else {
-        return format!("<code>{}</code>", escape_html(code));
-    };
-    let name = match (family, lang) {
-        (A::CpuHigh, Lang::Id) => "CPU tinggi",
-        (A::CpuHigh, Lang::En) => "CPU high",
-        (A::RamHigh, Lang::Id) => "RAM tinggi",
-        (A::RamHigh, Lang::En) => "RAM high",
-        (A::TempHigh, Lang::Id) => "Suhu tinggi",
-        (A::TempHigh, Lang::En) => "Temperature high",
-        (A::DiskRootHigh, Lang::Id) => "Disk / hampir penuh",
-        (A::DiskRootHigh, Lang::En) => "Disk / nearly full",
-        (A::DiskDataHigh, Lang::Id) => "Disk data hampir penuh",
-        (A::DiskDataHigh, Lang::En) => "Data disk nearly full",
-        (A::DataDiskMissing, Lang::Id) => "Disk data tidak terpasang",
-        (A::DataDiskMissing, Lang::En) => "Data disk missing",
-        (A::ServiceDown, Lang::Id) => "Layanan mati",
-        (A::ServiceDown, Lang::En) => "Service down",
-        (A::BackupStale, Lang::Id) => "Backup terlambat",
-        (A::BackupStale, Lang::En) => "Backup overdue",
-        (A::BackupFailed, Lang::Id) => "Backup gagal",
-        (A::BackupFailed, Lang::En) => "Backup failed",
-        (A::HealthStale, Lang::Id) => "Data kesehatan basi",
-        (A::HealthStale, Lang::En) => "Health data stale",
-    };
-    format!("{name} <code>{code}</code>")
-}
-
-/// The fixed phrases of the digest in one language.
-struct Texts {
-    lang: Lang,
-    title: &'static str,
-    uptime: &'static str,
-    alerts_title: &'static str,
-    no_alerts: &'static str,
-    still_active: &'static str,
-    muted: &'static str,
-    backup_title: &'static str,
-    backup_none: &'static str,
-    backup_ok: &'static str,
-    backup_warnings: &'static str,
-    backup_failed: &'static str,
-    skipped: &'static str,
-    last_good: &'static str,
-    files: &'static str,
-    verify: &'static str,
-    verify_none: &'static str,
-    problems: &'static str,
-    coverage: &'static str,
-    disks_title: &'static str,
-    data_disk: &'static str,
-    not_enough: &'static str,
-    not_growing: &'static str,
-    updates: &'static str,
-    packages: &'static str,
-    none: &'static str,
-}
-
-impl Texts {
-    fn for_lang(lang: Lang) -> Texts {
-        match lang {
-            Lang::Id => Texts {
-                lang,
-                title: "Ringkasan harian",
-                uptime: "Waktu nyala",
-                alerts_title: "Peringatan 24 jam terakhir",
-                no_alerts: "Tidak ada, semuanya tenang.",
-                still_active: "masih aktif",
-                muted: "dibisukan",
-                backup_title: "Backup",
-                backup_none: "Belum ada backup yang tercatat.",
-                backup_ok: "Backup berhasil",
-                backup_warnings: "Backup selesai dengan peringatan",
-                backup_failed: "Backup gagal",
-                skipped: "Contoh file yang dilewati",
-                last_good: "Backup baik terakhir",
-                files: "file",
-                verify: "Verifikasi",
-                verify_none: "Belum pernah diverifikasi.",
-                problems: "masalah",
-                coverage: "cakupan seminggu",
-                disks_title: "Tren disk (7 hari)",
-                data_disk: "Disk data",
-                not_enough: "data belum cukup",
-                not_growing: "tidak bertambah",
-                updates: "Pembaruan tertunda",
-                packages: "paket",
-                none: "tidak ada",
-            },
-            Lang::En => Texts {
-                lang,
-                title: "Daily digest",
-                uptime: "Up for",
-                alerts_title: "Alerts in the last 24 h",
-                no_alerts: "None, all quiet.",
-                still_active: "still active",
-                muted: "muted",
-                backup_title: "Backup",
-                backup_none: "No backup recorded yet.",
-                backup_ok: "Backup ok",
-                backup_warnings: "Backup finished with warnings",
-                backup_failed: "Backup failed",
-                skipped: "Skipped, for example",
-                last_good: "Last good backup",
-                files: "files",
-                verify: "Verify",
-                verify_none: "Never verified yet.",
-                problems: "problems",
-                coverage: "weekly coverage",
-                disks_title: "Disk trend (7 days)",
-                data_disk: "Data disk",
-                not_enough: "not enough data yet",
-                not_growing: "not growing",
-                updates: "Pending updates",
-                packages: "packages",
-                none: "none",
-            },
-        }
-    }
-
-    fn ago(&self, secs: i64) -> String {
-        match self.lang {
-            Lang::Id => format!("{} lalu", duration(secs, self.lang)),
-            Lang::En => format!("{} ago", duration(secs, self.lang)),
-        }
-    }
-
-    fn new_bytes(&self, new: &str) -> String {
-        match self.lang {
-            Lang::Id => format!("{new} baru"),
-            Lang::En => format!("{new} new"),
-        }
-    }
-
-    fn growing(&self, per_day: f64, days: f64) -> String {
-        let when = match (self.lang, days) {
-            (Lang::Id, d) if d > 365.0 => "penuh dalam lebih dari setahun".to_string(),
-            (Lang::En, d) if d > 365.0 => "full in more than a year".to_string(),
-            (Lang::Id, d) => format!("penuh dalam ~{d:.0} hari"),
-            (Lang::En, d) => format!("full in ~{d:.0} days"),
-        };
-        match self.lang {
-            Lang::Id => format!("naik {per_day:.2}%/hari, {when}"),
-            Lang::En => format!("growing {per_day:.2}%/day, {when}"),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::bot::i18n::texts;
+    use crate::config::Lang;
     use chrono::FixedOffset;
 
     /// 2026-11-25 12:00:00 UTC.
@@ -898,7 +604,7 @@ mod tests {
         });
         d.add_muted("SERVICE_DOWN:ollama.service");
 
-        let id = render_text(&d, Lang::Id);
+        let id = render_text(&d, &texts(Lang::Id).digest);
         for fact in [
             "<b>Ringkasan harian · x450l</b>",
             "Waktu nyala: 3 hari 4 jam",
@@ -912,7 +618,7 @@ mod tests {
         ] {
             assert!(id.contains(fact), "missing {fact:?} in:\n{id}");
         }
-        let en = render_text(&d, Lang::En);
+        let en = render_text(&d, &texts(Lang::En).digest);
         for fact in [
             "<b>Daily digest · x450l</b>",
             "Up for: 3 d 4 h",
@@ -937,7 +643,7 @@ mod tests {
             host: Some("<lab>"),
             ..input(&[])
         });
-        let en = render_text(&d, Lang::En);
+        let en = render_text(&d, &texts(Lang::En).digest);
         for fact in [
             "Daily digest · &lt;lab&gt;",
             "None, all quiet.",
@@ -957,7 +663,7 @@ mod tests {
             uptime_s: None,
             ..input(&[])
         });
-        let id = render_text(&d, Lang::Id);
+        let id = render_text(&d, &texts(Lang::Id).digest);
         assert!(id.contains("⚠️ Backup selesai dengan peringatan"), "{id}");
         assert!(
             id.contains("Contoh file yang dilewati: /opt/x/&lt;tmp&gt; vanished"),
@@ -967,15 +673,15 @@ mod tests {
             !id.contains("Waktu nyala") && !id.contains("Pembaruan"),
             "{id}"
         );
-        let none = render_text(&compute(&input(&[])), Lang::Id);
+        let none = render_text(&compute(&input(&[])), &texts(Lang::Id).digest);
         assert!(none.contains("Belum ada backup yang tercatat."), "{none}");
     }
 
     #[test]
     fn durations_and_sizes() {
-        assert_eq!(duration(0, Lang::En), "1 min");
-        assert_eq!(duration(59 * 60, Lang::Id), "59 menit");
-        assert_eq!(duration(3600, Lang::Id), "1 jam");
-        assert_eq!(duration(86_400 + 59, Lang::En), "1 d");
+        assert_eq!(duration(0, &texts(Lang::En).digest), "1 min");
+        assert_eq!(duration(59 * 60, &texts(Lang::Id).digest), "59 menit");
+        assert_eq!(duration(3600, &texts(Lang::Id).digest), "1 jam");
+        assert_eq!(duration(86_400 + 59, &texts(Lang::En).digest), "1 d");
     }
 }

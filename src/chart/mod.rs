@@ -1,17 +1,17 @@
-//! Charts: health history samples in, PNG bytes out, with the `/chart`
-//! argument parser and the min/avg/max caption. Pure: no files, no clock,
-//! no Telegram; the font is embedded so no system fonts are needed.
+//! Charts: health history samples in, PNG bytes out (`draw.rs`), what to draw
+//! (`spec.rs`), the `/chart` argument parser and the min/avg/max caption.
+//! Pure: no files, no clock, no Telegram; words come in as [`ChartLabels`]
+//! from the bot's catalogue, and the font is embedded.
 
-use std::sync::OnceLock;
-
-use anyhow::{Context, Result, anyhow};
-use chrono::{DateTime, FixedOffset, Offset, TimeZone};
-use plotters::prelude::*;
-use plotters::style::FontStyle;
-
-use crate::config::{Lang, Thresholds};
 use crate::history::{self, Sample};
-use crate::metric::{Metric, Unit};
+use crate::human::fill;
+use crate::metric::Metric;
+
+mod draw;
+mod spec;
+
+pub use draw::render;
+pub use spec::{ChartSize, ChartSpec, local_offset};
 
 /// Samples further apart than this (the laptop was off or the timer stalled) break the line.
 pub const GAP_S: i64 = 180;
@@ -22,36 +22,54 @@ pub const MAX_HOURS: u32 = (history::KEEP_RECORDS / 60) as u32;
 /// Range of the small chart attached to an alert.
 pub const ALERT_HOURS: u32 = 2;
 
-/// DejaVu Sans (see `assets/fonts/LICENSE-DejaVu.txt`), registered with plotters once.
-static FONT: &[u8] = include_bytes!("../assets/fonts/DejaVuSans.ttf");
+/// The words on charts and their buttons, in one language (instances live in
+/// the bot's catalogues). Templates take `{n}`.
+#[derive(Debug, PartialEq)]
+pub struct ChartLabels {
+    /// Metric names for titles and captions, in [`Metric::ALL`] order.
+    pub metrics: [&'static str; 6],
+    /// Range in a title: `{n} jam terakhir`.
+    pub last_hours: &'static str,
+    /// Range in a title, whole days from two on: `{n} hari terakhir`.
+    pub last_days: &'static str,
+    /// Range button: `{n} jam`.
+    pub hours_button: &'static str,
+    /// Range button, whole days from two on: `{n} hari`.
+    pub days_button: &'static str,
+    /// Caption with no finite value in range.
+    pub no_data: &'static str,
+    pub avg: &'static str,
+    pub max: &'static str,
+    /// Written across an empty chart.
+    pub empty: &'static str,
+}
 
-const BACKGROUND: RGBColor = RGBColor(255, 255, 255);
-const LINE: RGBColor = RGBColor(38, 110, 178);
-/// The area under the line: [`LINE`] blended over white, opaque so it is cheap to fill.
-const AREA: RGBColor = RGBColor(222, 234, 245);
-/// The min-max band of dense data, between [`LINE`] and [`AREA`].
-const BAND: RGBColor = RGBColor(176, 204, 231);
-/// Alert periods, laid translucently over the area and the grid.
-const SHADE: RGBColor = RGBColor(235, 64, 52);
-const SHADE_ALPHA: f64 = 0.22;
-/// The threshold line.
-const THRESHOLD: RGBColor = RGBColor(214, 39, 40);
-const GRID: RGBColor = RGBColor(228, 228, 228);
-const AXIS: RGBColor = RGBColor(160, 160, 160);
-const TEXT: RGBColor = RGBColor(60, 60, 60);
-const MUTED_TEXT: RGBColor = RGBColor(120, 132, 150);
+impl ChartLabels {
+    /// The name of a metric.
+    pub fn metric(&self, m: Metric) -> &'static str {
+        let i = Metric::ALL.iter().position(|x| *x == m).unwrap_or(0);
+        self.metrics[i]
+    }
 
-/// Human name of a metric for titles and captions.
-pub fn metric_label(m: Metric, lang: Lang) -> &'static str {
-    match (m, lang) {
-        (Metric::Cpu, _) => "CPU",
-        (Metric::Ram, _) => "RAM",
-        (Metric::Disk, _) => "Disk /",
-        (Metric::DiskData, _) => "Disk data",
-        (Metric::Temp, Lang::Id) => "Suhu",
-        (Metric::Temp, Lang::En) => "Temperature",
-        (Metric::Load, Lang::Id) => "Beban (load 1 mnt)",
-        (Metric::Load, Lang::En) => "Load (1 min)",
+    /// A range in hours, as days when it is whole days from two on.
+    fn range(&self, hours: i64, hours_t: &str, days_t: &str) -> String {
+        let whole_days = hours >= 48 && hours % 24 == 0;
+        let (t, n) = if whole_days {
+            (days_t, hours / 24)
+        } else {
+            (hours_t, hours)
+        };
+        fill(t, &[("n", &n.to_string())])
+    }
+
+    /// Button label for a range: `6 jam` / `6 h`, `3 hari` / `3 d`.
+    pub fn range_button(&self, hours: u32) -> String {
+        self.range(hours.into(), self.hours_button, self.days_button)
+    }
+
+    /// A range in a title: `24 jam terakhir` / `last 24 h`.
+    pub fn range_title(&self, hours: i64) -> String {
+        self.range(hours, self.last_hours, self.last_days)
     }
 }
 
@@ -104,106 +122,6 @@ pub fn parse_callback(data: &str) -> Option<(Metric, u32)> {
     Some((metric, parse_hours(hours).ok()?))
 }
 
-/// Button label for a range: `6 j` / `6 h`, `3 hari` / `3 d`.
-pub fn range_button_label(hours: u32, lang: Lang) -> String {
-    match (lang, hours >= 48 && hours % 24 == 0) {
-        (Lang::Id, true) => format!("{} hari", hours / 24),
-        (Lang::En, true) => format!("{} d", hours / 24),
-        (Lang::Id, false) => format!("{hours} jam"),
-        (Lang::En, false) => format!("{hours} h"),
-    }
-}
-
-/// Pixel size of a chart.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ChartSize {
-    /// `/chart` and the digest: 800×400.
-    Full,
-    /// Attached to an alert: 600×250.
-    Small,
-}
-
-impl ChartSize {
-    pub fn pixels(self) -> (u32, u32) {
-        match self {
-            ChartSize::Full => (800, 400),
-            ChartSize::Small => (600, 250),
-        }
-    }
-
-    fn max_time_labels(self) -> i64 {
-        match self {
-            ChartSize::Full => 9,
-            ChartSize::Small => 6,
-        }
-    }
-}
-
-/// What to draw.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ChartSpec {
-    pub metric: Metric,
-    /// Unix seconds, inclusive.
-    pub from: i64,
-    /// Unix seconds, inclusive; normally now.
-    pub to: i64,
-    /// Drawn as a dashed red line; `None` draws none.
-    pub threshold: Option<f64>,
-    pub size: ChartSize,
-    pub lang: Lang,
-    /// Offset for the time axis labels (local time on the server).
-    pub utc_offset: FixedOffset,
-}
-
-impl ChartSpec {
-    /// The last `hours` up to `now` at full size, labelled in the server's local
-    /// time, with the metric's threshold from `thresholds`.
-    pub fn last_hours(
-        metric: Metric,
-        hours: u32,
-        now: i64,
-        thresholds: &Thresholds,
-        lang: Lang,
-    ) -> ChartSpec {
-        ChartSpec {
-            metric,
-            from: now - i64::from(hours) * 3600,
-            to: now,
-            threshold: metric.threshold(thresholds),
-            size: ChartSize::Full,
-            lang,
-            utc_offset: local_offset(now),
-        }
-    }
-
-    /// The small chart of the last [`ALERT_HOURS`] sent with an alert.
-    pub fn for_alert(metric: Metric, now: i64, thresholds: &Thresholds, lang: Lang) -> ChartSpec {
-        ChartSpec {
-            size: ChartSize::Small,
-            ..ChartSpec::last_hours(metric, ALERT_HOURS, now, thresholds, lang)
-        }
-    }
-
-    /// "24 jam terakhir" / "last 24 h", "7 hari terakhir" / "last 7 days".
-    pub fn range_label(&self) -> String {
-        let hours = ((self.to - self.from) as f64 / 3600.0).round().max(0.0) as i64;
-        let days = hours / 24;
-        match (self.lang, hours >= 48 && hours % 24 == 0) {
-            (Lang::Id, true) => format!("{days} hari terakhir"),
-            (Lang::En, true) => format!("last {days} days"),
-            (Lang::Id, false) => format!("{hours} jam terakhir"),
-            (Lang::En, false) => format!("last {hours} h"),
-        }
-    }
-}
-
-/// The server's UTC offset at `at` (falls back to UTC for an out-of-range time).
-pub fn local_offset(at: i64) -> FixedOffset {
-    DateTime::from_timestamp(at, 0)
-        .map(|t| chrono::Local.offset_from_utc_datetime(&t.naive_utc()).fix())
-        .unwrap_or_else(|| FixedOffset::east_opt(0).expect("zero offset"))
-}
-
 /// Min, average and max of the finite values in range.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Stats {
@@ -238,17 +156,12 @@ pub fn stats(samples: &[Sample], metric: Metric, from: i64, to: i64) -> Option<S
 /// The one-line photo caption: `CPU · 24 jam terakhir: min 3.0% · rata-rata 12.4% · maks 97.0%`.
 pub fn caption(samples: &[Sample], spec: &ChartSpec) -> String {
     let m = spec.metric;
-    let head = format!("{} · {}", metric_label(m, spec.lang), spec.range_label());
+    let l = spec.labels;
+    let head = spec.title();
     let Some(s) = stats(samples, m, spec.from, spec.to) else {
-        return match spec.lang {
-            Lang::Id => format!("{head}: belum ada data"),
-            Lang::En => format!("{head}: no data yet"),
-        };
+        return format!("{head}: {}", l.no_data);
     };
-    let (avg, max) = match spec.lang {
-        Lang::Id => ("rata-rata", "maks"),
-        Lang::En => ("avg", "max"),
-    };
+    let (avg, max) = (l.avg, l.max);
     format!(
         "{head}: min {} · {avg} {} · {max} {}",
         m.format_value(s.min),
@@ -269,92 +182,6 @@ fn visible(
         .filter(move |s| s.t >= from && s.t <= to)
         .map(move |s| (s.t, f64::from(metric.value(s))))
         .filter(|(_, v)| v.is_finite())
-}
-
-/// Splits time-ordered points into runs with no gap longer than [`GAP_S`].
-fn segments(points: &[(i64, f64)]) -> Vec<&[(i64, f64)]> {
-    let mut out = Vec::new();
-    let mut start = 0;
-    for i in 1..points.len() {
-        if points[i].0 - points[i - 1].0 > GAP_S {
-            out.push(&points[start..i]);
-            start = i;
-        }
-    }
-    if start < points.len() {
-        out.push(&points[start..]);
-    }
-    out
-}
-
-/// What one unbroken run of samples becomes on the chart.
-#[derive(Debug, Clone, PartialEq)]
-enum Trace {
-    /// A lone sample.
-    Point((i64, f64)),
-    /// The line through the samples; when they are denser than two per pixel
-    /// column, the line of column means plus a `band` polygon from each column's
-    /// max back along its min, so a week reads calmly without hiding the peaks.
-    Line {
-        line: Vec<(i64, f64)>,
-        band: Vec<(i64, f64)>,
-    },
-}
-
-impl Trace {
-    fn of(seg: &[(i64, f64)], column_s: i64) -> Trace {
-        if let [only] = seg {
-            return Trace::Point(*only);
-        }
-        let columns = (seg[seg.len() - 1].0 - seg[0].0) / column_s + 1;
-        if (seg.len() as i64) < 2 * columns {
-            return Trace::Line {
-                line: seg.to_vec(),
-                band: Vec::new(),
-            };
-        }
-        let cols = columns_of(seg, column_s);
-        let line = cols.iter().map(|c| (c.t, c.mean)).collect();
-        let band = cols
-            .iter()
-            .map(|c| (c.t, c.max))
-            .chain(cols.iter().rev().map(|c| (c.t, c.min)))
-            .collect();
-        Trace::Line { line, band }
-    }
-}
-
-/// Samples summarised per pixel column.
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct Column {
-    /// Mean time of the samples in the column.
-    t: i64,
-    mean: f64,
-    min: f64,
-    max: f64,
-}
-
-/// Groups time-ordered points into columns `column_s` wide (counted from the first point).
-fn columns_of(points: &[(i64, f64)], column_s: i64) -> Vec<Column> {
-    let Some(&(start, _)) = points.first() else {
-        return Vec::new();
-    };
-    points
-        .chunk_by(|a, b| (a.0 - start) / column_s == (b.0 - start) / column_s)
-        .map(|chunk| {
-            let n = chunk.len() as f64;
-            let fold = (f64::INFINITY, f64::NEG_INFINITY, 0.0, 0i128);
-            let (min, max, sum, tsum) = chunk.iter().fold(fold, |(lo, hi, s, ts), &(t, v)| {
-                (lo.min(v), hi.max(v), s + v, ts + i128::from(t))
-            });
-            Column {
-                t: (tsum / chunk.len() as i128) as i64,
-                mean: sum / n,
-                min,
-                max,
-            }
-        })
-        .collect()
 }
 
 /// Time spans `[start, end)` during which `bit` was set, clipped to `from..=to`.
@@ -385,244 +212,15 @@ pub fn alert_spans(samples: &[Sample], bit: u32, from: i64, to: i64) -> Vec<(i64
     spans
 }
 
-/// Time-axis ticks aligned to local clock boundaries, at most `max` of them.
-fn time_ticks(from: i64, to: i64, offset_s: i64, max: i64) -> Vec<i64> {
-    const STEPS: [i64; 10] = [
-        900, 1800, 3600, 7200, 10800, 14400, 21600, 43200, 86400, 172_800,
-    ];
-    let span = (to - from).max(1);
-    let step = STEPS
-        .into_iter()
-        .find(|s| span / s < max)
-        .unwrap_or(STEPS[STEPS.len() - 1]);
-    let first = (from + offset_s).div_euclid(step) * step - offset_s;
-    let first = if first < from { first + step } else { first };
-    (0..)
-        .map(|i| first + i * step)
-        .take_while(|t| *t <= to)
-        .collect()
-}
-
-/// `HH:MM` in local time; a local midnight reads as the date (`26/11`).
-fn time_label(t: i64, offset: FixedOffset) -> String {
-    let Some(utc) = DateTime::from_timestamp(t, 0) else {
-        return String::new();
-    };
-    let local = utc.with_timezone(&offset);
-    if (t + i64::from(offset.local_minus_utc())).rem_euclid(86400) == 0 {
-        local.format("%d/%m").to_string()
-    } else {
-        local.format("%H:%M").to_string()
-    }
-}
-
-/// Largest magnitude an auto-fitted value axis stretches to.
-const VALUE_LIMIT: f64 = 1e4;
-
-/// The value axis: percentages always 0–100; temperature and load fit the data
-/// (and the threshold) with a little room.
-fn value_range(metric: Metric, points: &[(i64, f64)], threshold: Option<f64>) -> (f64, f64) {
-    // Garbage from a broken sensor must not stretch the axis past any meaning.
-    let (lo, hi) = points
-        .iter()
-        .map(|p| p.1)
-        .chain(threshold)
-        .map(|v| v.clamp(-VALUE_LIMIT, VALUE_LIMIT))
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
-            (lo.min(v), hi.max(v))
-        });
-    let any = lo <= hi;
-    match metric.unit() {
-        Unit::Percent => (0.0, 100.0),
-        Unit::Celsius if any => (
-            ((lo - 5.0) / 10.0).floor() * 10.0,
-            ((hi + 5.0) / 10.0).ceil() * 10.0,
-        ),
-        Unit::Celsius => (20.0, 100.0),
-        Unit::Plain if any => (0.0, (hi * 1.15).max(1.0)),
-        Unit::Plain => (0.0, 1.0),
-    }
-}
-
-fn ensure_font() -> Result<()> {
-    static REGISTERED: OnceLock<bool> = OnceLock::new();
-    let ok = *REGISTERED.get_or_init(|| {
-        plotters::style::register_font("sans-serif", FontStyle::Normal, FONT).is_ok()
-    });
-    if ok {
-        Ok(())
-    } else {
-        Err(anyhow!("the embedded chart font could not be loaded"))
-    }
-}
-
-/// Renders the chart as PNG bytes. Samples must be oldest first (as the
-/// history file keeps them); only those in `spec.from..=spec.to` show.
-/// An empty range gives a chart that says so rather than an error.
-pub fn render(samples: &[Sample], spec: &ChartSpec) -> Result<Vec<u8>> {
-    ensure_font()?;
-    let (w, h) = spec.size.pixels();
-    let mut rgb = vec![0u8; w as usize * h as usize * 3];
-    {
-        let root = BitMapBackend::with_buffer(&mut rgb, (w, h)).into_drawing_area();
-        draw(&root, samples, spec).map_err(|e| anyhow!("drawing the chart: {e}"))?;
-        root.present()
-            .map_err(|e| anyhow!("drawing the chart: {e}"))?;
-    }
-    encode_png(&rgb, w, h)
-}
-
-fn draw<DB: DrawingBackend>(
-    root: &DrawingArea<DB, plotters::coord::Shift>,
-    samples: &[Sample],
-    spec: &ChartSpec,
-) -> std::result::Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
-    let small = spec.size == ChartSize::Small;
-    let m = spec.metric;
-    let (from, to) = (spec.from, spec.to.max(spec.from + 60));
-    let mut points: Vec<(i64, f64)> = visible(samples, m, from, to).collect();
-    let (y0, y1) = value_range(m, &points, spec.threshold);
-    // Absurd values (a broken sensor) would overflow plotters' pixel arithmetic;
-    // anything beyond one plot height off the axis is clipped anyway.
-    let span = y1 - y0;
-    for p in &mut points {
-        p.1 = p.1.clamp(y0 - span, y1 + span);
-    }
-    let offset = spec.utc_offset;
-    let ticks = time_ticks(
-        from,
-        to,
-        i64::from(offset.local_minus_utc()),
-        spec.size.max_time_labels(),
-    );
-
-    root.fill(&BACKGROUND)?;
-    let title = format!("{} · {}", metric_label(m, spec.lang), spec.range_label());
-    let (title_px, label_px) = if small { (15, 12) } else { (18, 13) };
-    let mut chart = ChartBuilder::on(root)
-        .margin_top(8)
-        .margin_left(10)
-        .margin_right(18)
-        .margin_bottom(6)
-        .caption(title, ("sans-serif", title_px).into_font().color(&TEXT))
-        .x_label_area_size(if small { 22 } else { 26 })
-        .y_label_area_size(if small { 40 } else { 46 })
-        .build_cartesian_2d((from..to).with_key_points(ticks), y0..y1)?;
-
-    let (pw, ph) = chart.plotting_area().dim_in_pixel();
-    let column_s = ((to - from) / i64::from(pw.max(1))).max(1);
-    let traces: Vec<Trace> = segments(&points)
-        .into_iter()
-        .map(|seg| Trace::of(seg, column_s))
-        .collect();
-
-    // Layers, bottom up: the area under the line and the min-max band, the grid
-    // (so it shows through them), translucent alert shading, the threshold, then
-    // the line on top.
-    for trace in &traces {
-        let Trace::Line { line, band } = trace else {
-            continue;
-        };
-        let mut area = line.clone();
-        area.push((line[line.len() - 1].0, y0));
-        area.push((line[0].0, y0));
-        chart.draw_series(std::iter::once(Polygon::new(area, AREA)))?;
-        if !band.is_empty() {
-            chart.draw_series(std::iter::once(Polygon::new(band.clone(), BAND)))?;
-        }
-    }
-
-    let x_fmt = |t: &i64| time_label(*t, offset);
-    let y_fmt = |v: &f64| m.axis_label(*v);
-    chart
-        .configure_mesh()
-        .bold_line_style(GRID)
-        .light_line_style(TRANSPARENT)
-        .axis_style(AXIS)
-        .y_labels(6)
-        .x_label_formatter(&x_fmt)
-        .y_label_formatter(&y_fmt)
-        .label_style(("sans-serif", label_px).into_font().color(&TEXT))
-        .draw()?;
-
-    chart.draw_series(
-        alert_spans(samples, m.alert_bit(), from, to)
-            .into_iter()
-            .map(|(a, b)| Rectangle::new([(a, y0), (b, y1)], SHADE.mix(SHADE_ALPHA).filled())),
-    )?;
-
-    if let Some(thr) = spec.threshold.filter(|t| (y0..=y1).contains(t)) {
-        chart.draw_series(DashedLineSeries::new(
-            [(from, thr), (to, thr)],
-            9,
-            6,
-            THRESHOLD.stroke_width(2),
-        ))?;
-    }
-
-    // plotters joins wide lines with unlimited mitres, which shoot spikes out of
-    // the plot at every sharp turn (CPU data is all sharp turns). Two extra
-    // one-pixel strokes, one pixel right and one up, give a 2 px line with none.
-    let dy = (y1 - y0) / f64::from(ph.max(1));
-    for trace in &traces {
-        match trace {
-            Trace::Point(p) => {
-                chart.draw_series(std::iter::once(Circle::new(*p, 3, LINE.filled())))?;
-            }
-            Trace::Line { line, .. } => {
-                chart.draw_series([(0, 0.0), (column_s, 0.0), (0, dy)].map(|(sx, sy)| {
-                    PathElement::new(
-                        line.iter()
-                            .map(|&(t, v)| (t + sx, v + sy))
-                            .collect::<Vec<_>>(),
-                        LINE,
-                    )
-                }))?;
-            }
-        }
-    }
-
-    if points.is_empty() {
-        let text = match spec.lang {
-            Lang::Id => "Belum ada data untuk rentang ini",
-            Lang::En => "No data for this period",
-        };
-        let plot = chart.plotting_area();
-        let (pw, ph) = plot.dim_in_pixel();
-        let style = ("sans-serif", if small { 16 } else { 20 })
-            .into_font()
-            .color(&MUTED_TEXT)
-            .pos(plotters::style::text_anchor::Pos::new(
-                plotters::style::text_anchor::HPos::Center,
-                plotters::style::text_anchor::VPos::Center,
-            ));
-        plot.strip_coord_spec()
-            .draw_text(text, &style, (pw as i32 / 2, ph as i32 / 2))?;
-    }
-    Ok(())
-}
-
-fn encode_png(rgb: &[u8], w: u32, h: u32) -> Result<Vec<u8>> {
-    let mut out = Vec::with_capacity(64 * 1024);
-    let mut encoder = png::Encoder::new(&mut out, w, h);
-    encoder.set_color(png::ColorType::Rgb);
-    encoder.set_depth(png::BitDepth::Eight);
-    // Measured on a week of minute samples: the default level costs about 3 ms
-    // more than `Fast` but makes the file about 8 times smaller (27 vs 233 KiB),
-    // which matters more on a home uplink.
-    encoder.set_compression(png::Compression::Default);
-    let mut writer = encoder.write_header().context("encoding the chart png")?;
-    writer
-        .write_image_data(rgb)
-        .context("encoding the chart png")?;
-    writer.finish().context("encoding the chart png")?;
-    Ok(out)
-}
-
 #[cfg(test)]
 mod tests {
+    use super::draw::*;
     use super::*;
     use crate::alert_code::AlertCode;
+    use crate::bot::i18n::texts;
+    use crate::config::{Lang, Thresholds};
+    use chrono::FixedOffset;
+    use plotters::prelude::RGBColor;
 
     const UTC: FixedOffset = FixedOffset::east_opt(0).unwrap();
     /// 2026-11-25 12:00:00 UTC.
@@ -658,7 +256,7 @@ mod tests {
             to: NOON,
             threshold,
             size: ChartSize::Full,
-            lang: Lang::En,
+            labels: &texts(Lang::En).chart,
             utc_offset: UTC,
         }
     }
@@ -876,7 +474,7 @@ mod tests {
         };
         let spec = ChartSpec {
             utc_offset: UTC,
-            ..ChartSpec::for_alert(Metric::Cpu, now, &thresholds, Lang::Id)
+            ..ChartSpec::for_alert(Metric::Cpu, now, &thresholds, &texts(Lang::Id).chart)
         };
         assert_eq!(spec.from, now - 2 * 3600);
         assert_eq!(spec.threshold, Some(90.0));
@@ -1076,8 +674,8 @@ mod tests {
         ] {
             assert_eq!(parse_callback(bad), None, "{bad:?}");
         }
-        assert_eq!(range_button_label(72, Lang::Id), "3 hari");
-        assert_eq!(range_button_label(6, Lang::En), "6 h");
+        assert_eq!(texts(Lang::Id).chart.range_button(72), "3 hari");
+        assert_eq!(texts(Lang::En).chart.range_button(6), "6 h");
     }
 
     #[test]
@@ -1126,7 +724,7 @@ mod tests {
             "CPU · last 24 h: min 10.0% · avg 20.0% · max 30.0%"
         );
         let id = ChartSpec {
-            lang: Lang::Id,
+            labels: &texts(Lang::Id).chart,
             metric: Metric::Temp,
             ..spec(None)
         };

@@ -1,310 +1,16 @@
-//! `Config`: every setting from `.env` (contract §3), typed and validated once.
-//!
-//! Loading is split like ripgrep's: [`load`] finds and reads the file (I/O),
-//! [`Config::from_pairs`] turns key/value pairs into a `Config` (pure, tested
-//! with plain strings). A bad value is refused with an error naming the key
-//! and the value; binaries exit 2 on it.
+//! Turning key/value pairs into a validated [`Config`] (pure, tested with
+//! plain strings). A bad value is refused with an error naming the key and
+//! the value (the token's value never appears).
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use crate::envfile;
+use super::{Config, ConfigError, Lang, Secret, Thresholds};
 use crate::metric::Metric;
 use crate::validate::{self, HhMm};
 
-/// Where `.env` lives on an installed system.
-pub const DEFAULT_ENV_PATH: &str = "/opt/potion-runner/.env";
-/// Environment variable naming another `.env`.
-pub const ENV_PATH_VAR: &str = "POTION_ENV";
-
-/// Every key the contract defines. Environment variables with these names
-/// override the file (handy for tests and one-off runs).
-pub const KEYS: &[&str] = &[
-    "BOT_TOKEN",
-    "ADMIN_IDS",
-    "ADMIN_CHAT_ID",
-    "TELEGRAM_API_URL",
-    "BOT_LANG",
-    "APP_DIR",
-    "STATE_DIR",
-    "LOG_DIR",
-    "DATA_MOUNT",
-    "BACKUP_DIR",
-    "BACKUP_SOURCES",
-    "BACKUP_EXCLUDES",
-    "BACKUP_TIME",
-    "BACKUP_KEEP_DAILY",
-    "BACKUP_KEEP_WEEKLY",
-    "BACKUP_KEEP_MONTHLY",
-    "BACKUP_MAX_AGE_H",
-    "SERVICES",
-    "SELF_SERVICE",
-    "THRESHOLD_CPU",
-    "THRESHOLD_RAM",
-    "THRESHOLD_DISK",
-    "THRESHOLD_DISK_DATA",
-    "THRESHOLD_TEMP",
-    "ALERT_HYSTERESIS",
-    "ALERT_CONSECUTIVE",
-    "HEALTH_STALE_S",
-    "PING_HOSTS",
-    "UPDATE_GIT_REPOS",
-    "UPDATE_PIP_VENV",
-    "UPDATE_PIP_REQUIREMENTS",
-    "DIGEST_TIME",
-    "POTION_FORCE_RUN",
-];
-
-/// A bad setting: which key, which value, and what is wrong.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ConfigError {
-    pub key: String,
-    pub value: String,
-    pub problem: String,
-}
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.key.is_empty() {
-            write!(f, "{}", self.problem)
-        } else {
-            write!(
-                f,
-                "bad setting {}={:?}: {}",
-                self.key, self.value, self.problem
-            )
-        }
-    }
-}
-
-impl std::error::Error for ConfigError {}
-
-/// The bot token, kept out of `Debug` output and logs.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(***)")
-    }
-}
-
-/// Reply language.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Lang {
-    Id,
-    En,
-}
-
-impl Lang {
-    pub fn parse(raw: &str) -> Result<Lang, String> {
-        match raw.trim().to_ascii_lowercase().as_str() {
-            "id" | "" => Ok(Lang::Id),
-            "en" => Ok(Lang::En),
-            other => Err(format!("unknown language {other:?}; use id or en")),
-        }
-    }
-
-    pub fn code(self) -> &'static str {
-        match self {
-            Lang::Id => "id",
-            Lang::En => "en",
-        }
-    }
-}
-
-/// Alert thresholds (percent; °C for temperature).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Thresholds {
-    pub cpu: f64,
-    pub ram: f64,
-    pub disk: f64,
-    pub disk_data: f64,
-    pub temp: f64,
-}
-
-impl Thresholds {
-    /// The threshold for `m`; none for load, which has no alert.
-    pub fn get(&self, m: Metric) -> Option<f64> {
-        Some(match m {
-            Metric::Cpu => self.cpu,
-            Metric::Ram => self.ram,
-            Metric::Disk => self.disk,
-            Metric::DiskData => self.disk_data,
-            Metric::Temp => self.temp,
-            Metric::Load => return None,
-        })
-    }
-
-    fn slot(&mut self, m: Metric) -> Option<&mut f64> {
-        Some(match m {
-            Metric::Cpu => &mut self.cpu,
-            Metric::Ram => &mut self.ram,
-            Metric::Disk => &mut self.disk,
-            Metric::DiskData => &mut self.disk_data,
-            Metric::Temp => &mut self.temp,
-            Metric::Load => return None,
-        })
-    }
-}
-
-/// Every setting, validated.
-#[derive(Debug, Clone)]
-pub struct Config {
-    /// The `.env` this came from, if any (the bot edits it).
-    pub env_file: Option<PathBuf>,
-    pub bot_token: Option<Secret>,
-    pub admin_ids: Vec<i64>,
-    /// The one group chat where admins may also give commands (private chats always work).
-    pub admin_chat_id: Option<i64>,
-    pub telegram_api_url: String,
-    pub bot_lang: Lang,
-    pub app_dir: PathBuf,
-    pub state_dir: PathBuf,
-    pub log_dir: PathBuf,
-    pub data_mount: PathBuf,
-    pub backup_dir: PathBuf,
-    pub backup_sources: Vec<PathBuf>,
-    pub backup_excludes: Vec<String>,
-    pub backup_time: HhMm,
-    pub keep_daily: u32,
-    pub keep_weekly: u32,
-    pub keep_monthly: u32,
-    pub backup_max_age_h: f64,
-    pub services: Vec<String>,
-    pub self_service: String,
-    pub thresholds: Thresholds,
-    pub alert_hysteresis: f64,
-    pub alert_consecutive: u32,
-    pub health_stale_s: u64,
-    pub ping_hosts: Vec<String>,
-    pub update_git_repos: Vec<PathBuf>,
-    pub update_pip_venv: Option<PathBuf>,
-    pub update_pip_requirements: Option<PathBuf>,
-    pub digest_time: Option<HhMm>,
-    pub force_run: bool,
-}
-
-/// Where to look for `.env`, and whether process environment variables may override it.
-#[derive(Debug, Clone, Default)]
-pub struct LoadOptions {
-    /// `--env FILE` from the command line.
-    pub env_file: Option<PathBuf>,
-    /// False for the privileged helper: it trusts nothing from the caller's environment.
-    pub ignore_process_env: bool,
-}
-
-/// Finds `.env` by the contract's order: `--env FILE`, else `$POTION_ENV`,
-/// else `/opt/potion-runner/.env` when it exists, else none (built-in defaults).
-pub fn find_env_file(opts: &LoadOptions) -> Option<PathBuf> {
-    if let Some(p) = &opts.env_file {
-        return Some(p.clone());
-    }
-    if !opts.ignore_process_env
-        && let Some(p) = std::env::var_os(ENV_PATH_VAR).filter(|p| !p.is_empty())
-    {
-        return Some(PathBuf::from(p));
-    }
-    let default = Path::new(DEFAULT_ENV_PATH);
-    default.exists().then(|| default.to_path_buf())
-}
-
-/// Largest `.env` read; a bigger file is not a settings file.
-pub const MAX_ENV_BYTES: u64 = 1 << 20;
-
-/// Reads a `.env` the way a root job must: `.env` belongs to the service
-/// user, so it is opened without following a symlink and without blocking,
-/// and must be a regular file with a single link and at most
-/// [`MAX_ENV_BYTES`]; otherwise the owner of `.env` could make root read (and
-/// quote in its error) another file, or hang it on a FIFO. `/dev/null` is
-/// read as an empty file: `--env /dev/null` is how a caller says "defaults
-/// and environment only" (the helper runs `potion-backup` that way).
-pub fn read_env_text(path: &Path) -> Result<String, String> {
-    use std::io::Read;
-    if path == Path::new("/dev/null") {
-        return Ok(String::new());
-    }
-    use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
-    let what = |e: std::io::Error| format!("cannot read {}: {e}", path.display());
-    let f = std::fs::File::options()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-        .open(path)
-        .map_err(|e| match e.raw_os_error() {
-            Some(libc::ELOOP) => format!(
-                "refusing to read {}: it is a symlink; give the file itself",
-                path.display()
-            ),
-            _ => what(e),
-        })?;
-    let m = f.metadata().map_err(what)?;
-    if !m.file_type().is_file() || m.nlink() != 1 {
-        return Err(format!(
-            "refusing to read {}: not a plain file with a single link",
-            path.display()
-        ));
-    }
-    if m.len() > MAX_ENV_BYTES {
-        return Err(format!(
-            "refusing to read {}: larger than {} KiB, which no .env is",
-            path.display(),
-            MAX_ENV_BYTES >> 10
-        ));
-    }
-    let mut text = String::new();
-    f.take(MAX_ENV_BYTES + 1)
-        .read_to_string(&mut text)
-        .map_err(what)?;
-    if text.len() as u64 > MAX_ENV_BYTES {
-        // It grew after the size check: refuse rather than cut a line in two.
-        return Err(format!(
-            "refusing to read {}: larger than {} KiB, which no .env is",
-            path.display(),
-            MAX_ENV_BYTES >> 10
-        ));
-    }
-    Ok(text)
-}
-
-/// Loads the configuration: file (if any), then process environment overrides, then validation.
-pub fn load(opts: &LoadOptions) -> Result<Config, ConfigError> {
-    let path = find_env_file(opts);
-    let mut pairs = BTreeMap::new();
-    if let Some(p) = &path {
-        let text = read_env_text(p).map_err(|problem| ConfigError {
-            key: String::new(),
-            value: String::new(),
-            problem,
-        })?;
-        let entries = envfile::parse(&text).map_err(|e| ConfigError {
-            key: String::new(),
-            value: String::new(),
-            problem: format!("{}: {e}", p.display()),
-        })?;
-        for e in entries {
-            pairs.insert(e.key, e.value);
-        }
-    }
-    if !opts.ignore_process_env {
-        for key in KEYS {
-            if let Ok(v) = std::env::var(key) {
-                pairs.insert((*key).to_string(), v);
-            }
-        }
-    }
-    let mut cfg = Config::from_pairs(&pairs)?;
-    cfg.env_file = path;
-    Ok(cfg)
-}
-
-fn err(key: &str, value: &str, problem: impl Into<String>) -> ConfigError {
+pub(super) fn err(key: &str, value: &str, problem: impl Into<String>) -> ConfigError {
     ConfigError {
         key: key.into(),
         value: value.into(),
@@ -546,6 +252,21 @@ impl Config {
                 ));
             }
         };
+        let probe_urls = match r.raw("PROBE_URLS") {
+            None => Vec::new(),
+            Some(v) => crate::health::probes::parse_targets(v)
+                .map_err(|e| err("PROBE_URLS", v, format!("{e:#}")))?,
+        };
+        let ping_url = |key: &str| {
+            r.raw(key)
+                .map(|v| {
+                    crate::health::http::parse_url(v)
+                        .map(crate::health::deadman::PingUrl)
+                        // The path is the ping's secret: the error never repeats the value.
+                        .map_err(|e| err(key, "(hidden)", format!("{e:#}")))
+                })
+                .transpose()
+        };
         Ok(Config {
             env_file: None,
             bot_token,
@@ -577,36 +298,15 @@ impl Config {
             update_pip_requirements: r.opt_path("UPDATE_PIP_REQUIREMENTS")?,
             digest_time,
             force_run,
+            battery_low: r.number("BATTERY_LOW", 25.0, 1.0, 100.0)?,
+            battery_wear: r.number("BATTERY_WEAR", 40.0, 1.0, 100.0)?,
+            smart_interval_min: r.uint("SMART_INTERVAL", 60, 0, 7 * 24 * 60)?,
+            probe_urls,
+            healthcheck_url: ping_url("HEALTHCHECK_URL")?,
+            backup_healthcheck_url: ping_url("BACKUP_HEALTHCHECK_URL")?,
+            ignored: Vec::new(),
+            system_pairs: BTreeMap::new(),
         })
-    }
-
-    /// The bot's requirements on top of the common ones: a token and at least one admin.
-    pub fn require_bot(&self) -> Result<(), ConfigError> {
-        if self.bot_token.is_none() {
-            return Err(err(
-                "BOT_TOKEN",
-                "",
-                "is required by the bot: get one from @BotFather and put BOT_TOKEN=... in .env",
-            ));
-        }
-        if self.admin_ids.is_empty() {
-            return Err(err(
-                "ADMIN_IDS",
-                "",
-                "is required by the bot: put your numeric Telegram user id in ADMIN_IDS (the bot tells strangers their id)",
-            ));
-        }
-        Ok(())
-    }
-
-    /// `last_health.json` in `STATE_DIR`.
-    pub fn health_file(&self) -> PathBuf {
-        self.state_dir.join(crate::paths::LAST_HEALTH)
-    }
-
-    /// `actions.log` in `LOG_DIR`.
-    pub fn audit_log(&self) -> PathBuf {
-        self.log_dir.join(crate::paths::ACTIONS_LOG)
     }
 }
 
@@ -711,13 +411,22 @@ mod tests {
             ("UPDATE_PIP_REQUIREMENTS", "req.txt"),
             ("DIGEST_TIME", "7pm"),
             ("POTION_FORCE_RUN", "yes"),
+            ("BATTERY_LOW", "0"),
+            ("BATTERY_WEAR", "x"),
+            ("SMART_INTERVAL", "-1"),
+            ("PROBE_URLS", "ollama=ftp://127.0.0.1/"),
+            ("HEALTHCHECK_URL", "hc-ping.com/secret-uuid"),
+            ("BACKUP_HEALTHCHECK_URL", "file:///secret-uuid"),
         ];
         for (k, v) in cases {
             let e = cfg(&[(k, v)]).expect_err(&format!("{k}={v} accepted"));
             assert_eq!(e.key, *k, "{k}={v}: {e}");
             let msg = e.to_string();
             assert!(msg.contains(k), "{msg}");
-            if *k != "BOT_TOKEN" {
+            if k.ends_with("HEALTHCHECK_URL") {
+                // A ping URL's path is its secret: never repeated.
+                assert!(!msg.contains("secret"), "{msg}");
+            } else if *k != "BOT_TOKEN" {
                 assert!(
                     msg.contains(v.split(',').next_back().unwrap()) || msg.contains(v),
                     "{msg}"
@@ -725,7 +434,7 @@ mod tests {
             }
         }
         // Every key the contract names is exercised above.
-        for key in KEYS {
+        for key in super::super::KEYS {
             assert!(
                 cases.iter().any(|(k, _)| k == key),
                 "{key} has no bad-value case"
@@ -761,51 +470,5 @@ mod tests {
     fn hysteresis_must_leave_room_below_thresholds() {
         let e = cfg(&[("THRESHOLD_CPU", "5"), ("ALERT_HYSTERESIS", "5")]).unwrap_err();
         assert_eq!(e.key, "THRESHOLD_CPU");
-    }
-
-    #[test]
-    fn lookup_order_prefers_the_flag() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("x.env");
-        std::fs::write(&p, "THRESHOLD_CPU=70\n").unwrap();
-        let opts = LoadOptions {
-            env_file: Some(p.clone()),
-            ignore_process_env: true,
-        };
-        let c = load(&opts).unwrap();
-        assert_eq!(c.thresholds.cpu, 70.0);
-        assert_eq!(c.env_file, Some(p));
-        let missing = LoadOptions {
-            env_file: Some(dir.path().join("nope")),
-            ignore_process_env: true,
-        };
-        assert!(load(&missing).unwrap_err().to_string().contains("nope"));
-    }
-
-    #[test]
-    fn env_file_must_be_a_plain_file_under_its_own_name() {
-        let dir = tempfile::tempdir().unwrap();
-        let real = dir.path().join("real.env");
-        std::fs::write(&real, "SECRET_LOOKING=1\n").unwrap();
-        let link = dir.path().join(".env");
-        std::os::unix::fs::symlink(&real, &link).unwrap();
-        let e = read_env_text(&link).unwrap_err();
-        assert!(e.contains("symlink"), "{e}");
-        let hard = dir.path().join("hard.env");
-        std::fs::hard_link(&real, &hard).unwrap();
-        assert!(read_env_text(&hard).unwrap_err().contains("single link"));
-        assert!(
-            read_env_text(dir.path())
-                .unwrap_err()
-                .contains("plain file")
-        );
-        assert_eq!(read_env_text(Path::new("/dev/null")).unwrap(), "");
-        assert!(read_env_text(Path::new("/dev/zero")).is_err());
-        let big = dir.path().join("big.env");
-        std::fs::File::create(&big)
-            .unwrap()
-            .set_len(MAX_ENV_BYTES + 1)
-            .unwrap();
-        assert!(read_env_text(&big).unwrap_err().contains("larger than"));
     }
 }

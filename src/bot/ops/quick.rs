@@ -1,0 +1,115 @@
+//! Short operations runs (journal, ping, ip, tailscale): on the blocking pool
+//! with an `Exec` cancelled on shutdown, answered with one message.
+
+use super::*;
+
+/// Runs a short, synchronous chatops call off the event loop, cancelled on shutdown.
+pub(super) async fn quick<T, F>(ctx: &Ctx<'_>, timeout: Duration, f: F) -> Result<T, String>
+where
+    T: Send + 'static,
+    F: FnOnce(&Exec) -> anyhow::Result<T> + Send + 'static,
+{
+    let ops = &ctx.shared.ops;
+    if ops.jobs.is_shutting_down() {
+        return Err(ctx.o().shutting_down.to_string());
+    }
+    let exec = ops.jobs.quick_exec(&Exec::new(), timeout);
+    match tokio::task::spawn_blocking(move || f(&exec)).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(format!("{e:#}")),
+        Err(e) => Err(format!("the run ended abnormally: {e}")),
+    }
+}
+
+pub(super) async fn send_error(ctx: &Ctx<'_>, err: String) -> AuditResult {
+    let html = fill(ctx.o().run_failed, &[("err", &esc(&err))]);
+    replied(ctx.reply(&html).await, AuditResult::Failed(err))
+}
+
+pub(super) async fn send_text(
+    ctx: &Ctx<'_>,
+    title: &str,
+    r: Result<String, String>,
+) -> AuditResult {
+    match r {
+        Ok(text) => {
+            let (html, _) = fit_html(&format!("<b>{title}</b>"), &text);
+            replied(ctx.reply(&html).await, AuditResult::Ok)
+        }
+        Err(e) => send_error(ctx, e).await,
+    }
+}
+
+pub(super) async fn run_ping(ctx: &Ctx<'_>, target: PingTarget) -> AuditResult {
+    let host = target.as_str().to_string();
+    let r = quick(ctx, net::PING_TIMEOUT, move |exec| {
+        net::ping_target(exec, &target)
+    })
+    .await;
+    match r {
+        Ok(outcome) => {
+            let text = net::render_ping(&host, &outcome);
+            let result = match &outcome {
+                net::PingOutcome::Summary(s) if s.received > 0 => AuditResult::Ok,
+                net::PingOutcome::Summary(s) => {
+                    AuditResult::Failed(format!("no reply ({}% loss)", s.loss_percent))
+                }
+                net::PingOutcome::Failed(w) => AuditResult::Failed(w.clone()),
+            };
+            let (html, _) = fit_html(&format!("<b>{}</b>", ctx.o().ping_title), &text);
+            replied(ctx.reply(&html).await, result)
+        }
+        Err(e) => send_error(ctx, e).await,
+    }
+}
+
+pub(super) async fn send_journal(
+    ctx: &Ctx<'_>,
+    title: &str,
+    r: Result<Journal, String>,
+) -> AuditResult {
+    let j = match r {
+        Ok(j) => j,
+        Err(e) => return send_error(ctx, e).await,
+    };
+    let (html, as_doc) = journal_html(ctx.o(), title, &j);
+    let sent = ctx.reply(&html).await;
+    if as_doc && sent.is_ok() {
+        ctx.document("journal.txt", j.text.clone().into_bytes(), title)
+            .await;
+    }
+    let result = match &j.state {
+        JournalState::Unavailable(why) => {
+            AuditResult::Failed(format!("journal unavailable: {why}"))
+        }
+        _ => AuditResult::Ok,
+    };
+    replied(sent, result)
+}
+
+pub(super) async fn send_log_file(ctx: &Ctx<'_>, name: &str) -> AuditResult {
+    let dir = ctx.shared.config().log_dir;
+    let file = match logs::log_file(&dir, Some(name)) {
+        Ok(f) => f,
+        Err(e) => {
+            let html = fill(ctx.shared.texts().invalid, &[("err", &esc(&e))]);
+            return replied(ctx.reply(&html).await, AuditResult::Failed(e));
+        }
+    };
+    let caption = fill(
+        ctx.o().log_file_caption,
+        &[("name", &esc(&file.name)), ("size", &file.size.to_string())],
+    );
+    let r = send::retrying(|| {
+        ctx.bot
+            .send_document(
+                ctx.chat,
+                InputFile::file(file.path.clone()).file_name(file.name.clone()),
+            )
+            .caption(caption.clone())
+            .parse_mode(teloxide::types::ParseMode::Html)
+            .send()
+    })
+    .await;
+    replied(r.map(|_| ()), AuditResult::Ok)
+}
