@@ -82,14 +82,13 @@ for N in $SIZES; do
   /usr/bin/python3 - "$SRC" "$N" <<'PY'
 import os, sys
 src, n = sys.argv[1], int(sys.argv[2])
-blob = os.urandom(256 * 1024)
 for i in range(n):
     d = os.path.join(src, f"d{i // 500:04d}")
     if i % 500 == 0:
         os.makedirs(d, exist_ok=True)
+    # Random content: every file (and so every hash) differs.
     with open(os.path.join(d, f"f{i:07d}.dat"), "wb") as f:
-        off = (i * 256) % (len(blob) - 256)
-        f.write(blob[off:off + 256])
+        f.write(os.urandom(256))
 PY
   sync
   find "$SRC" -type f -exec cat {} + >/dev/null

@@ -293,6 +293,16 @@ fn unchanged_files_share_inodes_and_changes_are_exact() {
         (progress.phase.as_str(), progress.id.as_str()),
         ("done", second.as_str())
     );
+    // The final counts are the snapshot's, linked files included.
+    let t = bk.manifest(&second).totals;
+    assert_eq!(
+        (
+            progress.files_done,
+            progress.files_total,
+            progress.bytes_done
+        ),
+        (t.files, t.files, t.bytes)
+    );
     let list = text(&bk.ok(&["list"], 0).stdout);
     assert!(list.contains(&first) && list.contains(&second), "{list}");
 }

@@ -717,13 +717,14 @@ fn check_backup_and_verify(m: &Machine) {
     let id = last["id"].as_str().expect("snapshot id").to_string();
     assert_eq!(last["last_ok_id"], id.as_str());
     let backups = "/mnt/potion-data/backups";
-    // Schema-2 manifests are binary (zstd); that it exists is what counts
-    // here, its content is verify's business below.
-    let manifest = format!(
-        "{backups}/manifests/{}",
-        potion_runner::backup::manifest::manifest_name(&id)
-    );
-    assert!(m.host_path(&manifest).is_file(), "{manifest} not written");
+    // Schema 2 (docs/backup-format.md): binary, owner-only; verify below reads it.
+    let manifest = m.ok(&[
+        "stat",
+        "-c",
+        "%a %s",
+        &format!("{backups}/manifests/{id}.manifest"),
+    ]);
+    assert!(manifest.starts_with("600 "), "{manifest}");
     assert_eq!(
         m.read(&format!("{backups}/snapshots/{id}/srv/potion-src/top.txt"))
             .as_deref(),

@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::scan::SrcMeta;
 
-/// Set once `openat2` answered `ENOSYS`, so later opens go straight to the walk.
+/// Set once `openat2` is found missing, so later opens go straight to the walk.
 static NO_OPENAT2: AtomicBool = AtomicBool::new(false);
 
 const DIR_FLAGS: libc::c_int = libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC;
@@ -161,7 +161,9 @@ impl Dir {
                 )
             };
             match owned(fd as RawFd) {
-                Err(e) if e.raw_os_error() == Some(libc::ENOSYS) => {
+                // ENOSYS: an old kernel; EPERM: a seccomp filter that does
+                // not know it. The walk below finds any real error itself.
+                Err(e) if matches!(e.raw_os_error(), Some(libc::ENOSYS) | Some(libc::EPERM)) => {
                     NO_OPENAT2.store(true, Ordering::Relaxed);
                 }
                 r => return r.map(Dir),
@@ -212,6 +214,15 @@ impl Dir {
             libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW | libc::O_CLOEXEC;
         // SAFETY: openat with a NUL-terminated name.
         owned(unsafe { libc::openat(self.fd(), c.as_ptr(), flags, mode as libc::c_uint) })
+    }
+
+    /// Creates a new file `name` to write and read back (0600), like [`Dir::create`].
+    pub fn create_scratch(&self, name: &OsStr) -> io::Result<File> {
+        let c = cstr(name)?;
+        let flags =
+            libc::O_RDWR | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW | libc::O_CLOEXEC;
+        // SAFETY: openat with a NUL-terminated name.
+        owned(unsafe { libc::openat(self.fd(), c.as_ptr(), flags, 0o600 as libc::c_uint) })
     }
 
     /// Opens `name` for reading without following a symlink or blocking on a FIFO.

@@ -219,6 +219,9 @@ impl<'a> Builder<'a> {
             match p.link_to(f.name, &dest, f.name) {
                 Ok(()) => {
                     self.counters.files_done.fetch_add(1, Ordering::Relaxed);
+                    self.counters
+                        .bytes_done
+                        .fetch_add(rec.meta.size, Ordering::Relaxed);
                     let rec = Rec {
                         hash: Some(h),
                         ..rec

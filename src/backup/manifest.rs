@@ -315,11 +315,17 @@ impl Writer {
         let flags = libc::O_TMPFILE | libc::O_RDWR | libc::O_CLOEXEC;
         // SAFETY: openat with a constant NUL-terminated name; the fd is owned below.
         let fd = unsafe { libc::openat(root.manifests.fd(), c".".as_ptr(), flags, 0o600) };
-        if fd < 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-        // SAFETY: a fresh fd nothing else owns.
-        let f = unsafe { File::from_raw_fd(fd) };
+        let f = if fd >= 0 {
+            // SAFETY: a fresh fd nothing else owns.
+            unsafe { File::from_raw_fd(fd) }
+        } else {
+            // A filesystem without O_TMPFILE: a fresh name, removed at once
+            // (a crash in between leaves a `.tmp.` name the next run removes).
+            let name = format!(".body.tmp.{}", atomic::random_suffix()?);
+            let f = root.manifests.create_scratch(OsStr::new(&name))?;
+            root.manifests.unlink(OsStr::new(&name))?;
+            f
+        };
         let z = zstd::stream::write::Encoder::new(BufWriter::with_capacity(256 << 10, f), 3)?;
         Ok(Writer {
             z,

@@ -117,9 +117,10 @@ impl Progress {
             let st = &mut last.0;
             st.phase = phase.into();
             st.files_done = c.files_done.load(Ordering::Relaxed);
-            st.files_total = files_total;
+            // The totals are the previous snapshot's: an estimate the count may pass.
+            st.files_total = files_total.max(st.files_done);
             st.bytes_done = c.bytes_done.load(Ordering::Relaxed);
-            st.bytes_total = bytes_total;
+            st.bytes_total = bytes_total.max(st.bytes_done);
         }
         self.flush(false);
     }
@@ -131,8 +132,9 @@ impl Progress {
             let st = &mut last.0;
             st.phase = phase.into();
             if phase == "done" {
-                st.files_done = st.files_total;
-                st.bytes_done = st.bytes_total;
+                // The counts are final now; the estimated totals were not.
+                st.files_total = st.files_done;
+                st.bytes_total = st.bytes_done;
             }
         }
         self.flush(true);
