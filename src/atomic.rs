@@ -113,8 +113,8 @@ fn cvt(rc: libc::c_int) -> io::Result<libc::c_int> {
 /// temporary file (`O_CREAT | O_EXCL | O_NOFOLLOW`, random name, retried on a
 /// clash), fsync, `renameat` over `name` (which replaces a symlink, never
 /// follows it), fsync of the folder. `mode` `None` keeps an existing regular
-/// file's permission bits (never a symlink target's, never set-id bits) or
-/// uses 0644.
+/// file's permission bits (never a symlink target's, never set-id bits, never
+/// write for group or others) or uses 0644.
 pub fn write_at(dir: &File, name: &OsStr, bytes: &[u8], mode: Option<u32>) -> io::Result<()> {
     write_at_with(dir, name, mode, |f| f.write_all(bytes))
 }
@@ -136,7 +136,9 @@ pub fn write_at_with(
             let rc =
                 unsafe { libc::fstatat(dfd, cname.as_ptr(), &mut st, libc::AT_SYMLINK_NOFOLLOW) };
             if rc == 0 && st.st_mode & libc::S_IFMT == libc::S_IFREG {
-                st.st_mode & 0o777
+                // A file planted by another user before root's first write
+                // must not make root's file writable by others.
+                st.st_mode & 0o755
             } else {
                 0o644
             }
@@ -243,6 +245,19 @@ mod tests {
         assert_eq!(
             fs::metadata(&p).unwrap().permissions().mode() & 0o777,
             0o600
+        );
+    }
+
+    #[test]
+    fn a_planted_writable_file_does_not_make_the_new_file_writable_by_others() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("backups.json");
+        fs::write(&p, b"planted").unwrap();
+        fs::set_permissions(&p, fs::Permissions::from_mode(0o666)).unwrap();
+        write(&p, b"{}").unwrap();
+        assert_eq!(
+            fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+            0o644
         );
     }
 
