@@ -66,23 +66,21 @@ pub(super) async fn execute_inner(
         }
         Plan::BackupNow => {
             // One backup at a time: a second tap, or a tap during the timer's
-            // run, joins the run in progress instead of queueing another.
-            if shared.backup_follow.load(Ordering::SeqCst) {
+            // run, joins the run in progress instead of queueing another. The
+            // flag is claimed before the helper call, so a tap arriving
+            // meanwhile sees a run in progress.
+            if shared.backup_follow.swap(true, Ordering::SeqCst) {
                 send::reply(bot, chat, t.backup_already_running).await?;
                 return Ok(AuditResult::Failed("already running".into()));
             }
             if let Some(started) = running_backup(&shared.config().state_dir) {
+                // `follow_backup` claims the flag itself.
+                shared.backup_follow.store(false, Ordering::SeqCst);
                 send::reply(bot, chat, t.backup_already_running).await?;
                 follow_backup(req, started);
                 return Ok(AuditResult::Failed("already running".into()));
             }
             let since = backup_since();
-            // Claimed before the helper call, so a tap arriving meanwhile
-            // sees a run in progress.
-            if req.shared.backup_follow.swap(true, Ordering::SeqCst) {
-                send::reply(bot, chat, t.backup_already_running).await?;
-                return Ok(AuditResult::Failed("already running".into()));
-            }
             let (html, result) = run_helper(req, &HelperAction::BackupStart).await;
             req.shared.backup_follow.store(false, Ordering::SeqCst);
             if result == AuditResult::Ok {
@@ -318,10 +316,9 @@ pub(super) async fn settle_reply(req: &Req, unit: &str, done: String) -> (String
                 t.svc_crashed,
                 &[("unit", &u), ("state", &esc(&state.describe()))],
             );
+            // `settle::follow` already asked journalctl for the last lines only.
             if let Some(j) = journal.filter(|j| !j.text.trim().is_empty()) {
-                let lines: Vec<&str> = j.text.lines().rev().take(settle::JOURNAL_LINES).collect();
-                let shown: Vec<&str> = lines.into_iter().rev().collect();
-                html += &format!("\n<pre>{}</pre>", esc(&shown.join("\n")));
+                html += &format!("\n<pre>{}</pre>", esc(j.text.trim_end()));
             }
             let why = format!("{unit} is {}", state.describe());
             (html, AuditResult::Failed(why))
