@@ -89,7 +89,7 @@ impl Command {
             .expect("every command is in COMMANDS")
     }
 
-    /// Commands served by `bot/ops.rs` (issue 6).
+    /// Commands served by `bot/ops/` (logs, network, updates).
     pub fn is_ops(self) -> bool {
         use Command::*;
         matches!(
@@ -106,12 +106,6 @@ impl Command {
                 | PipSync
                 | GitPull
         )
-    }
-
-    /// Commands served by `bot/charts.rs` (issue 7); `/restore` has its own
-    /// module, `bot/restore.rs`.
-    pub fn is_charts(self) -> bool {
-        matches!(self, Command::Chart)
     }
 }
 
