@@ -4,7 +4,7 @@
 
 use super::command::{self};
 use super::confirm::{self, Confirmable};
-use super::follow::{backup_since, follow_backup, running_backup};
+use super::follow::{backup_since, follow_backup, follow_verify, running_backup};
 use super::helper::{self, HelperError};
 use super::plan::{HelperAction, Plan, Setting, View};
 use super::req::Req;
@@ -83,6 +83,16 @@ pub(super) async fn execute_inner(
             req.shared.backup_follow.store(false, Ordering::SeqCst);
             if result == AuditResult::Ok {
                 follow_backup(req, since);
+            } else {
+                send::reply(bot, chat, &html).await?;
+            }
+            result
+        }
+        Plan::BackupVerify => {
+            let since = backup_since();
+            let (html, result) = run_helper(req, &HelperAction::VerifyStart).await;
+            if result == AuditResult::Ok {
+                follow_verify(req, since);
             } else {
                 send::reply(bot, chat, &html).await?;
             }
