@@ -879,6 +879,26 @@ fn a_started_unit_is_followed_until_it_settles() {
             .starts_with("failed: ollama.service is failed"),
         "{audit}"
     );
+    // A 📜 button under it shows the unit's journal.
+    let crashed = w
+        .api
+        .requests("sendMessage")
+        .into_iter()
+        .find(|r| {
+            r.body["text"]
+                .as_str()
+                .unwrap_or("")
+                .contains("did not stay up")
+        })
+        .expect("the crash reply");
+    assert_eq!(
+        crashed.body["reply_markup"]["inline_keyboard"][0][0]["callback_data"],
+        "l:ollama.service"
+    );
+    let before = w.count_texts("model dir missing");
+    w.api.push_callback(ADMIN, "l:ollama.service");
+    w.wait_new_text("model dir missing", before, WAIT, "the logs button");
+    assert_eq!(w.wait_audit("button log_journal")["result"], "ok");
     // The same unit staying up is reported as running, after it stayed up a while.
     w.fake(
         "systemctl",

@@ -109,6 +109,7 @@ pub static TEXTS: Texts = Texts {
     backup_progress: "💾 Backup running: {phase} · {pct}% · {files} files · {bytes}",
     backup_started: "💾 Backup started. I'll update this message as it goes.",
     backup_no_result: "The backup was started but has not reported a result yet; check /backup_list later.",
+    btn_logs: "📜 Logs",
     verify_started: "🔍 Verify started. I'll update this message until it's done.",
     verify_running: "🔍 Verifying the latest snapshot… {elapsed}",
     verify_ok: "✅ Verify done: snapshot <code>{id}</code> is intact ({checked} of {total} files checked).",

@@ -109,6 +109,7 @@ pub static TEXTS: Texts = Texts {
     backup_progress: "💾 Backup berjalan: {phase} · {pct}% · {files} file · {bytes}",
     backup_started: "💾 Backup dimulai. Pesan ini akan saya perbarui selama berjalan.",
     backup_no_result: "Backup sudah dimulai tetapi belum melaporkan hasil; cek /backup_list nanti.",
+    btn_logs: "📜 Log",
     verify_started: "🔍 Verifikasi dimulai. Pesan ini saya perbarui sampai selesai.",
     verify_running: "🔍 Memverifikasi snapshot terakhir… {elapsed}",
     verify_ok: "✅ Verifikasi selesai: snapshot <code>{id}</code> utuh ({checked} dari {total} file diperiksa).",

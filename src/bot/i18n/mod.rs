@@ -76,6 +76,8 @@ pub struct Texts {
     pub backup_progress: &'static str,
     pub backup_started: &'static str,
     pub backup_no_result: &'static str,
+    /// The button under a crashed unit's reply that shows its journal.
+    pub btn_logs: &'static str,
     pub verify_started: &'static str,
     /// `{elapsed}`.
     pub verify_running: &'static str,
