@@ -215,7 +215,7 @@ pub(super) async fn mute(
                 &[
                     ("code", &esc(code)),
                     ("minutes", &minutes.to_string()),
-                    ("until", &until_s),
+                    ("until", &super::text::when(t, &until_s, chrono::Utc::now())),
                 ],
             ),
             AuditResult::Ok,

@@ -79,6 +79,11 @@ pub static TEXTS: Texts = Texts {
 
     no_data: "No data yet: <code>{file}</code> has not been written. Is the potion-health timer running?",
     corrupt: "Cannot read <code>{file}</code>: {err}",
+    clock_today: "today",
+    clock_yesterday: "yesterday",
+    months: [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ],
     stale: "⚠️ This data is stale: last update {age} ago ({at}).",
     l_cpu: "CPU",
     l_cores: "cores",

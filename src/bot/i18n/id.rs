@@ -79,6 +79,11 @@ pub static TEXTS: Texts = Texts {
 
     no_data: "Belum ada data: <code>{file}</code> belum ditulis. Apakah timer potion-health berjalan?",
     corrupt: "Tidak bisa membaca <code>{file}</code>: {err}",
+    clock_today: "hari ini",
+    clock_yesterday: "kemarin",
+    months: [
+        "Jan", "Feb", "Mar", "Apr", "Mei", "Jun", "Jul", "Agu", "Sep", "Okt", "Nov", "Des",
+    ],
     stale: "⚠️ Data ini basi: pembaruan terakhir {age} lalu ({at}).",
     l_cpu: "CPU",
     l_cores: "inti",

@@ -47,6 +47,11 @@ pub struct Texts {
     pub no_data: &'static str,
     pub corrupt: &'static str,
     pub stale: &'static str,
+    /// "today" / "yesterday" before a local `HH:MM` (`text::when`).
+    pub clock_today: &'static str,
+    pub clock_yesterday: &'static str,
+    /// Short month names, January first.
+    pub months: [&'static str; 12],
     pub l_cpu: &'static str,
     pub l_cores: &'static str,
     pub l_ram: &'static str,
