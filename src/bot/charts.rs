@@ -61,7 +61,7 @@ async fn chart_command(bot: &Bot, chat: ChatId, shared: &Arc<Shared>, args: &str
         Err(e) => {
             let html = format!(
                 "{}\n{}",
-                fill(t.invalid, &[("err", &esc(&e))]),
+                fill(t.invalid, &[("err", &esc(&e.to_string()))]),
                 fill(t.usage, &[("usage", &esc(&t.usage_of(Command::Chart)))])
             );
             return replied(

@@ -66,7 +66,7 @@ pub async fn on_callback(
             // Parsed from the data again: a forged host is refused above.
             let r = match PingTarget::parse(&host) {
                 Ok(target) => run_ping(&ctx, target).await,
-                Err(e) => AuditResult::Failed(e),
+                Err(e) => AuditResult::Failed(e.to_string()),
             };
             ("button ping".into(), host, r)
         }
@@ -188,7 +188,7 @@ pub(super) async fn run_job_summary(
                 msg_id,
                 &job,
                 updates::apt_upgrade,
-                |_: &Done<Result<(), String>>| String::new(),
+                |_: &Done<updates::AptUpgradeOutcome>| String::new(),
             )
             .await
             {

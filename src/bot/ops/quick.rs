@@ -89,7 +89,7 @@ pub(super) async fn send_journal(
 
 pub(super) async fn send_log_file(ctx: &Ctx<'_>, name: &str) -> AuditResult {
     let dir = ctx.shared.config().log_dir;
-    let file = match logs::log_file(&dir, Some(name)) {
+    let file = match logs::log_file(&dir, Some(name)).map_err(|e| e.to_string()) {
         Ok(f) => f,
         Err(e) => {
             let html = fill(ctx.shared.texts().invalid, &[("err", &esc(&e))]);
