@@ -2,21 +2,19 @@
 //! helper calls (asked about first when they need a Yes), mutes and a backup
 //! followed in place; each returns what to audit.
 
-use super::callback::{Callback, Pending};
 use super::command::{self};
+use super::confirm::{self, Confirmable};
 use super::follow::{backup_since, follow_backup, running_backup};
-use super::handle::{Req, now_s};
 use super::helper::{self, HelperError};
 use super::plan::{HelperAction, Plan, Setting, View};
-use super::send::{self, inline_row};
+use super::req::Req;
+use super::send::{self};
 use super::text::{esc, fill};
 use super::view::{self, load};
 use super::{AuditResult, Shared, lock};
 use crate::files::backup::{BackupOutcome, SnapshotIndex};
 use crate::files::health::HealthReport;
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use teloxide::prelude::*;
 use teloxide::types::{KeyboardButton, KeyboardMarkup, ReplyMarkup};
 
 /// Carries out a plan and says what to audit.
@@ -56,7 +54,7 @@ pub(super) async fn execute_inner(
             AuditResult::Ok
         }
         Plan::Confirm(action) => {
-            ask_confirm(bot, chat, shared, req.user.id.0, action).await?;
+            confirm::ask(req, Confirmable::Helper(action)).await?;
             AuditResult::Ok
         }
         Plan::Run(action) => {
@@ -151,51 +149,10 @@ pub(super) async fn execute_inner(
             send::reply(bot, chat, &html).await?;
             AuditResult::Ok
         }
-        // Routed by command in `on_message`; a plan never asks for these itself.
-        Plan::Ops | Plan::Charts | Plan::Restore => AuditResult::Failed("not routed".into()),
+        Plan::Ops { cmd, args } => super::ops::handle(req, cmd, &args).await,
+        Plan::Chart(args) => super::charts::chart_command(req, &args).await,
+        Plan::Restore(args) => super::restore::handle(req, &args).await,
     })
-}
-
-/// Asks `user_id` a Yes/No question about `action`; a Yes within
-/// [`command::CONFIRM_TTL_S`] runs it through the helper. Public for the
-/// operations commands (updates ask first too).
-pub async fn ask_confirm(
-    bot: &Bot,
-    chat: ChatId,
-    shared: &Arc<Shared>,
-    user_id: u64,
-    action: HelperAction,
-) -> Result<(), teloxide::RequestError> {
-    let t = shared.texts();
-    let id = shared.next_pending.fetch_add(1, Ordering::Relaxed);
-    let now = now_s();
-    let html = fill(
-        t.confirm_question,
-        &[
-            ("what", &action.describe(t)),
-            ("secs", &command::CONFIRM_TTL_S.to_string()),
-        ],
-    );
-    {
-        let mut p = lock(&shared.pending);
-        p.retain(|_, v| v.expires_at >= now);
-        p.insert(
-            id,
-            Pending {
-                action,
-                user_id,
-                expires_at: now + command::CONFIRM_TTL_S,
-            },
-        );
-    }
-    let buttons = [
-        (t.btn_yes.to_string(), Callback::Confirm { id, yes: true }),
-        (t.btn_no.to_string(), Callback::Confirm { id, yes: false }),
-    ]
-    .map(|(l, c)| (l, c.data().unwrap_or_default()));
-    let markup = ReplyMarkup::InlineKeyboard(inline_row(&buttons));
-    send::send(bot, chat, &html, Some(markup)).await?;
-    Ok(())
 }
 
 pub(super) fn render(shared: &Shared, v: View) -> String {

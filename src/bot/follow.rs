@@ -1,8 +1,8 @@
 //! Following a started backup in place: one message edited with the backup's
 //! progress until its outcome is written, never two followers at once.
 
-use super::handle::Req;
-use super::send::{self};
+use super::progress::Progress;
+use super::req::Req;
 use super::view::{self, load};
 use crate::files::backup::{BackupOutcome, BackupProgress};
 use std::sync::atomic::Ordering;
@@ -37,17 +37,16 @@ pub(super) fn follow_backup(req: &Req, started: chrono::DateTime<chrono::Utc>) {
     if req.shared.backup_follow.swap(true, Ordering::SeqCst) {
         return;
     }
-    let (bot, shared, chat) = (req.bot.clone(), req.shared.clone(), req.chat);
+    let req = req.clone();
     tokio::spawn(async move {
         // Cleared however the task ends: done, panicked or aborted.
-        let flag_owner = shared.clone();
+        let flag_owner = req.shared.clone();
         let _following = OnDrop::new(move || {
             flag_owner.backup_follow.store(false, Ordering::SeqCst);
         });
-        let t = shared.texts();
-        let state_dir = shared.config().state_dir;
-        let msg = send::send(&bot, chat, t.backup_started, None).await;
-        let mut last_text = String::new();
+        let t = req.texts();
+        let state_dir = req.shared.config().state_dir;
+        let mut progress = Progress::start(&req, t.backup_started).await;
         let mut final_text = t.backup_no_result.to_string();
         // Up to six hours: a big first backup on a slow HDD takes a while.
         for _ in 0..(6 * 3600 / 2) {
@@ -62,23 +61,10 @@ pub(super) fn follow_backup(req: &Req, started: chrono::DateTime<chrono::Utc>) {
             if let view::Loaded::Ok(p) =
                 load::<BackupProgress>(&state_dir.join(crate::paths::BACKUP_PROGRESS))
             {
-                let text = view::progress(t, &p);
-                if text != last_text
-                    && let Ok(m) = &msg
-                {
-                    let _ = send::edit(&bot, chat, m.id, &text).await;
-                    last_text = text;
-                }
+                progress.show(&view::progress(t, &p)).await;
             }
         }
-        match &msg {
-            Ok(m) => {
-                let _ = send::edit(&bot, chat, m.id, &final_text).await;
-            }
-            Err(_) => {
-                let _ = send::reply(&bot, chat, &final_text).await;
-            }
-        }
+        progress.finish(&final_text).await;
     });
 }
 
