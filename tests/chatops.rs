@@ -19,8 +19,8 @@ use potion_runner::chatops::{Exec, Refused};
 use potion_runner::config::Config;
 use potion_runner::process::Cmd;
 
-const TS_FIXTURE: &str = "src/chatops/testdata/tailscale-status.json";
-const SPEED_FIXTURE: &str = "src/chatops/testdata/speedtest.json";
+const TS_FIXTURE: &str = "tests/fixtures/chatops/tailscale-status.json";
+const SPEED_FIXTURE: &str = "tests/fixtures/chatops/speedtest.json";
 
 fn config(pairs: &[(&str, &str)]) -> Config {
     let p: BTreeMap<String, String> = pairs

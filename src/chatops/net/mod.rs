@@ -33,9 +33,18 @@ mod tests {
     use std::net::TcpListener;
     use std::time::Instant;
 
-    const IP_JSON: &str = include_str!("../testdata/ip-addr.json");
-    const TS_JSON: &str = include_str!("../testdata/tailscale-status.json");
-    const SPEED_JSON: &str = include_str!("../testdata/speedtest.json");
+    const IP_JSON: &str = include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/chatops/ip-addr.json"
+    ));
+    const TS_JSON: &str = include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/chatops/tailscale-status.json"
+    ));
+    const SPEED_JSON: &str = include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/chatops/speedtest.json"
+    ));
 
     fn now() -> DateTime<Utc> {
         "2026-11-25T19:00:00Z".parse().unwrap()
