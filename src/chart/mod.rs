@@ -521,9 +521,10 @@ mod tests {
         }
     }
 
-    /// A week of minute samples must render in under 100 ms (issue 7). The bound
-    /// only means something with optimisations, so a debug build checks a loose
-    /// bound and says so; `bench/chart.sh` runs this in release.
+    /// A week of minute samples must render in under 100 ms (the budget in
+    /// README.md's benchmark table). The bound only means something with
+    /// optimisations, so a debug build checks a loose bound and says so;
+    /// `bench/chart.sh` runs this in release.
     #[test]
     fn week_of_minutes_renders_fast() {
         let now = NOON;

@@ -329,7 +329,8 @@ mod tests {
         }
     }
 
-    /// Every unit the issue names as a way to root or off the machine, and more.
+    /// Units that hand out root or take the machine down (the classes `denylist.rs`
+    /// names and ARCHITECTURE.md, "Helper and ops", lists), and more.
     const ROOT_GRANTING: &[&str] = &[
         "debug-shell.service",
         "emergency.service",

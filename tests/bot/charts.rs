@@ -1,7 +1,8 @@
-//! End-to-end tests of the bot's charts and daily digest (issue 7): the real
-//! `potion-bot` against the stand-in Bot API (tests/bot/standin.rs),
-//! with `history.bin` written through `potion_runner::history::append` and the
-//! uploaded PNGs decoded with the `png` crate.
+//! End-to-end tests of the bot's charts and daily digest (ARCHITECTURE.md,
+//! "Charts and digest"): the real `potion-bot` against the stand-in Bot API
+//! (tests/bot/standin.rs), with `history.bin` written through
+//! `potion_runner::history::append` and the uploaded PNGs decoded with the
+//! `png` crate.
 
 use std::time::{Duration, Instant};
 

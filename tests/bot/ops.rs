@@ -1,9 +1,10 @@
-//! End-to-end tests of the operations commands (issue 6): the real
-//! `potion-bot` against the stand-in Bot API (tests/bot/standin.rs),
-//! running real programs where this machine has them (`ping 127.0.0.1`, `git`
-//! on temp repositories, pip in a temp venv, `journalctl`) and stand-ins
-//! first on `PATH` only for `tailscale`, `speedtest-cli` and `sudo` (which
-//! records its arguments and plays `potion-helper apt update|upgrade`).
+//! End-to-end tests of the operations commands (docs/contract.md, "Bot
+//! commands"; ARCHITECTURE.md, "Chat operations"): the real `potion-bot`
+//! against the stand-in Bot API (tests/bot/standin.rs), running real
+//! programs where this machine has them (`ping 127.0.0.1`, `git` on temp
+//! repositories, pip in a temp venv, `journalctl`) and stand-ins first on
+//! `PATH` only for `tailscale`, `speedtest-cli` and `sudo` (which records its
+//! arguments and plays `potion-helper apt update|upgrade`).
 
 use std::path::Path;
 use std::time::{Duration, Instant};
