@@ -15,7 +15,7 @@ mod hostile;
 #[path = "systemd_support/machine.rs"]
 mod machine;
 #[allow(dead_code)] // this suite uses a few of the stand-in's calls
-#[path = "bot_support/standin.rs"]
+#[path = "bot/standin.rs"]
 mod standin;
 
 use std::path::{Path, PathBuf};

@@ -231,7 +231,7 @@ pub fn plan(cfg: &Config, lang: Lang, cmd: Command, args: &str) -> Plan {
         SetBackup => match words.as_slice() {
             [raw] => match validate::hhmm(raw) {
                 Ok(hm) => Plan::SaveAndRun(Setting::BackupTime(hm), HelperAction::TimerSet(hm)),
-                Err(e) => invalid(t, &e),
+                Err(e) => invalid(t, &e.to_string()),
             },
             _ => usage(t, cmd),
         },
@@ -270,7 +270,7 @@ pub(super) fn plan_svc(cfg: &Config, t: &Texts, words: &[&str]) -> Plan {
     };
     let unit = match validate::service_name(unit) {
         Ok(u) => u,
-        Err(e) => return invalid(t, &e),
+        Err(e) => return invalid(t, &e.to_string()),
     };
     if verb == SvcVerb::Stop && unit == cfg.self_service {
         return refuse(
@@ -297,7 +297,7 @@ fn plan_services(cfg: &Config, t: &Texts, cmd: Command, words: &[&str]) -> Plan 
     };
     let unit = match validate::service_name(unit) {
         Ok(u) => u,
-        Err(e) => return invalid(t, &e),
+        Err(e) => return invalid(t, &e.to_string()),
     };
     let mut list = cfg.services.clone();
     let present = list.contains(&unit);
@@ -324,7 +324,7 @@ fn threshold_setting(metric: &str, value: &str) -> Result<Setting, String> {
     let key = metric
         .env_key()
         .ok_or_else(|| format!("{} has no threshold", metric.name()))?;
-    let value = validate::threshold(metric, value)?;
+    let value = validate::threshold(metric, value).map_err(|e| e.to_string())?;
     Ok(Setting::Threshold { key, metric, value })
 }
 
@@ -344,7 +344,9 @@ pub fn alert_code(raw: &str) -> Result<String, String> {
     };
     match (subject, code.subject()) {
         (None, _) => Ok(base),
-        (Some(u), Some(Subject::Unit)) => Ok(code.with(&validate::unit_name(u)?)),
+        (Some(u), Some(Subject::Unit)) => {
+            Ok(code.with(&validate::unit_name(u).map_err(|e| e.to_string())?))
+        }
         (Some(s), Some(Subject::Disk | Subject::Probe)) => {
             let word = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
             if s.is_empty() || s.len() > 32 || !s.chars().all(word) {

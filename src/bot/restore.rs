@@ -69,11 +69,11 @@ pub fn plan(args: &str, newest: Option<&str>) -> Ask {
     };
     let id = match validate::snapshot_id(id) {
         Ok(id) => id,
-        Err(e) => return Ask::Refuse(e),
+        Err(e) => return Ask::Refuse(e.to_string()),
     };
     match validate::restore_path(path) {
         Ok(path) => Ask::Confirm { id, path },
-        Err(e) => Ask::Refuse(e),
+        Err(e) => Ask::Refuse(e.to_string()),
     }
 }
 

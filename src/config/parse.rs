@@ -10,11 +10,11 @@ use super::{Config, ConfigError, Lang, Secret, Thresholds};
 use crate::metric::Metric;
 use crate::validate::{self, HhMm};
 
-pub(super) fn err(key: &str, value: &str, problem: impl Into<String>) -> ConfigError {
+pub(super) fn err(key: &str, value: &str, problem: impl std::fmt::Display) -> ConfigError {
     ConfigError {
         key: key.into(),
         value: value.into(),
-        problem: problem.into(),
+        problem: problem.to_string(),
     }
 }
 

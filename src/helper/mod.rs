@@ -7,6 +7,7 @@
 //! sudo), the unit allowlist only from a root-owned file (`policy`), and
 //! children run with a cleared environment and a fixed `PATH`. No shell, ever.
 
+pub mod allowlist;
 pub mod denylist;
 pub mod exec;
 pub mod plan;
@@ -395,7 +396,8 @@ mod tests {
     #[test]
     fn outcomes_map_to_exit_codes() {
         assert_eq!(Outcome::Ok(String::new()).exit_code(), 0);
-        assert_eq!(Outcome::Refused("x".to_string().into()).exit_code(), 1);
+        let refusal = Refusal::new(ReasonCode::BadRequest, "x");
+        assert_eq!(Outcome::Refused(refusal).exit_code(), 1);
         assert_eq!(Outcome::Failed("x".into()).exit_code(), 1);
     }
 

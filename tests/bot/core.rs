@@ -1,27 +1,21 @@
 //! End-to-end tests of `potion-bot`: the real binary against a stand-in Bot
-//! API on 127.0.0.1 (tests/bot_support/standin.rs), with a fake `sudo` first
+//! API on 127.0.0.1 (tests/bot/standin.rs), with a fake `sudo` first
 //! on PATH that records its arguments.
-#![allow(clippy::disallowed_methods)] // spawns the binary under test as a long-running child
-
-mod common;
-#[path = "bot_support/rig.rs"]
-#[allow(dead_code)] // shared by the bot suites; each uses its part
-mod rig;
-#[path = "bot_support/standin.rs"]
-mod standin;
 
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use rig::{ADMIN, BIN, Bot, Rig, now};
+use crate::common;
+use crate::rig::{self, ADMIN, BIN, Bot, Rig, now};
+use crate::standin::{StandIn, TOKEN};
 use serde_json::json;
-use standin::{StandIn, TOKEN};
 
 const STRANGER: i64 = 777;
 const WAIT: Duration = Duration::from_secs(10);
 
-/// The shared rig with a `sudo` that records `$*`, one line a call.
-type World = Rig;
+crate::rig::world! {
+    /// The shared rig with a `sudo` that records `$*`, one line a call.
+}
 
 impl World {
     fn new(extra: &str) -> World {
@@ -41,7 +35,7 @@ impl World {
                 rig.calls_log.display()
             ),
         );
-        rig
+        World(rig)
     }
 
     fn sudo_calls(&self) -> Vec<String> {
