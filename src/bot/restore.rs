@@ -2,7 +2,7 @@
 //! newest snapshots from `backups.json`; with them, the id and path are
 //! checked here with the same validators the helper uses (`validate.rs`),
 //! then the bot asks Yes/No (`ask_confirm`: 60 s, same admin, once) and on
-//! Yes runs `sudo -n /usr/local/bin/potion-helper restore ID PATH`, showing
+//! Yes runs `sudo -n /usr/libexec/potion-runner/potion-helper restore ID PATH`, showing
 //! the elapsed time in the question's message until the helper answers.
 //!
 //! The bot cannot write `BACKUP_DIR` (root-owned, and read-only inside its
@@ -412,7 +412,7 @@ mod tests {
         assert!(matches!(res, AuditResult::Failed(ref m) if m.contains("no snapshot")));
         assert!(html.starts_with("❌ The restore failed"), "{html}");
         assert!(matches!(res, AuditResult::Failed(ref m) if m == "there is no snapshot X"));
-        let long = "potion-helper: failed: /usr/local/bin/potion-backup --env /e restore --json -- X /a failed (exit code 1): potion-backup: 2 files already exist at the destination\n";
+        let long = "potion-helper: failed: /usr/bin/potion-backup --env /e restore --json -- X /a failed (exit code 1): potion-backup: 2 files already exist at the destination\n";
         let (html, _) = outcome(r, ID, Ok(output(1, "", long)));
         assert_eq!(
             html,
