@@ -216,7 +216,7 @@ pub(super) fn tell_ignored(shared: &super::Shared) {
     let list: Vec<String> = ignored
         .iter()
         .map(|i| {
-            let reason = crate::redact::redact(&i.reason);
+            let reason = i.reason(shared.lang());
             format!(
                 "• <code>{}</code>: {}",
                 super::text::esc(&i.key),
