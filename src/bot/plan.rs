@@ -21,7 +21,7 @@ pub fn parse_message(text: &str) -> Parsed<'_> {
     }
 }
 
-/// A privileged action, run as `sudo -n /usr/local/bin/potion-helper …`
+/// A privileged action, run as `sudo -n /usr/libexec/potion-runner/potion-helper …`
 /// (`paths::HELPER_PATH`, the path the sudoers rule names; `docs/contract.md` §2).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HelperAction {

@@ -29,6 +29,8 @@ pub const SYSTEM_KEYS: &[&str] = &[
     "BACKUP_KEEP_WEEKLY",
     "BACKUP_KEEP_MONTHLY",
     "SELF_SERVICE",
+    // Lets root's backup write to the root disk.
+    "BACKUP_ALLOW_SAME_DISK",
     // The root-run backup job GETs it: the bot's user must not aim root's requests.
     "BACKUP_HEALTHCHECK_URL",
     // How often root's SMART check runs smartctl on the disks.
@@ -78,6 +80,7 @@ pub const KEYS: &[&str] = &[
     "PROBE_URLS",
     "HEALTHCHECK_URL",
     "BACKUP_HEALTHCHECK_URL",
+    "BACKUP_ALLOW_SAME_DISK",
 ];
 
 /// The class of `key`; `None` for a key the contract does not define

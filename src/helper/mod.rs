@@ -355,14 +355,16 @@ mod tests {
         assert_eq!(ignored, ["SELF_SERVICE", "BACKUP_DIR"]);
         // As root a system file another user could write is refused.
         std::os::unix::fs::chown(&system, Some(1000), None).unwrap();
-        let err = load_config(Some(&env), Some(&system))
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("refusing to take system settings"), "{err}");
+        let err = load_config(Some(&env), Some(&system)).unwrap_err();
+        assert!(
+            matches!(&err.problems[0].kind, config::ProblemKind::File(
+                config::FileProblem::Untrusted { at, uid: 1000, .. }) if *at == system),
+            "{err}"
+        );
         std::os::unix::fs::chown(&system, Some(0), None).unwrap();
         std::fs::write(dir.path().join("bad.env"), "SELF_SERVICE=a b\n").unwrap();
         let err = load_config(None, Some(&dir.path().join("bad.env"))).unwrap_err();
-        assert_eq!(err.key, "SELF_SERVICE");
+        assert!(err.names("SELF_SERVICE"), "{err}");
     }
 
     #[test]
