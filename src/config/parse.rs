@@ -257,6 +257,16 @@ impl Config {
             Some(v) => crate::health::probes::parse_targets(v)
                 .map_err(|e| err("PROBE_URLS", v, format!("{e:#}")))?,
         };
+        let power_shed_units = r
+            .list("POWER_SHED_UNITS")
+            .iter()
+            .map(|s| validate::service_name(s).map_err(|e| err("POWER_SHED_UNITS", s, e)))
+            .collect::<Result<_, _>>()?;
+        let power_actions = match r.raw("POWER_ACTIONS") {
+            None | Some("0") => false,
+            Some("1") => true,
+            Some(v) => return Err(err("POWER_ACTIONS", v, "use 1 to allow power off, or 0")),
+        };
         let ping_url = |key: &str| {
             r.raw(key)
                 .map(|v| {
@@ -301,6 +311,10 @@ impl Config {
             battery_low: r.number("BATTERY_LOW", 25.0, 1.0, 100.0)?,
             battery_wear: r.number("BATTERY_WEAR", 40.0, 1.0, 100.0)?,
             smart_interval_min: r.uint("SMART_INTERVAL", 60, 0, 7 * 24 * 60)?,
+            battery_shed: r.number("BATTERY_SHED", 0.0, 0.0, 100.0)?,
+            battery_shutdown: r.number("BATTERY_SHUTDOWN", 0.0, 0.0, 100.0)?,
+            power_shed_units,
+            power_actions,
             probe_urls,
             healthcheck_url: ping_url("HEALTHCHECK_URL")?,
             backup_healthcheck_url: ping_url("BACKUP_HEALTHCHECK_URL")?,
@@ -417,6 +431,10 @@ mod tests {
             ("PROBE_URLS", "ollama=ftp://127.0.0.1/"),
             ("HEALTHCHECK_URL", "hc-ping.com/secret-uuid"),
             ("BACKUP_HEALTHCHECK_URL", "file:///secret-uuid"),
+            ("BATTERY_SHED", "101"),
+            ("BATTERY_SHUTDOWN", "-5"),
+            ("POWER_SHED_UNITS", "ollama.service,a;b"),
+            ("POWER_ACTIONS", "yes"),
         ];
         for (k, v) in cases {
             let e = cfg(&[(k, v)]).expect_err(&format!("{k}={v} accepted"));

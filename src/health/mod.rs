@@ -20,6 +20,7 @@ pub mod sensors;
 pub mod services;
 pub mod smart;
 pub mod smartctl;
+pub mod stage;
 mod tls;
 
 use anyhow::Result;
