@@ -11,7 +11,7 @@ pub const MAX_MUTE_MIN: u64 = 7 * 24 * 60;
 /// Telegram's limit on callback data.
 pub const CALLBACK_MAX: usize = 64;
 
-/// Every command the bot knows (contract §6).
+/// Every command the bot knows (`docs/contract.md` §6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Command {
     Start,

@@ -279,3 +279,201 @@ async fn on_confirm(
     let _ = req.edit(msg_id, &html).await;
     done(result)
 }
+
+/// The dptree schema in process, against a tiny Bot API on 127.0.0.1 that
+/// records each method called and answers `true`: which branch an update
+/// takes, what it audits and what it sends, without the real binary.
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::sync::Mutex;
+
+    const ADMIN: i64 = 1;
+    const STRANGER: i64 = 99;
+
+    /// Bot API methods called so far, in order (lower case: Telegram's
+    /// method names are case-insensitive).
+    type Calls = Arc<Mutex<Vec<String>>>;
+
+    fn fake_api() -> (String, Calls) {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/", listener.local_addr().unwrap());
+        let calls: Calls = Arc::default();
+        let seen = calls.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut line = String::new();
+                if reader.read_line(&mut line).is_err() {
+                    continue;
+                }
+                let method = line.split_whitespace().nth(1).unwrap_or("");
+                let method = method.rsplit('/').next().unwrap_or("").to_ascii_lowercase();
+                let mut length = 0;
+                loop {
+                    let mut h = String::new();
+                    if reader.read_line(&mut h).is_err() || h.trim().is_empty() {
+                        break;
+                    }
+                    if let Some((k, v)) = h.split_once(':')
+                        && k.eq_ignore_ascii_case("content-length")
+                    {
+                        length = v.trim().parse().unwrap_or(0);
+                    }
+                }
+                let mut body = vec![0; length];
+                let _ = reader.read_exact(&mut body);
+                // A sent message is answered as one; every other method with `true`.
+                let reply = if method == "sendmessage" {
+                    r#"{"ok":true,"result":{"message_id":1,"date":0,"chat":{"id":1,"type":"private","first_name":"u"},"text":"x"}}"#
+                } else {
+                    r#"{"ok":true,"result":true}"#
+                };
+                seen.lock().unwrap().push(method);
+                let _ = stream.write_all(
+                    format!(
+                        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{reply}",
+                        reply.len()
+                    )
+                    .as_bytes(),
+                );
+            }
+        });
+        (url, calls)
+    }
+
+    struct Rig {
+        _dir: tempfile::TempDir,
+        bot: Bot,
+        shared: Arc<Shared>,
+        calls: Calls,
+    }
+
+    fn rig() -> Rig {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cfg = crate::config::Config::defaults();
+        cfg.admin_ids = vec![ADMIN];
+        cfg.state_dir = dir.path().join("state");
+        cfg.log_dir = dir.path().join("logs");
+        std::fs::create_dir_all(&cfg.state_dir).unwrap();
+        std::fs::create_dir_all(&cfg.log_dir).unwrap();
+        let (url, calls) = fake_api();
+        let bot = Bot::new("123:test").set_api_url(url.parse().unwrap());
+        Rig {
+            _dir: dir,
+            bot,
+            shared: Arc::new(Shared::new(cfg)),
+            calls,
+        }
+    }
+
+    fn user(id: i64) -> serde_json::Value {
+        serde_json::json!({"id": id, "is_bot": false, "first_name": "u"})
+    }
+
+    /// An update as Telegram sends it (parsed from text, as `getUpdates`
+    /// replies are: teloxide's update parser borrows from its input).
+    fn update(json: serde_json::Value) -> Update {
+        let u: Update = serde_json::from_str(&json.to_string()).unwrap();
+        assert!(
+            !matches!(u.kind, teloxide::types::UpdateKind::Error(_)),
+            "{json}"
+        );
+        u
+    }
+
+    fn message(from: i64, chat: serde_json::Value, text: &str) -> serde_json::Value {
+        serde_json::json!({
+            "update_id": 1,
+            "message": {"message_id": 5, "date": 0, "chat": chat, "from": user(from), "text": text}
+        })
+    }
+
+    fn private(id: i64) -> serde_json::Value {
+        serde_json::json!({"id": id, "type": "private", "first_name": "u"})
+    }
+
+    impl Rig {
+        fn run(&self, json: serde_json::Value) {
+            let update = update(json);
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(dispatch(self.bot.clone(), self.shared.clone(), update));
+        }
+
+        /// (action, result) of every audit line so far.
+        fn audit(&self) -> Vec<(String, String)> {
+            let path = self.shared.config().audit_log();
+            crate::audit::tail(&path, 100)
+                .unwrap()
+                .into_iter()
+                .map(|e| (e.action, e.result))
+                .collect()
+        }
+
+        fn calls(&self) -> Vec<String> {
+            self.calls.lock().unwrap().clone()
+        }
+    }
+
+    #[test]
+    fn a_stranger_is_told_their_id_once_and_every_try_is_audited() {
+        let r = rig();
+        r.run(message(STRANGER, private(STRANGER), "/status"));
+        r.run(message(STRANGER, private(STRANGER), "/backup_now"));
+        assert_eq!(
+            r.audit(),
+            [
+                ("/status".to_string(), "denied".to_string()),
+                ("/backup_now".to_string(), "denied".to_string())
+            ]
+        );
+        assert_eq!(r.calls(), ["sendmessage"], "one refusal per stranger");
+    }
+
+    #[test]
+    fn forwarded_and_foreign_group_messages_run_nothing() {
+        let r = rig();
+        let mut fwd = message(ADMIN, private(ADMIN), "/backup_now");
+        fwd["message"]["forward_origin"] =
+            serde_json::json!({"type": "user", "date": 0, "sender_user": user(7)});
+        r.run(fwd);
+        let group = serde_json::json!({"id": -500, "type": "group", "title": "g"});
+        r.run(message(ADMIN, group, "/status"));
+        assert_eq!(
+            r.audit(),
+            [
+                ("forwarded".to_string(), "denied".to_string()),
+                ("wrong_chat".to_string(), "denied".to_string())
+            ]
+        );
+        assert_eq!(r.calls(), ["sendmessage"], "silence in the other group");
+    }
+
+    #[test]
+    fn a_forged_button_is_refused_and_a_command_is_routed_to_its_plan() {
+        let r = rig();
+        let press = serde_json::json!({
+            "update_id": 2,
+            "callback_query": {
+                "id": "q1", "from": user(ADMIN), "chat_instance": "x", "data": "o:p:-f",
+                "message": {"message_id": 9, "date": 0, "chat": private(ADMIN), "text": "Which host?"}
+            }
+        });
+        r.run(press);
+        r.run(message(ADMIN, private(ADMIN), "/lang en"));
+        assert_eq!(
+            r.audit(),
+            [
+                ("button".to_string(), "failed: unknown button".to_string()),
+                ("lang".to_string(), "ok".to_string())
+            ]
+        );
+        assert_eq!(r.shared.lang(), crate::config::Lang::En);
+        assert_eq!(r.calls()[0], "answercallbackquery");
+    }
+}

@@ -215,7 +215,7 @@ pub fn cgroup_is_unit(cgroup: &str, unit: &str) -> bool {
         .any(|path| path.trim_end_matches('/').rsplit('/').next() == Some(unit))
 }
 
-/// Refuses a second instance while the unit runs (contract §3 `POTION_FORCE_RUN`).
+/// Refuses a second instance while the unit runs (`docs/contract.md` §3 `POTION_FORCE_RUN`).
 async fn check_single_instance(cfg: &Config) -> Result<()> {
     if cfg.force_run {
         return Ok(());

@@ -22,7 +22,7 @@ pub fn parse_message(text: &str) -> Parsed<'_> {
 }
 
 /// A privileged action, run as `sudo -n /usr/local/bin/potion-helper …`
-/// (`paths::HELPER_PATH`, the path the sudoers rule names; contract §2).
+/// (`paths::HELPER_PATH`, the path the sudoers rule names; `docs/contract.md` §2).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HelperAction {
     Svc {
@@ -198,7 +198,8 @@ fn invalid(t: &Texts, err: &str) -> Plan {
 /// Decides what a command means for the current config (pure).
 pub fn plan(cfg: &Config, lang: Lang, cmd: Command, args: &str) -> Plan {
     let t = i18n::texts(lang);
-    if args.chars().count() > MAX_ARGS {
+    // `/restore` checks its path's length itself and says which limit it hit.
+    if args.chars().count() > MAX_ARGS && cmd != Command::Restore {
         return refuse(
             fill(t.too_long, &[("max", &MAX_ARGS.to_string())]),
             "arguments too long",

@@ -1,4 +1,4 @@
-//! `last_health.json` (contract §4): the health job's report, read by the bot;
+//! `last_health.json` (`docs/contract.md` §4): the health job's report, read by the bot;
 //! and `health-state.json`: what `potion-health` keeps between runs.
 
 use std::collections::BTreeMap;
@@ -159,7 +159,7 @@ pub struct BackupInfo {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Alert {
-    /// A code from contract §5, e.g. `CPU_HIGH` or `SERVICE_DOWN:ollama.service`.
+    /// A code from `docs/contract.md` §5, e.g. `CPU_HIGH` or `SERVICE_DOWN:ollama.service`.
     pub code: String,
     pub since: String,
     pub value: Option<f64>,
