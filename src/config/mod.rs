@@ -125,7 +125,7 @@ impl Thresholds {
             Metric::Disk => self.disk,
             Metric::DiskData => self.disk_data,
             Metric::Temp => self.temp,
-            Metric::Load => return None,
+            Metric::Load | Metric::Probe => return None,
         })
     }
 
@@ -136,7 +136,7 @@ impl Thresholds {
             Metric::Disk => &mut self.disk,
             Metric::DiskData => &mut self.disk_data,
             Metric::Temp => &mut self.temp,
-            Metric::Load => return None,
+            Metric::Load | Metric::Probe => return None,
         })
     }
 }

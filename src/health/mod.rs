@@ -279,6 +279,12 @@ pub fn sample(r: &HealthReport, now: DateTime<Utc>) -> Sample {
         temp: f(r.temperature_c),
         load1: r.cpu.load[0] as f32,
         alerts: alert_code::history_bits(r.alerts.iter().map(|a| a.code.as_str())),
+        probe_ms: f(r
+            .probes
+            .iter()
+            .filter(|p| p.status.is_some())
+            .filter_map(|p| p.latency_ms)
+            .reduce(f64::max)),
     }
 }
 
