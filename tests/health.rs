@@ -241,6 +241,30 @@ fn stale_and_failed_backups_alert() {
 }
 
 #[test]
+fn a_verify_that_found_damage_alerts_until_a_good_one() {
+    let sb = Sandbox::new();
+    let index = |status: &str, problems: u32| {
+        format!(
+            r#"{{"schema":1,"updated_at":"2026-11-26T01:00:00Z","snapshots":[],"last_verify":
+            {{"id":"20261126T010000Z","at":"2026-11-26T01:00:00Z","status":"{status}","checked_files":40,
+            "total_files":100,"sample_percent":15.0,"problems":{problems}}}}}"#
+        )
+    };
+    std::fs::write(sb.state_dir().join("backups.json"), index("failed", 2)).unwrap();
+    ok(&health(&sb, "DATA_MOUNT=/", &[]));
+    let r = report(&sb);
+    assert_eq!(r["backup"]["verify_status"], "failed");
+    assert_eq!(r["backup"]["verify_problems"], 2);
+    assert!(
+        codes(&r).contains(&"BACKUP_VERIFY_FAILED".to_string()),
+        "{r}"
+    );
+    std::fs::write(sb.state_dir().join("backups.json"), index("ok", 0)).unwrap();
+    ok(&health(&sb, "DATA_MOUNT=/", &[]));
+    assert!(!codes(&report(&sb)).contains(&"BACKUP_VERIFY_FAILED".to_string()));
+}
+
+#[test]
 fn no_bus_is_an_error_line_and_no_child_process() {
     let sb = Sandbox::new();
     let empty = sb.path().join("emptybin");

@@ -155,6 +155,8 @@ pub enum Plan {
     Run(HelperAction),
     /// `/backup_now`: run the helper, then follow the progress file.
     BackupNow,
+    /// `/backup_verify`: run the helper, then follow the verify to its outcome.
+    BackupVerify,
     Save(Setting),
     /// `/set_backup`: save, then move the timer through the helper.
     SaveAndRun(Setting, HelperAction),
@@ -216,7 +218,7 @@ pub fn plan(cfg: &Config, lang: Lang, cmd: Command, args: &str) -> Plan {
         SvcList => Plan::Show(View::SvcList),
         BackupList => Plan::Show(View::BackupList),
         BackupNow => Plan::BackupNow,
-        BackupVerify => Plan::Run(HelperAction::VerifyStart),
+        BackupVerify => Plan::BackupVerify,
         Svc => plan_svc(cfg, t, &words),
         SvcAdd | SvcRemove => plan_services(cfg, t, cmd, &words),
         SetThreshold => match words.as_slice() {
@@ -440,7 +442,7 @@ mod tests {
                     assert!(matches!(plan, Plan::Show(_)), "/{name}")
                 }
                 Command::BackupNow => assert_eq!(plan, Plan::BackupNow),
-                Command::BackupVerify => assert_eq!(plan, Plan::Run(HelperAction::VerifyStart)),
+                Command::BackupVerify => assert_eq!(plan, Plan::BackupVerify),
                 Command::Audit => assert_eq!(plan, Plan::AuditTail(15)),
                 c if c.is_ops() => assert_eq!(
                     plan,

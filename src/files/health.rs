@@ -155,6 +155,13 @@ pub struct BackupInfo {
     pub age_h: Option<f64>,
     /// `ok`, `failed`, `warnings`, or `none` before the first backup.
     pub last_status: String,
+    /// The latest verify's status (`ok` or `failed`) from `backups.json`;
+    /// absent before the first verify.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verify_status: Option<String>,
+    /// Missing, changed or extra files the latest verify found.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verify_problems: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -202,10 +202,15 @@ fn collect_local(
         .flatten()
         .map(|supplies| power::info(&supplies, prev.on_battery_since.as_deref(), now));
     let backup_path = cfg.state_dir.join(paths::LAST_BACKUP);
-    let backup = match errors.probe("backup", backup_age::read(&backup_path)) {
+    let mut backup = match errors.probe("backup", backup_age::read(&backup_path)) {
         Some(o) => backup_age::backup_info(o.as_ref(), now),
         None => backup_age::unknown(),
     };
+    let index_path = cfg.state_dir.join(paths::BACKUP_INDEX);
+    let index = files::read_json_if_exists::<crate::files::backup::SnapshotIndex>(&index_path);
+    if let Some(index) = errors.probe("backup index", index) {
+        backup_age::add_verify(&mut backup, index.as_ref());
+    }
     if backup.last_status == backup_age::NONE {
         notes.push("no backup has run yet".to_string());
     }
