@@ -20,6 +20,7 @@ pub mod sensors;
 pub mod services;
 pub mod smart;
 pub mod smartctl;
+pub mod stage;
 mod tls;
 
 use anyhow::Result;
@@ -291,6 +292,12 @@ pub fn sample(r: &HealthReport, now: DateTime<Utc>) -> Sample {
         temp: f(r.temperature_c),
         load1: r.cpu.load[0] as f32,
         alerts: alert_code::history_bits(r.alerts.iter().map(|a| a.code.as_str())),
+        probe_ms: f(r
+            .probes
+            .iter()
+            .filter(|p| p.status.is_some())
+            .filter_map(|p| p.latency_ms)
+            .reduce(f64::max)),
     }
 }
 

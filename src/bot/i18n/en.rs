@@ -220,7 +220,7 @@ pub static TEXTS: Texts = Texts {
         unavailable: "❌ The helper could not be run: {err}",
     },
     charts: ChartTexts {
-        metric_buttons: ["CPU", "RAM", "Disk", "Data", "Temp", "Load"],
+        metric_buttons: ["CPU", "RAM", "Disk", "Data", "Temp", "Load", "Probe"],
         current_mark: "• ",
         failed: "Could not draw the chart: {err}",
     },
@@ -232,6 +232,7 @@ pub static TEXTS: Texts = Texts {
             "Disk data",
             "Temperature",
             "Load (1 min)",
+            "Probe latency (slowest)",
         ],
         last_hours: "last {n} h",
         last_days: "last {n} days",

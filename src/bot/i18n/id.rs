@@ -220,7 +220,7 @@ pub static TEXTS: Texts = Texts {
         unavailable: "❌ Helper tidak bisa dijalankan: {err}",
     },
     charts: ChartTexts {
-        metric_buttons: ["CPU", "RAM", "Disk", "Data", "Suhu", "Beban"],
+        metric_buttons: ["CPU", "RAM", "Disk", "Data", "Suhu", "Beban", "Respons"],
         current_mark: "• ",
         failed: "Grafik tidak bisa dibuat: {err}",
     },
@@ -232,6 +232,7 @@ pub static TEXTS: Texts = Texts {
             "Disk data",
             "Suhu",
             "Beban (load 1 mnt)",
+            "Waktu respons layanan (paling lambat)",
         ],
         last_hours: "{n} jam terakhir",
         last_days: "{n} hari terakhir",
