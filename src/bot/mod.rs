@@ -183,15 +183,27 @@ impl Shared {
         buttons: Vec<(String, String)>,
         chart: Option<crate::files::bot::OutboxChart>,
     ) {
+        let item = crate::files::bot::OutboxItem {
+            seq: 0,
+            chat_id: 0,
+            html,
+            buttons,
+            chart,
+            code: None,
+            edit: false,
+        };
+        self.enqueue_item(st, item);
+    }
+
+    /// Queues `item` for every admin, numbering each copy.
+    fn enqueue_item(&self, st: &mut BotState, item: crate::files::bot::OutboxItem) {
         for admin in lock(&self.cfg).admin_ids.clone() {
             let seq = st.next_seq.max(1);
             st.next_seq = seq + 1;
             st.outbox.push(crate::files::bot::OutboxItem {
                 seq,
                 chat_id: admin,
-                html: html.clone(),
-                buttons: buttons.clone(),
-                chart: chart.clone(),
+                ..item.clone()
             });
         }
         let excess = st.outbox.len().saturating_sub(OUTBOX_MAX);

@@ -267,6 +267,7 @@ impl Config {
                 })
                 .transpose()
         };
+        let notice = notice_settings(&r)?;
         Ok(Config {
             env_file: None,
             bot_token,
@@ -291,6 +292,7 @@ impl Config {
             thresholds,
             alert_hysteresis,
             alert_consecutive: r.uint("ALERT_CONSECUTIVE", 2, 1, 1000)?,
+            notice,
             health_stale_s: r.uint("HEALTH_STALE_S", 180, 10, 7 * 86400)?,
             ping_hosts,
             update_git_repos,
@@ -308,6 +310,24 @@ impl Config {
             system_pairs: BTreeMap::new(),
         })
     }
+}
+
+/// `QUIET_HOURS` (empty or `off`: none), `ALERT_CRITICAL` (unset: the
+/// default list; set but empty: nothing is critical) and `ALERT_REMIND`.
+fn notice_settings(r: &Reader) -> Result<crate::notice::decide::Settings, ConfigError> {
+    use crate::notice::{quiet, remind};
+    let mut s = crate::notice::decide::Settings::default();
+    if let Some(v) = r.raw("QUIET_HOURS") {
+        s.quiet = quiet::QuietHours::parse(v).map_err(|e| err("QUIET_HOURS", v, e.to_string()))?;
+    }
+    if let Some(v) = r.pairs.get("ALERT_CRITICAL") {
+        s.critical =
+            quiet::Critical::parse(v).map_err(|e| err("ALERT_CRITICAL", v, e.to_string()))?;
+    }
+    if let Some(v) = r.raw("ALERT_REMIND") {
+        s.remind = remind::parse(v).map_err(|e| err("ALERT_REMIND", v, e.to_string()))?;
+    }
+    Ok(s)
 }
 
 fn validate_token(v: &str) -> Result<Secret, ConfigError> {
@@ -404,6 +424,9 @@ mod tests {
             ("THRESHOLD_TEMP", "inf"),
             ("ALERT_HYSTERESIS", "-1"),
             ("ALERT_CONSECUTIVE", "0"),
+            ("QUIET_HOURS", "22:00"),
+            ("ALERT_CRITICAL", "CPU_HIGH,NOT_A_CODE"),
+            ("ALERT_REMIND", "often"),
             ("HEALTH_STALE_S", "5"),
             ("PING_HOSTS", "1.1.1.1,-f"),
             ("UPDATE_GIT_REPOS", "repo"),
@@ -440,6 +463,27 @@ mod tests {
                 "{key} has no bad-value case"
             );
         }
+    }
+
+    #[test]
+    fn alert_preferences_parse_and_an_empty_critical_list_means_none() {
+        use crate::notice::quiet::Critical;
+        let c = Config::defaults();
+        assert_eq!(c.notice, crate::notice::decide::Settings::default());
+        assert!(c.notice.critical.is_critical("DISK_ROOT_HIGH"));
+        let c = cfg(&[
+            ("QUIET_HOURS", "22.00-06.00"),
+            ("ALERT_CRITICAL", ""),
+            ("ALERT_REMIND", "0"),
+        ])
+        .unwrap();
+        assert_eq!(c.notice.quiet.unwrap().to_string(), "22:00-06:00");
+        assert_eq!(c.notice.critical, Critical::parse("").unwrap());
+        assert!(!c.notice.critical.is_critical("DISK_ROOT_HIGH"));
+        assert_eq!(c.notice.remind, None);
+        let c = cfg(&[("QUIET_HOURS", "off"), ("ALERT_REMIND", "90")]).unwrap();
+        assert_eq!(c.notice.quiet, None);
+        assert_eq!(c.notice.remind, Some(chrono::TimeDelta::minutes(90)));
     }
 
     #[test]
