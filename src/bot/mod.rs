@@ -20,6 +20,7 @@ mod handle;
 pub mod helper;
 pub mod i18n;
 pub mod job;
+pub(crate) mod notice;
 pub mod ops;
 mod outbox;
 pub mod plan;
@@ -353,6 +354,9 @@ async fn daemon(cfg: Config) -> Result<()> {
         }
     };
     log::info!("{reason}: stopping");
+    if reason == "SIGTERM" {
+        notice::record_clean_stop(&shared);
+    }
     sd_notify(&[sd_notify::NotifyState::Stopping]);
     // Kills running apt/pip/git/speed and journal/ping runs; their handlers
     // report "cancelled" within the grace below.
