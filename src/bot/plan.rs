@@ -273,6 +273,14 @@ pub fn plan(cfg: &Config, lang: Lang, cmd: Command, args: &str) -> Plan {
     }
 }
 
+/// The watch list's own spelling of `unit`, compared without case.
+fn watched(cfg: &Config, unit: &str) -> Option<String> {
+    cfg.services
+        .iter()
+        .find(|s| s.eq_ignore_ascii_case(unit))
+        .cloned()
+}
+
 pub(super) fn plan_svc(cfg: &Config, t: &Texts, words: &[&str]) -> Plan {
     let [verb, unit] = words else {
         return usage(t, Command::Svc);
@@ -281,7 +289,9 @@ pub(super) fn plan_svc(cfg: &Config, t: &Texts, words: &[&str]) -> Plan {
         return usage(t, Command::Svc);
     };
     let unit = match validate::service_name(unit) {
-        Ok(u) => u,
+        // `Ollama` is the watched `ollama.service`: unit names are matched
+        // without regard to case, and the watch list's spelling is used.
+        Ok(u) => watched(cfg, &u).unwrap_or(u),
         Err(e) => return invalid(t, &e.to_string()),
     };
     if verb == SvcVerb::Stop && unit == cfg.self_service {
@@ -502,6 +512,14 @@ mod tests {
                 _ => assert!(refused(&plan).contains("Cara pakai"), "/{name}: {plan:?}"),
             }
         }
+    }
+
+    #[test]
+    fn unit_names_match_the_watch_list_in_any_case() {
+        let Plan::Confirm(HelperAction::Svc { unit, .. }) = p("/SVC RESTART Ollama") else {
+            panic!("{:?}", p("/SVC RESTART Ollama"));
+        };
+        assert_eq!(unit, "ollama.service");
     }
 
     #[test]
