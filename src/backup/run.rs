@@ -58,7 +58,7 @@ pub fn run(cfg: &Config) -> Result<RunReport> {
 }
 
 fn run_inner(cfg: &Config, layout: &Layout, started_at: &str) -> Result<RunReport> {
-    space::require_mount_point(&cfg.data_mount)?;
+    space::require_mount_point(&cfg.data_mount, cfg.backup_allow_same_disk)?;
     // Manifests list every file name, so they are as private as the snapshots.
     let root = root::open(layout)?;
     let _run = lock::try_run(&root.dir)?;

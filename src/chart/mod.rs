@@ -27,7 +27,7 @@ pub const ALERT_HOURS: u32 = 2;
 #[derive(Debug, PartialEq)]
 pub struct ChartLabels {
     /// Metric names for titles and captions, in [`Metric::ALL`] order.
-    pub metrics: [&'static str; 6],
+    pub metrics: [&'static str; Metric::ALL.len()],
     /// Range in a title: `{n} jam terakhir`.
     pub last_hours: &'static str,
     /// Range in a title, whole days from two on: `{n} hari terakhir`.
@@ -252,6 +252,7 @@ mod tests {
             temp: 55.0,
             load1: 0.5,
             alerts: 0,
+            probe_ms: 40.0,
         }
     }
 
@@ -707,6 +708,7 @@ mod tests {
         for s in &mut samples {
             s.temp = s.cpu;
             s.load1 = s.cpu;
+            s.probe_ms = s.cpu;
             s.alerts = u32::MAX;
         }
         for m in Metric::ALL {

@@ -62,7 +62,7 @@ impl Exec {
         self
     }
 
-    /// Reaches the privileged helper with this argument vector instead of `sudo -n /usr/local/bin/potion-helper`.
+    /// Reaches the privileged helper with this argument vector instead of `sudo -n /usr/libexec/potion-runner/potion-helper`.
     pub fn with_helper<I, S>(mut self, argv: I) -> Exec
     where
         I: IntoIterator<Item = S>,
@@ -175,7 +175,7 @@ mod tests {
         let c = Exec::new().helper(&["apt", "update"], Duration::from_secs(1));
         assert_eq!(
             c.display(),
-            "sudo -n /usr/local/bin/potion-helper apt update"
+            "sudo -n /usr/libexec/potion-runner/potion-helper apt update"
         );
     }
 

@@ -38,6 +38,10 @@ pub enum ReasonCode {
     NoSuchSnapshot,
     /// `--env`/`--system-env` under sudo.
     FlagUnderSudo,
+    /// `power off` while `POWER_ACTIONS=1` is not in `system.env`.
+    PowerActionsOff,
+    /// `power off` while the machine is not running on its battery.
+    NotOnBattery,
 }
 
 impl ReasonCode {
@@ -54,6 +58,8 @@ impl ReasonCode {
             ReasonCode::BackupDirUntrusted => "backup-dir-untrusted",
             ReasonCode::NoSuchSnapshot => "no-such-snapshot",
             ReasonCode::FlagUnderSudo => "flag-under-sudo",
+            ReasonCode::PowerActionsOff => "power-actions-off",
+            ReasonCode::NotOnBattery => "not-on-battery",
         }
     }
 }

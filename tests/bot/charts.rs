@@ -41,6 +41,7 @@ impl World {
                 temp: 50.0 + (i % 10) as f32,
                 load1: 0.5,
                 alerts: 0,
+                probe_ms: f32::NAN,
             };
             f(i, &mut s);
             history::append(&path, &s).unwrap();

@@ -398,7 +398,8 @@ fn git_pull_asks_then_shows_progress_summary_and_document() {
     assert!(
         w.calls()
             .iter()
-            .any(|c| c == "sudo -n /usr/local/bin/potion-helper svc restart ollama.service"),
+            .any(|c| c
+                == "sudo -n /usr/libexec/potion-runner/potion-helper svc restart ollama.service"),
         "{:?}",
         w.calls()
     );
@@ -434,7 +435,7 @@ fn apt_update_goes_through_the_helper_and_offers_the_upgrade() {
     w.wait_document("apt-update.txt");
     assert_eq!(
         w.calls(),
-        ["sudo -n /usr/local/bin/potion-helper apt update"]
+        ["sudo -n /usr/libexec/potion-runner/potion-helper apt update"]
     );
     w.wait_new_text(
         "Really install package upgrades",
@@ -457,7 +458,7 @@ fn apt_update_goes_through_the_helper_and_offers_the_upgrade() {
     );
     assert_eq!(
         w.calls()[1],
-        "sudo -n /usr/local/bin/potion-helper apt upgrade"
+        "sudo -n /usr/libexec/potion-runner/potion-helper apt upgrade"
     );
     let e = w.wait_audit("apt upgrade");
     assert_eq!(e["result"], "ok");
