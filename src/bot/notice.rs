@@ -36,9 +36,12 @@ pub fn leases(state_dir: &Path) -> Vec<Lease> {
 /// One look of the watcher, after the diff: every change through
 /// `on_change`, then `tick`, then the boot check. `active` is what the
 /// health report says is on now (for the details of a released alert).
+/// Runs inside `update_state`, so it takes the texts rather than asking the
+/// shared state for them (its lock is held).
 #[allow(clippy::too_many_arguments)] // the watcher's one call, each part named
 pub fn apply(
     shared: &Shared,
+    t: &Texts,
     st: &mut BotState,
     settings: &Settings,
     change: &alerts::Change,
@@ -47,7 +50,6 @@ pub fn apply(
     leases: &[Lease],
     now: DateTime<Local>,
 ) {
-    let t = shared.texts();
     let utc = now.with_timezone(&Utc);
     let mut outs = Vec::new();
     for a in &change.fired {
@@ -98,7 +100,7 @@ pub fn apply(
         shared.enqueue_item(st, item);
     }
     if let Some(r) = report {
-        boot(shared, st, r);
+        boot(shared, t, st, r);
     }
     // Message ids are kept only while an edit may still need them.
     let keep = |c: &String| change.announced.contains_key(c) || st.notice.flaps.contains_key(c);
@@ -260,7 +262,7 @@ pub fn restart_html(t: &Texts, r: &RestartNotice) -> String {
 /// A report from a boot not yet announced queues the restart notice (none
 /// on the very first start) and marks the boot announced in the same write;
 /// a report of the announced boot moves its last-report time on.
-fn boot(shared: &Shared, st: &mut BotState, r: &HealthReport) {
+fn boot(shared: &Shared, t: &Texts, st: &mut BotState, r: &HealthReport) {
     let (Some(id), Some(taken)) = (r.boot_id.as_deref(), parse_rfc3339(&r.taken_at)) else {
         return;
     };
@@ -278,7 +280,7 @@ fn boot(shared: &Shared, st: &mut BotState, r: &HealthReport) {
     restart::announce(n, id);
     n.last_report = Some(taken.timestamp());
     if let Some(notice) = notice {
-        let html = restart_html(shared.texts(), &notice);
+        let html = restart_html(t, &notice);
         shared.enqueue_item(st, item(html, None, false));
     }
 }
