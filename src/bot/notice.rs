@@ -355,3 +355,129 @@ pub fn status_lines(t: &Texts, shared: &Shared, now: DateTime<Local>) -> String 
     }
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bot::i18n::texts;
+    use crate::config::Lang;
+    use crate::notice::quiet::SummaryItem;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        parse_rfc3339(s).unwrap()
+    }
+
+    fn no_alert(code: &str) -> Alert {
+        Alert {
+            code: code.into(),
+            since: "2026-11-30T01:00:00Z".into(),
+            value: Some(97.0),
+            threshold: Some(90.0),
+        }
+    }
+
+    #[test]
+    fn every_decision_reads_in_both_languages() {
+        let now = at("2026-11-30T07:00:00Z");
+        let summary = Out::Summary(Summary {
+            items: vec![
+                SummaryItem {
+                    code: "CPU_HIGH".into(),
+                    first_fired: Some(at("2026-11-30T01:00:00Z")),
+                    times_fired: 2,
+                    cleared_at: None,
+                    active: true,
+                },
+                SummaryItem {
+                    code: "RAM_HIGH".into(),
+                    first_fired: Some(at("2026-11-30T02:00:00Z")),
+                    times_fired: 1,
+                    cleared_at: Some(at("2026-11-30T02:05:00Z")),
+                    active: false,
+                },
+            ],
+            still_active: vec!["CPU_HIGH".into()],
+        });
+        let reminder = Out::Reminder {
+            code: "CPU_HIGH".into(),
+            since: at("2026-11-30T01:00:00Z"),
+            nth: 1,
+        };
+        let flapping = Out::Flapping {
+            code: "CPU_HIGH".into(),
+            count: 7,
+            active: false,
+        };
+        let released = Out::Alert {
+            code: "CPU_HIGH".into(),
+            change: Transition::Fired,
+            after: Some(Job::Backup),
+        };
+        let en = texts(Lang::En);
+        let id = texts(Lang::Id);
+        let html = |t, o: &Out| render(t, o, no_alert, now);
+        let s = html(en, &summary);
+        assert!(
+            s.html.contains("quiet hours") && s.html.contains("(2×)"),
+            "{}",
+            s.html
+        );
+        assert!(s.html.contains("still on") && s.html.contains("cleared at"));
+        assert!(s.code.is_none() && !s.edit);
+        let r = html(en, &reminder);
+        assert!(
+            r.html.contains("still") && r.html.contains("6h 0m"),
+            "{}",
+            r.html
+        );
+        let f = html(en, &flapping);
+        assert!(f.edit && f.code.as_deref() == Some("CPU_HIGH"));
+        assert!(f.html.contains("7 changes, now cleared"), "{}", f.html);
+        let a = html(en, &released);
+        assert!(
+            a.html.contains("during/after <code>backup</code>"),
+            "{}",
+            a.html
+        );
+        assert!(!a.buttons.is_empty() && !a.edit);
+        for o in [&summary, &reminder, &flapping, &released] {
+            assert_ne!(html(en, o).html, html(id, o).html, "{o:?}");
+        }
+        assert!(html(id, &summary).html.contains("Jam tenang"));
+        assert!(html(id, &reminder).html.contains("masih aktif"));
+    }
+
+    #[test]
+    fn the_restart_notice_tells_clean_from_unclean() {
+        let mut n = RestartNotice {
+            came_back: at("2026-11-30T07:00:00Z"),
+            last_before: Some(at("2026-11-30T06:00:00Z")),
+            gap: Some(TimeDelta::hours(1)),
+            clean: true,
+        };
+        let en = texts(Lang::En);
+        let clean = restart_html(en, &n);
+        assert!(
+            clean.contains(en.notice.clean) && clean.contains("1h 0m"),
+            "{clean}"
+        );
+        n.clean = false;
+        n.last_before = None;
+        n.gap = None;
+        let crash = restart_html(en, &n);
+        assert!(
+            crash.contains(en.notice.unclean) && crash.contains("unknown"),
+            "{crash}"
+        );
+        let id = texts(Lang::Id);
+        assert!(restart_html(id, &n).contains(id.notice.unclean));
+    }
+
+    #[test]
+    fn chat_jobs_that_load_the_machine_take_a_lease() {
+        assert_eq!(ops_lease(&OpsJob::AptUpgrade), Some(Job::AptUpgrade));
+        assert_eq!(ops_lease(&OpsJob::Git(Vec::new())), Some(Job::GitPull));
+        assert_eq!(ops_lease(&OpsJob::AptUpdate), None);
+        assert_eq!(ops_lease(&OpsJob::Speed), None);
+    }
+}
