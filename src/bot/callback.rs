@@ -27,6 +27,8 @@ pub enum Callback {
     Ping(String),
     /// `chart:<metric>:<hours>`: redraw a chart for another metric or range.
     Chart { metric: Metric, hours: u32 },
+    /// `l:<unit>`: the journal of a watched unit (`/log_journal <unit>`).
+    Logs(String),
 }
 
 impl Callback {
@@ -39,6 +41,7 @@ impl Callback {
             Callback::Confirm { id, yes } => format!("c:{id}:{}", if *yes { "y" } else { "n" }),
             Callback::Ping(h) => format!("o:p:{h}"),
             Callback::Chart { metric, hours } => format!("chart:{}:{hours}", metric.name()),
+            Callback::Logs(u) => format!("l:{u}"),
         };
         (d.len() <= CALLBACK_MAX).then_some(d)
     }
@@ -59,6 +62,7 @@ impl Callback {
                 })
             }
             "r" => validate::service_name(rest).ok().map(Callback::AskRestart),
+            "l" => validate::service_name(rest).ok().map(Callback::Logs),
             "c" => {
                 let (id, yn) = rest.split_once(':')?;
                 let yes = match yn {
@@ -98,6 +102,7 @@ impl Callback {
             Callback::Confirm { .. } => "confirm",
             Callback::Ping(_) => "button ping",
             Callback::Chart { .. } => "button chart",
+            Callback::Logs(_) => "button log_journal",
         }
     }
 }
@@ -116,6 +121,10 @@ pub fn plan_callback(cfg: &Config, lang: Lang, cb: &Callback) -> Option<Plan> {
             i18n::texts(lang),
             &["restart", unit.as_str()],
         )),
+        Callback::Logs(unit) => Some(Plan::Ops {
+            cmd: super::command::Command::LogJournal,
+            args: unit.clone(),
+        }),
         Callback::Confirm { .. } | Callback::Ping(_) | Callback::Chart { .. } => None,
     }
 }
@@ -136,6 +145,7 @@ mod tests {
             Callback::Confirm { id: 7, yes: true },
             Callback::Confirm { id: 8, yes: false },
             Callback::Ping("127.0.0.1".into()),
+            Callback::Logs("ollama.service".into()),
         ];
         for metric in Metric::ALL {
             for hours in crate::chart::RANGE_CHOICES {
@@ -157,6 +167,7 @@ mod tests {
             "m:99999999:CPU_HIGH",
             "r:-f.service",
             "r:../x",
+            "l:-f",
             "c:1:maybe",
             "c:x:y",
             "o:p:-f",

@@ -50,7 +50,7 @@ pub async fn chart_command(req: &Req, args: &str) -> AuditResult {
         Err(e) => {
             let html = format!(
                 "{}\n{}",
-                fill(t.invalid, &[("err", &esc(&e))]),
+                fill(t.invalid, &[("err", &esc(&e.to_string()))]),
                 fill(t.usage, &[("usage", &esc(&t.usage_of(Command::Chart)))])
             );
             return replied(

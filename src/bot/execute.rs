@@ -2,9 +2,10 @@
 //! helper calls (asked about first when they need a Yes), mutes and a backup
 //! followed in place; each returns what to audit.
 
+use super::callback::Callback;
 use super::command::{self};
 use super::confirm::{self, Confirmable};
-use super::follow::{backup_since, follow_backup, running_backup};
+use super::follow::{backup_since, follow_backup, follow_verify, running_backup};
 use super::helper::{self, HelperError};
 use super::plan::{HelperAction, Plan, Setting, View};
 use super::req::Req;
@@ -58,9 +59,9 @@ pub(super) async fn execute_inner(
             AuditResult::Ok
         }
         Plan::Run(action) => {
-            let (html, result) = run_helper(req, &action).await;
-            send::reply(bot, chat, &html).await?;
-            result
+            let r = run_helper(req, &action).await;
+            req.send(&r.html, r.markup(t)).await?;
+            r.result
         }
         Plan::BackupNow => {
             // One backup at a time: a second tap, or a tap during the timer's
@@ -79,10 +80,22 @@ pub(super) async fn execute_inner(
                 return Ok(AuditResult::Failed("already running".into()));
             }
             let since = backup_since();
-            let (html, result) = run_helper(req, &HelperAction::BackupStart).await;
+            let HelperReply { html, result, .. } =
+                run_helper(req, &HelperAction::BackupStart).await;
             req.shared.backup_follow.store(false, Ordering::SeqCst);
             if result == AuditResult::Ok {
                 follow_backup(req, since);
+            } else {
+                send::reply(bot, chat, &html).await?;
+            }
+            result
+        }
+        Plan::BackupVerify => {
+            let since = backup_since();
+            let HelperReply { html, result, .. } =
+                run_helper(req, &HelperAction::VerifyStart).await;
+            if result == AuditResult::Ok {
+                follow_verify(req, since);
             } else {
                 send::reply(bot, chat, &html).await?;
             }
@@ -96,9 +109,9 @@ pub(super) async fn execute_inner(
         Plan::SaveAndRun(setting, action) => {
             let (mut html, result) = save_setting(shared, &setting);
             let result = if result == AuditResult::Ok {
-                let (h2, r2) = run_helper(req, &action).await;
-                html = format!("{html}\n{h2}");
-                r2
+                let r = run_helper(req, &action).await;
+                html = format!("{html}\n{}", r.html);
+                r.result
             } else {
                 result
             };
@@ -205,7 +218,7 @@ pub(super) async fn mute(
                 &[
                     ("code", &esc(code)),
                     ("minutes", &minutes.to_string()),
-                    ("until", &until_s),
+                    ("until", &super::text::when(t, &until_s, chrono::Utc::now())),
                 ],
             ),
             AuditResult::Ok,
@@ -223,8 +236,34 @@ pub(super) async fn mute(
 /// itself plus following the unit until it settles.
 const SVC_RESTART_LEASE: std::time::Duration = std::time::Duration::from_secs(120);
 
-/// Runs a helper action; returns the reply and the audit result.
-pub(super) async fn run_helper(req: &Req, action: &HelperAction) -> (String, AuditResult) {
+/// What a helper call came to: the reply, the audit result, and the unit
+/// whose journal a 📜 button offers (one that crashed right after its start).
+pub(super) struct HelperReply {
+    pub html: String,
+    pub result: AuditResult,
+    pub logs: Option<String>,
+}
+
+impl HelperReply {
+    fn plain(html: String, result: AuditResult) -> HelperReply {
+        HelperReply {
+            html,
+            result,
+            logs: None,
+        }
+    }
+
+    /// The 📜 button under the reply, if a unit crashed.
+    pub(super) fn markup(&self, t: &super::i18n::Texts) -> Option<ReplyMarkup> {
+        let unit = self.logs.as_ref()?;
+        let data = Callback::Logs(unit.clone()).data()?;
+        let row = [(t.btn_logs.to_string(), data)];
+        Some(ReplyMarkup::InlineKeyboard(send::inline_row(&row)))
+    }
+}
+
+/// Runs a helper action and says how it went.
+pub(super) async fn run_helper(req: &Req, action: &HelperAction) -> HelperReply {
     let t = req.shared.texts();
     let what = action.describe(t);
     // A restarted unit is down for a moment; its SERVICE_DOWN is held while this runs.
@@ -244,7 +283,7 @@ pub(super) async fn run_helper(req: &Req, action: &HelperAction) -> (String, Aud
                 HelperAction::Svc { verb, unit } if *verb != command::SvcVerb::Stop => {
                     settle_reply(req, unit, done).await
                 }
-                _ => (done, AuditResult::Ok),
+                _ => HelperReply::plain(done, AuditResult::Ok),
             }
         }
         Err(e) => {
@@ -255,7 +294,7 @@ pub(super) async fn run_helper(req: &Req, action: &HelperAction) -> (String, Aud
             let detail = match &e {
                 HelperError::Missing(d) | HelperError::Failed(d) => d.clone(),
             };
-            (
+            HelperReply::plain(
                 fill(tpl, &[("what", &what), ("err", &esc(&detail))]),
                 AuditResult::Failed(e.reason()),
             )
@@ -265,11 +304,11 @@ pub(super) async fn run_helper(req: &Req, action: &HelperAction) -> (String, Aud
 
 /// Follows a started unit until it settles and says how it ended: "done"
 /// alone would be a lie for a unit that crashed a moment later.
-pub(super) async fn settle_reply(req: &Req, unit: &str, done: String) -> (String, AuditResult) {
+async fn settle_reply(req: &Req, unit: &str, done: String) -> HelperReply {
     use crate::chatops::settle::{self, Settled};
     let t = req.shared.texts();
     let Ok(allowed) = crate::chatops::logs::allowed_unit(&req.shared.config(), unit) else {
-        return (done, AuditResult::Ok);
+        return HelperReply::plain(done, AuditResult::Ok);
     };
     let exec = crate::chatops::Exec::new();
     let settled = tokio::task::spawn_blocking(move || settle::follow(&exec, &allowed))
@@ -277,11 +316,11 @@ pub(super) async fn settle_reply(req: &Req, unit: &str, done: String) -> (String
         .unwrap_or(Settled::Unsettled { state: None });
     let u = esc(unit);
     match settled {
-        Settled::Running => (
+        Settled::Running => HelperReply::plain(
             format!("{done}\n{}", fill(t.svc_running, &[("unit", &u)])),
             AuditResult::Ok,
         ),
-        Settled::Finished => (
+        Settled::Finished => HelperReply::plain(
             format!("{done}\n{}", fill(t.svc_finished, &[("unit", &u)])),
             AuditResult::Ok,
         ),
@@ -295,12 +334,16 @@ pub(super) async fn settle_reply(req: &Req, unit: &str, done: String) -> (String
                 html += &format!("\n<pre>{}</pre>", esc(j.text.trim_end()));
             }
             let why = format!("{unit} is {}", state.describe());
-            (html, AuditResult::Failed(why))
+            HelperReply {
+                html,
+                result: AuditResult::Failed(why),
+                logs: Some(unit.to_string()),
+            }
         }
         Settled::Unsettled { state } => {
             let now = state.map_or_else(|| "?".to_string(), |s| s.describe());
             let line = fill(t.svc_unsettled, &[("unit", &u), ("state", &esc(&now))]);
-            (format!("{done}\n{line}"), AuditResult::Ok)
+            HelperReply::plain(format!("{done}\n{line}"), AuditResult::Ok)
         }
     }
 }

@@ -217,7 +217,7 @@ async fn on_callback(bot: Bot, shared: Arc<Shared>, q: CallbackQuery) -> anyhow:
             let r = super::charts::on_button(&req, message.id(), *metric, *hours).await;
             (cb.audit_name().to_string(), data.clone(), r)
         }
-        Callback::Mute { .. } | Callback::Status | Callback::AskRestart(_) => {
+        Callback::Mute { .. } | Callback::Status | Callback::AskRestart(_) | Callback::Logs(_) => {
             let r = match callback::plan_callback(&shared.config(), shared.lang(), &cb) {
                 Some(plan) => execute(&req, plan).await,
                 None => AuditResult::Failed("unknown button".into()),
@@ -269,11 +269,12 @@ async fn on_confirm(
         }
         Answer::Run(Confirmable::Helper(action)) => {
             let since = backup_since();
-            let (html, result) = run_helper(req, &action).await;
-            if action == HelperAction::BackupStart && result == AuditResult::Ok {
+            let r = run_helper(req, &action).await;
+            if action == HelperAction::BackupStart && r.result == AuditResult::Ok {
                 follow_backup(req, since);
             }
-            (html, result)
+            let _ = req.edit_markup(msg_id, &r.html, r.markup(t)).await;
+            return done(r.result);
         }
     };
     let _ = req.edit(msg_id, &html).await;

@@ -142,7 +142,8 @@ pub(super) fn tell_ignored(shared: &Shared) {
     let list: Vec<String> = ignored
         .iter()
         .map(|i| {
-            let reason = crate::redact::redact(&i.reason);
+            let reason = i.reason(shared.lang());
+            let reason = crate::redact::redact(&reason);
             format!(
                 "• <code>{}</code>: {}",
                 super::text::esc(&i.key),

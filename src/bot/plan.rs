@@ -22,7 +22,7 @@ pub fn parse_message(text: &str) -> Parsed<'_> {
     }
 }
 
-/// A privileged action, run as `sudo -n /usr/local/bin/potion-helper …`
+/// A privileged action, run as `sudo -n /usr/libexec/potion-runner/potion-helper …`
 /// (`paths::HELPER_PATH`, the path the sudoers rule names; `docs/contract.md` §2).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HelperAction {
@@ -162,6 +162,8 @@ pub enum Plan {
     Run(HelperAction),
     /// `/backup_now`: run the helper, then follow the progress file.
     BackupNow,
+    /// `/backup_verify`: run the helper, then follow the verify to its outcome.
+    BackupVerify,
     Save(Setting),
     /// `/set_backup`: save, then move the timer through the helper.
     SaveAndRun(Setting, HelperAction),
@@ -223,7 +225,7 @@ pub fn plan(cfg: &Config, lang: Lang, cmd: Command, args: &str) -> Plan {
         SvcList => Plan::Show(View::SvcList),
         BackupList => Plan::Show(View::BackupList),
         BackupNow => Plan::BackupNow,
-        BackupVerify => Plan::Run(HelperAction::VerifyStart),
+        BackupVerify => Plan::BackupVerify,
         Svc => plan_svc(cfg, t, &words),
         SvcAdd | SvcRemove => plan_services(cfg, t, cmd, &words),
         SetThreshold => match words.as_slice() {
@@ -236,7 +238,7 @@ pub fn plan(cfg: &Config, lang: Lang, cmd: Command, args: &str) -> Plan {
         SetBackup => match words.as_slice() {
             [raw] => match validate::hhmm(raw) {
                 Ok(hm) => Plan::SaveAndRun(Setting::BackupTime(hm), HelperAction::TimerSet(hm)),
-                Err(e) => invalid(t, &e),
+                Err(e) => invalid(t, &e.to_string()),
             },
             _ => usage(t, cmd),
         },
@@ -280,7 +282,7 @@ pub(super) fn plan_svc(cfg: &Config, t: &Texts, words: &[&str]) -> Plan {
     };
     let unit = match validate::service_name(unit) {
         Ok(u) => u,
-        Err(e) => return invalid(t, &e),
+        Err(e) => return invalid(t, &e.to_string()),
     };
     if verb == SvcVerb::Stop && unit == cfg.self_service {
         return refuse(
@@ -307,7 +309,7 @@ fn plan_services(cfg: &Config, t: &Texts, cmd: Command, words: &[&str]) -> Plan 
     };
     let unit = match validate::service_name(unit) {
         Ok(u) => u,
-        Err(e) => return invalid(t, &e),
+        Err(e) => return invalid(t, &e.to_string()),
     };
     let mut list = cfg.services.clone();
     let present = list.contains(&unit);
@@ -334,7 +336,7 @@ fn threshold_setting(metric: &str, value: &str) -> Result<Setting, String> {
     let key = metric
         .env_key()
         .ok_or_else(|| format!("{} has no threshold", metric.name()))?;
-    let value = validate::threshold(metric, value)?;
+    let value = validate::threshold(metric, value).map_err(|e| e.to_string())?;
     Ok(Setting::Threshold { key, metric, value })
 }
 
@@ -354,7 +356,9 @@ pub fn alert_code(raw: &str) -> Result<String, String> {
     };
     match (subject, code.subject()) {
         (None, _) => Ok(base),
-        (Some(u), Some(Subject::Unit)) => Ok(code.with(&validate::unit_name(u)?)),
+        (Some(u), Some(Subject::Unit)) => {
+            Ok(code.with(&validate::unit_name(u).map_err(|e| e.to_string())?))
+        }
         (Some(s), Some(Subject::Disk | Subject::Probe)) => {
             let word = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
             if s.is_empty() || s.len() > 32 || !s.chars().all(word) {
@@ -452,7 +456,7 @@ mod tests {
                     assert!(matches!(plan, Plan::Show(_)), "/{name}")
                 }
                 Command::BackupNow => assert_eq!(plan, Plan::BackupNow),
-                Command::BackupVerify => assert_eq!(plan, Plan::Run(HelperAction::VerifyStart)),
+                Command::BackupVerify => assert_eq!(plan, Plan::BackupVerify),
                 Command::Audit => assert_eq!(plan, Plan::AuditTail(15)),
                 c if c.is_ops() => assert_eq!(
                     plan,

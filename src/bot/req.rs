@@ -54,6 +54,15 @@ impl Req {
         send::edit(&self.bot, self.chat, id, html).await
     }
 
+    pub async fn edit_markup(
+        &self,
+        id: MessageId,
+        html: &str,
+        markup: Option<ReplyMarkup>,
+    ) -> Result<(), RequestError> {
+        send::edit_markup(&self.bot, self.chat, id, html, markup).await
+    }
+
     pub async fn document(&self, name: &str, bytes: Vec<u8>, caption: &str) {
         send::document(&self.bot, self.chat, name, bytes, caption).await
     }

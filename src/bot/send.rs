@@ -87,11 +87,30 @@ pub async fn send(
 
 /// Replaces the text (and drops the buttons) of a message the bot sent.
 pub async fn edit(bot: &Bot, chat: ChatId, id: MessageId, html: &str) -> Result<(), RequestError> {
+    edit_markup(bot, chat, id, html, None).await
+}
+
+/// Edits a message's text and puts these buttons under it (`None` keeps none).
+pub async fn edit_markup(
+    bot: &Bot,
+    chat: ChatId,
+    id: MessageId,
+    html: &str,
+    markup: Option<ReplyMarkup>,
+) -> Result<(), RequestError> {
     let html = &*redact(html);
+    let buttons = match markup {
+        Some(ReplyMarkup::InlineKeyboard(k)) => Some(k),
+        _ => None,
+    };
     retrying(|| {
-        bot.edit_message_text(chat, id, html)
-            .parse_mode(ParseMode::Html)
-            .send()
+        let mut req = bot
+            .edit_message_text(chat, id, html)
+            .parse_mode(ParseMode::Html);
+        if let Some(k) = buttons.clone() {
+            req = req.reply_markup(k);
+        }
+        req.send()
     })
     .await
     .map(|_| ())

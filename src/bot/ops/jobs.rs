@@ -56,7 +56,7 @@ pub(super) async fn run_job(
                 progress,
                 &job,
                 updates::apt_upgrade,
-                |_: &Done<Result<(), String>>| String::new(),
+                |_: &Done<updates::AptUpgradeOutcome>| String::new(),
             )
             .await
             {

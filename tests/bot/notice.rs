@@ -1,36 +1,35 @@
 //! End-to-end tests of the alert rules (`docs/alerts.md`): the real
-//! `potion-bot` against the stand-in Bot API (tests/bot_support/standin.rs),
+//! `potion-bot` against the stand-in Bot API (tests/bot/standin.rs),
 //! fed real `last_health.json` files the way the health job writes them, and
 //! real lease files written through the library's own `files::lease::take`.
 //! Quiet hours, reminders and leases run on the bot's 30 s rescan, so some
 //! of these wait for two to three minutes; they run in parallel.
-#![allow(clippy::disallowed_methods)] // spawns the binary under test as a long-running child
-
-mod common;
-#[path = "bot_support/rig.rs"]
-#[allow(dead_code)] // shared by the bot suites; each uses its part
-mod rig;
-#[path = "bot_support/standin.rs"]
-#[allow(dead_code)] // the outage helpers are for tests/bot.rs
-mod standin;
 
 use std::time::{Duration, Instant};
 
 use chrono::{DurationRound, TimeDelta, Utc};
 use potion_runner::files::lease::{self, Job};
-use rig::{ADMIN, Rig, now};
 use serde_json::{Value, json};
-use standin::StandIn;
+
+use crate::rig::{self, ADMIN, Rig, now};
+use crate::standin::StandIn;
 
 const WAIT: Duration = Duration::from_secs(15);
 /// A boot that is not this machine's.
 const OTHER_BOOT: &str = "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0";
 
-type World = Rig;
+struct World(Rig);
+
+impl std::ops::Deref for World {
+    type Target = Rig;
+    fn deref(&self) -> &Rig {
+        &self.0
+    }
+}
 
 impl World {
     fn new(extra: &str) -> World {
-        Rig::sandbox(StandIn::start(), WAIT, extra)
+        World(Rig::sandbox(StandIn::start(), WAIT, extra))
     }
 
     /// The bot on UTC, so the test and the bot agree on the local time.

@@ -1,27 +1,21 @@
 //! End-to-end tests of `potion-bot`: the real binary against a stand-in Bot
-//! API on 127.0.0.1 (tests/bot_support/standin.rs), with a fake `sudo` first
+//! API on 127.0.0.1 (tests/bot/standin.rs), with a fake `sudo` first
 //! on PATH that records its arguments.
-#![allow(clippy::disallowed_methods)] // spawns the binary under test as a long-running child
-
-mod common;
-#[path = "bot_support/rig.rs"]
-#[allow(dead_code)] // shared by the bot suites; each uses its part
-mod rig;
-#[path = "bot_support/standin.rs"]
-mod standin;
 
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use rig::{ADMIN, BIN, Bot, Rig, now};
+use crate::common;
+use crate::rig::{self, ADMIN, BIN, Bot, Rig, now};
+use crate::standin::{StandIn, TOKEN};
 use serde_json::json;
-use standin::{StandIn, TOKEN};
 
 const STRANGER: i64 = 777;
 const WAIT: Duration = Duration::from_secs(10);
 
-/// The shared rig with a `sudo` that records `$*`, one line a call.
-type World = Rig;
+crate::rig::world! {
+    /// The shared rig with a `sudo` that records `$*`, one line a call.
+}
 
 impl World {
     fn new(extra: &str) -> World {
@@ -41,7 +35,7 @@ impl World {
                 rig.calls_log.display()
             ),
         );
-        rig
+        World(rig)
     }
 
     fn sudo_calls(&self) -> Vec<String> {
@@ -392,13 +386,13 @@ fn settings_are_saved_to_env_and_the_timer_moved_through_the_helper() {
     );
     assert_eq!(
         w.sudo_calls(),
-        ["-n /usr/local/bin/potion-helper timer set backup 03:15"]
+        ["-n /usr/libexec/potion-runner/potion-helper timer set backup 03:15"]
     );
     // The running config follows: nginx is whitelisted now.
     w.ask("/svc start nginx", "Done: start");
     assert_eq!(
         w.sudo_calls()[1],
-        "-n /usr/local/bin/potion-helper svc start nginx.service"
+        "-n /usr/libexec/potion-runner/potion-helper svc start nginx.service"
     );
     w.ask("/lang id", "Bahasa Indonesia");
     w.ask("/uptime", "Belum ada data");
@@ -458,7 +452,7 @@ fn confirmations_run_on_yes_and_expired_ones_do_nothing() {
         .expect("result edited into the question");
     assert_eq!(
         w.sudo_calls(),
-        ["-n /usr/local/bin/potion-helper svc restart ollama.service"]
+        ["-n /usr/libexec/potion-runner/potion-helper svc restart ollama.service"]
     );
     // Pressing again: the question is used up, nothing runs twice, and the
     // result stays in the message: the press gets "already answered".
@@ -544,7 +538,7 @@ fn backup_now_runs_the_helper_and_reports_the_result() {
     w.api.wait_text("already running", WAIT).unwrap();
     assert_eq!(
         w.sudo_calls(),
-        ["-n /usr/local/bin/potion-helper backup start"],
+        ["-n /usr/libexec/potion-runner/potion-helper backup start"],
         "a double tap starts one backup"
     );
     let later = (chrono::Utc::now() + chrono::Duration::seconds(5))
@@ -586,6 +580,41 @@ fn backup_now_runs_the_helper_and_reports_the_result() {
     w.api.push_text(ADMIN, "/backup_now");
     w.wait_new_text("already running", before, WAIT, "joins the timer's run");
     assert_eq!(w.sudo_calls().len(), 1, "{:?}", w.sudo_calls());
+    bot.stop();
+}
+
+#[test]
+fn backup_verify_follows_the_run_to_its_real_outcome() {
+    let w = World::new("");
+    let bot = w.start();
+    w.api.push_text(ADMIN, "/backup_verify");
+    let started = w
+        .api
+        .wait_text("Verify started", WAIT)
+        .expect("a progress message");
+    assert!(!started.contains("Done"), "{started}");
+    assert_eq!(
+        w.sudo_calls(),
+        ["-n /usr/libexec/potion-runner/potion-helper verify start"]
+    );
+    // Nothing is claimed before the verify writes its result.
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(w.count_texts("Verify done"), 0);
+    let later = (chrono::Utc::now() + chrono::Duration::seconds(5))
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let index = json!({"schema":1,"updated_at":later,"snapshots":[],
+        "last_verify":{"id":"20261126T010000Z","at":later,"status":"failed","checked_files":40,
+            "total_files":100,"sample_percent":null,"problems":1}});
+    std::fs::write(w.sb.state_dir().join("backups.json"), index.to_string()).unwrap();
+    let end = w
+        .api
+        .wait_for("editMessageText", WAIT, |r| {
+            r.body["text"].as_str().unwrap().contains("❌")
+        })
+        .expect("the outcome edited in place");
+    let text = end.body["text"].as_str().unwrap().to_string();
+    assert!(text.contains("1 damaged or missing files"), "{text}");
+    assert!(text.contains("20261126T010000Z"), "{text}");
     bot.stop();
 }
 
@@ -635,7 +664,7 @@ fn a_missing_helper_is_reported_clearly_and_audited_as_failed() {
     std::fs::write(
         &sudo,
         format!(
-            "#!/bin/sh\nprintf '%s\\n' \"$*\" >> {}\necho 'sudo: /usr/local/bin/potion-helper: command not found' >&2\nexit 1\n",
+            "#!/bin/sh\nprintf '%s\\n' \"$*\" >> {}\necho 'sudo: /usr/libexec/potion-runner/potion-helper: command not found' >&2\nexit 1\n",
             w.calls_log.display()
         ),
     )
@@ -844,6 +873,26 @@ fn a_started_unit_is_followed_until_it_settles() {
             .starts_with("failed: ollama.service is failed"),
         "{audit}"
     );
+    // A 📜 button under it shows the unit's journal.
+    let crashed = w
+        .api
+        .requests("sendMessage")
+        .into_iter()
+        .find(|r| {
+            r.body["text"]
+                .as_str()
+                .unwrap_or("")
+                .contains("did not stay up")
+        })
+        .expect("the crash reply");
+    assert_eq!(
+        crashed.body["reply_markup"]["inline_keyboard"][0][0]["callback_data"],
+        "l:ollama.service"
+    );
+    let before = w.count_texts("model dir missing");
+    w.api.push_callback(ADMIN, "l:ollama.service");
+    w.wait_new_text("model dir missing", before, WAIT, "the logs button");
+    assert_eq!(w.wait_audit("button log_journal")["result"], "ok");
     // The same unit staying up is reported as running, after it stayed up a while.
     w.fake(
         "systemctl",
