@@ -313,25 +313,26 @@ impl Config {
 /// default list; set but empty: nothing is critical) and `ALERT_REMIND`.
 fn notice_settings(r: &mut Reader) -> crate::notice::decide::Settings {
     use crate::notice::{quiet, remind};
-    let d = crate::notice::decide::Settings::default();
-    let critical = match r.pairs.get("ALERT_CRITICAL") {
-        Some(v) if v.trim().is_empty() => quiet::Critical::none(),
-        _ => r.get("ALERT_CRITICAL", d.critical, |v| {
-            quiet::Critical::parse(v).map_err(|_| K::AlertCodes)
-        }),
-    };
-    crate::notice::decide::Settings {
-        quiet: r.get("QUIET_HOURS", d.quiet, |v| {
-            quiet::QuietHours::parse(v).map_err(|_| K::QuietHours)
-        }),
-        critical,
-        remind: r.get("ALERT_REMIND", d.remind, |v| {
-            remind::parse(v).map_err(|_| K::WholeNumber {
-                min: 0,
-                max: remind::MAX_MINUTES.into(),
-            })
-        }),
+    let mut s = crate::notice::decide::Settings::default();
+    if let Some(v) = r.raw("QUIET_HOURS") {
+        match quiet::QuietHours::parse(v) {
+            Ok(q) => s.quiet = q,
+            Err(_) => r.bad("QUIET_HOURS", v, K::QuietHours),
+        }
     }
+    if let Some(v) = r.pairs.get("ALERT_CRITICAL") {
+        match quiet::Critical::parse(v) {
+            Ok(c) => s.critical = c,
+            Err(_) => r.bad("ALERT_CRITICAL", v, K::AlertCodes),
+        }
+    }
+    if let Some(v) = r.raw("ALERT_REMIND") {
+        match remind::parse(v) {
+            Ok(m) => s.remind = m,
+            Err(_) => r.bad("ALERT_REMIND", v, K::Minutes),
+        }
+    }
+    s
 }
 
 fn validate_token(v: &str) -> Result<Secret, K> {
@@ -539,7 +540,7 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(c.notice.quiet.unwrap().to_string(), "22:00-06:00");
-        assert_eq!(c.notice.critical, Critical::none());
+        assert_eq!(c.notice.critical, Critical::parse("").unwrap());
         assert!(!c.notice.critical.is_critical("DISK_ROOT_HIGH"));
         assert_eq!(c.notice.remind, None);
         let c = cfg(&[("QUIET_HOURS", "off"), ("ALERT_REMIND", "90")]).unwrap();

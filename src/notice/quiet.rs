@@ -126,11 +126,6 @@ impl Default for Critical {
 }
 
 impl Critical {
-    /// Nothing is critical (`ALERT_CRITICAL=` set but empty).
-    pub fn none() -> Critical {
-        Critical(Vec::new())
-    }
-
     /// Parses a comma list of codes (`DISK_ROOT_HIGH`), unit codes
     /// (`SERVICE_DOWN:nginx.service`) and families (`SERVICE_DOWN:*`); empty
     /// means nothing is critical. Codes are matched without regard to case.

@@ -85,17 +85,21 @@ fn parts(p: &Problem) -> (String, &'static str) {
             "bukan 0 atau 1".into(),
             "1 untuk menyalakan; 0, atau dikosongkan, untuk mematikan",
         ),
+        K::QuietHours => (
+            "bukan rentang jam".into(),
+            "tulis JJ:MM-JJ:MM waktu setempat (boleh lewat tengah malam), atau off",
+        ),
+        K::AlertCodes => (
+            "bukan daftar kode peringatan".into(),
+            "tulis kode seperti DISK_ROOT_HIGH atau SERVICE_DOWN:*, dipisah koma",
+        ),
+        K::Minutes => (
+            "bukan jumlah menit".into(),
+            "tulis menit bulat; 0 untuk mematikan",
+        ),
         K::ProbeUrls => (
             "bukan daftar pasangan nama=http://alamat".into(),
             "pisahkan pasangannya dengan koma",
-        ),
-        K::QuietHours => (
-            "bukan rentang waktu".into(),
-            "tulis awal-akhir sebagai HH:MM-HH:MM (keduanya tidak boleh sama), atau off",
-        ),
-        K::AlertCodes => (
-            "berisi sesuatu yang bukan kode alert".into(),
-            "tulis kode-kode dipisah koma; SERVICE_DOWN:<unit> untuk satu layanan, KELUARGA:* untuk satu keluarga kode",
         ),
         K::PingUrl => (
             "bukan alamat http:// atau https:// (nilainya tidak ditampilkan: path-nya rahasia)"

@@ -60,10 +60,12 @@ pub enum ProblemKind {
     /// A switch: `1` on, `0` or unset off.
     Switch,
     ProbeUrls,
-    /// `QUIET_HOURS`: not `HH:MM-HH:MM` (or `off`), or a window that starts when it ends.
+    /// `QUIET_HOURS`: not `HH:MM-HH:MM`.
     QuietHours,
-    /// `ALERT_CRITICAL`: an entry that is not an alert code, `FAMILY:*` or `SERVICE_DOWN:<unit>`.
+    /// `ALERT_CRITICAL`: not a list of alert codes or `PREFIX:*`.
     AlertCodes,
+    /// `ALERT_REMIND`: not a number of minutes.
+    Minutes,
     /// A dead-man ping URL (its value is not kept: the path is the secret).
     PingUrl,
     /// A system setting found in `.env`, which cannot change it.
@@ -204,9 +206,6 @@ fn example(key: &str) -> Option<&'static str> {
         "ALERT_HYSTERESIS" => "5",
         "ALERT_CONSECUTIVE" => "2",
         "HEALTH_STALE_S" => "180",
-        "QUIET_HOURS" => "22:00-06:00",
-        "ALERT_CRITICAL" => "DISK_ROOT_HIGH,SERVICE_DOWN:*",
-        "ALERT_REMIND" => "360",
         "PING_HOSTS" => "1.1.1.1,8.8.8.8",
         "UPDATE_GIT_REPOS" => "/opt/potion-runner/app",
         "UPDATE_PIP_VENV" => "/opt/potion-runner/venv",

@@ -26,8 +26,6 @@ fn every_kind() -> Vec<ProblemKind> {
         K::Host,
         K::Switch,
         K::ProbeUrls,
-        K::QuietHours,
-        K::AlertCodes,
         K::PingUrl,
         K::SystemKeyInEnv,
     ];
