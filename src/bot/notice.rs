@@ -261,7 +261,10 @@ pub fn restart_html(t: &Texts, r: &RestartNotice) -> String {
 
 /// A report from a boot not yet announced queues the restart notice (none
 /// on the very first start) and marks the boot announced in the same write;
-/// a report of the announced boot moves its last-report time on.
+/// a report of the announced boot moves its last-report time on. The last
+/// report before the restart is the newer of the last one the bot saw and
+/// the last history sample before the boot (the bot may have been stopped
+/// hours before the power went, and then its clean stop vouches for nothing).
 fn boot(shared: &Shared, t: &Texts, st: &mut BotState, r: &HealthReport) {
     let (Some(id), Some(taken)) = (r.boot_id.as_deref(), parse_rfc3339(&r.taken_at)) else {
         return;
@@ -271,10 +274,21 @@ fn boot(shared: &Shared, t: &Texts, st: &mut BotState, r: &HealthReport) {
         n.last_report = n.last_report.max(Some(taken.timestamp()));
         return;
     }
+    let came_back = taken - TimeDelta::seconds(i64::try_from(r.uptime_s).unwrap_or(0));
+    // The health job kept writing while the bot was stopped: its history
+    // knows the real last report of the previous boot better than we do.
+    let history = shared.config().state_dir.join(crate::paths::HISTORY);
+    let samples = crate::history::read(&history).unwrap_or_else(|e| {
+        log::warn!("{e:#}");
+        Vec::new()
+    });
+    let last = n
+        .last_report
+        .max(newest_before(&samples, came_back.timestamp()));
     let facts = BootFacts {
         current: id,
-        came_back: taken - TimeDelta::seconds(i64::try_from(r.uptime_s).unwrap_or(0)),
-        last_before: n.last_report.and_then(|s| DateTime::from_timestamp(s, 0)),
+        came_back,
+        last_before: last.and_then(|s| DateTime::from_timestamp(s, 0)),
     };
     let notice = restart::restart_notice(n, &facts);
     restart::announce(n, id);
@@ -283,6 +297,11 @@ fn boot(shared: &Shared, t: &Texts, st: &mut BotState, r: &HealthReport) {
         let html = restart_html(t, &notice);
         shared.enqueue_item(st, item(html, None, false));
     }
+}
+
+/// The newest history sample before `t` (unix seconds).
+fn newest_before(samples: &[crate::history::Sample], t: i64) -> Option<i64> {
+    samples.iter().map(|s| s.t).filter(|&s| s < t).max()
 }
 
 /// At start, after the first look: a clean-stop record of this same boot was
@@ -471,6 +490,26 @@ mod tests {
         );
         let id = texts(Lang::Id);
         assert!(restart_html(id, &n).contains(id.notice.unclean));
+    }
+
+    #[test]
+    fn the_last_report_before_a_boot_comes_from_the_history_too() {
+        let sample = |t| crate::history::Sample {
+            t,
+            cpu: 1.0,
+            ram: 1.0,
+            swap: 0.0,
+            disk_root: 1.0,
+            disk_data: f32::NAN,
+            temp: f32::NAN,
+            load1: 0.1,
+            alerts: 0,
+            probe_ms: f32::NAN,
+        };
+        let h = [sample(100), sample(160), sample(220), sample(400)];
+        assert_eq!(newest_before(&h, 300), Some(220));
+        assert_eq!(newest_before(&h, 100), None);
+        assert_eq!(newest_before(&[], 300), None);
     }
 
     #[test]

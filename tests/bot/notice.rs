@@ -53,7 +53,11 @@ impl World {
     /// Writes `last_health.json` (temp file, then rename) with `boot_id`
     /// and a server up for `uptime_s`.
     fn health(&self, alerts: &[&str], boot_id: &str, uptime_s: u64) {
-        let taken_at = now();
+        self.health_at(alerts, boot_id, uptime_s, &now());
+    }
+
+    /// [`World::health`] taken at `taken_at`.
+    fn health_at(&self, alerts: &[&str], boot_id: &str, uptime_s: u64, taken_at: &str) {
         let alerts: Vec<_> = alerts
             .iter()
             .map(|c| json!({"code": c, "since": taken_at, "value": 97.0, "threshold": 90.0}))
@@ -223,7 +227,9 @@ fn quiet_is_set_from_chat_saved_audited_and_shown_in_status() {
 
 /// Starts on this machine's boot, stops (cleanly or not), comes back on
 /// another boot: one restart notice, also after the bot restarts again.
-fn restart_notice(clean: bool) -> String {
+/// With `ran_on`, the health job's history goes on for 6 minutes after the
+/// bot stopped, and the server comes back 10 minutes from now.
+fn restart_notice(clean: bool, ran_on: bool) -> String {
     let (w, bot) = World::up("ALERT_REMIND=0\n");
     let own = lease::boot_id().unwrap();
     if clean {
@@ -233,7 +239,27 @@ fn restart_notice(clean: bool) -> String {
         drop(bot); // SIGKILL: no clean stop recorded
     }
     std::thread::sleep(Duration::from_millis(2100));
-    w.health(&[], OTHER_BOOT, 1);
+    if ran_on {
+        let later = |m| Utc::now() + TimeDelta::minutes(m);
+        let sample = potion_runner::history::Sample {
+            t: later(6).timestamp(),
+            cpu: 5.0,
+            ram: 20.0,
+            swap: 0.0,
+            disk_root: 40.0,
+            disk_data: f32::NAN,
+            temp: 50.0,
+            load1: 0.1,
+            alerts: 0,
+            probe_ms: f32::NAN,
+        };
+        let history = w.sb.state_dir().join("history.bin");
+        potion_runner::history::append(&history, &sample).unwrap();
+        let back = later(10).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        w.health_at(&[], OTHER_BOOT, 1, &back);
+    } else {
+        w.health(&[], OTHER_BOOT, 1);
+    }
     let bot = w.run();
     let text = w.wait_message("restarted", WAIT);
     bot.stop();
@@ -248,7 +274,7 @@ fn restart_notice(clean: bool) -> String {
 
 #[test]
 fn a_new_boot_after_a_clean_stop_is_told_once_as_clean() {
-    let text = restart_notice(true);
+    let text = restart_notice(true, false);
     assert!(text.contains("The shutdown was clean."), "{text}");
     assert!(text.contains("Last report before:"), "{text}");
     assert!(!text.contains("unknown"), "the gap is known: {text}");
@@ -256,8 +282,17 @@ fn a_new_boot_after_a_clean_stop_is_told_once_as_clean() {
 
 #[test]
 fn a_new_boot_without_a_clean_stop_is_told_once_as_a_crash() {
-    let text = restart_notice(false);
+    let text = restart_notice(false, false);
     assert!(text.contains("No clean shutdown"), "{text}");
+}
+
+#[test]
+fn a_clean_stop_long_before_the_server_went_away_does_not_vouch_for_it() {
+    let text = restart_notice(true, true);
+    assert!(text.contains("No clean shutdown"), "{text}");
+    // Four minutes between the history's last sample and the boot, to the second.
+    let gap = text.contains("gone for 3m 5") || text.contains("gone for 4m 0");
+    assert!(gap, "from the history's last sample: {text}");
 }
 
 #[test]
