@@ -36,8 +36,8 @@ pub fn leases(state_dir: &Path) -> Vec<Lease> {
 /// One look of the watcher, after the diff: every change through
 /// `on_change`, then `tick`, then the boot check. `active` is what the
 /// health report says is on now (for the details of a released alert).
-/// Runs inside `update_state`, so it takes the texts rather than asking the
-/// shared state for them (its lock is held).
+/// Runs inside `update_state` (the state lock is held); the watcher picks
+/// the texts before it.
 #[allow(clippy::too_many_arguments)] // the watcher's one call, each part named
 pub fn apply(
     shared: &Shared,
