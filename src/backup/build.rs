@@ -11,60 +11,26 @@
 //! number of files.
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::ffi::{CString, OsStr};
+use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{Receiver, Sender, SyncSender};
-use std::sync::{Arc, Mutex};
+use std::sync::mpsc::{Receiver, SyncSender};
 
 use anyhow::{Result, anyhow};
 
 use super::at::{self, Dir};
-use super::copy::{self, BUF_SIZE, Copied, CopyError, Counters};
+use super::copy::{self, CopyError, Counters};
 use super::manifest::{Reader, Writer};
 use super::record::{Rec, cmp_path};
 use super::scan::SrcMeta;
 use super::walk::{Found, Visitor};
+use super::work::{self, Budget, Done, Item, Job, LINK_BATCH, Links};
 use crate::files::backup::{EntryKind, ManifestTotals};
 
 /// Records waiting for an earlier copy before the walk waits too.
 pub const MAX_PENDING: usize = 4096;
-
-/// A copy for a worker.
-pub struct Job {
-    seq: u64,
-    src: Arc<Dir>,
-    name: CString,
-    abs: PathBuf,
-    dest: Arc<Dir>,
-}
-
-type Done = (u64, Result<Copied, CopyError>);
-
-/// The copy worker loop: takes jobs until the walk closes the queue.
-pub fn worker(jobs: &Mutex<Receiver<Job>>, done: Sender<Done>, stop: &AtomicBool, set_owner: bool) {
-    let mut buf = vec![0u8; BUF_SIZE];
-    loop {
-        let Ok(j) = jobs.lock().unwrap().recv() else {
-            return;
-        };
-        if stop.load(Ordering::Relaxed) {
-            return;
-        }
-        let name = OsStr::from_bytes(j.name.to_bytes());
-        let r = match j.src.open_source(&j.name) {
-            Ok(f) => copy::copy_file(f, &j.abs, &j.dest, name, &j.abs, &mut buf, set_owner),
-            Err(e) => Err(CopyError::Source(format!(
-                "{} skipped: {e}",
-                j.abs.display()
-            ))),
-        };
-        if done.send((j.seq, r)).is_err() {
-            return;
-        }
-    }
-}
 
 /// A file is unchanged only when size, mtime, mode, owner, ctime and inode
 /// all match the previous record; then its hash carries over. The ctime
@@ -113,7 +79,7 @@ pub struct Builder<'a> {
     pub stop: &'a AtomicBool,
     pub set_owner: bool,
     /// Bytes that may still be copied before the disk's safety margin.
-    pub budget: u64,
+    pub budget: &'a Budget,
     pub totals: ManifestTotals,
     pub warnings: Vec<String>,
     frames: Vec<Frame>,
@@ -123,6 +89,8 @@ pub struct Builder<'a> {
     pending: VecDeque<Pending>,
     base: u64,
     last_dir: SrcMeta,
+    /// Unchanged files of the current folder not yet sent to a worker.
+    batch: Option<Links>,
 }
 
 impl<'a> Builder<'a> {
@@ -138,7 +106,7 @@ impl<'a> Builder<'a> {
         writer: Writer,
         counters: &'a Counters,
         stop: &'a AtomicBool,
-        budget: u64,
+        budget: &'a Budget,
     ) -> Builder<'a> {
         let root = Frame {
             dest: tmp.clone(),
@@ -167,6 +135,7 @@ impl<'a> Builder<'a> {
             pending: VecDeque::new(),
             base: 0,
             last_dir: SrcMeta::default(),
+            batch: None,
         }
     }
 
@@ -215,26 +184,14 @@ impl<'a> Builder<'a> {
         }
         let damaged = self.damaged.contains(&rec.path);
         let hash = decide(&f.stat.meta, prev.as_ref().filter(|_| !damaged));
-        if let (Some(h), Some(p)) = (hash, &frame.prev) {
-            match p.link_to(f.name, &dest, f.name) {
-                Ok(()) => {
-                    self.counters.files_done.fetch_add(1, Ordering::Relaxed);
-                    self.counters
-                        .bytes_done
-                        .fetch_add(rec.meta.size, Ordering::Relaxed);
-                    let rec = Rec {
-                        hash: Some(h),
-                        ..rec
-                    };
-                    self.push(Pending::Rec(rec, Wait::Ready));
-                    return Ok(());
-                }
-                // The old copy is gone or has too many links: copy afresh.
-                Err(e) if matches!(e.raw_os_error(), Some(libc::ENOENT) | Some(libc::EMLINK)) => {}
-                Err(e) => return Err(self.dest_err(f.rel, e)),
-            }
+        if let (Some(h), Some(p)) = (hash, frame.prev.clone()) {
+            let rec = Rec {
+                hash: Some(h),
+                ..rec
+            };
+            return self.link(f, rec, p, dest);
         }
-        if f.stat.allocated > self.budget {
+        if !self.budget.take(f.stat.allocated) {
             return Err(anyhow!(
                 "not enough space on the backup disk {}: copying {} needs about {} more, \
                  and the disk's safety margin must stay free; free some space or prune old snapshots",
@@ -243,15 +200,46 @@ impl<'a> Builder<'a> {
                 crate::human::bytes(f.stat.allocated)
             ));
         }
-        self.budget -= f.stat.allocated;
         let seq = self.push(Pending::Rec(rec, Wait::Copying));
-        let job = Job {
+        self.send(Job::Copy(work::Copy {
             seq,
             src: f.dir.clone(),
             name: f.name.to_owned(),
             abs: f.abs.to_path_buf(),
             dest,
+        }))
+    }
+
+    /// An unchanged file: queued for a worker to link, in a batch of its folder.
+    fn link(&mut self, f: &Found, rec: Rec, prev: Arc<Dir>, dest: Arc<Dir>) -> Result<()> {
+        let seq = self.push(Pending::Rec(rec, Wait::Copying));
+        let item = Item {
+            seq,
+            name: f.name.to_owned(),
+            allocated: f.stat.allocated,
         };
+        match &mut self.batch {
+            Some(b) if b.takes(f.dir, &dest) => b.items.push(item),
+            _ => {
+                self.flush()?;
+                self.batch = Some(Links::new(f, prev, dest, &self.tmp_shown, item));
+            }
+        }
+        match &self.batch {
+            Some(b) if b.items.len() >= LINK_BATCH => self.flush(),
+            _ => Ok(()),
+        }
+    }
+
+    /// Sends the pending batch of links to the workers.
+    fn flush(&mut self) -> Result<()> {
+        match self.batch.take() {
+            Some(b) => self.send(Job::Links(b)),
+            None => Ok(()),
+        }
+    }
+
+    fn send(&self, job: Job) -> Result<()> {
         self.jobs
             .as_ref()
             .expect("open while walking")
@@ -259,21 +247,30 @@ impl<'a> Builder<'a> {
             .map_err(|_| anyhow!("the copy workers stopped"))
     }
 
-    fn take_result(&mut self, (seq, r): Done) -> Result<()> {
+    fn take_result(&mut self, d: Done) -> Result<()> {
+        match d {
+            Done::Copy(seq, r) => self.placed(seq, r.map(Some)),
+            Done::Links(v) => v.into_iter().try_for_each(|(seq, r)| self.placed(seq, r)),
+        }
+    }
+
+    /// A worker's result for the record `seq`: linked (`None`) or copied.
+    fn placed(&mut self, seq: u64, r: work::Placed) -> Result<()> {
         let Some(Pending::Rec(rec, wait)) = self.pending.get_mut((seq - self.base) as usize) else {
             return Err(anyhow!("internal error: no record waits for copy {seq}"));
         };
         match r {
-            Ok(c) => {
-                rec.meta = c.meta;
-                rec.hash = Some(c.blake3);
-                self.totals.new_files += 1;
-                self.totals.new_bytes += c.meta.size;
+            Ok(copied) => {
+                if let Some(c) = copied {
+                    rec.meta = c.meta;
+                    rec.hash = Some(c.blake3);
+                    self.totals.new_files += 1;
+                    self.totals.new_bytes += c.meta.size;
+                    self.warnings.extend(c.warning);
+                }
                 self.counters.files_done.fetch_add(1, Ordering::Relaxed);
-                self.counters
-                    .bytes_done
-                    .fetch_add(c.meta.size, Ordering::Relaxed);
-                self.warnings.extend(c.warning);
+                let size = rec.meta.size;
+                self.counters.bytes_done.fetch_add(size, Ordering::Relaxed);
                 *wait = Wait::Ready;
             }
             Err(CopyError::Source(w)) => *wait = Wait::Failed(w),
@@ -302,6 +299,8 @@ impl<'a> Builder<'a> {
                 if !all && self.pending.len() < MAX_PENDING {
                     return Ok(());
                 }
+                // What the front waits for may still be in the batch.
+                self.flush()?;
                 let d = self
                     .done
                     .recv()
@@ -365,6 +364,7 @@ impl<'a> Builder<'a> {
 
     /// Closes the job queue (the workers end) and waits for the rest.
     pub fn close(&mut self) -> Result<()> {
+        self.flush()?;
         self.jobs = None;
         self.drain(true)
     }
@@ -436,6 +436,7 @@ impl Visitor for Builder<'_> {
     }
 
     fn leave(&mut self, _rel: &[u8]) -> Result<()> {
+        self.flush()?;
         let f = self.frames.pop().expect("entered");
         self.push(Pending::DirMeta(f.dest, f.meta));
         self.drain(false)
