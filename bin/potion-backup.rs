@@ -1,4 +1,4 @@
-//! `potion-backup`: snapshots, verify, prune, restore and list (contract §2).
+//! `potion-backup`: snapshots, verify, prune, restore and list (`docs/contract.md` §2).
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -15,7 +15,8 @@ APP_DIR=/opt/potion-runner
 ENV_FILE=$APP_DIR/.env
 SUDOERS_LIVE=/etc/sudoers.d/potion-runner
 HELPER=/usr/local/bin/potion-helper
-TIMERS=(potion-runner-health.timer potion-runner-backup.timer potion-runner-verify.timer)
+TIMERS=(potion-runner-health.timer potion-runner-backup.timer potion-runner-verify.timer
+        potion-runner-smart.timer)
 BOT_UNIT=potion-runner.service
 
 say() { echo "potion-runner: $*"; }

@@ -375,7 +375,9 @@ fn git_pull_asks_then_shows_progress_summary_and_document() {
     assert!(q.contains("expires in 60 s"), "{q}");
     let buttons = w.buttons("Really pull the repositories");
     assert_eq!(buttons.len(), 2, "{buttons:?}");
-    assert!(buttons[0].starts_with("o:y:") && buttons[1].starts_with("o:n:"));
+    assert!(
+        buttons[0].starts_with("c:") && buttons[0].ends_with(":y") && buttons[1].ends_with(":n")
+    );
     // Nothing ran before the Yes.
     assert_eq!(git(&work, &["rev-parse", "HEAD"]), old);
     w.api.push_callback(ADMIN, &buttons[0]);

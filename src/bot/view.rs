@@ -8,7 +8,7 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 
 use crate::config::Config;
-use crate::files::backup::{BackupOutcome, SnapshotIndex};
+use crate::files::backup::{BackupOutcome, SnapshotIndex, VerifySummary};
 use crate::files::health::HealthReport;
 use crate::files::{HasSchema, parse_rfc3339, read_json_if_exists};
 
@@ -286,6 +286,24 @@ pub fn backup_list(
 }
 
 /// One line about a finished backup run (also the end of `/backup_now`).
+/// How a verify ended: intact, or how many problems it found (HTML).
+pub fn verify_outcome(t: &Texts, v: &VerifySummary) -> String {
+    let tpl = if v.status == "ok" && v.problems == 0 {
+        t.verify_ok
+    } else {
+        t.verify_damaged
+    };
+    fill(
+        tpl,
+        &[
+            ("id", &esc(&v.id)),
+            ("problems", &v.problems.to_string()),
+            ("checked", &v.checked_files.to_string()),
+            ("total", &v.total_files.to_string()),
+        ],
+    )
+}
+
 pub fn outcome_line(t: &Texts, b: &BackupOutcome) -> String {
     let icon = match b.status.as_str() {
         "ok" => "✅",

@@ -91,7 +91,7 @@ pub fn parse_args(args: &str) -> Result<(Metric, u32), String> {
     Ok((metric, hours))
 }
 
-fn parse_hours(raw: &str) -> Result<u32, String> {
+pub fn parse_hours(raw: &str) -> Result<u32, String> {
     let digits = raw.strip_suffix(['h', 'H']).unwrap_or(raw);
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return Err(format!(
@@ -108,19 +108,6 @@ fn parse_hours(raw: &str) -> Result<u32, String> {
 
 /// Ranges offered as buttons under a chart, in hours.
 pub const RANGE_CHOICES: [u32; 5] = [2, 6, 24, 72, 168];
-
-/// Callback data for an inline button that redraws the chart (well under Telegram's 64 bytes).
-pub fn callback_data(metric: Metric, hours: u32) -> String {
-    format!("chart:{}:{hours}", metric.name())
-}
-
-/// Reads [`callback_data`] back; `None` for anything else, including hours out of range.
-pub fn parse_callback(data: &str) -> Option<(Metric, u32)> {
-    let rest = data.strip_prefix("chart:")?;
-    let (metric, hours) = rest.split_once(':')?;
-    let metric = Metric::ALL.into_iter().find(|m| m.name() == metric)?;
-    Some((metric, parse_hours(hours).ok()?))
-}
 
 /// Min, average and max of the finite values in range.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -656,24 +643,7 @@ mod tests {
     }
 
     #[test]
-    fn callbacks_round_trip() {
-        for m in Metric::ALL {
-            for h in RANGE_CHOICES {
-                let data = callback_data(m, h);
-                assert!(data.len() <= 64);
-                assert_eq!(parse_callback(&data), Some((m, h)));
-            }
-        }
-        for bad in [
-            "chart:gpu:6",
-            "chart:cpu:0",
-            "chart:cpu:999",
-            "chart:cpu",
-            "svc:cpu:6",
-            "",
-        ] {
-            assert_eq!(parse_callback(bad), None, "{bad:?}");
-        }
+    fn range_buttons_are_named_in_both_languages() {
         assert_eq!(texts(Lang::Id).chart.range_button(72), "3 hari");
         assert_eq!(texts(Lang::En).chart.range_button(6), "6 h");
     }

@@ -31,6 +31,8 @@ pub const SYSTEM_KEYS: &[&str] = &[
     "SELF_SERVICE",
     // The root-run backup job GETs it: the bot's user must not aim root's requests.
     "BACKUP_HEALTHCHECK_URL",
+    // How often root's SMART check runs smartctl on the disks.
+    "SMART_INTERVAL",
 ];
 
 /// Every key the contract defines. Environment variables with these names

@@ -277,7 +277,7 @@ pub fn handle(req: &Request, policy: &Policy, facts: &plan::Facts) -> Outcome {
     };
     match exec::execute(&steps) {
         Ok(out) => Outcome::Ok(out),
-        Err(why) => Outcome::Failed(why),
+        Err(why) => Outcome::Failed(why.to_string()),
     }
 }
 

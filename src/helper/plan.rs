@@ -204,16 +204,15 @@ fn restore_plan(id: &str, path: &str, facts: &Facts) -> Result<Vec<Step>, Refusa
     })])
 }
 
-/// `potion-backup restore --json` output → the lines the helper prints.
-pub fn restored_lines(stdout: &str) -> Result<String, String> {
+/// `potion-backup restore --json` output → the lines the helper prints;
+/// `None` when the output holds no result.
+pub fn restored_lines(stdout: &str) -> Option<String> {
     let line = stdout
         .lines()
         .rev()
-        .find(|l| l.trim_start().starts_with('{'));
-    let r: crate::files::backup::RestoreResult = line
-        .and_then(|l| serde_json::from_str(l).ok())
-        .ok_or_else(|| format!("potion-backup restore gave no result: {}", stdout.trim()))?;
-    Ok(format!(
+        .find(|l| l.trim_start().starts_with('{'))?;
+    let r: crate::files::backup::RestoreResult = serde_json::from_str(line).ok()?;
+    Some(format!(
         "restored-to: {}\nfiles: {}\nbytes: {}\nverified: {}\n",
         r.dest,
         r.files,
@@ -642,7 +641,7 @@ mod tests {
             restored_lines(out).unwrap(),
             "restored-to: /b/restored/20260314T031500Z/opt/app\nfiles: 3\nbytes: 1234\nverified: yes\n"
         );
-        assert!(restored_lines("restored 3 files\n").is_err());
-        assert!(restored_lines("").is_err());
+        assert!(restored_lines("restored 3 files\n").is_none());
+        assert!(restored_lines("").is_none());
     }
 }

@@ -6,6 +6,7 @@
 //! allowlist that is unreadable, untrusted or has a bad line refuses every
 //! unit rather than falling back to something looser.
 
+use std::fmt;
 use std::fs;
 use std::io::ErrorKind;
 use std::os::unix::fs::MetadataExt;
@@ -171,21 +172,25 @@ impl Allowlist {
     /// Parses the allowlist text: one pattern a line, `#` comments, blank
     /// lines ignored. A bare name like `ollama` means `ollama.service`.
     /// A line that is not a valid pattern is an error naming it.
-    pub fn parse(text: &str) -> Result<Allowlist, String> {
+    pub fn parse(text: &str) -> Result<Allowlist, BadLine> {
         let mut patterns = Vec::new();
         for (i, raw) in text.lines().enumerate() {
             let line = raw.split('#').next().unwrap_or("").trim();
             if line.is_empty() {
                 continue;
             }
-            let bad = |why: String| format!("line {}: {line:?}: {why}", i + 1);
+            let bad = |why| BadLine {
+                line: i + 1,
+                text: line.to_string(),
+                why,
+            };
             let pattern = if line.contains(['*', '?', '[']) {
                 check_pattern_chars(line).map_err(bad)?;
                 line.to_string()
             } else {
-                validate::service_name(line).map_err(bad)?
+                validate::service_name(line).map_err(|e| bad(BadPattern::Name(e)))?
             };
-            let glob = Glob::new(&pattern).map_err(|e| bad(e.to_string()))?;
+            let glob = Glob::new(&pattern).map_err(|e| bad(BadPattern::Glob(e)))?;
             patterns.push((pattern, glob.compile_matcher()));
         }
         Ok(Allowlist { patterns })
@@ -200,7 +205,41 @@ impl Allowlist {
     }
 }
 
-fn check_pattern_chars(p: &str) -> Result<(), String> {
+/// A line of the allowlist that is not a usable pattern: the whole list is
+/// then refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadLine {
+    /// 1-based line number.
+    pub line: usize,
+    pub text: String,
+    pub why: BadPattern,
+}
+
+/// What is wrong with an allowlist line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BadPattern {
+    /// A character that no unit name or glob needs.
+    Char(char),
+    /// A plain name that is not a valid service name.
+    Name(String),
+    /// A glob that does not compile.
+    Glob(globset::Error),
+}
+
+impl fmt::Display for BadLine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "line {}: {:?}: ", self.line, self.text)?;
+        match &self.why {
+            BadPattern::Char(c) => write!(f, "the character {c:?} has no place in a unit pattern"),
+            BadPattern::Name(e) => write!(f, "{e}"),
+            BadPattern::Glob(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for BadLine {}
+
+fn check_pattern_chars(p: &str) -> Result<(), BadPattern> {
     match p.chars().find(|c| {
         !(c.is_ascii_alphanumeric()
             || matches!(
@@ -208,9 +247,7 @@ fn check_pattern_chars(p: &str) -> Result<(), String> {
                 ':' | '-' | '_' | '.' | '@' | '\\' | '*' | '?' | '[' | ']' | '!'
             ))
     }) {
-        Some(c) => Err(format!(
-            "the character {c:?} has no place in a unit pattern"
-        )),
+        Some(c) => Err(BadPattern::Char(c)),
         None => Ok(()),
     }
 }
@@ -359,20 +396,54 @@ pub struct Owner {
     pub is_symlink: bool,
 }
 
+/// Why a file or folder cannot be trusted as root's word.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Untrusted {
+    Symlink {
+        what: String,
+    },
+    NotRoot {
+        what: String,
+        uid: u32,
+    },
+    /// `mode` holds the permission bits only.
+    Writable {
+        what: String,
+        mode: u32,
+    },
+}
+
+impl fmt::Display for Untrusted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Untrusted::Symlink { what } => write!(f, "{what} is a symlink"),
+            Untrusted::NotRoot { what, uid } => {
+                write!(f, "{what} is not owned by root (uid {uid})")
+            }
+            Untrusted::Writable { what, mode } => {
+                write!(f, "{what} is writable by group or others (mode {mode:o})")
+            }
+        }
+    }
+}
+
+impl std::error::Error for Untrusted {}
+
 /// Decides whether a path with these facts may be trusted as root's word:
 /// owned by root, not a symlink, and writable by nobody else.
-pub fn trust(what: &str, o: Owner) -> Result<(), String> {
+pub fn trust(what: &str, o: Owner) -> Result<(), Untrusted> {
+    let what = what.to_string();
     if o.is_symlink {
-        return Err(format!("{what} is a symlink"));
+        return Err(Untrusted::Symlink { what });
     }
     if o.uid != 0 {
-        return Err(format!("{what} is not owned by root (uid {})", o.uid));
+        return Err(Untrusted::NotRoot { what, uid: o.uid });
     }
     if o.mode & 0o022 != 0 {
-        return Err(format!(
-            "{what} is writable by group or others (mode {:o})",
-            o.mode & 0o7777
-        ));
+        return Err(Untrusted::Writable {
+            what,
+            mode: o.mode & 0o7777,
+        });
     }
     Ok(())
 }
@@ -395,18 +466,22 @@ pub fn load(path: &Path) -> Source {
         Err(e) if e.kind() == ErrorKind::NotFound => return Source::DenylistOnly,
         Err(e) => return Source::Broken(format!("cannot read it: {e}")),
     };
+    if let Err(why) = trust(&path.display().to_string(), file) {
+        return Source::Broken(why.to_string());
+    }
     let dir = path.parent().unwrap_or(Path::new("/"));
-    let checks = trust(&path.display().to_string(), file).and_then(|()| {
-        let d = owner_of(dir).map_err(|e| format!("cannot inspect {}: {e}", dir.display()))?;
-        trust(&dir.display().to_string(), d)
-    });
-    if let Err(why) = checks {
-        return Source::Broken(why);
+    match owner_of(dir) {
+        Ok(d) => {
+            if let Err(why) = trust(&dir.display().to_string(), d) {
+                return Source::Broken(why.to_string());
+            }
+        }
+        Err(e) => return Source::Broken(format!("cannot inspect {}: {e}", dir.display())),
     }
     match fs::read_to_string(path) {
         Ok(text) => match Allowlist::parse(&text) {
             Ok(list) => Source::Allowlist(list),
-            Err(why) => Source::Broken(why),
+            Err(why) => Source::Broken(why.to_string()),
         },
         Err(e) => Source::Broken(format!("cannot read it: {e}")),
     }
@@ -703,6 +778,7 @@ mod tests {
         assert!(
             Allowlist::parse("ok.service\nfoo;bar\n")
                 .unwrap_err()
+                .to_string()
                 .contains("line 2")
         );
         assert!(Allowlist::parse("a b*\n").is_err());

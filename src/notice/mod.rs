@@ -1,4 +1,4 @@
-//! Alerts people can live with (issue 13): the pure rules that decide whether
+//! Alerts people can live with (`docs/alerts.md`): the pure rules that decide whether
 //! an alert change goes out now, waits, is folded into another message or is
 //! dropped, plus when a reminder or a restart notice is due.
 //!

@@ -76,6 +76,17 @@ pub struct Texts {
     pub backup_progress: &'static str,
     pub backup_started: &'static str,
     pub backup_no_result: &'static str,
+    /// The button under a crashed unit's reply that shows its journal.
+    pub btn_logs: &'static str,
+    pub verify_started: &'static str,
+    /// `{elapsed}`.
+    pub verify_running: &'static str,
+    /// `{id}`, `{checked}`, `{total}`.
+    pub verify_ok: &'static str,
+    /// `{id}`, `{problems}`, `{checked}`, `{total}`.
+    pub verify_damaged: &'static str,
+    /// `{state}`: the verify unit's state.
+    pub verify_no_result: &'static str,
 
     /// The name of an alert code family.
     pub alert_name: fn(AlertCode) -> &'static str,
