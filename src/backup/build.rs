@@ -1,7 +1,8 @@
 //! Building a snapshot as a stream: the walk (one `fstatat` per entry)
 //! decides each file by merging with the previous manifest's sorted records,
-//! links unchanged files itself (`linkat` on the open folder handles of both
-//! snapshots, no read), hands changed ones to copy workers, and a reorder
+//! hands unchanged files to the workers in per-folder batches to link
+//! (`linkat` on the open folder handles of both snapshots, no read) and
+//! changed ones to copy ([`super::work`]), and a reorder
 //! queue writes manifest records in path order as they complete, sets folder
 //! modes and times once a folder's contents are in, and links the second
 //! and later names of a hard-linked file to its first.
@@ -233,10 +234,8 @@ impl<'a> Builder<'a> {
 
     /// Sends the pending batch of links to the workers.
     fn flush(&mut self) -> Result<()> {
-        match self.batch.take() {
-            Some(b) => self.send(Job::Links(b)),
-            None => Ok(()),
-        }
+        let batch = self.batch.take();
+        batch.map_or(Ok(()), |b| self.send(Job::Links(b)))
     }
 
     fn send(&self, job: Job) -> Result<()> {
