@@ -76,7 +76,13 @@ fn writes_report_state_history_and_textfile() {
     let state = read_json(&sb.state_dir().join("health-state.json"));
     assert!(state["cpu"]["total"].as_u64().unwrap() > 0);
     let hist = std::fs::read(sb.state_dir().join("history.bin")).unwrap();
-    assert_eq!(hist.len(), 8 + 40, "header and one record");
+    assert_eq!(
+        hist.len(),
+        8 + potion_runner::history::RECORD_LEN,
+        "header and one record"
+    );
+    let sample = potion_runner::history::read(&sb.state_dir().join("history.bin")).unwrap()[0];
+    assert!(sample.probe_ms.is_nan(), "no PROBE_URLS: no latency");
     let prom = std::fs::read_to_string(sb.state_dir().join("potion.prom")).unwrap();
     assert!(prom.contains("# TYPE potion_memory_percent gauge\npotion_memory_percent "));
     assert!(prom.contains("potion_disk_present{name=\"data\","));
@@ -99,7 +105,7 @@ fn cpu_percent_comes_from_counters_between_two_runs() {
     assert!((0.0..=100.0).contains(&p), "{p}");
     assert!(!second["notes"].to_string().contains("first run"));
     let hist = std::fs::read(sb.state_dir().join("history.bin")).unwrap();
-    assert_eq!(hist.len(), 8 + 2 * 40);
+    assert_eq!(hist.len(), 8 + 2 * potion_runner::history::RECORD_LEN);
 }
 
 #[test]
@@ -328,7 +334,16 @@ fn probes_and_dead_man_ping_against_local_servers() {
         (by("up")["ok"].clone(), by("up")["status"].clone()),
         (true.into(), 200.into())
     );
-    assert!(by("up")["latency_ms"].as_f64().unwrap() < 2000.0);
+    let up_ms = by("up")["latency_ms"].as_f64().unwrap();
+    assert!(up_ms < 2000.0);
+    // The history keeps the slowest answer (the 500 counts; the refused and
+    // the hung ones gave none), for /chart probe.
+    let answered = ["up", "broken"].map(|n| by(n)["latency_ms"].as_f64().unwrap());
+    let hist = potion_runner::history::read(&sb.state_dir().join("history.bin")).unwrap();
+    assert_eq!(
+        f64::from(hist[0].probe_ms),
+        f64::from(answered[0].max(answered[1]) as f32)
+    );
     assert_eq!(
         (by("broken")["ok"].clone(), by("broken")["status"].clone()),
         (false.into(), 500.into())

@@ -114,7 +114,7 @@ pub fn worker(
 ) {
     let mut buf = vec![0u8; BUF_SIZE];
     loop {
-        let Ok(j) = jobs.lock().unwrap().recv() else {
+        let Ok(j) = crate::sync::lock(jobs).recv() else {
             return;
         };
         if stop.load(Ordering::Relaxed) {

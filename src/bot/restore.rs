@@ -69,11 +69,11 @@ pub fn plan(args: &str, newest: Option<&str>) -> Ask {
     };
     let id = match validate::snapshot_id(id) {
         Ok(id) => id,
-        Err(e) => return Ask::Refuse(e),
+        Err(e) => return Ask::Refuse(e.to_string()),
     };
     match validate::restore_path(path) {
         Ok(path) => Ask::Confirm { id, path },
-        Err(e) => Ask::Refuse(e),
+        Err(e) => Ask::Refuse(e.to_string()),
     }
 }
 
@@ -155,13 +155,13 @@ pub fn reason(line: &str) -> String {
 pub fn outcome(
     r: &RestoreTexts,
     id: &str,
-    out: Result<crate::process::Output, String>,
+    out: anyhow::Result<crate::process::Output>,
 ) -> (String, AuditResult) {
     let failed =
         |tpl: &str, why: String| (fill(tpl, &[("err", &esc(&why))]), AuditResult::Failed(why));
     let out = match out {
         Ok(o) => o,
-        Err(e) => return failed(r.unavailable, e),
+        Err(e) => return failed(r.unavailable, format!("{e:#}")),
     };
     if out.timed_out {
         return failed(
@@ -271,7 +271,7 @@ pub async fn run_confirmed(req: &Req, msg_id: MessageId, id: &str, path: &str) -
     let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + TICK, TICK);
     let out = loop {
         tokio::select! {
-            out = &mut run => break out.map_err(|e| format!("{e:#}")),
+            out = &mut run => break out,
             _ = tick.tick() => progress.show(&running(started.elapsed().as_secs())).await,
         }
     };
@@ -385,7 +385,7 @@ mod tests {
         assert!(matches!(res, AuditResult::Failed(ref m) if m.contains("no snapshot")));
         assert!(html.starts_with("❌ The restore failed"), "{html}");
         assert!(matches!(res, AuditResult::Failed(ref m) if m == "there is no snapshot X"));
-        let long = "potion-helper: failed: /usr/local/bin/potion-backup --env /e restore --json -- X /a failed (exit code 1): potion-backup: 2 files already exist at the destination\n";
+        let long = "potion-helper: failed: /usr/bin/potion-backup --env /e restore --json -- X /a failed (exit code 1): potion-backup: 2 files already exist at the destination\n";
         let (html, _) = outcome(r, ID, Ok(output(1, "", long)));
         assert_eq!(
             html,
@@ -395,7 +395,7 @@ mod tests {
         assert!(html.contains("helper could not be run"), "{html}");
         let (_, res) = outcome(r, ID, Ok(output(0, "odd\n", "")));
         assert!(matches!(res, AuditResult::Failed(_)));
-        let (_, res) = outcome(r, ID, Err("no sudo".into()));
+        let (_, res) = outcome(r, ID, Err(anyhow::anyhow!("no sudo")));
         assert!(matches!(res, AuditResult::Failed(_)));
     }
 

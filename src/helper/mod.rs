@@ -4,9 +4,10 @@
 //!
 //! It trusts nothing the caller controls: configuration comes only from
 //! `/opt/potion-runner/.env` (never the environment; `--env` is refused under
-//! sudo), the unit allowlist only from a root-owned file (`policy`), and
+//! sudo), the unit allowlist only from a root-owned file (`allowlist`), and
 //! children run with a cleared environment and a fixed `PATH`. No shell, ever.
 
+pub mod allowlist;
 pub mod denylist;
 pub mod exec;
 pub mod plan;
@@ -48,6 +49,8 @@ pub enum Request {
         id: String,
         path: String,
     },
+    /// Power the machine off (the last step of the staged battery response).
+    PowerOff,
 }
 
 impl Request {
@@ -62,6 +65,7 @@ impl Request {
             Request::AptUpdate => "apt update".into(),
             Request::AptUpgrade => "apt upgrade".into(),
             Request::Restore { id, path } => format!("restore {id:?} {path:?}"),
+            Request::PowerOff => "power off".into(),
         }
     }
 }
@@ -168,7 +172,7 @@ pub fn load_config(
 /// The policy for this machine: the allowlist file plus the configured `SELF_SERVICE`.
 pub fn machine_policy(cfg: &Config) -> Policy {
     Policy::new(
-        policy::load(Path::new(paths::ALLOWED_UNITS_FILE)),
+        allowlist::load(Path::new(paths::ALLOWED_UNITS_FILE)),
         &cfg.self_service,
     )
 }
@@ -183,6 +187,13 @@ pub fn facts(cfg: &Config, caller: &Caller, req: &Request) -> plan::Facts {
         let unit = crate::validate::service_name(unit).ok();
         return plan::Facts {
             unit: unit.as_deref().and_then(unit_facts),
+            ..plan::Facts::default()
+        };
+    }
+    if let Request::PowerOff = req {
+        return plan::Facts {
+            power_actions: cfg.power_actions,
+            ac_online: on_mains(),
             ..plan::Facts::default()
         };
     }
@@ -212,8 +223,17 @@ pub fn facts(cfg: &Config, caller: &Caller, req: &Request) -> plan::Facts {
         backup_bin: backup_bin.display().to_string(),
         backup_dir: cfg.backup_dir.display().to_string(),
         systemd: Path::new("/run/systemd/system").is_dir(),
-        unit: None,
+        ..plan::Facts::default()
     }
+}
+
+/// Whether mains power is online, read from `/sys/class/power_supply` as
+/// the health job reads it; `None` when the machine shows no mains supply.
+fn on_mains() -> Option<bool> {
+    let supplies = crate::health::power::read(&crate::health::Roots::system())
+        .ok()
+        .flatten()?;
+    crate::health::power::info(&supplies, None, chrono::Utc::now()).ac_online
 }
 
 /// Asks systemd what `unit` is (real name, aliases, load state, terminal,
@@ -354,14 +374,16 @@ mod tests {
         assert_eq!(ignored, ["SELF_SERVICE", "BACKUP_DIR"]);
         // As root a system file another user could write is refused.
         std::os::unix::fs::chown(&system, Some(1000), None).unwrap();
-        let err = load_config(Some(&env), Some(&system))
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("refusing to take system settings"), "{err}");
+        let err = load_config(Some(&env), Some(&system)).unwrap_err();
+        assert!(
+            matches!(&err.problems[0].kind, config::ProblemKind::File(
+                config::FileProblem::Untrusted { at, uid: 1000, .. }) if *at == system),
+            "{err}"
+        );
         std::os::unix::fs::chown(&system, Some(0), None).unwrap();
         std::fs::write(dir.path().join("bad.env"), "SELF_SERVICE=a b\n").unwrap();
         let err = load_config(None, Some(&dir.path().join("bad.env"))).unwrap_err();
-        assert_eq!(err.key, "SELF_SERVICE");
+        assert!(err.names("SELF_SERVICE"), "{err}");
     }
 
     #[test]
@@ -395,13 +417,14 @@ mod tests {
     #[test]
     fn outcomes_map_to_exit_codes() {
         assert_eq!(Outcome::Ok(String::new()).exit_code(), 0);
-        assert_eq!(Outcome::Refused("x".to_string().into()).exit_code(), 1);
+        let refusal = Refusal::new(ReasonCode::BadRequest, "x");
+        assert_eq!(Outcome::Refused(refusal).exit_code(), 1);
         assert_eq!(Outcome::Failed("x".into()).exit_code(), 1);
     }
 
     #[test]
     fn refusals_do_nothing() {
-        let policy = Policy::new(policy::Source::DenylistOnly, paths::BOT_UNIT);
+        let policy = Policy::new(allowlist::Source::DenylistOnly, paths::BOT_UNIT);
         let out = handle(
             &Request::Svc {
                 action: SvcAction::Restart,

@@ -10,10 +10,12 @@
 mod charts;
 mod en;
 mod id;
+mod notice;
 mod ops;
 mod restore;
 
 pub use charts::ChartTexts;
+pub use notice::NoticeTexts;
 pub use ops::OpsTexts;
 pub use restore::RestoreTexts;
 
@@ -34,6 +36,8 @@ pub struct Texts {
     /// Main-menu keyboard rows: button label and the command it runs.
     pub menu: &'static [&'static [(&'static str, Command)]],
     pub stranger: &'static str,
+    /// No `ADMIN_IDS` yet: `{id}` of whoever wrote, `{env}` the `.env` path.
+    pub setup_mode: &'static str,
     pub unknown_command: &'static str,
     pub plain_text: &'static str,
     /// A forwarded message is never run, even when it holds a command.
@@ -47,6 +51,11 @@ pub struct Texts {
     pub no_data: &'static str,
     pub corrupt: &'static str,
     pub stale: &'static str,
+    /// "today" / "yesterday" before a local `HH:MM` (`text::when`).
+    pub clock_today: &'static str,
+    pub clock_yesterday: &'static str,
+    /// Short month names, January first.
+    pub months: [&'static str; 12],
     pub l_cpu: &'static str,
     pub l_cores: &'static str,
     pub l_ram: &'static str,
@@ -147,6 +156,7 @@ pub struct Texts {
 
     /// Logs, network and updates.
     pub ops: OpsTexts,
+    pub notice: NoticeTexts,
     pub restore: RestoreTexts,
     /// `/chart`'s buttons.
     pub charts: ChartTexts,
