@@ -11,6 +11,7 @@ pub mod denylist;
 pub mod exec;
 pub mod plan;
 pub mod policy;
+pub mod refusal;
 pub mod setup;
 
 use std::os::unix::fs::MetadataExt;
