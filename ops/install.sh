@@ -19,9 +19,11 @@ for b in "${BINARIES[@]}"; do
 done
 
 # Binaries: install(1) replaces the file, so a running bot keeps its old copy until restarted.
-for b in "${BINARIES[@]}"; do
-  install -m 0755 -o root -g root "$BIN_DIR/$b" "/usr/local/bin/$b"
+# The helper is run only by the bot (through sudo), so it lives outside PATH.
+for b in potion-health potion-backup potion-bot; do
+  install -m 0755 -o root -g root "$BIN_DIR/$b" "/usr/bin/$b"
 done
+install -D -m 0755 -o root -g root "$BIN_DIR/potion-helper" /usr/libexec/potion-runner/potion-helper
 
 install -d -m 0755 /etc/systemd/system /etc/tmpfiles.d /etc/logrotate.d
 for u in "$OPS"/systemd/*.service "$OPS"/systemd/*.timer; do
@@ -33,5 +35,8 @@ install -D -m 0644 -o root -g root "$REPO/docs/install.md" /usr/share/doc/potion
 
 # An older install's path keys move from .env into /etc/potion-runner/system.env.
 "$OPS/setup-system.sh" prepare "$OPS/env.template" "$OPS/system.env.template" "$OPS/sudoers/potion-runner"
+# An install before 0.2 had its binaries in /usr/local/bin: the new sudo rule
+# (above) names the new helper; the old files go now.
+"$OPS/setup-system.sh" retire
 "$OPS/setup-system.sh" activate
 echo "potion-runner: installed"

@@ -3,6 +3,9 @@
 #
 #   setup-system.sh prepare ENV_TEMPLATE SYSTEM_TEMPLATE SUDOERS
 #                                   user, folders, .env and system.env, sudoers
+#   setup-system.sh retire [--units] remove an older install's binaries from
+#                                   /usr/local/bin (--units: also its unit copies
+#                                   in /etc/systemd/system, which would shadow the package's)
 #   setup-system.sh activate        reload systemd, enable timers and the bot
 #
 # Idempotent: running it again repairs owners and modes and changes nothing else.
@@ -14,7 +17,10 @@ USER_NAME=potion
 APP_DIR=/opt/potion-runner
 ENV_FILE=$APP_DIR/.env
 SUDOERS_LIVE=/etc/sudoers.d/potion-runner
-HELPER=/usr/local/bin/potion-helper
+HELPER=/usr/libexec/potion-runner/potion-helper
+OLD_BIN_DIR=/usr/local/bin
+OLD_UNIT_DIR=/etc/systemd/system
+BINARIES=(potion-health potion-backup potion-bot potion-helper)
 TIMERS=(potion-runner-health.timer potion-runner-backup.timer potion-runner-verify.timer
         potion-runner-smart.timer)
 BOT_UNIT=potion-runner.service
@@ -75,6 +81,34 @@ prepare() {
   visudo -c -q || die "sudo configuration broken after installing $SUDOERS_LIVE"
 }
 
+# Installs before 0.2 put all four binaries in /usr/local/bin (the sudo rule
+# named the helper there; prepare has already replaced that rule). A file a
+# package owns is left alone: dpkg removes its own files on upgrade.
+retire() {
+  local b f u
+  for b in "${BINARIES[@]}"; do
+    f=$OLD_BIN_DIR/$b
+    [ -e "$f" ] || [ -L "$f" ] || continue
+    if command -v dpkg >/dev/null 2>&1 && dpkg -S "$f" >/dev/null 2>&1; then
+      say "$f belongs to a package; left in place"
+      continue
+    fi
+    rm -f "$f"
+    say "removed the old $f"
+  done
+  [ "${1:-}" = --units ] || return 0
+  # install.sh copies the units to /etc/systemd/system; there they override the
+  # package's in /usr/lib/systemd/system (and an old copy names /usr/local/bin).
+  # Only our own copies go (they start with our header); drop-in folders stay.
+  for u in "$OLD_UNIT_DIR"/potion-runner*.service "$OLD_UNIT_DIR"/potion-runner*.timer; do
+    [ -f "$u" ] && [ ! -L "$u" ] || continue
+    if head -n 1 "$u" | grep -q '^# potion-runner: '; then
+      rm -f "$u"
+      say "removed $u (a copy from ops/install.sh; the package's unit is used now)"
+    fi
+  done
+}
+
 activate() {
   if [ ! -d /run/systemd/system ]; then
     say "systemd is not running here: units installed but not enabled"
@@ -109,6 +143,7 @@ activate() {
 
 case "${1:-}" in
   prepare) [ $# -eq 4 ] || die "usage: $0 prepare ENV_TEMPLATE SYSTEM_TEMPLATE SUDOERS"; prepare "$2" "$3" "$4" ;;
+  retire) [ $# -le 2 ] || die "usage: $0 retire [--units]"; retire "${2:-}" ;;
   activate) activate ;;
-  *) echo "usage: $0 prepare ENV_TEMPLATE SYSTEM_TEMPLATE SUDOERS | activate" >&2; exit 2 ;;
+  *) echo "usage: $0 prepare ENV_TEMPLATE SYSTEM_TEMPLATE SUDOERS | retire [--units] | activate" >&2; exit 2 ;;
 esac

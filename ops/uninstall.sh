@@ -14,6 +14,10 @@ case "${1:-}" in
   *) echo "usage: $0 [--purge]" >&2; exit 2 ;;
 esac
 [ "$(id -u)" = 0 ] || { echo "potion-runner: run me as root" >&2; exit 1; }
+if dpkg-query -W -f='${Status}' potion-runner 2>/dev/null | grep -q 'ok installed'; then
+  echo "potion-runner: installed as a package; remove it with: apt remove potion-runner (or apt purge)" >&2
+  exit 1
+fi
 
 UNITS=(potion-runner.service potion-runner-health.timer potion-runner-backup.timer
        potion-runner-verify.timer potion-runner-health.service potion-runner-backup.service
@@ -26,6 +30,9 @@ for u in "${UNITS[@]}"; do rm -f "/etc/systemd/system/$u"; done
 rm -rf /etc/systemd/system/potion-runner-backup.timer.d
 rm -f /etc/sudoers.d/potion-runner /etc/logrotate.d/potion-runner /etc/tmpfiles.d/potion-runner.conf
 rm -rf /usr/share/doc/potion-runner
+rm -f /usr/bin/potion-health /usr/bin/potion-backup /usr/bin/potion-bot
+rm -rf /usr/libexec/potion-runner
+# Where installs before 0.2 put them.
 rm -f /usr/local/bin/potion-health /usr/local/bin/potion-backup /usr/local/bin/potion-bot \
       /usr/local/bin/potion-helper
 if [ -d /run/systemd/system ]; then

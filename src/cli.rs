@@ -10,9 +10,9 @@ use crate::config::{self, Config, LoadOptions};
 pub const EXIT_USAGE: u8 = 2;
 
 /// Loads the configuration for this process (see `config::Privilege`), or
-/// prints why not and returns exit code 2 (a bad system setting). Every
-/// ignored preference is logged as one warning; the list stays in
-/// `Config::ignored` for the bot to tell the admins.
+/// prints every problem (in `BOT_LANG`) and returns exit code 2 (a bad
+/// system setting). Every ignored preference is logged as one warning; the
+/// list stays in `Config::ignored` for the bot to tell the admins.
 pub fn load_config(env_file: Option<PathBuf>, program: &str) -> Result<Config, ExitCode> {
     let cfg = config::load(&LoadOptions::for_process(env_file)).map_err(|e| {
         eprintln!("{program}: {e}");

@@ -26,12 +26,18 @@ pub const BOT_STATE: &str = "bot-state.json";
 /// Audit log, in `LOG_DIR`.
 pub const ACTIONS_LOG: &str = "actions.log";
 
-/// Install root of binaries.
-pub const BIN_DIR: &str = "/usr/local/bin";
+/// Install root of the binaries a person or a unit runs (`potion-bot`,
+/// `potion-health`, `potion-backup`): the package manager's own place.
+pub const BIN_DIR: &str = "/usr/bin";
+/// Folder of the helper, which only the bot runs (through sudo), never a person.
+pub const LIBEXEC_DIR: &str = "/usr/libexec/potion-runner";
 /// The helper's installed path (the sudoers rule names exactly this).
-pub const HELPER_PATH: &str = "/usr/local/bin/potion-helper";
+pub const HELPER_PATH: &str = "/usr/libexec/potion-runner/potion-helper";
 /// `potion-backup`'s installed path (the helper runs this one for `restore` under sudo).
-pub const BACKUP_BIN_PATH: &str = "/usr/local/bin/potion-backup";
+pub const BACKUP_BIN_PATH: &str = "/usr/bin/potion-backup";
+/// Where installs before 0.2 put all four binaries; install.sh and the
+/// package remove them there on upgrade.
+pub const OLD_BIN_DIR: &str = "/usr/local/bin";
 /// Root-owned allowlist of units the helper may control (glob patterns, one a line).
 pub const ALLOWED_UNITS_FILE: &str = "/etc/potion-runner/allowed-units";
 /// The service user the bot runs as.

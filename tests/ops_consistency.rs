@@ -243,12 +243,29 @@ fn other_ops_files_use_the_code_paths() {
     for u in UNITS {
         assert!(uninstall.contains(u), "uninstall.sh forgets {u}");
     }
+    let install = read("ops/install.sh");
     for b in cargo_bins() {
+        if b == "potion-helper" {
+            assert!(install.contains(paths::HELPER_PATH));
+            assert!(uninstall.contains(&format!("rm -rf {}\n", paths::LIBEXEC_DIR)));
+        } else {
+            assert!(install.contains(&format!("{}/$b", paths::BIN_DIR)), "{b}");
+            assert!(
+                uninstall.contains(&format!("{}/{b}", paths::BIN_DIR)),
+                "{b}"
+            );
+        }
+        // An install before 0.2 left them here: install.sh (through setup-system.sh
+        // retire) and uninstall.sh remove them.
         assert!(
-            uninstall.contains(&format!("{}/{b}", paths::BIN_DIR)),
+            uninstall.contains(&format!("{}/{b}", paths::OLD_BIN_DIR)),
             "{b}"
         );
+        assert!(setup.contains(b.as_str()), "{b}");
     }
+    assert!(setup.contains(&format!("OLD_BIN_DIR={}\n", paths::OLD_BIN_DIR)));
+    assert!(install.contains("setup-system.sh\" retire\n"));
+    assert!(read("ops/debian/postinst").contains("\"$SETUP\" retire --units\n"));
     assert!(uninstall.contains(paths::BACKUP_TIMER_DROPIN_DIR));
 }
 
@@ -257,11 +274,19 @@ fn debian_metadata_ships_every_binary_and_unit() {
     let toml = read("Cargo.toml");
     let deb = &toml[toml.find("[package.metadata.deb]").expect("deb metadata")..];
     for b in cargo_bins() {
+        let installed = if b == "potion-helper" {
+            paths::HELPER_PATH.to_string()
+        } else {
+            format!("{}/{b}", paths::BIN_DIR)
+        };
+        let dir = installed
+            .rsplit_once('/')
+            .unwrap()
+            .0
+            .trim_start_matches('/');
         assert!(
-            deb.contains(&format!(
-                "[\"target/release/{b}\", \"usr/local/bin/\", \"755\"]"
-            )),
-            "{b}"
+            deb.contains(&format!("[\"target/release/{b}\", \"{dir}/\", \"755\"]")),
+            "{b} is not shipped as {installed}"
         );
     }
     for u in UNITS {

@@ -15,7 +15,7 @@ mod hostile;
 #[path = "systemd_support/machine.rs"]
 mod machine;
 #[allow(dead_code)] // this suite uses a few of the stand-in's calls
-#[path = "bot_support/standin.rs"]
+#[path = "bot/standin.rs"]
 mod standin;
 
 use std::path::{Path, PathBuf};
@@ -248,7 +248,7 @@ fn check_helper_svc(m: &Machine) {
         vec![
             "-u",
             "potion",
-            "/usr/local/bin/potion-helper",
+            "/usr/libexec/potion-runner/potion-helper",
             "timer",
             "show",
             "backup",
@@ -301,9 +301,9 @@ fn check_helper_inside_bot_sandbox(m: &Machine) {
     // cache; what matters is that it runs and reports.
     let probe = bot_sandbox_probe(
         "StandardOutput=append:/run/potion-sandbox-probe.out\n\
-         ExecStart=/usr/bin/sudo -n /usr/local/bin/potion-helper timer set backup 04:45\n\
-         ExecStart=/usr/bin/sudo -n /usr/local/bin/potion-helper svc restart potion-dummy.service\n\
-         ExecStart=/usr/bin/sudo -n /usr/local/bin/potion-helper apt update",
+         ExecStart=/usr/bin/sudo -n /usr/libexec/potion-runner/potion-helper timer set backup 04:45\n\
+         ExecStart=/usr/bin/sudo -n /usr/libexec/potion-runner/potion-helper svc restart potion-dummy.service\n\
+         ExecStart=/usr/bin/sudo -n /usr/libexec/potion-runner/potion-helper apt update",
     );
     m.write(
         "/run/systemd/system/potion-sandbox-probe.service",
@@ -348,7 +348,7 @@ fn check_restore_inside_bot_sandbox(m: &Machine) {
     edit_system_env(m, |text| {
         format!("{text}\nDATA_MOUNT=/\nBACKUP_DIR={ROOT}/backups\nBACKUP_SOURCES={ROOT}/src\n")
     });
-    m.ok(&["/usr/local/bin/potion-backup", "run"]);
+    m.ok(&["/usr/bin/potion-backup", "run"]);
     let id = m
         .ok(&["ls", &format!("{ROOT}/backups/snapshots")])
         .split_whitespace()

@@ -58,7 +58,7 @@ pub fn run(cfg: &Config) -> Result<RunReport> {
 }
 
 fn run_inner(cfg: &Config, layout: &Layout, started_at: &str) -> Result<RunReport> {
-    space::require_mount_point(&cfg.data_mount)?;
+    space::require_mount_point(&cfg.data_mount, cfg.backup_allow_same_disk)?;
     // Manifests list every file name, so they are as private as the snapshots.
     let root = root::open(layout)?;
     let _run = lock::try_run(&root.dir)?;
@@ -227,7 +227,7 @@ fn build(s: Stream) -> Result<(ManifestTotals, Vec<String>, Writer)> {
                 if let Ok(sp) = space::disk_space(&s.layout.root)
                     && sp.avail < space::safety_margin(sp.total)
                 {
-                    *space_problem.lock().unwrap() = Some(anyhow!(
+                    *crate::sync::lock(&space_problem) = Some(anyhow!(
                         "stopped: the backup disk {} is down to its safety margin ({} free); \
                          earlier snapshots are intact; free some space or prune old snapshots",
                         s.layout.root.display(),
@@ -259,7 +259,7 @@ fn build(s: Stream) -> Result<(ManifestTotals, Vec<String>, Writer)> {
         done_walking.store(true, Ordering::Relaxed);
         r.map(|()| (b.totals, b.warnings, b.writer))
     });
-    if let Some(e) = space_problem.into_inner().unwrap() {
+    if let Some(e) = crate::sync::into_inner(space_problem) {
         return Err(e);
     }
     s.progress

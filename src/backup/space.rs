@@ -7,14 +7,22 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 
 /// Fails unless `mount` is a mount point (so a missing data disk never lets the
-/// backup fill the root disk through an empty mount folder).
-pub fn require_mount_point(mount: &Path) -> Result<()> {
+/// backup fill the root disk through an empty mount folder). With
+/// `same_disk_allowed` (`BACKUP_ALLOW_SAME_DISK=1`, a single-disk laptop) a
+/// folder that exists is enough.
+pub fn require_mount_point(mount: &Path, same_disk_allowed: bool) -> Result<()> {
     let real = std::fs::canonicalize(mount).with_context(|| {
         format!(
             "data disk {} is missing; mount it (DATA_MOUNT) before backing up",
             mount.display()
         )
     })?;
+    if same_disk_allowed {
+        if !real.is_dir() {
+            bail!("DATA_MOUNT {} is not a folder", mount.display());
+        }
+        return Ok(());
+    }
     let text =
         std::fs::read_to_string("/proc/self/mountinfo").context("reading /proc/self/mountinfo")?;
     if !crate::mounts::mount_points(&text).contains(&real) {
@@ -57,6 +65,20 @@ pub fn check_room(space: DiskSpace, need: u64, where_: &Path) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_plain_folder_is_a_data_disk_only_when_same_disk_is_allowed() {
+        let dir = tempfile::tempdir().unwrap();
+        let folder = dir.path().join("data");
+        std::fs::create_dir(&folder).unwrap();
+        let e = require_mount_point(&folder, false).unwrap_err().to_string();
+        assert!(e.contains("is not mounted"), "{e}");
+        require_mount_point(&folder, true).unwrap();
+        std::fs::write(dir.path().join("file"), "").unwrap();
+        assert!(require_mount_point(&dir.path().join("file"), true).is_err());
+        assert!(require_mount_point(&dir.path().join("gone"), true).is_err());
+        require_mount_point(Path::new("/"), false).unwrap();
+    }
 
     #[test]
     fn margin_is_two_percent_within_bounds() {

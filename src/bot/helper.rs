@@ -1,4 +1,4 @@
-//! Privileged actions through `sudo -n /usr/local/bin/potion-helper …`
+//! Privileged actions through `sudo -n /usr/libexec/potion-runner/potion-helper …`
 //! (`docs/contract.md` §2). The bot never runs systemctl or touches timers itself; this
 //! is its only door.
 
@@ -101,7 +101,7 @@ mod tests {
             sudo_args(&a),
             [
                 "-n",
-                "/usr/local/bin/potion-helper",
+                "/usr/libexec/potion-runner/potion-helper",
                 "svc",
                 "restart",
                 "ollama.service"

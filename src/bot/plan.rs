@@ -6,6 +6,7 @@
 use crate::alert_code::{AlertCode, Subject};
 use crate::config::{Config, Lang};
 use crate::metric::Metric;
+use crate::notice::quiet::QuietHours;
 use crate::validate::{self, HhMm};
 
 use super::command::*;
@@ -21,7 +22,7 @@ pub fn parse_message(text: &str) -> Parsed<'_> {
     }
 }
 
-/// A privileged action, run as `sudo -n /usr/local/bin/potion-helper …`
+/// A privileged action, run as `sudo -n /usr/libexec/potion-runner/potion-helper …`
 /// (`paths::HELPER_PATH`, the path the sudoers rule names; `docs/contract.md` §2).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HelperAction {
@@ -91,6 +92,8 @@ pub enum Setting {
     },
     Services(Vec<String>),
     BackupTime(HhMm),
+    /// `/quiet`: the quiet-hours window, or none for off.
+    Quiet(Option<QuietHours>),
 }
 
 impl Setting {
@@ -99,6 +102,7 @@ impl Setting {
             Setting::Threshold { key, .. } => key,
             Setting::Services(_) => "SERVICES",
             Setting::BackupTime(_) => "BACKUP_TIME",
+            Setting::Quiet(_) => "QUIET_HOURS",
         }
     }
 
@@ -108,6 +112,7 @@ impl Setting {
             Setting::Threshold { value, .. } => value.to_string(),
             Setting::Services(list) => list.join(","),
             Setting::BackupTime(t) => t.to_string(),
+            Setting::Quiet(q) => q.map_or_else(|| "off".to_string(), |q| q.to_string()),
         }
     }
 
@@ -123,6 +128,8 @@ impl Setting {
             ),
             Setting::Services(list) => fill(t.services_now, &[("list", &esc(&list.join(", ")))]),
             Setting::BackupTime(hm) => fill(t.backup_time_set, &[("time", &hm.to_string())]),
+            Setting::Quiet(Some(q)) => fill(t.notice.quiet_set, &[("window", &q.to_string())]),
+            Setting::Quiet(None) => t.notice.quiet_off.to_string(),
         }
     }
 }
@@ -231,11 +238,16 @@ pub fn plan(cfg: &Config, lang: Lang, cmd: Command, args: &str) -> Plan {
         SetBackup => match words.as_slice() {
             [raw] => match validate::hhmm(raw) {
                 Ok(hm) => Plan::SaveAndRun(Setting::BackupTime(hm), HelperAction::TimerSet(hm)),
-                Err(e) => invalid(t, &e),
+                Err(e) => invalid(t, &e.to_string()),
             },
             _ => usage(t, cmd),
         },
         AlertDisable => plan_mute(t, &words),
+        Quiet if words.is_empty() => usage(t, cmd),
+        Quiet => match QuietHours::parse(args) {
+            Ok(q) => Plan::Save(Setting::Quiet(q)),
+            Err(e) => invalid(t, &e.to_string()),
+        },
         Audit => match words.as_slice() {
             [] => Plan::AuditTail(15),
             [n] => match n.parse::<usize>() {
@@ -270,7 +282,7 @@ pub(super) fn plan_svc(cfg: &Config, t: &Texts, words: &[&str]) -> Plan {
     };
     let unit = match validate::service_name(unit) {
         Ok(u) => u,
-        Err(e) => return invalid(t, &e),
+        Err(e) => return invalid(t, &e.to_string()),
     };
     if verb == SvcVerb::Stop && unit == cfg.self_service {
         return refuse(
@@ -297,7 +309,7 @@ fn plan_services(cfg: &Config, t: &Texts, cmd: Command, words: &[&str]) -> Plan 
     };
     let unit = match validate::service_name(unit) {
         Ok(u) => u,
-        Err(e) => return invalid(t, &e),
+        Err(e) => return invalid(t, &e.to_string()),
     };
     let mut list = cfg.services.clone();
     let present = list.contains(&unit);
@@ -324,7 +336,7 @@ fn threshold_setting(metric: &str, value: &str) -> Result<Setting, String> {
     let key = metric
         .env_key()
         .ok_or_else(|| format!("{} has no threshold", metric.name()))?;
-    let value = validate::threshold(metric, value)?;
+    let value = validate::threshold(metric, value).map_err(|e| e.to_string())?;
     Ok(Setting::Threshold { key, metric, value })
 }
 
@@ -344,7 +356,9 @@ pub fn alert_code(raw: &str) -> Result<String, String> {
     };
     match (subject, code.subject()) {
         (None, _) => Ok(base),
-        (Some(u), Some(Subject::Unit)) => Ok(code.with(&validate::unit_name(u)?)),
+        (Some(u), Some(Subject::Unit)) => {
+            Ok(code.with(&validate::unit_name(u).map_err(|e| e.to_string())?))
+        }
         (Some(s), Some(Subject::Disk | Subject::Probe)) => {
             let word = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
             if s.is_empty() || s.len() > 32 || !s.chars().all(word) {
@@ -605,5 +619,18 @@ mod tests {
             let s = Setting::Threshold { key, metric, value };
             assert_eq!(s.env_value(), line);
         }
+    }
+
+    #[test]
+    fn quiet_sets_a_window_or_off_and_refuses_the_rest() {
+        let q = QuietHours::parse("22:00-06:00").unwrap();
+        assert_eq!(p("/quiet 22.00 - 06.00"), Plan::Save(Setting::Quiet(q)));
+        assert_eq!(p("/quiet OFF"), Plan::Save(Setting::Quiet(None)));
+        assert_eq!(Setting::Quiet(None).env_value(), "off");
+        assert_eq!(Setting::Quiet(q).env_value(), "22:00-06:00");
+        assert_eq!(Setting::Quiet(q).env_key(), "QUIET_HOURS");
+        assert!(refused(&p("/quiet")).contains("/quiet"));
+        assert!(refused(&p("/quiet 22:00")).contains("HH:MM-HH:MM"));
+        assert!(refused(&p("/quiet 07:00-07:00")).contains("starts when it ends"));
     }
 }

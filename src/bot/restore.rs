@@ -69,11 +69,11 @@ pub fn plan(args: &str, newest: Option<&str>) -> Ask {
     };
     let id = match validate::snapshot_id(id) {
         Ok(id) => id,
-        Err(e) => return Ask::Refuse(e),
+        Err(e) => return Ask::Refuse(e.to_string()),
     };
     match validate::restore_path(path) {
         Ok(path) => Ask::Confirm { id, path },
-        Err(e) => Ask::Refuse(e),
+        Err(e) => Ask::Refuse(e.to_string()),
     }
 }
 
@@ -385,7 +385,7 @@ mod tests {
         assert!(matches!(res, AuditResult::Failed(ref m) if m.contains("no snapshot")));
         assert!(html.starts_with("❌ The restore failed"), "{html}");
         assert!(matches!(res, AuditResult::Failed(ref m) if m == "there is no snapshot X"));
-        let long = "potion-helper: failed: /usr/local/bin/potion-backup --env /e restore --json -- X /a failed (exit code 1): potion-backup: 2 files already exist at the destination\n";
+        let long = "potion-helper: failed: /usr/bin/potion-backup --env /e restore --json -- X /a failed (exit code 1): potion-backup: 2 files already exist at the destination\n";
         let (html, _) = outcome(r, ID, Ok(output(1, "", long)));
         assert_eq!(
             html,

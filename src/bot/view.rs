@@ -13,7 +13,7 @@ use crate::files::health::HealthReport;
 use crate::files::{HasSchema, parse_rfc3339, read_json_if_exists};
 
 use super::i18n::Texts;
-use super::text::{bytes, duration, esc, fill, num};
+use super::text::{bytes, duration, esc, fill, num, when};
 
 /// A job file as the bot found it.
 #[derive(Debug, Clone)]
@@ -51,9 +51,12 @@ pub fn stale_line(t: &Texts, r: &HealthReport, stale_s: u64, now: DateTime<Utc>)
         Some(a) if a <= stale_s => None,
         Some(a) => Some(fill(
             t.stale,
-            &[("age", &duration(a)), ("at", &esc(&r.taken_at))],
+            &[("age", &duration(a)), ("at", &when(t, &r.taken_at, now))],
         )),
-        None => Some(fill(t.stale, &[("age", "?"), ("at", &esc(&r.taken_at))])),
+        None => Some(fill(
+            t.stale,
+            &[("age", "?"), ("at", &when(t, &r.taken_at, now))],
+        )),
     }
 }
 
@@ -77,7 +80,11 @@ fn with_health(
 /// `/status`.
 pub fn status(t: &Texts, cfg: &Config, h: &Loaded<HealthReport>, now: DateTime<Utc>) -> String {
     with_health(t, cfg, h, now, |r| {
-        let mut s = format!("🖥 <b>{}</b> · {}\n", esc(&r.host), esc(&r.taken_at));
+        let mut s = format!(
+            "🖥 <b>{}</b> · {}\n",
+            esc(&r.host),
+            when(t, &r.taken_at, now)
+        );
         let cpu = r
             .cpu
             .percent
@@ -210,7 +217,7 @@ pub fn alerts(
     if !active.is_empty() {
         s += &format!("\n<b>{}</b>\n", t.l_muted);
         for (code, until) in active {
-            s += &format!("• {} → {}\n", esc(code), esc(until));
+            s += &format!("• {} → {}\n", esc(code), when(t, until, now));
         }
     }
     s
@@ -316,7 +323,7 @@ pub fn outcome_line(t: &Texts, b: &BackupOutcome) -> String {
             ("icon", icon),
             ("status", &esc(&b.status)),
             ("id", &esc(b.id.as_deref().unwrap_or("–"))),
-            ("at", &esc(&b.finished_at)),
+            ("at", &when(t, &b.finished_at, chrono::Utc::now())),
             ("files", &b.files.to_string()),
             ("bytes", &bytes(b.bytes)),
         ],

@@ -5,7 +5,7 @@
 
 use crate::history::{self, Sample};
 use crate::human::fill;
-use crate::metric::Metric;
+use crate::metric::{Metric, UnknownMetric};
 
 mod draw;
 mod spec;
@@ -75,10 +75,10 @@ impl ChartLabels {
 
 /// Parses the arguments of `/chart <metric> [hours]`. A bare `/chart` shows
 /// CPU over [`DEFAULT_HOURS`]; hours may carry an `h` suffix (`6h`).
-pub fn parse_args(args: &str) -> Result<(Metric, u32), String> {
+pub fn parse_args(args: &str) -> Result<(Metric, u32), BadArgs> {
     let mut words = args.split_whitespace();
     let metric = match words.next() {
-        Some(w) => Metric::parse(w).map_err(|e| e.to_string())?,
+        Some(w) => Metric::parse(w).map_err(BadArgs::Metric)?,
         None => Metric::Cpu,
     };
     let hours = match words.next() {
@@ -86,23 +86,51 @@ pub fn parse_args(args: &str) -> Result<(Metric, u32), String> {
         None => DEFAULT_HOURS,
     };
     if words.next().is_some() {
-        return Err("too many arguments; use /chart <metric> [hours], e.g. /chart cpu 6".into());
+        return Err(BadArgs::TooMany);
     }
     Ok((metric, hours))
 }
 
-pub fn parse_hours(raw: &str) -> Result<u32, String> {
+/// Why the arguments of `/chart` were refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BadArgs {
+    Metric(UnknownMetric),
+    /// Not a whole number of hours (the word as given).
+    NotHours(String),
+    /// A number of hours outside 1..=[`MAX_HOURS`].
+    HoursOutOfRange(String),
+    TooMany,
+}
+
+impl std::fmt::Display for BadArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BadArgs::Metric(e) => e.fmt(f),
+            BadArgs::NotHours(raw) => write!(
+                f,
+                "{raw:?} is not a whole number of hours; use 1 to {MAX_HOURS}"
+            ),
+            BadArgs::HoursOutOfRange(n) => write!(
+                f,
+                "{n} hours is out of range; the history covers 1 to {MAX_HOURS} hours"
+            ),
+            BadArgs::TooMany => {
+                f.write_str("too many arguments; use /chart <metric> [hours], e.g. /chart cpu 6")
+            }
+        }
+    }
+}
+
+impl std::error::Error for BadArgs {}
+
+pub fn parse_hours(raw: &str) -> Result<u32, BadArgs> {
     let digits = raw.strip_suffix(['h', 'H']).unwrap_or(raw);
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(format!(
-            "{raw:?} is not a whole number of hours; use 1 to {MAX_HOURS}"
-        ));
+        return Err(BadArgs::NotHours(raw.to_string()));
     }
     match digits.parse::<u32>() {
         Ok(h) if (1..=MAX_HOURS).contains(&h) => Ok(h),
-        _ => Err(format!(
-            "{digits} hours is out of range; the history covers 1 to {MAX_HOURS} hours"
-        )),
+        _ => Err(BadArgs::HoursOutOfRange(digits.to_string())),
     }
 }
 
@@ -494,9 +522,10 @@ mod tests {
         }
     }
 
-    /// A week of minute samples must render in under 100 ms (issue 7). The bound
-    /// only means something with optimisations, so a debug build checks a loose
-    /// bound and says so; `bench/chart.sh` runs this in release.
+    /// A week of minute samples must render in under 100 ms (the budget in
+    /// README.md's benchmark table). The bound only means something with
+    /// optimisations, so a debug build checks a loose bound and says so;
+    /// `bench/chart.sh` runs this in release.
     #[test]
     fn week_of_minutes_renders_fast() {
         let now = NOON;
@@ -625,12 +654,28 @@ mod tests {
         assert_eq!(parse_args("disk_data"), Ok((Metric::DiskData, 24)));
         assert_eq!(parse_args("load 192"), Ok((Metric::Load, MAX_HOURS)));
         assert_eq!(parse_args("temp 1"), Ok((Metric::Temp, 1)));
-        assert!(parse_args("gpu").unwrap_err().contains("use one of cpu"));
-        assert!(parse_args("cpu 0").unwrap_err().contains("1 to 192"));
-        assert!(parse_args("cpu 193").unwrap_err().contains("out of range"));
+        assert!(
+            parse_args("gpu")
+                .unwrap_err()
+                .to_string()
+                .contains("use one of cpu")
+        );
+        assert!(
+            parse_args("cpu 0")
+                .unwrap_err()
+                .to_string()
+                .contains("1 to 192")
+        );
+        assert!(
+            parse_args("cpu 193")
+                .unwrap_err()
+                .to_string()
+                .contains("out of range")
+        );
         assert!(
             parse_args("cpu 99999999999")
                 .unwrap_err()
+                .to_string()
                 .contains("out of range")
         );
         for bad in ["cpu -3", "cpu 1.5", "cpu abc", "cpu h", "cpu 6 7"] {

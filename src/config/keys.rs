@@ -29,6 +29,8 @@ pub const SYSTEM_KEYS: &[&str] = &[
     "BACKUP_KEEP_WEEKLY",
     "BACKUP_KEEP_MONTHLY",
     "SELF_SERVICE",
+    // Lets root's backup write to the root disk.
+    "BACKUP_ALLOW_SAME_DISK",
     // The root-run backup job GETs it: the bot's user must not aim root's requests.
     "BACKUP_HEALTHCHECK_URL",
     // How often root's SMART check runs smartctl on the disks.
@@ -67,6 +69,9 @@ pub const KEYS: &[&str] = &[
     "THRESHOLD_TEMP",
     "ALERT_HYSTERESIS",
     "ALERT_CONSECUTIVE",
+    "QUIET_HOURS",
+    "ALERT_CRITICAL",
+    "ALERT_REMIND",
     "HEALTH_STALE_S",
     "PING_HOSTS",
     "UPDATE_GIT_REPOS",
@@ -80,6 +85,7 @@ pub const KEYS: &[&str] = &[
     "PROBE_URLS",
     "HEALTHCHECK_URL",
     "BACKUP_HEALTHCHECK_URL",
+    "BACKUP_ALLOW_SAME_DISK",
     "BATTERY_SHED",
     "BATTERY_SHUTDOWN",
     "POWER_SHED_UNITS",

@@ -13,9 +13,10 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use super::Config;
 use super::keys::{self, Class};
-use super::read::{self, FileError};
-use super::{Config, ConfigError, Ignored};
+use super::problem::{ConfigError, Problem, ProblemKind};
+use super::read;
 use crate::{envfile, paths};
 
 /// Where `.env` lives on an installed system.
@@ -133,21 +134,27 @@ fn system_file(opts: &LoadOptions) -> PathBuf {
     PathBuf::from(paths::SYSTEM_ENV_PATH)
 }
 
-fn file_error(e: FileError) -> ConfigError {
-    ConfigError {
-        key: String::new(),
-        value: String::new(),
-        problem: e.to_string(),
-    }
-}
-
 fn pairs_of(entries: Vec<envfile::Entry>) -> BTreeMap<String, String> {
     entries.into_iter().map(|e| (e.key, e.value)).collect()
 }
 
-/// Loads the configuration: system settings from `system.env` (an error is
-/// fatal), preferences from `.env` (a bad one is ignored and falls back), then
-/// environment overrides where allowed, then validation.
+/// The lines of `text` that are settings, and a problem for each that is
+/// not (keyed `NAME:LINE`; the line's text is never kept).
+fn lines(name: &str, text: &str, problems: &mut Vec<Problem>) -> Vec<envfile::Entry> {
+    let (entries, bad_lines) = envfile::parse_lenient(text);
+    problems.extend(
+        bad_lines
+            .iter()
+            .map(|e| Problem::new(&format!("{name}:{}", e.line), "", ProblemKind::Line(e.kind))),
+    );
+    entries
+}
+
+/// Loads the configuration: system settings from `system.env`, preferences
+/// from `.env` (a bad one is ignored and falls back), then environment
+/// overrides where allowed, then validation. The error lists every problem
+/// found in both files, in the language of `BOT_LANG`: anything wrong on the
+/// system side is fatal, and a bad preference is reported beside it.
 pub fn load(opts: &LoadOptions) -> Result<Config, ConfigError> {
     let sys_path = system_file(opts);
     let sys_text = if opts.privilege.is_root() {
@@ -155,16 +162,20 @@ pub fn load(opts: &LoadOptions) -> Result<Config, ConfigError> {
     } else {
         read::read_env_text(&sys_path)
     };
+    let mut fatal = Vec::new();
     let sys_text = match sys_text {
         Ok(t) => t,
         Err(e) if e.is_missing() => String::new(),
-        Err(e) => return Err(file_error(e)),
+        Err(e) => {
+            fatal.push(e.problem());
+            String::new()
+        }
     };
-    let mut system = pairs_of(envfile::parse(&sys_text).map_err(|e| ConfigError {
-        key: String::new(),
-        value: String::new(),
-        problem: format!("{}: {e}", sys_path.display()),
-    })?);
+    let mut system = pairs_of(lines(
+        &sys_path.display().to_string(),
+        &sys_text,
+        &mut fatal,
+    ));
     if let Some(k) = system
         .keys()
         .find(|k| keys::class_of(k) == Some(Class::Preference))
@@ -183,10 +194,7 @@ pub fn load(opts: &LoadOptions) -> Result<Config, ConfigError> {
         match read::read_env_text(p) {
             Ok(text) => prefs = preferences(&text, &mut ignored),
             Err(e) if e.is_missing() && opts.env_file.is_none() => {}
-            Err(e) => ignored.push(Ignored {
-                key: ".env".into(),
-                reason: e.to_string(),
-            }),
+            Err(e) => ignored.push(e.problem()),
         }
     }
     let file_prefs = prefs.clone();
@@ -201,14 +209,40 @@ pub fn load(opts: &LoadOptions) -> Result<Config, ConfigError> {
             }
         }
     }
+    if !fatal.is_empty() {
+        // The file itself is bad: report that, with what .env says and the language it asks for.
+        let mut all = prefs.clone();
+        all.extend(system.clone());
+        let lang = match Config::from_pairs(&all) {
+            Ok(c) => c.bot_lang,
+            Err(e) => {
+                fatal.extend(e.problems);
+                e.lang
+            }
+        };
+        fatal.extend(ignored);
+        return Err(ConfigError {
+            lang,
+            problems: fatal,
+        });
+    }
     // STATE_DIR is a system setting, so the last-known-good file is found
-    // before any preference is looked at.
-    let state_dir = Config::from_pairs(&system)?.state_dir;
-    let last_good_path = state_dir.join(paths::LAST_GOOD_PREFS);
-    let last_good = read_last_good(&state_dir);
+    // before any preference is looked at (a bad system side has none).
+    let last_good_path = Config::from_pairs(&system)
+        .ok()
+        .map(|c| c.state_dir.join(paths::LAST_GOOD_PREFS));
+    let last_good = last_good_path
+        .as_deref()
+        .and_then(Path::parent)
+        .map(read_last_good)
+        .unwrap_or_default();
     let mut cfg = resolve(&system, prefs, &last_good, &mut ignored)?;
-    if opts.write_last_good && ignored.is_empty() && env_path.is_some() {
-        keep_last_good(&last_good_path, &file_prefs, &last_good);
+    if let Some(path) = last_good_path
+        && opts.write_last_good
+        && ignored.is_empty()
+        && env_path.is_some()
+    {
+        keep_last_good(&path, &file_prefs, &last_good);
     }
     cfg.env_file = env_path;
     cfg.ignored = ignored;
@@ -217,24 +251,13 @@ pub fn load(opts: &LoadOptions) -> Result<Config, ConfigError> {
 
 /// The preferences in `.env` text; lines that are not settings and system
 /// keys (which `.env` cannot change) go to `ignored`. Pure.
-pub fn preferences(text: &str, ignored: &mut Vec<Ignored>) -> BTreeMap<String, String> {
-    let (entries, bad_lines) = envfile::parse_lenient(text);
-    ignored.extend(bad_lines.iter().map(|e| Ignored {
-        key: format!(".env line {}", e.line),
-        reason: e.to_string(),
-    }));
+pub fn preferences(text: &str, ignored: &mut Vec<Problem>) -> BTreeMap<String, String> {
     let mut prefs = BTreeMap::new();
-    for e in entries {
+    for e in lines(".env", text, ignored) {
         match keys::class_of(&e.key) {
             Some(Class::System) => {
                 if !ignored.iter().any(|i| i.key == e.key) {
-                    ignored.push(Ignored {
-                        reason: format!(
-                            "a system setting: set it in {} (as root); .env cannot change it",
-                            paths::SYSTEM_ENV_PATH
-                        ),
-                        key: e.key,
-                    });
+                    ignored.push(Problem::new(&e.key, "", ProblemKind::SystemKeyInEnv));
                 }
             }
             _ => {
@@ -255,18 +278,20 @@ pub fn read_last_good(state_dir: &Path) -> BTreeMap<String, String> {
         .unwrap_or_default()
 }
 
-/// Builds the config from `system` and `prefs`. A preference the config
+/// Builds the config from `system` and `prefs`. Each preference the config
 /// refuses is replaced by its `last_good` value, or dropped for the default
-/// when that fails too, and listed in `ignored`; a refused system setting is
-/// the error. Pure.
+/// when that fails too, and listed in `ignored`. Any other problem is the
+/// error, which lists every problem found, the ignored preferences included.
+/// Pure.
 pub fn resolve(
     system: &BTreeMap<String, String>,
     mut prefs: BTreeMap<String, String>,
     last_good: &BTreeMap<String, String>,
-    ignored: &mut Vec<Ignored>,
+    ignored: &mut Vec<Problem>,
 ) -> Result<Config, ConfigError> {
     let mut fell_back: Vec<String> = Vec::new();
-    // Each round settles one key for good, so this ends.
+    let mut lang = super::Lang::Id;
+    // Each round settles at least one key for good, so this ends.
     for _ in 0..=prefs.len() * 2 + 1 {
         let mut all = prefs.clone();
         all.extend(system.iter().map(|(k, v)| (k.clone(), v.clone())));
@@ -277,29 +302,36 @@ pub fn resolve(
             }
             Err(e) => e,
         };
-        if keys::class_of(&e.key) != Some(Class::Preference) || !prefs.contains_key(&e.key) {
-            return Err(e);
+        lang = e.lang;
+        let (pref, fatal): (Vec<Problem>, Vec<Problem>) = e.problems.into_iter().partition(|p| {
+            keys::class_of(&p.key) == Some(Class::Preference) && prefs.contains_key(&p.key)
+        });
+        if !fatal.is_empty() {
+            let mut problems = fatal;
+            problems.extend(pref.into_iter().filter(|p| !fell_back.contains(&p.key)));
+            problems.extend(ignored.iter().cloned());
+            return Err(ConfigError { lang, problems });
         }
-        if !fell_back.contains(&e.key) {
-            ignored.push(Ignored {
-                key: e.key.clone(),
-                reason: e.to_string(),
-            });
-        }
-        match last_good.get(&e.key) {
-            Some(v) if !fell_back.contains(&e.key) && prefs.get(&e.key) != Some(v) => {
-                prefs.insert(e.key.clone(), v.clone());
+        for p in pref {
+            if fell_back.contains(&p.key) {
+                prefs.remove(&p.key);
+                continue;
             }
-            _ => {
-                prefs.remove(&e.key);
+            match last_good.get(&p.key) {
+                Some(v) if prefs.get(&p.key) != Some(v) => {
+                    prefs.insert(p.key.clone(), v.clone());
+                }
+                _ => {
+                    prefs.remove(&p.key);
+                }
             }
+            fell_back.push(p.key.clone());
+            ignored.push(p);
         }
-        fell_back.push(e.key);
     }
     Err(ConfigError {
-        key: String::new(),
-        value: String::new(),
-        problem: "the preferences could not be settled".into(),
+        lang,
+        problems: vec![Problem::new("", "", ProblemKind::Unsettled)],
     })
 }
 

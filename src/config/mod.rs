@@ -12,6 +12,7 @@
 mod keys;
 mod load;
 mod parse;
+mod problem;
 mod read;
 mod save;
 
@@ -21,50 +22,15 @@ use std::path::PathBuf;
 
 use crate::metric::Metric;
 use crate::validate::HhMm;
-use parse::err;
 
 pub use keys::{Class, KEYS, SYSTEM_KEYS, class_of};
 pub use load::{
     DEFAULT_ENV_PATH, ENV_PATH_VAR, LoadOptions, Privilege, SYSTEM_ENV_VAR, find_env_file, load,
 };
+pub use problem::{ConfigError, FileProblem, Problem, ProblemKind};
 pub use read::{FileError, FileErrorKind, MAX_ENV_BYTES, read_env_text, read_root_only, root_only};
 pub(crate) use read::{open_at, open_dir_nofollow};
 pub use save::{SaveError, save_preference};
-
-/// A bad setting: which key, which value, and what is wrong. Both
-/// `Display` and `Debug` redact the value and the problem (validators may
-/// repeat the value in it): either may hold a token pasted in the wrong place.
-#[derive(Clone, PartialEq)]
-pub struct ConfigError {
-    pub key: String,
-    pub value: String,
-    pub problem: String,
-}
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // A value may hold anything the owner pasted, a token included.
-        let value = crate::redact::redact(&self.value);
-        let problem = crate::redact::redact(&self.problem);
-        if self.key.is_empty() {
-            write!(f, "{problem}")
-        } else {
-            write!(f, "bad setting {}={value:?}: {problem}", self.key)
-        }
-    }
-}
-
-impl fmt::Debug for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ConfigError")
-            .field("key", &self.key)
-            .field("value", &crate::redact::redact(&self.value))
-            .field("problem", &crate::redact::redact(&self.problem))
-            .finish()
-    }
-}
-
-impl std::error::Error for ConfigError {}
 
 /// The bot token, kept out of `Debug` output and logs.
 #[derive(Clone, PartialEq, Eq)]
@@ -89,12 +55,16 @@ pub enum Lang {
     En,
 }
 
+/// A language code other than `id` and `en`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UnknownLang;
+
 impl Lang {
-    pub fn parse(raw: &str) -> Result<Lang, String> {
+    pub fn parse(raw: &str) -> Result<Lang, UnknownLang> {
         match raw.trim().to_ascii_lowercase().as_str() {
             "id" | "" => Ok(Lang::Id),
             "en" => Ok(Lang::En),
-            other => Err(format!("unknown language {other:?}; use id or en")),
+            _ => Err(UnknownLang),
         }
     }
 
@@ -156,6 +126,9 @@ pub struct Config {
     pub state_dir: PathBuf,
     pub log_dir: PathBuf,
     pub data_mount: PathBuf,
+    /// `BACKUP_ALLOW_SAME_DISK=1`: `DATA_MOUNT` may be a folder on the root
+    /// disk (a single-disk laptop); the health job then keeps a standing warning.
+    pub backup_allow_same_disk: bool,
     pub backup_dir: PathBuf,
     pub backup_sources: Vec<PathBuf>,
     pub backup_excludes: Vec<String>,
@@ -169,6 +142,8 @@ pub struct Config {
     pub thresholds: Thresholds,
     pub alert_hysteresis: f64,
     pub alert_consecutive: u32,
+    /// `QUIET_HOURS`, `ALERT_CRITICAL` and `ALERT_REMIND` (`docs/alerts.md`).
+    pub notice: crate::notice::decide::Settings,
     pub health_stale_s: u64,
     pub ping_hosts: Vec<String>,
     pub update_git_repos: Vec<PathBuf>,
@@ -197,43 +172,32 @@ pub struct Config {
     pub backup_healthcheck_url: Option<crate::health::deadman::PingUrl>,
     /// Preferences (and system keys found in `.env`) that were not taken,
     /// with why; the bot tells the admins at start-up.
-    pub ignored: Vec<Ignored>,
+    pub ignored: Vec<Problem>,
     /// The system settings as read (file plus overrides), so a preference
     /// saved from chat is checked against the same system side.
     system_pairs: BTreeMap<String, String>,
 }
 
-/// A setting that loading left out: which key (or `.env line N`) and why.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Ignored {
-    pub key: String,
-    pub reason: String,
-}
-
-impl fmt::Display for Ignored {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.key, self.reason)
-    }
-}
-
 impl Config {
-    /// The bot's requirements on top of the common ones: a token and at least one admin.
+    /// The bot's requirements on top of the common ones: a token and at
+    /// least one admin. The error lists both when both are missing, and
+    /// every preference loading ignored (a bad `BOT_TOKEN` is why it is missing).
     pub fn require_bot(&self) -> Result<(), ConfigError> {
+        let mut problems = Vec::new();
         if self.bot_token.is_none() {
-            return Err(err(
-                "BOT_TOKEN",
-                "",
-                "is required by the bot: get one from @BotFather and put BOT_TOKEN=... in .env",
-            ));
+            problems.push(Problem::new("BOT_TOKEN", "", ProblemKind::Required));
         }
         if self.admin_ids.is_empty() {
-            return Err(err(
-                "ADMIN_IDS",
-                "",
-                "is required by the bot: put your numeric Telegram user id in ADMIN_IDS (the bot tells strangers their id)",
-            ));
+            problems.push(Problem::new("ADMIN_IDS", "", ProblemKind::Required));
         }
-        Ok(())
+        if problems.is_empty() {
+            return Ok(());
+        }
+        problems.extend(self.ignored.iter().cloned());
+        Err(ConfigError {
+            lang: self.bot_lang,
+            problems,
+        })
     }
 
     /// `last_health.json` in `STATE_DIR`.
@@ -249,25 +213,44 @@ impl Config {
 
 #[cfg(test)]
 mod tests {
-    use super::ConfigError;
+    use super::*;
 
     #[test]
-    fn a_token_in_a_config_error_never_prints() {
+    fn a_token_in_a_problem_never_prints() {
         let token = "123456789:AAEhBOweik9ai2o4dqf3k9df0sdkfjskdfj";
+        let p = Problem::new(
+            "THRESHOLD_CPU",
+            token,
+            ProblemKind::Threshold { max: 100.0 },
+        );
         let e = ConfigError {
-            key: "THRESHOLD_CPU".into(),
-            value: token.into(),
-            problem: format!("{token} is not a number"),
+            lang: Lang::Id,
+            problems: vec![p.clone()],
         };
-        for text in [e.to_string(), format!("{e:?}")] {
+        for text in [
+            p.to_string(),
+            format!("{p:?}"),
+            e.to_string(),
+            format!("{e:?}"),
+            p.render(Lang::Id),
+        ] {
             assert!(!text.contains(token), "{text}");
             assert!(text.contains(crate::redact::MARK), "{text}");
         }
-        let e = ConfigError {
-            key: String::new(),
-            value: String::new(),
-            problem: format!("line 3: {token}"),
-        };
-        assert!(!e.to_string().contains(token));
+    }
+
+    #[test]
+    fn the_bot_needs_a_token_and_an_admin_and_says_why_a_token_was_dropped() {
+        let mut c = Config::defaults();
+        c.bot_lang = Lang::En;
+        c.ignored = vec![Problem::new("BOT_TOKEN", "", ProblemKind::TokenShape)];
+        let e = c.require_bot().unwrap_err();
+        let keys: Vec<&str> = e.problems.iter().map(|p| p.key.as_str()).collect();
+        assert_eq!(keys, ["BOT_TOKEN", "ADMIN_IDS", "BOT_TOKEN"]);
+        assert_eq!(e.lang, Lang::En);
+        assert!(e.to_string().starts_with("3 problems"), "{e}");
+        c.admin_ids = vec![1];
+        c.bot_token = Some(Secret("1:a".into()));
+        assert!(c.require_bot().is_ok());
     }
 }

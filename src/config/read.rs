@@ -11,6 +11,8 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Component, Path, PathBuf};
 
+use super::problem::{FileProblem, Problem, ProblemKind};
+
 /// Largest settings file read; a bigger file is not a settings file.
 pub const MAX_ENV_BYTES: u64 = 1 << 20;
 
@@ -28,9 +30,15 @@ pub enum FileErrorKind {
     /// Not a regular file with a single link (FIFO, device, hard link, folder).
     NotPlain,
     TooLarge,
-    /// A process running as root found it (or a folder above it) changeable
-    /// by someone other than root.
-    Untrusted(String),
+    /// A process running as root was given a relative path, or one with `..`.
+    BadPath,
+    /// A process running as root found it, or the folder `at` above it,
+    /// changeable by someone other than root.
+    Untrusted {
+        at: PathBuf,
+        uid: u32,
+        mode: u32,
+    },
     Io(std::io::Error),
 }
 
@@ -65,9 +73,14 @@ impl fmt::Display for FileError {
                 "refusing to read {p}: larger than {} KiB, which no settings file is",
                 MAX_ENV_BYTES >> 10
             ),
-            FileErrorKind::Untrusted(why) => write!(
+            FileErrorKind::BadPath => write!(
                 f,
-                "refusing to take system settings from {p}: {why}; it and every folder above it must be root's and writable only by root"
+                "refusing to take system settings from {p}: it must be an absolute path to a file, without '..'"
+            ),
+            FileErrorKind::Untrusted { at, uid, mode } => write!(
+                f,
+                "refusing to take system settings from {p}: {} is owned by uid {uid} with mode {mode:o}; it and every folder above it must be root's and writable only by root",
+                at.display()
             ),
             FileErrorKind::Io(e) => write!(f, "cannot read {p}: {e}"),
         }
@@ -75,6 +88,35 @@ impl fmt::Display for FileError {
 }
 
 impl std::error::Error for FileError {}
+
+impl FileError {
+    /// The problem to show a person (the key is the file's path).
+    pub fn problem(&self) -> Problem {
+        let kind = match &self.kind {
+            FileErrorKind::Symlink => FileProblem::Symlink,
+            FileErrorKind::NotPlain => FileProblem::NotPlain,
+            FileErrorKind::TooLarge => FileProblem::TooLarge {
+                kib: MAX_ENV_BYTES >> 10,
+            },
+            FileErrorKind::BadPath => FileProblem::BadPath,
+            FileErrorKind::Untrusted { at, uid, mode } => FileProblem::Untrusted {
+                at: at.clone(),
+                uid: *uid,
+                mode: *mode,
+            },
+            FileErrorKind::Io(e) => match e.kind() {
+                std::io::ErrorKind::NotFound => FileProblem::Missing,
+                std::io::ErrorKind::PermissionDenied => FileProblem::Denied,
+                _ => FileProblem::Io(e.to_string()),
+            },
+        };
+        Problem::new(
+            &self.path.display().to_string(),
+            "",
+            ProblemKind::File(kind),
+        )
+    }
+}
 
 fn c_name(name: &std::ffi::OsStr) -> Result<CString, std::io::Error> {
     CString::new(name.as_bytes()).map_err(|_| std::io::ErrorKind::InvalidInput.into())
@@ -173,9 +215,17 @@ pub fn read_env_text(path: &Path) -> Result<String, FileError> {
 /// and writable by nobody else (a sticky folder above excepted). A process
 /// running as root reads `system.env` only this way.
 pub fn read_root_only(path: &Path) -> Result<String, FileError> {
-    let untrusted = |why: String| FileError::new(path, FileErrorKind::Untrusted(why));
+    let bad_path = || FileError::new(path, FileErrorKind::BadPath);
+    let untrusted = |at: &Path, m: &std::fs::Metadata| {
+        let kind = FileErrorKind::Untrusted {
+            at: at.to_path_buf(),
+            uid: m.uid(),
+            mode: m.mode() & 0o7777,
+        };
+        FileError::new(path, kind)
+    };
     if !path.is_absolute() || path.components().any(|c| c == Component::ParentDir) {
-        return Err(untrusted("it must be an absolute path without '..'".into()));
+        return Err(bad_path());
     }
     let dir_flags = libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW;
     let mut dir = open_at(None, "/".as_ref(), dir_flags).map_err(|e| refine(path, e))?;
@@ -188,7 +238,7 @@ pub fn read_root_only(path: &Path) -> Result<String, FileError> {
         })
         .collect();
     let Some((file_name, folders)) = names.split_last() else {
-        return Err(untrusted("it names no file".into()));
+        return Err(bad_path());
     };
     let check_dir = |d: &OwnedFd, at: &Path| -> Result<(), FileError> {
         let m = File::from(d.try_clone().map_err(|e| refine(path, e))?)
@@ -197,12 +247,7 @@ pub fn read_root_only(path: &Path) -> Result<String, FileError> {
         if root_only(m.uid(), m.mode(), false) {
             Ok(())
         } else {
-            Err(untrusted(format!(
-                "{} is owned by uid {} with mode {:o}",
-                at.display(),
-                m.uid(),
-                m.mode() & 0o7777
-            )))
+            Err(untrusted(at, &m))
         }
     };
     check_dir(&dir, &at)?;
@@ -220,11 +265,7 @@ pub fn read_root_only(path: &Path) -> Result<String, FileError> {
     let f = File::from(f);
     let m = f.metadata().map_err(|e| refine(path, e))?;
     if !root_only(m.uid(), m.mode(), true) {
-        return Err(untrusted(format!(
-            "the file is owned by uid {} with mode {:o}",
-            m.uid(),
-            m.mode() & 0o7777
-        )));
+        return Err(untrusted(path, &m));
     }
     read_handle(path, f)
 }
@@ -292,7 +333,7 @@ mod tests {
             // Owned by the test user: never root's word.
             assert!(matches!(
                 read_root_only(&f).unwrap_err().kind,
-                FileErrorKind::Untrusted(_)
+                FileErrorKind::Untrusted { .. }
             ));
             return;
         }

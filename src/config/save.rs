@@ -7,7 +7,7 @@ use std::fmt;
 
 use super::keys::{self, Class};
 use super::load::{preferences, read_last_good, resolve};
-use super::{Config, Ignored};
+use super::{Config, Lang, Problem};
 use crate::envfile::EnvFile;
 
 /// Why a preference was not saved. Nothing was written in any case.
@@ -19,7 +19,7 @@ pub enum SaveError {
     NoEnvFile,
     /// The edited `.env` would not load as it is: the key and why (for
     /// example "must be above ALERT_HYSTERESIS (5)").
-    Invalid(Ignored),
+    Invalid(Problem),
     /// `.env` could not be read or written.
     Io(anyhow::Error),
 }
@@ -31,13 +31,24 @@ impl fmt::Display for SaveError {
                 write!(f, "{k} is not a preference the bot may change")
             }
             SaveError::NoEnvFile => f.write_str("there is no .env file to save to"),
-            SaveError::Invalid(i) => write!(f, "{}", i.reason),
+            SaveError::Invalid(p) => f.write_str(&p.reason(Lang::En)),
             SaveError::Io(e) => write!(f, "{e:#}"),
         }
     }
 }
 
 impl std::error::Error for SaveError {}
+
+impl SaveError {
+    /// A refused value in `lang` (what is wrong and the fix); the other
+    /// cases as [`fmt::Display`] words them.
+    pub fn render(&self, lang: Lang) -> String {
+        match self {
+            SaveError::Invalid(p) => p.reason(lang),
+            other => other.to_string(),
+        }
+    }
+}
 
 /// Checks `key=value` against `current`'s system side and the rest of
 /// `.env` exactly as loading would, then writes it. Returns the config as
@@ -115,6 +126,7 @@ mod tests {
         ] {
             let e = save_preference(&cfg, key, value).unwrap_err();
             assert!(matches!(&e, SaveError::Invalid(i) if i.key == key), "{e:?}");
+            assert!(e.render(Lang::Id).contains("Cara betulkan"), "{e:?}");
             assert!(e.to_string().contains(why), "{key}={value}: {e}");
             assert_eq!(env_text(dir.path()), original, "{key}={value}");
         }

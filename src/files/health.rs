@@ -37,6 +37,19 @@ pub struct HealthReport {
     /// Things worth knowing that are not failures (first run, state reset, no backup yet).
     #[serde(default)]
     pub notes: Vec<String>,
+    /// Standing conditions the owner chose, shown with `/status` and the
+    /// digest for as long as they hold (not alerts: nothing clears them).
+    #[serde(default)]
+    pub warnings: Vec<Warning>,
+}
+
+/// A standing warning in `last_health.json`, spelled `BACKUP_SAME_DISK` there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Warning {
+    /// `BACKUP_ALLOW_SAME_DISK=1`: backups live on the disk they protect, so
+    /// a dead disk takes the originals and the backups together.
+    BackupSameDisk,
 }
 
 impl HasSchema for HealthReport {

@@ -29,7 +29,7 @@ use chrono::{DateTime, Utc};
 use crate::alert_code;
 use crate::alerts::{self, Rules};
 use crate::config::Config;
-use crate::files::health::{CpuCounters, CpuInfo, HealthReport, HealthState, MemoryInfo};
+use crate::files::health::{CpuCounters, CpuInfo, HealthReport, HealthState, MemoryInfo, Warning};
 use crate::files::{self, SCHEMA};
 use crate::history::{self, Sample};
 use crate::{atomic, paths};
@@ -185,7 +185,10 @@ fn collect_local(
         .map(|t| crate::mounts::mount_points(&t));
     let root_usage = errors.probe("disk /", disks::statvfs(std::path::Path::new("/")));
     let data = &cfg.data_mount;
+    // With BACKUP_ALLOW_SAME_DISK=1 a folder on the root disk is the data
+    // disk: present when the folder is there.
     let data_mounted = match &mounts {
+        _ if cfg.backup_allow_same_disk => data.is_dir(),
         Some(m) => crate::mounts::is_mount_point(data, m),
         None => disks::differs_from_parent(data),
     };
@@ -250,6 +253,11 @@ fn collect_local(
         alerts: Vec::new(),
         errors: errors.0,
         notes,
+        warnings: if cfg.backup_allow_same_disk {
+            vec![Warning::BackupSameDisk]
+        } else {
+            Vec::new()
+        },
     };
     (report, stat.map(|s| s.counters))
 }
@@ -448,6 +456,51 @@ mod tests {
             &r.taken_at,
         );
         let codes: Vec<_> = e.alerts.iter().map(|a| a.code.as_str()).collect();
+        assert_eq!(codes, [alert_code::AlertCode::DataDiskMissing.as_str()]);
+    }
+
+    #[test]
+    fn a_data_folder_on_the_root_disk_counts_only_when_allowed_and_warns() {
+        let dir = tempfile::tempdir().unwrap();
+        let folder = dir.path().join("potion-data");
+        std::fs::create_dir(&folder).unwrap();
+        let mut cfg = config(dir.path(), &folder.display().to_string());
+        let run = |cfg: &Config| {
+            let (r, _) = collect(
+                &Roots::under(fixture("nosensors")),
+                cfg,
+                &HealthState::default(),
+                now(),
+            );
+            let e = alerts::evaluate(
+                &BTreeMap::new(),
+                &alerts::readings(&r, cfg),
+                &Rules::from_config(cfg),
+                &r.taken_at,
+            );
+            let codes: Vec<String> = e.alerts.into_iter().map(|a| a.code).collect();
+            (r, codes)
+        };
+        let (r, codes) = run(&cfg);
+        assert!(!r.disks[1].present);
+        assert_eq!(codes, [alert_code::AlertCode::DataDiskMissing.as_str()]);
+        assert!(r.warnings.is_empty());
+
+        cfg.backup_allow_same_disk = true;
+        let (r, codes) = run(&cfg);
+        assert!(r.disks[1].present, "{:?}", r.disks[1]);
+        assert!(r.disks[1].total_bytes > 0);
+        assert!(codes.is_empty(), "{codes:?}");
+        assert_eq!(r.warnings, [Warning::BackupSameDisk]);
+        let json = serde_json::to_string(&r).unwrap();
+        assert!(
+            json.contains(r#""warnings":["BACKUP_SAME_DISK"]"#),
+            "{json}"
+        );
+        // The folder gone is still a missing data disk.
+        std::fs::remove_dir(&folder).unwrap();
+        let (r, codes) = run(&cfg);
+        assert!(!r.disks[1].present);
         assert_eq!(codes, [alert_code::AlertCode::DataDiskMissing.as_str()]);
     }
 

@@ -287,6 +287,7 @@ mod tests {
             }],
             errors: vec![],
             notes: vec![],
+            warnings: vec![],
         }
     }
 

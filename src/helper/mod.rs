@@ -7,11 +7,11 @@
 //! sudo), the unit allowlist only from a root-owned file (`policy`), and
 //! children run with a cleared environment and a fixed `PATH`. No shell, ever.
 
+pub mod allowlist;
 pub mod denylist;
 pub mod exec;
 pub mod plan;
 pub mod policy;
-pub mod refusal;
 pub mod setup;
 
 use std::os::unix::fs::MetadataExt;
@@ -374,14 +374,16 @@ mod tests {
         assert_eq!(ignored, ["SELF_SERVICE", "BACKUP_DIR"]);
         // As root a system file another user could write is refused.
         std::os::unix::fs::chown(&system, Some(1000), None).unwrap();
-        let err = load_config(Some(&env), Some(&system))
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("refusing to take system settings"), "{err}");
+        let err = load_config(Some(&env), Some(&system)).unwrap_err();
+        assert!(
+            matches!(&err.problems[0].kind, config::ProblemKind::File(
+                config::FileProblem::Untrusted { at, uid: 1000, .. }) if *at == system),
+            "{err}"
+        );
         std::os::unix::fs::chown(&system, Some(0), None).unwrap();
         std::fs::write(dir.path().join("bad.env"), "SELF_SERVICE=a b\n").unwrap();
         let err = load_config(None, Some(&dir.path().join("bad.env"))).unwrap_err();
-        assert_eq!(err.key, "SELF_SERVICE");
+        assert!(err.names("SELF_SERVICE"), "{err}");
     }
 
     #[test]
@@ -415,7 +417,8 @@ mod tests {
     #[test]
     fn outcomes_map_to_exit_codes() {
         assert_eq!(Outcome::Ok(String::new()).exit_code(), 0);
-        assert_eq!(Outcome::Refused("x".to_string().into()).exit_code(), 1);
+        let refusal = Refusal::new(ReasonCode::BadRequest, "x");
+        assert_eq!(Outcome::Refused(refusal).exit_code(), 1);
         assert_eq!(Outcome::Failed("x".into()).exit_code(), 1);
     }
 

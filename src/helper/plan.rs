@@ -162,7 +162,10 @@ fn restore_plan(id: &str, path: &str, facts: &Facts) -> Result<Vec<Step>, Refusa
     }
     for p in [&facts.backup_bin, &facts.backup_dir] {
         if !p.starts_with('/') {
-            return Err(format!("{p:?} is not an absolute path").into());
+            return Err(Refusal::new(
+                ReasonCode::BadRequest,
+                format!("{p:?} is not an absolute path"),
+            ));
         }
     }
     let max = format!("RuntimeMaxSec={RESTORE_TIMEOUT_S}");

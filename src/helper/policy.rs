@@ -1,25 +1,98 @@
-//! Which units the helper may touch: the root-owned allowlist, the built-in
-//! denylist, and the trust check on the allowlist file.
+//! Which units the helper may touch: the root-owned allowlist (read and
+//! trusted in `allowlist.rs`), the built-in denylist, and what systemd says
+//! about the unit.
 //!
 //! Everything here is pure except [`load`], which reads the allowlist and
 //! decides whether it can be trusted. Every decision fails closed: an
 //! allowlist that is unreadable, untrusted or has a bad line refuses every
 //! unit rather than falling back to something looser.
 
-use std::fmt;
-use std::fs;
-use std::io::ErrorKind;
-use std::os::unix::fs::MetadataExt;
-use std::path::Path;
-
-use globset::{Glob, GlobMatcher};
-
+pub use super::allowlist::{Source, load};
 pub use super::denylist::DENYLIST;
 use super::denylist::denied;
 use crate::paths;
 use crate::validate;
 
-pub use super::refusal::{ReasonCode, Refusal};
+/// Why the helper refused, as a stable code printed beside the English
+/// reason (`reason: <code>` on stderr), so the bot can say it in the
+/// owner's language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReasonCode {
+    /// An argument failed validation (unit name, time, id, path).
+    BadRequest,
+    /// The unit is in [`DENYLIST`] (by name or by an alias).
+    ProtectedUnit,
+    /// `stop` of the bot's own unit.
+    SelfStop,
+    /// Not in the owner's allowlist.
+    NotAllowed,
+    /// The allowlist exists but cannot be trusted or read.
+    AllowlistBroken,
+    /// systemd knows no such unit (or it is masked).
+    NoSuchUnit,
+    /// The unit puts a program on a terminal (`StandardInput=tty*`).
+    TtyUnit,
+    /// systemd could not be asked about the unit.
+    UnitUnknown,
+    /// `BACKUP_DIR` is not root's alone.
+    BackupDirUntrusted,
+    NoSuchSnapshot,
+    /// `--env`/`--system-env` under sudo.
+    FlagUnderSudo,
+    /// `power off` while `POWER_ACTIONS=1` is not in `system.env`.
+    PowerActionsOff,
+    /// `power off` while the machine is not running on its battery.
+    NotOnBattery,
+}
+
+impl ReasonCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReasonCode::BadRequest => "bad-request",
+            ReasonCode::ProtectedUnit => "protected-unit",
+            ReasonCode::SelfStop => "self-stop",
+            ReasonCode::NotAllowed => "not-allowed",
+            ReasonCode::AllowlistBroken => "allowlist-broken",
+            ReasonCode::NoSuchUnit => "no-such-unit",
+            ReasonCode::TtyUnit => "tty-unit",
+            ReasonCode::UnitUnknown => "unit-unknown",
+            ReasonCode::BackupDirUntrusted => "backup-dir-untrusted",
+            ReasonCode::NoSuchSnapshot => "no-such-snapshot",
+            ReasonCode::FlagUnderSudo => "flag-under-sudo",
+            ReasonCode::PowerActionsOff => "power-actions-off",
+            ReasonCode::NotOnBattery => "not-on-battery",
+        }
+    }
+}
+
+/// A refusal: nothing was done.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub code: ReasonCode,
+    pub message: String,
+}
+
+impl Refusal {
+    pub fn new(code: ReasonCode, message: impl Into<String>) -> Refusal {
+        Refusal {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// A validator's complaint about an argument.
+impl From<validate::Invalid> for Refusal {
+    fn from(invalid: validate::Invalid) -> Refusal {
+        Refusal::new(ReasonCode::BadRequest, invalid.to_string())
+    }
+}
 
 /// The properties [`UnitFacts`] reads, for `systemctl show -p`.
 pub const SHOW_PROPERTIES: &str = "Id,Names,LoadState,StandardInput,SuccessAction,FailureAction,StartLimitAction,JobTimeoutAction,OnFailure,OnSuccess";
@@ -87,107 +160,6 @@ impl SvcAction {
             SvcAction::Restart => "restart",
         }
     }
-}
-
-/// The owner's allowlist: glob patterns over full unit names.
-#[derive(Debug, Clone)]
-pub struct Allowlist {
-    patterns: Vec<(String, GlobMatcher)>,
-}
-
-impl Allowlist {
-    /// Parses the allowlist text: one pattern a line, `#` comments, blank
-    /// lines ignored. A bare name like `ollama` means `ollama.service`.
-    /// A line that is not a valid pattern is an error naming it.
-    pub fn parse(text: &str) -> Result<Allowlist, BadLine> {
-        let mut patterns = Vec::new();
-        for (i, raw) in text.lines().enumerate() {
-            let line = raw.split('#').next().unwrap_or("").trim();
-            if line.is_empty() {
-                continue;
-            }
-            let bad = |why| BadLine {
-                line: i + 1,
-                text: line.to_string(),
-                why,
-            };
-            let pattern = if line.contains(['*', '?', '[']) {
-                check_pattern_chars(line).map_err(bad)?;
-                line.to_string()
-            } else {
-                validate::service_name(line).map_err(|e| bad(BadPattern::Name(e)))?
-            };
-            let glob = Glob::new(&pattern).map_err(|e| bad(BadPattern::Glob(e)))?;
-            patterns.push((pattern, glob.compile_matcher()));
-        }
-        Ok(Allowlist { patterns })
-    }
-
-    pub fn allows(&self, unit: &str) -> bool {
-        self.patterns.iter().any(|(_, m)| m.is_match(unit))
-    }
-
-    pub fn patterns(&self) -> impl Iterator<Item = &str> {
-        self.patterns.iter().map(|(p, _)| p.as_str())
-    }
-}
-
-/// A line of the allowlist that is not a usable pattern: the whole list is
-/// then refused.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BadLine {
-    /// 1-based line number.
-    pub line: usize,
-    pub text: String,
-    pub why: BadPattern,
-}
-
-/// What is wrong with an allowlist line.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum BadPattern {
-    /// A character that no unit name or glob needs.
-    Char(char),
-    /// A plain name that is not a valid service name.
-    Name(String),
-    /// A glob that does not compile.
-    Glob(globset::Error),
-}
-
-impl fmt::Display for BadLine {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "line {}: {:?}: ", self.line, self.text)?;
-        match &self.why {
-            BadPattern::Char(c) => write!(f, "the character {c:?} has no place in a unit pattern"),
-            BadPattern::Name(e) => write!(f, "{e}"),
-            BadPattern::Glob(e) => write!(f, "{e}"),
-        }
-    }
-}
-
-impl std::error::Error for BadLine {}
-
-fn check_pattern_chars(p: &str) -> Result<(), BadPattern> {
-    match p.chars().find(|c| {
-        !(c.is_ascii_alphanumeric()
-            || matches!(
-                c,
-                ':' | '-' | '_' | '.' | '@' | '\\' | '*' | '?' | '[' | ']' | '!'
-            ))
-    }) {
-        Some(c) => Err(BadPattern::Char(c)),
-        None => Ok(()),
-    }
-}
-
-/// Where the list of controllable units comes from.
-#[derive(Debug, Clone)]
-pub enum Source {
-    /// No allowlist file: every unit but the denylist.
-    DenylistOnly,
-    /// The owner's allowlist (the denylist still holds).
-    Allowlist(Allowlist),
-    /// The allowlist exists but cannot be used: every unit is refused.
-    Broken(String),
 }
 
 /// The rules for `svc start|stop|restart`.
@@ -315,108 +287,10 @@ impl Policy {
     }
 }
 
-/// Ownership and mode facts about a file or folder, for [`trust`].
-#[derive(Debug, Clone, Copy)]
-pub struct Owner {
-    pub uid: u32,
-    pub mode: u32,
-    pub is_symlink: bool,
-}
-
-/// Why a file or folder cannot be trusted as root's word.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Untrusted {
-    Symlink {
-        what: String,
-    },
-    NotRoot {
-        what: String,
-        uid: u32,
-    },
-    /// `mode` holds the permission bits only.
-    Writable {
-        what: String,
-        mode: u32,
-    },
-}
-
-impl fmt::Display for Untrusted {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Untrusted::Symlink { what } => write!(f, "{what} is a symlink"),
-            Untrusted::NotRoot { what, uid } => {
-                write!(f, "{what} is not owned by root (uid {uid})")
-            }
-            Untrusted::Writable { what, mode } => {
-                write!(f, "{what} is writable by group or others (mode {mode:o})")
-            }
-        }
-    }
-}
-
-impl std::error::Error for Untrusted {}
-
-/// Decides whether a path with these facts may be trusted as root's word:
-/// owned by root, not a symlink, and writable by nobody else.
-pub fn trust(what: &str, o: Owner) -> Result<(), Untrusted> {
-    let what = what.to_string();
-    if o.is_symlink {
-        return Err(Untrusted::Symlink { what });
-    }
-    if o.uid != 0 {
-        return Err(Untrusted::NotRoot { what, uid: o.uid });
-    }
-    if o.mode & 0o022 != 0 {
-        return Err(Untrusted::Writable {
-            what,
-            mode: o.mode & 0o7777,
-        });
-    }
-    Ok(())
-}
-
-fn owner_of(path: &Path) -> std::io::Result<Owner> {
-    let m = fs::symlink_metadata(path)?;
-    Ok(Owner {
-        uid: m.uid(),
-        mode: m.mode(),
-        is_symlink: m.file_type().is_symlink(),
-    })
-}
-
-/// Reads the allowlist at `path`. Missing file: denylist mode. A file (or
-/// its folder) that root does not solely control, or that does not parse:
-/// [`Source::Broken`], which refuses everything.
-pub fn load(path: &Path) -> Source {
-    let file = match owner_of(path) {
-        Ok(o) => o,
-        Err(e) if e.kind() == ErrorKind::NotFound => return Source::DenylistOnly,
-        Err(e) => return Source::Broken(format!("cannot read it: {e}")),
-    };
-    if let Err(why) = trust(&path.display().to_string(), file) {
-        return Source::Broken(why.to_string());
-    }
-    let dir = path.parent().unwrap_or(Path::new("/"));
-    match owner_of(dir) {
-        Ok(d) => {
-            if let Err(why) = trust(&dir.display().to_string(), d) {
-                return Source::Broken(why.to_string());
-            }
-        }
-        Err(e) => return Source::Broken(format!("cannot inspect {}: {e}", dir.display())),
-    }
-    match fs::read_to_string(path) {
-        Ok(text) => match Allowlist::parse(&text) {
-            Ok(list) => Source::Allowlist(list),
-            Err(why) => Source::Broken(why.to_string()),
-        },
-        Err(e) => Source::Broken(format!("cannot read it: {e}")),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::helper::allowlist::Allowlist;
 
     fn allow(text: &str) -> Policy {
         Policy::new(
@@ -461,7 +335,8 @@ mod tests {
         }
     }
 
-    /// Every unit the issue names as a way to root or off the machine, and more.
+    /// Units that hand out root or take the machine down (the classes `denylist.rs`
+    /// names and ARCHITECTURE.md, "Helper and ops", lists), and more.
     const ROOT_GRANTING: &[&str] = &[
         "debug-shell.service",
         "emergency.service",
@@ -710,39 +585,5 @@ mod tests {
         );
         assert!(Allowlist::parse("a b*\n").is_err());
         assert!(Allowlist::parse("[unclosed*\n").is_err());
-    }
-
-    #[test]
-    fn trust_needs_root_owner_and_no_foreign_write() {
-        let o = |uid, mode, is_symlink| Owner {
-            uid,
-            mode,
-            is_symlink,
-        };
-        assert!(trust("f", o(0, 0o100644, false)).is_ok());
-        assert!(trust("f", o(0, 0o100600, false)).is_ok());
-        assert!(trust("f", o(1000, 0o100644, false)).is_err());
-        assert!(trust("f", o(0, 0o100664, false)).is_err());
-        assert!(trust("f", o(0, 0o100646, false)).is_err());
-        assert!(trust("f", o(0, 0o120777, true)).is_err());
-    }
-
-    #[test]
-    fn load_missing_file_is_denylist_mode() {
-        let dir = tempfile::tempdir().unwrap();
-        assert!(matches!(
-            load(&dir.path().join("allowed-units")),
-            Source::DenylistOnly
-        ));
-    }
-
-    #[test]
-    fn load_refuses_a_writable_file() {
-        use std::os::unix::fs::PermissionsExt;
-        let dir = tempfile::tempdir().unwrap();
-        let f = dir.path().join("allowed-units");
-        fs::write(&f, "ollama\n").unwrap();
-        fs::set_permissions(&f, fs::Permissions::from_mode(0o666)).unwrap();
-        assert!(matches!(load(&f), Source::Broken(_)));
     }
 }

@@ -107,7 +107,7 @@ pub fn check_path_keys_in_env_change_nothing(m: &Machine) {
         |j| j.contains("ignoring BACKUP_DIR") && j.contains("a system setting"),
     );
     // Outside any sandbox, as root: the settings alone keep it in place.
-    m.ok(&["/usr/local/bin/potion-backup", "run"]);
+    m.ok(&["/usr/bin/potion-backup", "run"]);
     nothing_escaped(m);
 
     // The bot's user cannot name another system file under sudo ...
@@ -117,11 +117,11 @@ pub fn check_path_keys_in_env_change_nothing(m: &Machine) {
     m.ok(&["chown", paths::SERVICE_USER, paths::SYSTEM_ENV_PATH]);
     let out = m.as_bot(&["potion-helper", "backup", "start"]);
     assert_eq!(out.code(), Some(2), "{}", out.stderr_lossy());
+    // Reported in the .env's language (the template's: Indonesian).
+    let err = out.stderr_lossy();
     assert!(
-        out.stderr_lossy()
-            .contains("refusing to take system settings"),
-        "{}",
-        out.stderr_lossy()
+        err.contains(&format!("{}: tidak bisa dipercaya", paths::SYSTEM_ENV_PATH)),
+        "{err}"
     );
     m.ok(&["chown", "root", paths::SYSTEM_ENV_PATH]);
     nothing_escaped(m);

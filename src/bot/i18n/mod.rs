@@ -10,10 +10,12 @@
 mod charts;
 mod en;
 mod id;
+mod notice;
 mod ops;
 mod restore;
 
 pub use charts::ChartTexts;
+pub use notice::NoticeTexts;
 pub use ops::OpsTexts;
 pub use restore::RestoreTexts;
 
@@ -47,6 +49,11 @@ pub struct Texts {
     pub no_data: &'static str,
     pub corrupt: &'static str,
     pub stale: &'static str,
+    /// "today" / "yesterday" before a local `HH:MM` (`text::when`).
+    pub clock_today: &'static str,
+    pub clock_yesterday: &'static str,
+    /// Short month names, January first.
+    pub months: [&'static str; 12],
     pub l_cpu: &'static str,
     pub l_cores: &'static str,
     pub l_ram: &'static str,
@@ -147,6 +154,7 @@ pub struct Texts {
 
     /// Logs, network and updates.
     pub ops: OpsTexts,
+    pub notice: NoticeTexts,
     pub restore: RestoreTexts,
     /// `/chart`'s buttons.
     pub charts: ChartTexts,

@@ -46,18 +46,18 @@ pub fn plan(cfg: &Config, cmd: Command, args: &str, now: chrono::NaiveDateTime) 
             // The whole text is the host: `/ping a b` is refused, not split.
             match PingTarget::parse(args) {
                 Ok(t) => OpsPlan::Ping(t),
-                Err(e) => OpsPlan::Refuse(e),
+                Err(e) => OpsPlan::Refuse(e.to_string()),
             }
         }
         Command::LogJournal => match words.as_slice() {
             [unit] | [unit, _] => {
                 let unit = match logs::allowed_unit(cfg, unit) {
                     Ok(u) => u,
-                    Err(e) => return OpsPlan::Refuse(e),
+                    Err(e) => return OpsPlan::Refuse(e.to_string()),
                 };
                 match logs::line_count(words.get(1).copied()) {
                     Ok(n) => OpsPlan::Journal(unit, n),
-                    Err(e) => OpsPlan::Refuse(e),
+                    Err(e) => OpsPlan::Refuse(e.to_string()),
                 }
             }
             _ => OpsPlan::Usage,
@@ -65,21 +65,21 @@ pub fn plan(cfg: &Config, cmd: Command, args: &str, now: chrono::NaiveDateTime) 
         Command::LogRuntime => match one(&words) {
             Ok(n) => match logs::line_count(n.as_deref()) {
                 Ok(n) => OpsPlan::Journal(logs::self_unit(cfg), n),
-                Err(e) => OpsPlan::Refuse(e),
+                Err(e) => OpsPlan::Refuse(e.to_string()),
             },
             Err(()) => OpsPlan::Usage,
         },
         Command::LogErrors => match one(&words) {
             Ok(s) => match logs::parse_since(s.as_deref(), now) {
                 Ok(s) => OpsPlan::Errors(s),
-                Err(e) => OpsPlan::Refuse(e),
+                Err(e) => OpsPlan::Refuse(e.to_string()),
             },
             Err(()) => OpsPlan::Usage,
         },
         Command::LogFile => match one(&words) {
             Ok(n) => match logs::log_name(n.as_deref()) {
                 Ok(n) => OpsPlan::LogFile(n),
-                Err(e) => OpsPlan::Refuse(e),
+                Err(e) => OpsPlan::Refuse(e.to_string()),
             },
             Err(()) => OpsPlan::Usage,
         },
@@ -90,11 +90,11 @@ pub fn plan(cfg: &Config, cmd: Command, args: &str, now: chrono::NaiveDateTime) 
         Command::AptUpdate => OpsPlan::Confirm(OpsJob::AptUpdate),
         Command::PipSync => match updates::pip_plan(cfg) {
             Ok(p) => OpsPlan::Confirm(OpsJob::Pip(p)),
-            Err(e) => OpsPlan::Refuse(e),
+            Err(e) => OpsPlan::Refuse(e.to_string()),
         },
         Command::GitPull => match updates::git_plan(cfg) {
             Ok(repos) => OpsPlan::Confirm(OpsJob::Git(repos)),
-            Err(e) => OpsPlan::Refuse(e),
+            Err(e) => OpsPlan::Refuse(e.to_string()),
         },
         _ => OpsPlan::Usage,
     }

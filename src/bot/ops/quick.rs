@@ -42,7 +42,7 @@ pub(super) async fn send_text(ctx: &Req, title: &str, r: Result<String, String>)
 pub async fn ping_button(req: &Req, host: &str) -> AuditResult {
     match PingTarget::parse(host) {
         Ok(target) => run_ping(req, target).await,
-        Err(e) => AuditResult::Failed(e),
+        Err(e) => AuditResult::Failed(e.to_string()),
     }
 }
 
@@ -95,7 +95,7 @@ pub(super) async fn send_journal(
 
 pub(super) async fn send_log_file(ctx: &Req, name: &str) -> AuditResult {
     let dir = ctx.shared.config().log_dir;
-    let file = match logs::log_file(&dir, Some(name)) {
+    let file = match logs::log_file(&dir, Some(name)).map_err(|e| e.to_string()) {
         Ok(f) => f,
         Err(e) => {
             let html = fill(ctx.shared.texts().invalid, &[("err", &esc(&e))]);

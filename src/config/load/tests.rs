@@ -45,10 +45,12 @@ fn system_settings_come_from_system_env_and_never_from_env() {
     assert_eq!(c.env_file, Some(env));
     let keys: Vec<&str> = c.ignored.iter().map(|i| i.key.as_str()).collect();
     assert_eq!(keys, ["BACKUP_DIR", "BACKUP_SOURCES"]);
+    assert_eq!(c.ignored[0].kind, ProblemKind::SystemKeyInEnv);
+    assert!(c.ignored[0].to_string().contains("system setting"));
     assert!(
-        c.ignored[0].reason.contains("system setting"),
-        "{}",
         c.ignored[0]
+            .render(super::super::Lang::Id)
+            .contains("pengaturan sistem")
     );
 }
 
@@ -56,10 +58,45 @@ fn system_settings_come_from_system_env_and_never_from_env() {
 fn a_bad_system_setting_is_an_error_naming_it() {
     let (_dir, system, env) = files("SELF_SERVICE=a b", "THRESHOLD_CPU=70\n");
     let e = load(&opts(&env, &system, false)).unwrap_err();
-    assert_eq!(e.key, "SELF_SERVICE");
-    let (_dir, system, env) = files("this is not a line", "");
-    let e = load(&opts(&env, &system, false)).unwrap_err().to_string();
-    assert!(e.ends_with("line 2 is not KEY=VALUE"), "{e}");
+    let keys: Vec<&str> = e.problems.iter().map(|p| p.key.as_str()).collect();
+    assert_eq!(keys, ["SELF_SERVICE"]);
+    let (_dir, system, env) = files("this is not a line", "BOT_LANG=en\n");
+    let e = load(&opts(&env, &system, false)).unwrap_err();
+    assert_eq!(e.problems.len(), 1, "{e}");
+    assert_eq!(e.problems[0].key, format!("{}:2", system.display()));
+    assert!(e.to_string().contains("this line is not KEY=VALUE"), "{e}");
+}
+
+#[test]
+fn every_problem_in_both_files_is_reported_at_once_in_bot_lang() {
+    let (_dir, system, env) = files(
+        "SELF_SERVICE=a b\nDATA_MOUNT=relative\nBACKUP_ALLOW_SAME_DISK=ya",
+        "BOT_LANG=en\nTHRESHOLD_CPU=lots\nbroken line\nBACKUP_DIR=/x\n",
+    );
+    let e = load(&opts(&env, &system, false)).unwrap_err();
+    let mut keys: Vec<&str> = e.problems.iter().map(|p| p.key.as_str()).collect();
+    keys.sort();
+    assert_eq!(
+        keys,
+        [
+            ".env:3",
+            "BACKUP_ALLOW_SAME_DISK",
+            "BACKUP_DIR",
+            "DATA_MOUNT",
+            "SELF_SERVICE",
+            "THRESHOLD_CPU"
+        ]
+    );
+    assert_eq!(e.lang, super::super::Lang::En);
+    assert!(e.to_string().starts_with("6 problems"), "{e}");
+    // The same in Indonesian, and the file that cannot be read counts too.
+    std::fs::write(&env, "THRESHOLD_CPU=lots\n").unwrap();
+    std::fs::write(&system, "DATA_MOUNT=relative\nnot a line\n").unwrap();
+    let e = load(&opts(&env, &system, false)).unwrap_err();
+    assert_eq!(e.problems.len(), 3, "{e}");
+    let text = e.to_string();
+    assert!(text.starts_with("Ada 3 masalah"), "{text}");
+    assert!(!text.contains("Fix:"), "{text}");
 }
 
 #[test]
@@ -89,7 +126,7 @@ fn a_bad_preference_falls_back_to_the_last_good_one_then_the_default() {
     let shown: Vec<String> = c.ignored.iter().map(|i| i.to_string()).collect();
     assert_eq!(c.ignored.len(), 3, "{shown:?}");
     assert!(
-        shown[0].starts_with(".env line 3: line 3 is not KEY=VALUE"),
+        shown[0].starts_with(".env:3: this line is not KEY=VALUE"),
         "{shown:?}"
     );
     assert!(
@@ -124,11 +161,14 @@ fn an_unreadable_env_is_ignored_as_a_whole_not_fatal() {
     std::os::unix::fs::symlink("/etc/hostname", &link).unwrap();
     let c = load(&opts(&link, &system, false)).unwrap();
     assert_eq!(c.ignored.len(), 1);
-    assert_eq!(c.ignored[0].key, ".env");
-    assert!(c.ignored[0].reason.contains("symlink"), "{}", c.ignored[0]);
+    assert_eq!(c.ignored[0].key, link.display().to_string());
+    assert_eq!(
+        c.ignored[0].kind,
+        ProblemKind::File(super::super::FileProblem::Symlink)
+    );
     let missing = dir.path().join("nope.env");
     let c = load(&opts(&missing, &system, false)).unwrap();
-    assert!(c.ignored[0].reason.contains("nope.env"), "{}", c.ignored[0]);
+    assert!(c.ignored[0].key.ends_with("nope.env"), "{}", c.ignored[0]);
 }
 
 #[test]

@@ -1,27 +1,21 @@
 //! End-to-end tests of `potion-bot`: the real binary against a stand-in Bot
-//! API on 127.0.0.1 (tests/bot_support/standin.rs), with a fake `sudo` first
+//! API on 127.0.0.1 (tests/bot/standin.rs), with a fake `sudo` first
 //! on PATH that records its arguments.
-#![allow(clippy::disallowed_methods)] // spawns the binary under test as a long-running child
-
-mod common;
-#[path = "bot_support/rig.rs"]
-#[allow(dead_code)] // shared by the bot suites; each uses its part
-mod rig;
-#[path = "bot_support/standin.rs"]
-mod standin;
 
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use rig::{ADMIN, BIN, Bot, Rig, now};
+use crate::common;
+use crate::rig::{self, ADMIN, BIN, Bot, Rig, now};
+use crate::standin::{StandIn, TOKEN};
 use serde_json::json;
-use standin::{StandIn, TOKEN};
 
 const STRANGER: i64 = 777;
 const WAIT: Duration = Duration::from_secs(10);
 
-/// The shared rig with a `sudo` that records `$*`, one line a call.
-type World = Rig;
+crate::rig::world! {
+    /// The shared rig with a `sudo` that records `$*`, one line a call.
+}
 
 impl World {
     fn new(extra: &str) -> World {
@@ -41,7 +35,7 @@ impl World {
                 rig.calls_log.display()
             ),
         );
-        rig
+        World(rig)
     }
 
     fn sudo_calls(&self) -> Vec<String> {
@@ -392,13 +386,13 @@ fn settings_are_saved_to_env_and_the_timer_moved_through_the_helper() {
     );
     assert_eq!(
         w.sudo_calls(),
-        ["-n /usr/local/bin/potion-helper timer set backup 03:15"]
+        ["-n /usr/libexec/potion-runner/potion-helper timer set backup 03:15"]
     );
     // The running config follows: nginx is whitelisted now.
     w.ask("/svc start nginx", "Done: start");
     assert_eq!(
         w.sudo_calls()[1],
-        "-n /usr/local/bin/potion-helper svc start nginx.service"
+        "-n /usr/libexec/potion-runner/potion-helper svc start nginx.service"
     );
     w.ask("/lang id", "Bahasa Indonesia");
     w.ask("/uptime", "Belum ada data");
@@ -458,7 +452,7 @@ fn confirmations_run_on_yes_and_expired_ones_do_nothing() {
         .expect("result edited into the question");
     assert_eq!(
         w.sudo_calls(),
-        ["-n /usr/local/bin/potion-helper svc restart ollama.service"]
+        ["-n /usr/libexec/potion-runner/potion-helper svc restart ollama.service"]
     );
     // Pressing again: the question is used up, nothing runs twice, and the
     // result stays in the message: the press gets "already answered".
@@ -544,7 +538,7 @@ fn backup_now_runs_the_helper_and_reports_the_result() {
     w.api.wait_text("already running", WAIT).unwrap();
     assert_eq!(
         w.sudo_calls(),
-        ["-n /usr/local/bin/potion-helper backup start"],
+        ["-n /usr/libexec/potion-runner/potion-helper backup start"],
         "a double tap starts one backup"
     );
     let later = (chrono::Utc::now() + chrono::Duration::seconds(5))
@@ -601,7 +595,7 @@ fn backup_verify_follows_the_run_to_its_real_outcome() {
     assert!(!started.contains("Done"), "{started}");
     assert_eq!(
         w.sudo_calls(),
-        ["-n /usr/local/bin/potion-helper verify start"]
+        ["-n /usr/libexec/potion-runner/potion-helper verify start"]
     );
     // Nothing is claimed before the verify writes its result.
     std::thread::sleep(Duration::from_secs(3));
@@ -670,7 +664,7 @@ fn a_missing_helper_is_reported_clearly_and_audited_as_failed() {
     std::fs::write(
         &sudo,
         format!(
-            "#!/bin/sh\nprintf '%s\\n' \"$*\" >> {}\necho 'sudo: /usr/local/bin/potion-helper: command not found' >&2\nexit 1\n",
+            "#!/bin/sh\nprintf '%s\\n' \"$*\" >> {}\necho 'sudo: /usr/libexec/potion-runner/potion-helper: command not found' >&2\nexit 1\n",
             w.calls_log.display()
         ),
     )
