@@ -323,6 +323,9 @@ async fn daemon(cfg: Config) -> Result<()> {
         sd_notify::NotifyState::Status("polling Telegram"),
     ]);
     log::info!("started; polling {}", lock(&shared.cfg).telegram_api_url);
+    if lock(&shared.cfg).admin_ids.is_empty() {
+        log::warn!("setup mode: ADMIN_IDS is empty; the bot only tells whoever writes their id");
+    }
 
     let mut handlers = tokio::task::JoinSet::new();
     let mut offset: i32 = 0;
