@@ -166,6 +166,20 @@ impl AlertCode {
     }
 }
 
+impl AlertCode {
+    /// The alert that fires on `metric`; none for load and probe latency.
+    pub fn of_metric(metric: Metric) -> Option<AlertCode> {
+        AlertCode::ALL
+            .into_iter()
+            .find(|c| c.metric() == Some(metric))
+    }
+
+    /// The history bit whose periods a chart of `metric` shades; 0 for none.
+    pub fn bit_of_metric(metric: Metric) -> u32 {
+        AlertCode::of_metric(metric).map_or(0, AlertCode::history_bit)
+    }
+}
+
 impl fmt::Display for AlertCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -235,9 +249,15 @@ mod tests {
     fn metrics_map_back_to_their_codes() {
         for c in AlertCode::ALL {
             if let Some(m) = c.metric() {
-                assert_eq!(m.alert_code(), Some(c));
+                assert_eq!(AlertCode::of_metric(m), Some(c));
             }
         }
-        assert_eq!(Metric::Load.alert_code(), None);
+        assert_eq!(AlertCode::of_metric(Metric::Load), None);
+        assert_eq!(
+            AlertCode::bit_of_metric(Metric::Cpu),
+            AlertCode::CpuHigh.history_bit()
+        );
+        assert_eq!(AlertCode::bit_of_metric(Metric::Load), 0);
+        assert_eq!(AlertCode::bit_of_metric(Metric::Probe), 0);
     }
 }

@@ -3,8 +3,6 @@
 
 use std::fmt;
 
-use crate::alert_code::AlertCode;
-use crate::config::Thresholds;
 use crate::history::Sample;
 
 /// A sampled metric: the ones with an alert threshold, the 1-minute load
@@ -132,23 +130,6 @@ impl Metric {
         if self == Metric::Temp { 150.0 } else { 100.0 }
     }
 
-    /// The threshold in force; none for load.
-    pub fn threshold(self, thresholds: &Thresholds) -> Option<f64> {
-        thresholds.get(self)
-    }
-
-    /// The alert that fires on this metric; none for load.
-    pub fn alert_code(self) -> Option<AlertCode> {
-        AlertCode::ALL
-            .into_iter()
-            .find(|c| c.metric() == Some(self))
-    }
-
-    /// The history bit whose periods a chart shades; 0 for load.
-    pub fn alert_bit(self) -> u32 {
-        self.alert_code().map_or(0, AlertCode::history_bit)
-    }
-
     /// This metric's value in one sample (NaN when missing).
     pub fn value(self, s: &Sample) -> f32 {
         match self {
@@ -221,13 +202,9 @@ mod tests {
     }
 
     #[test]
-    fn shading_bits_follow_the_alert_codes() {
-        assert_eq!(Metric::Cpu.alert_bit(), AlertCode::CpuHigh.history_bit());
-        assert_eq!(Metric::Disk.alert_code(), Some(AlertCode::DiskRootHigh));
-        assert_eq!(Metric::Load.alert_bit(), 0);
+    fn values_and_axes_carry_their_unit() {
         assert_eq!(Metric::Temp.format_value(61.0), "61.0 °C");
         assert_eq!(Metric::Load.axis_label(0.5), "0.5");
-        assert_eq!(Metric::Probe.alert_bit(), 0);
         assert_eq!(Metric::Probe.format_value(35.24), "35.2 ms");
         assert_eq!(Metric::Probe.axis_label(1500.0), "1500 ms");
     }

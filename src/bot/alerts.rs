@@ -170,7 +170,7 @@ pub fn describe(t: &Texts, a: &Alert) -> String {
             t.alert_stale_detail,
             &[
                 ("title", &s),
-                ("at", &when(t, &a.since, chrono::Utc::now())),
+                ("at", &when(&t.clock, &a.since, chrono::Utc::now())),
             ],
         );
     }
@@ -201,7 +201,7 @@ pub fn fired_html(t: &Texts, a: &Alert) -> String {
         &[
             ("what", &describe(t, a)),
             ("code", &esc(&a.code)),
-            ("since", &when(t, &a.since, chrono::Utc::now())),
+            ("since", &when(&t.clock, &a.since, chrono::Utc::now())),
         ],
     )
 }

@@ -217,7 +217,10 @@ pub(super) async fn mute(
                 &[
                     ("code", &esc(code)),
                     ("minutes", &minutes.to_string()),
-                    ("until", &super::text::when(t, &until_s, chrono::Utc::now())),
+                    (
+                        "until",
+                        &super::text::when(&t.clock, &until_s, chrono::Utc::now()),
+                    ),
                 ],
             ),
             AuditResult::Ok,

@@ -4,7 +4,6 @@
 
 use chrono::{DateTime, Datelike, Local, TimeZone, Timelike, Utc};
 
-use super::i18n::Texts;
 use crate::chatops::fit::tg_len;
 
 /// Telegram's limit on one message, in UTF-16 code units (one constant for the whole crate).
@@ -58,12 +57,21 @@ pub fn split_lines(text: &str, limit: usize) -> Vec<String> {
 /// `TZ`), short: "hari ini 15:51", "kemarin 03:15", "30 Nov 15:51", with the
 /// year only when it is not this one. Text that is not RFC 3339 is shown as
 /// it is (escaped).
-pub fn when(t: &Texts, rfc3339: &str, now: DateTime<Utc>) -> String {
+pub fn when(t: &ClockWords, rfc3339: &str, now: DateTime<Utc>) -> String {
     when_in(t, rfc3339, now, &Local)
 }
 
+/// The words a time is said with, in one language (part of each catalogue).
+pub struct ClockWords {
+    /// "today" / "yesterday" before a local `HH:MM`.
+    pub today: &'static str,
+    pub yesterday: &'static str,
+    /// Short month names, January first.
+    pub months: [&'static str; 12],
+}
+
 /// [`when`] in a given time zone.
-pub fn when_in<Z: TimeZone>(t: &Texts, rfc3339: &str, now: DateTime<Utc>, zone: &Z) -> String {
+pub fn when_in<Z: TimeZone>(t: &ClockWords, rfc3339: &str, now: DateTime<Utc>, zone: &Z) -> String {
     let Some(at) = crate::files::parse_rfc3339(rfc3339) else {
         return esc(rfc3339);
     };
@@ -71,8 +79,8 @@ pub fn when_in<Z: TimeZone>(t: &Texts, rfc3339: &str, now: DateTime<Utc>, zone: 
     let clock = format!("{:02}:{:02}", at.hour(), at.minute());
     let days = (now.date_naive() - at.date_naive()).num_days();
     match days {
-        0 => format!("{} {clock}", t.clock_today),
-        1 => format!("{} {clock}", t.clock_yesterday),
+        0 => format!("{} {clock}", t.today),
+        1 => format!("{} {clock}", t.yesterday),
         _ => {
             let month = t.months[at.month0() as usize];
             if at.year() == now.year() {
@@ -117,7 +125,7 @@ mod tests {
         use crate::config::Lang;
         let jakarta = chrono::FixedOffset::east_opt(7 * 3600).unwrap();
         let now = crate::files::parse_rfc3339("2026-11-30T09:51:51Z").unwrap();
-        let (id, en) = (texts(Lang::Id), texts(Lang::En));
+        let (id, en) = (&texts(Lang::Id).clock, &texts(Lang::En).clock);
         assert_eq!(
             when_in(id, "2026-11-30T08:51:00Z", now, &jakarta),
             "hari ini 15:51"

@@ -51,11 +51,14 @@ pub fn stale_line(t: &Texts, r: &HealthReport, stale_s: u64, now: DateTime<Utc>)
         Some(a) if a <= stale_s => None,
         Some(a) => Some(fill(
             t.stale,
-            &[("age", &duration(a)), ("at", &when(t, &r.taken_at, now))],
+            &[
+                ("age", &duration(a)),
+                ("at", &when(&t.clock, &r.taken_at, now)),
+            ],
         )),
         None => Some(fill(
             t.stale,
-            &[("age", "?"), ("at", &when(t, &r.taken_at, now))],
+            &[("age", "?"), ("at", &when(&t.clock, &r.taken_at, now))],
         )),
     }
 }
@@ -83,7 +86,7 @@ pub fn status(t: &Texts, cfg: &Config, h: &Loaded<HealthReport>, now: DateTime<U
         let mut s = format!(
             "🖥 <b>{}</b> · {}\n",
             esc(&r.host),
-            when(t, &r.taken_at, now)
+            when(&t.clock, &r.taken_at, now)
         );
         let cpu = r
             .cpu
@@ -215,7 +218,7 @@ pub fn alerts(
     if !active.is_empty() {
         s += &format!("\n<b>{}</b>\n", t.l_muted);
         for (code, until) in active {
-            s += &format!("• {} → {}\n", esc(code), when(t, until, now));
+            s += &format!("• {} → {}\n", esc(code), when(&t.clock, until, now));
         }
     }
     s
@@ -321,7 +324,7 @@ pub fn outcome_line(t: &Texts, b: &BackupOutcome) -> String {
             ("icon", icon),
             ("status", &esc(&b.status)),
             ("id", &esc(b.id.as_deref().unwrap_or("–"))),
-            ("at", &when(t, &b.finished_at, chrono::Utc::now())),
+            ("at", &when(&t.clock, &b.finished_at, chrono::Utc::now())),
             ("files", &b.files.to_string()),
             ("bytes", &bytes(b.bytes)),
         ],

@@ -284,9 +284,14 @@ fn draw<DB: DrawingBackend>(
         .draw()?;
 
     chart.draw_series(
-        alert_spans(samples, m.alert_bit(), from, to)
-            .into_iter()
-            .map(|(a, b)| Rectangle::new([(a, y0), (b, y1)], SHADE.mix(SHADE_ALPHA).filled())),
+        alert_spans(
+            samples,
+            crate::alert_code::AlertCode::bit_of_metric(m),
+            from,
+            to,
+        )
+        .into_iter()
+        .map(|(a, b)| Rectangle::new([(a, y0), (b, y1)], SHADE.mix(SHADE_ALPHA).filled())),
     )?;
 
     if let Some(thr) = spec.threshold.filter(|t| (y0..=y1).contains(t)) {

@@ -63,7 +63,7 @@ impl ChartSpec {
             metric,
             from: now - i64::from(hours) * 3600,
             to: now,
-            threshold: metric.threshold(thresholds),
+            threshold: thresholds.get(metric),
             size: ChartSize::Full,
             labels,
             utc_offset: local_offset(now),

@@ -165,7 +165,7 @@ pub struct Config {
     /// `POWER_ACTIONS` (system): the helper may power the machine off.
     pub power_actions: bool,
     /// `PROBE_URLS`: `name=url` pairs the health job GETs each run.
-    pub probe_urls: Vec<crate::health::probes::Target>,
+    pub probe_urls: Vec<crate::health::target::Target>,
     /// `HEALTHCHECK_URL`: the health job's dead-man ping.
     pub healthcheck_url: Option<crate::health::deadman::PingUrl>,
     /// `BACKUP_HEALTHCHECK_URL`: the daily backup's dead-man ping.

@@ -237,7 +237,7 @@ impl Config {
         let update_git_repos = r.each("UPDATE_GIT_REPOS", abs_path);
         let digest_time = r.get("DIGEST_TIME", None, |v| hhmm(v).map(Some));
         let probe_urls = r.get("PROBE_URLS", Vec::new(), |v| {
-            crate::health::probes::parse_targets(v).map_err(|_| K::ProbeUrls)
+            crate::health::target::parse_targets(v).map_err(|_| K::ProbeUrls)
         });
         // The path is the ping's secret: a problem never keeps the value.
         let ping_url = |v: &str| {

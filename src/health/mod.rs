@@ -21,6 +21,7 @@ pub mod services;
 pub mod smart;
 pub mod smartctl;
 pub mod stage;
+pub mod target;
 mod tls;
 
 use anyhow::Result;

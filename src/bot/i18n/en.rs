@@ -3,6 +3,7 @@
 use super::{ChartTexts, NoticeTexts, OpsTexts, RestoreTexts, Texts};
 use crate::alert_code::AlertCode;
 use crate::bot::command::Command as C;
+use crate::bot::text::ClockWords;
 use crate::chart::ChartLabels;
 use crate::digest::DigestTexts;
 
@@ -85,11 +86,13 @@ pub static TEXTS: Texts = Texts {
 
     no_data: "No data yet: <code>{file}</code> has not been written. Is the potion-health timer running?",
     corrupt: "Cannot read <code>{file}</code>: {err}",
-    clock_today: "today",
-    clock_yesterday: "yesterday",
-    months: [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ],
+    clock: ClockWords {
+        today: "today",
+        yesterday: "yesterday",
+        months: [
+            "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+        ],
+    },
     stale: "⚠️ This data is stale: last update {age} ago ({at}).",
     l_cpu: "CPU",
     l_cores: "cores",

@@ -3,6 +3,7 @@
 use super::{ChartTexts, NoticeTexts, OpsTexts, RestoreTexts, Texts};
 use crate::alert_code::AlertCode;
 use crate::bot::command::Command as C;
+use crate::bot::text::ClockWords;
 use crate::chart::ChartLabels;
 use crate::digest::DigestTexts;
 
@@ -85,11 +86,13 @@ pub static TEXTS: Texts = Texts {
 
     no_data: "Belum ada data: <code>{file}</code> belum ditulis. Apakah timer potion-health berjalan?",
     corrupt: "Tidak bisa membaca <code>{file}</code>: {err}",
-    clock_today: "hari ini",
-    clock_yesterday: "kemarin",
-    months: [
-        "Jan", "Feb", "Mar", "Apr", "Mei", "Jun", "Jul", "Agu", "Sep", "Okt", "Nov", "Des",
-    ],
+    clock: ClockWords {
+        today: "hari ini",
+        yesterday: "kemarin",
+        months: [
+            "Jan", "Feb", "Mar", "Apr", "Mei", "Jun", "Jul", "Agu", "Sep", "Okt", "Nov", "Des",
+        ],
+    },
     stale: "⚠️ Data ini basi: pembaruan terakhir {age} lalu ({at}).",
     l_cpu: "CPU",
     l_cores: "inti",

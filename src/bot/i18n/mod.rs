@@ -51,11 +51,8 @@ pub struct Texts {
     pub no_data: &'static str,
     pub corrupt: &'static str,
     pub stale: &'static str,
-    /// "today" / "yesterday" before a local `HH:MM` (`text::when`).
-    pub clock_today: &'static str,
-    pub clock_yesterday: &'static str,
-    /// Short month names, January first.
-    pub months: [&'static str; 12],
+    /// How local times are said (`text::when`).
+    pub clock: super::text::ClockWords,
     pub l_cpu: &'static str,
     pub l_cores: &'static str,
     pub l_ram: &'static str,
