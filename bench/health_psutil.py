@@ -154,11 +154,14 @@ def main():
         {"schema": 1, "taken_at": report["taken_at"], "cpu": counters, "trackers": {}},
         indent=2).encode())
     nan = float("nan")
+    slowest = max((p["latency_ms"] for p in report["probes"] if p["status"] is not None),
+                  default=nan)
     with open(os.path.join(state_dir, "history.bin"), "ab") as f:
-        f.write(struct.pack("<q7fI", int(now.timestamp()),
+        f.write(struct.pack("<q7fIf", int(now.timestamp()),
                             nan if percent is None else percent, vm.percent, sw.percent,
                             report["disks"][0]["percent"], nan,
-                            nan if not temps else max(temps), report["cpu"]["load"][0], 0))
+                            nan if not temps else max(temps), report["cpu"]["load"][0], 0,
+                            slowest))
     prom = "".join("# HELP potion_%s x\n# TYPE potion_%s gauge\npotion_%s %s\n" % (k, k, k, v)
                    for k, v in [("memory_percent", vm.percent), ("swap_percent", sw.percent),
                                 ("uptime_seconds", report["uptime_s"])])

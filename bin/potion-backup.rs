@@ -1,4 +1,4 @@
-//! `potion-backup`: snapshots, verify, prune, restore and list (contract §2).
+//! `potion-backup`: snapshots, verify, prune, restore and list (`docs/contract.md` §2).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -9,6 +9,7 @@ use potion_runner::backup;
 use potion_runner::cli;
 use potion_runner::config::Config;
 use potion_runner::files::lease::{self, Job, LeaseGuard};
+use potion_runner::health::deadman;
 use potion_runner::helper::plan::RESTORE_TIMEOUT_S;
 
 const PROGRAM: &str = "potion-backup";
@@ -79,7 +80,11 @@ fn main() -> ExitCode {
     let command = args.command.unwrap_or(Command::Run);
     let _lease = take_lease(&cfg, &command);
     let result = match command {
-        Command::Run => backup::cmd_run(&cfg),
+        Command::Run => deadman::around(
+            cfg.backup_healthcheck_url.as_ref(),
+            || backup::cmd_run(&cfg),
+            |r| matches!(r, Ok(backup::Exit::Ok | backup::Exit::Warnings)),
+        ),
         Command::List { json } => backup::cmd_list(&cfg, json),
         Command::Verify { id, sample, json } => {
             backup::cmd_verify(&cfg, id.as_deref(), sample, json)

@@ -1,4 +1,4 @@
-//! `potion-bot`: the Telegram daemon (contract §2). Exit 0 clean stop, 1 fatal, 2 bad config.
+//! `potion-bot`: the Telegram daemon (`docs/contract.md` §2). Exit 0 clean stop, 1 fatal, 2 bad config.
 
 use std::process::ExitCode;
 

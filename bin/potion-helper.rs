@@ -8,8 +8,8 @@ use clap::{Parser, Subcommand, ValueEnum};
 use potion_runner::helper::{self, Caller, Outcome, Request, SvcAction};
 
 /// The one privileged door of potion-runner: service control, the backup
-/// timer, backup/verify runs, apt and restores into the staging folder,
-/// each validated before it is done.
+/// timer, backup/verify runs, apt, restores into the staging folder and
+/// power off on battery, each validated before it is done.
 #[derive(Parser)]
 #[command(version)]
 struct Args {
@@ -48,6 +48,9 @@ enum Command {
         /// Path as backed up, e.g. /opt/potion-runner/.env.
         path: String,
     },
+    /// Power the machine off: only with POWER_ACTIONS=1 in system.env and
+    /// while it runs on its battery (does not wait for it).
+    Power { action: PowerAction },
     /// Installer only (root, never under sudo): create or fix .env through
     /// one handle and move system keys into system.env; or print what
     /// activation needs from .env.
@@ -97,6 +100,11 @@ enum TimerName {
 #[derive(Clone, Copy, ValueEnum)]
 enum StartOnly {
     Start,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum PowerAction {
+    Off,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -162,6 +170,7 @@ fn request(cmd: Command) -> Result<Request, SetupCommand> {
             action: AptAction::Upgrade,
         } => Request::AptUpgrade,
         Command::Restore { id, path } => Request::Restore { id, path },
+        Command::Power { .. } => Request::PowerOff,
         Command::Setup { command } => return Err(command),
     })
 }

@@ -21,7 +21,8 @@ HELPER=/usr/libexec/potion-runner/potion-helper
 OLD_BIN_DIR=/usr/local/bin
 OLD_UNIT_DIR=/etc/systemd/system
 BINARIES=(potion-health potion-backup potion-bot potion-helper)
-TIMERS=(potion-runner-health.timer potion-runner-backup.timer potion-runner-verify.timer)
+TIMERS=(potion-runner-health.timer potion-runner-backup.timer potion-runner-verify.timer
+        potion-runner-smart.timer)
 BOT_UNIT=potion-runner.service
 
 say() { echo "potion-runner: $*"; }

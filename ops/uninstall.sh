@@ -21,7 +21,7 @@ fi
 
 UNITS=(potion-runner.service potion-runner-health.timer potion-runner-backup.timer
        potion-runner-verify.timer potion-runner-health.service potion-runner-backup.service
-       potion-runner-verify.service)
+       potion-runner-verify.service potion-runner-smart.timer potion-runner-smart.service)
 
 if [ -d /run/systemd/system ]; then
   systemctl disable --now --quiet "${UNITS[@]}" 2>/dev/null || true

@@ -24,6 +24,8 @@ pub enum AlertCode {
     ServiceDown,
     BackupStale,
     BackupFailed,
+    /// The latest verify found missing or changed files in a snapshot.
+    BackupVerifyFailed,
     /// Computed by the bot from the age of `last_health.json`, never by the health job.
     HealthStale,
     /// Mains is off: the machine runs on its battery.
@@ -50,7 +52,7 @@ pub enum Subject {
 
 impl AlertCode {
     /// Every family, in display order (the digest lists them in this order).
-    pub const ALL: [AlertCode; 15] = [
+    pub const ALL: [AlertCode; 16] = [
         AlertCode::CpuHigh,
         AlertCode::RamHigh,
         AlertCode::TempHigh,
@@ -60,6 +62,7 @@ impl AlertCode {
         AlertCode::ServiceDown,
         AlertCode::BackupStale,
         AlertCode::BackupFailed,
+        AlertCode::BackupVerifyFailed,
         AlertCode::HealthStale,
         AlertCode::OnBattery,
         AlertCode::BatteryLow,
@@ -80,6 +83,7 @@ impl AlertCode {
             AlertCode::ServiceDown => "SERVICE_DOWN",
             AlertCode::BackupStale => "BACKUP_STALE",
             AlertCode::BackupFailed => "BACKUP_FAILED",
+            AlertCode::BackupVerifyFailed => "BACKUP_VERIFY_FAILED",
             AlertCode::HealthStale => "HEALTH_STALE",
             AlertCode::OnBattery => "ON_BATTERY",
             AlertCode::BatteryLow => "BATTERY_LOW",
@@ -145,6 +149,7 @@ impl AlertCode {
             AlertCode::BatteryWorn => 1 << 11,
             AlertCode::DiskSmart => 1 << 12,
             AlertCode::ProbeDown => 1 << 13,
+            AlertCode::BackupVerifyFailed => 1 << 14,
         }
     }
 

@@ -208,6 +208,15 @@ pub fn readings(report: &HealthReport, cfg: &Config) -> Vec<Reading> {
             threshold: None,
         },
     });
+    out.push(Reading {
+        code: AlertCode::BackupVerifyFailed.as_str().to_string(),
+        check: Check::Flag {
+            bad: b.verify_status.as_ref().map(|s| s == "failed"),
+            confirm: 1,
+            value: None,
+            threshold: None,
+        },
+    });
     out
 }
 

@@ -1,5 +1,5 @@
 //! The audit trail: one JSON object a line appended to `$LOG_DIR/actions.log`
-//! (contract §4) for every command, button press, action and refusal.
+//! (`docs/contract.md` §4) for every command, button press, action and refusal.
 //!
 //! The file is opened with `O_APPEND` for each line, so concurrent writers
 //! never interleave inside a line and nothing earlier is ever rewritten.

@@ -3,8 +3,12 @@
 //! One fixed-size little-endian record per health run, appended. A torn
 //! last record (a crash mid-append) is ignored by readers. When the file
 //! holds more than [`MAX_RECORDS`] it is rewritten atomically keeping the
-//! newest [`KEEP_RECORDS`], so it stays under about 800 KiB while always
+//! newest [`KEEP_RECORDS`], so it stays under about 900 KiB while always
 //! covering at least 8 days at one sample a minute.
+//!
+//! Version 2 added the probe latency at the end of each record; a version-1
+//! file (40-byte records) is still read, and the next append rewrites it
+//! as version 2.
 
 use std::fs::OpenOptions;
 use std::io::Write;
@@ -13,9 +17,12 @@ use std::path::Path;
 use anyhow::{Context, Result};
 
 /// File header: format name and version.
-pub const MAGIC: &[u8; 8] = b"POTHIST1";
+pub const MAGIC: &[u8; 8] = b"POTHIST2";
 /// Bytes per record.
-pub const RECORD_LEN: usize = 40;
+pub const RECORD_LEN: usize = 44;
+/// The version-1 header and record size (no probe latency), still read.
+const MAGIC_V1: &[u8; 8] = b"POTHIST1";
+const RECORD_LEN_V1: usize = 40;
 /// Records kept after a trim: 8 days of minutes.
 pub const KEEP_RECORDS: usize = 8 * 24 * 60;
 /// Records that trigger a trim: 14 days of minutes.
@@ -35,6 +42,8 @@ pub struct Sample {
     pub load1: f32,
     /// Which alerts were active: [`crate::alert_code::AlertCode::history_bit`]s.
     pub alerts: u32,
+    /// The slowest `PROBE_URLS` answer of the run, in milliseconds.
+    pub probe_ms: f32,
 }
 
 impl Sample {
@@ -54,10 +63,12 @@ impl Sample {
             b[8 + i * 4..12 + i * 4].copy_from_slice(&v.to_le_bytes());
         }
         b[36..40].copy_from_slice(&self.alerts.to_le_bytes());
+        b[40..44].copy_from_slice(&self.probe_ms.to_le_bytes());
         b
     }
 
-    /// Reads one record; `b` is exactly [`RECORD_LEN`] bytes (see [`decode_all`]).
+    /// Reads one record: [`RECORD_LEN`] bytes, or a version-1 record
+    /// without the probe latency (see [`decode_all`]).
     fn decode(b: &[u8]) -> Sample {
         let f =
             |i: usize| f32::from_le_bytes(b[8 + i * 4..12 + i * 4].try_into().expect("4 bytes"));
@@ -71,17 +82,23 @@ impl Sample {
             temp: f(5),
             load1: f(6),
             alerts: u32::from_le_bytes(b[36..40].try_into().expect("4 bytes")),
+            probe_ms: b.get(40..44).map_or(f32::NAN, |p| {
+                f32::from_le_bytes(p.try_into().expect("4 bytes"))
+            }),
         }
     }
 }
 
-/// Decodes a whole history file; a wrong header gives no samples, a torn tail is dropped.
+/// Decodes a whole history file (either version); a wrong header gives no
+/// samples, a torn tail is dropped.
 pub fn decode_all(bytes: &[u8]) -> Vec<Sample> {
-    if bytes.len() < MAGIC.len() || &bytes[..MAGIC.len()] != MAGIC {
-        return Vec::new();
-    }
+    let len = match bytes.get(..MAGIC.len()) {
+        Some(h) if h == MAGIC => RECORD_LEN,
+        Some(h) if h == MAGIC_V1 => RECORD_LEN_V1,
+        _ => return Vec::new(),
+    };
     bytes[MAGIC.len()..]
-        .chunks_exact(RECORD_LEN)
+        .chunks_exact(len)
         .map(Sample::decode)
         .collect()
 }
@@ -117,7 +134,7 @@ pub fn append(path: &Path, sample: &Sample) -> Result<()> {
         _ => false,
     };
     if !healthy {
-        // Missing, torn or foreign: rebuild from whatever whole records survive.
+        // Missing, torn, version 1 or foreign: rebuild from whatever whole records survive.
         let mut samples = read(path).unwrap_or_default();
         samples.push(*sample);
         return rewrite(path, &samples);
@@ -162,6 +179,7 @@ mod tests {
             temp: 40.0,
             load1: 0.5,
             alerts: AlertCode::CpuHigh.history_bit(),
+            probe_ms: 12.5,
         }
     }
 
@@ -185,6 +203,31 @@ mod tests {
         let got = read(&p).unwrap();
         assert_eq!(got.len(), 6);
         assert_eq!(got[5].t, 5);
+    }
+
+    #[test]
+    fn a_version_1_file_is_read_and_rewritten_as_version_2() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("history.bin");
+        let mut v1 = MAGIC_V1.to_vec();
+        for t in 0..3 {
+            v1.extend_from_slice(&sample(t).encode()[..RECORD_LEN_V1]);
+        }
+        v1.extend_from_slice(&[7, 7]);
+        std::fs::write(&p, &v1).unwrap();
+        let old = read(&p).unwrap();
+        assert_eq!(old.len(), 3, "the torn tail is dropped");
+        assert_eq!(old[2].t, 2);
+        assert_eq!(old[2].alerts, AlertCode::CpuHigh.history_bit());
+        assert!(old[2].probe_ms.is_nan(), "version 1 had no probe latency");
+        append(&p, &sample(3)).unwrap();
+        let bytes = std::fs::read(&p).unwrap();
+        assert_eq!(&bytes[..8], MAGIC);
+        assert_eq!(bytes.len(), 8 + 4 * RECORD_LEN);
+        let got = read(&p).unwrap();
+        assert_eq!(got.len(), 4);
+        assert_eq!(got[3].probe_ms, 12.5);
+        assert!(got[0].probe_ms.is_nan());
     }
 
     #[test]

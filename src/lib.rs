@@ -27,4 +27,5 @@ pub mod notice;
 pub mod paths;
 pub mod process;
 pub mod redact;
+pub mod sync;
 pub mod validate;

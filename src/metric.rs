@@ -7,7 +7,8 @@ use crate::alert_code::AlertCode;
 use crate::config::Thresholds;
 use crate::history::Sample;
 
-/// A sampled metric: the ones with an alert threshold plus the 1-minute load.
+/// A sampled metric: the ones with an alert threshold, the 1-minute load
+/// and the probe latency (the slowest `PROBE_URLS` answer of a run).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Metric {
     Cpu,
@@ -16,6 +17,7 @@ pub enum Metric {
     DiskData,
     Temp,
     Load,
+    Probe,
 }
 
 /// How a metric's values read.
@@ -24,6 +26,7 @@ pub enum Unit {
     Percent,
     Celsius,
     Plain,
+    Millis,
 }
 
 /// A metric name that is not known (or, for thresholds, has no threshold).
@@ -48,13 +51,14 @@ impl std::error::Error for UnknownMetric {}
 
 impl Metric {
     /// Every metric, in button order.
-    pub const ALL: [Metric; 6] = [
+    pub const ALL: [Metric; 7] = [
         Metric::Cpu,
         Metric::Ram,
         Metric::Disk,
         Metric::DiskData,
         Metric::Temp,
         Metric::Load,
+        Metric::Probe,
     ];
 
     /// The metrics that have an alert threshold, in [`Metric::ALL`] order.
@@ -76,9 +80,10 @@ impl Metric {
             "disk_data" | "data" => Ok(Metric::DiskData),
             "temp" | "temperature" => Ok(Metric::Temp),
             "load" | "load1" | "loadavg" => Ok(Metric::Load),
+            "probe" | "probes" | "latency" => Ok(Metric::Probe),
             _ => Err(UnknownMetric {
                 name,
-                choices: "cpu, ram, disk, disk_data, temp, load",
+                choices: "cpu, ram, disk, disk_data, temp, load, probe",
             }),
         }
     }
@@ -104,10 +109,11 @@ impl Metric {
             Metric::DiskData => "disk_data",
             Metric::Temp => "temp",
             Metric::Load => "load",
+            Metric::Probe => "probe",
         }
     }
 
-    /// The `.env` key holding this metric's threshold; none for load.
+    /// The `.env` key holding this metric's threshold; none for load and probe latency.
     pub fn env_key(self) -> Option<&'static str> {
         match self {
             Metric::Cpu => Some("THRESHOLD_CPU"),
@@ -115,7 +121,7 @@ impl Metric {
             Metric::Disk => Some("THRESHOLD_DISK"),
             Metric::DiskData => Some("THRESHOLD_DISK_DATA"),
             Metric::Temp => Some("THRESHOLD_TEMP"),
-            Metric::Load => None,
+            Metric::Load | Metric::Probe => None,
         }
     }
 
@@ -150,6 +156,7 @@ impl Metric {
             Metric::DiskData => s.disk_data,
             Metric::Temp => s.temp,
             Metric::Load => s.load1,
+            Metric::Probe => s.probe_ms,
         }
     }
 
@@ -157,16 +164,18 @@ impl Metric {
         match self {
             Metric::Temp => Unit::Celsius,
             Metric::Load => Unit::Plain,
+            Metric::Probe => Unit::Millis,
             _ => Unit::Percent,
         }
     }
 
-    /// A value with its unit: `12.5%`, `61.0 °C`, `0.52`.
+    /// A value with its unit: `12.5%`, `61.0 °C`, `0.52`, `35.2 ms`.
     pub fn format_value(self, v: f64) -> String {
         match self.unit() {
             Unit::Percent => format!("{v:.1}%"),
             Unit::Celsius => format!("{v:.1} °C"),
             Unit::Plain => format!("{v:.2}"),
+            Unit::Millis => format!("{v:.1} ms"),
         }
     }
 
@@ -176,6 +185,7 @@ impl Metric {
             Unit::Percent => format!("{v:.0}%"),
             Unit::Celsius => format!("{v:.0} °C"),
             Unit::Plain => format!("{v:.1}"),
+            Unit::Millis => format!("{v:.0} ms"),
         }
     }
 }
@@ -192,6 +202,7 @@ mod tests {
         assert_eq!(Metric::parse(" MEM "), Ok(Metric::Ram));
         assert_eq!(Metric::parse("root"), Ok(Metric::Disk));
         assert_eq!(Metric::parse("loadavg"), Ok(Metric::Load));
+        assert_eq!(Metric::parse("Latency"), Ok(Metric::Probe));
         let e = Metric::parse("gpu").unwrap_err().to_string();
         assert!(e.contains("use one of cpu") && e.contains("load"), "{e}");
     }
@@ -214,5 +225,8 @@ mod tests {
         assert_eq!(Metric::Load.alert_bit(), 0);
         assert_eq!(Metric::Temp.format_value(61.0), "61.0 °C");
         assert_eq!(Metric::Load.axis_label(0.5), "0.5");
+        assert_eq!(Metric::Probe.alert_bit(), 0);
+        assert_eq!(Metric::Probe.format_value(35.24), "35.2 ms");
+        assert_eq!(Metric::Probe.axis_label(1500.0), "1500 ms");
     }
 }

@@ -9,6 +9,8 @@ pub const LAST_HEALTH: &str = "last_health.json";
 pub const HEALTH_STATE: &str = "health-state.json";
 /// The last SMART check of each disk and its accepted baseline (`$STATE_DIR`).
 pub const SMART_STATE: &str = "smart-state.json";
+/// Root's latest `smartctl` answers (`potion-health smart`), in `STATE_DIR`.
+pub const SMART_READINGS: &str = "smart-readings.json";
 /// Compact sample history for charts, in `STATE_DIR`.
 pub const HISTORY: &str = "history.bin";
 /// Prometheus textfile, in `STATE_DIR`.
@@ -48,6 +50,9 @@ pub const HEALTH_TIMER: &str = "potion-runner-health.timer";
 pub const BACKUP_UNIT: &str = "potion-runner-backup.service";
 pub const BACKUP_TIMER: &str = "potion-runner-backup.timer";
 pub const VERIFY_UNIT: &str = "potion-runner-verify.service";
+/// The root-run SMART check (`potion-health smart`) and its timer.
+pub const SMART_UNIT: &str = "potion-runner-smart.service";
+pub const SMART_TIMER: &str = "potion-runner-smart.timer";
 /// Drop-in the helper writes to move the backup time.
 pub const BACKUP_TIMER_DROPIN: &str =
     "/etc/systemd/system/potion-runner-backup.timer.d/schedule.conf";

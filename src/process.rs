@@ -334,7 +334,7 @@ const READER_GRACE: Duration = Duration::from_millis(200);
 type Captured = Arc<Mutex<(Vec<u8>, bool)>>;
 
 fn take_captured(c: &Captured) -> (Vec<u8>, bool) {
-    std::mem::take(&mut *c.lock().unwrap_or_else(|e| e.into_inner()))
+    std::mem::take(&mut *crate::sync::lock(c))
 }
 
 fn spawn_reader<R: Read + Send + 'static>(
@@ -356,7 +356,7 @@ fn spawn_reader<R: Read + Send + 'static>(
                     if let Some(tap) = &tap {
                         tap.call(&chunk[..n]);
                     }
-                    let mut c = shared.lock().unwrap_or_else(|e| e.into_inner());
+                    let mut c = crate::sync::lock(&shared);
                     let (buf, truncated) = &mut *c;
                     let room = cap.saturating_sub(buf.len());
                     if n > room {

@@ -1,10 +1,130 @@
 //! Pure validators for every value that may come from a user: unit names,
 //! times of day, host names, metrics, numbers. Shared by config, bot and helper
 //! so that one rule holds everywhere.
+//!
+//! A refusal is an [`Invalid`]: a kind plus the value it was about, so that a
+//! reader in chat can be told in their language; its `Display` is English, for
+//! logs and configuration errors.
 
 use std::fmt;
 
 use crate::metric::Metric;
+
+/// A value refused by one of the validators here.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invalid {
+    pub kind: InvalidKind,
+    /// The value as given (trimmed, and shortened where it may be long).
+    pub value: String,
+}
+
+/// What is wrong with an [`Invalid`] value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InvalidKind {
+    UnitEmpty,
+    /// Starts with `-` or `.`.
+    UnitLeadingMark,
+    /// Has a character no unit name may have.
+    UnitChar(char),
+    /// Longer than [`UNIT_NAME_MAX`].
+    UnitTooLong,
+    /// An empty stem, a leading `@` or more than one `@`.
+    UnitShape,
+    NotService,
+    /// A template (`foo@.service`) where an instance is needed.
+    Template,
+    NotTime,
+    /// Hours above 23 or minutes above 59.
+    TimeOutOfRange,
+    HostEmpty,
+    HostTooLong,
+    HostLikeOption,
+    NotHost,
+    NotNumber,
+    NotFinite,
+    /// Not above 0 and at most the metric's maximum.
+    OutOfRange(Metric),
+    NotSnapshotId,
+    /// Longer than [`RESTORE_PATH_MAX`].
+    PathTooLong,
+    PathControlChar,
+    PathLikeOption,
+    /// Has a `..` component.
+    PathParent,
+    /// Names the snapshot root, not a file or folder in it.
+    PathEmpty,
+}
+
+impl Invalid {
+    fn new(kind: InvalidKind, value: &str) -> Invalid {
+        Invalid {
+            kind,
+            value: value.to_string(),
+        }
+    }
+}
+
+impl fmt::Display for Invalid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use InvalidKind::*;
+        let v = &self.value;
+        match self.kind {
+            UnitEmpty => write!(f, "unit name is empty"),
+            UnitLeadingMark => write!(f, "unit name {v:?} may not start with '-' or '.'"),
+            UnitChar(c) => write!(
+                f,
+                "unit name {v:?} has the character {c:?}; only letters, digits and : - _ . @ \\ are allowed"
+            ),
+            UnitTooLong => write!(f, "unit name is longer than {UNIT_NAME_MAX} characters"),
+            UnitShape => write!(f, "unit name {v:?} is not valid"),
+            NotService => write!(f, "{v:?} is not a .service unit"),
+            Template => write!(
+                f,
+                "{v:?} is a template; name an instance like foo@bar.service"
+            ),
+            NotTime => write!(f, "{v:?} is not a time of day; use HH:MM, e.g. 02:30"),
+            TimeOutOfRange => write!(
+                f,
+                "{v:?} is not a time of day: hours go to 23, minutes to 59"
+            ),
+            HostEmpty => write!(f, "host is empty"),
+            HostTooLong => write!(f, "host name is longer than 253 characters"),
+            HostLikeOption => write!(f, "{v:?} looks like an option, not a host"),
+            NotHost => write!(f, "{v:?} is not a host name or IP address"),
+            NotNumber => write!(f, "{v:?} is not a number"),
+            NotFinite => write!(f, "{v:?} is not a finite number"),
+            OutOfRange(m) => write!(
+                f,
+                "{v} is out of range for {}: use a value above 0 and at most {}",
+                m.name(),
+                m.max_threshold()
+            ),
+            NotSnapshotId => write!(
+                f,
+                "{v:?} is not a snapshot id; ids look like 20260314T031500Z (see /backup_list)"
+            ),
+            PathTooLong => write!(
+                f,
+                "the path is longer than {RESTORE_PATH_MAX} bytes; give the file or folder as it was backed up"
+            ),
+            PathControlChar => write!(
+                f,
+                "{v:?} has a control character; give the path as it was backed up"
+            ),
+            PathLikeOption => write!(f, "{v:?} looks like an option, not a path"),
+            PathParent => write!(
+                f,
+                "{v:?} must not contain `..`; give the path as it was backed up, e.g. /opt/potion-runner/.env"
+            ),
+            PathEmpty => write!(
+                f,
+                "give the file or folder to restore, e.g. /opt/potion-runner/.env"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for Invalid {}
 
 /// Longest unit name systemd accepts (systemd.unit(5)).
 pub const UNIT_NAME_MAX: usize = 255;
@@ -12,21 +132,20 @@ pub const UNIT_NAME_MAX: usize = 255;
 /// Validates a systemd unit name and returns it normalised: a bare name gets
 /// `.service` appended. Refuses anything that could be read as an option or a
 /// path, or that systemd itself would reject.
-pub fn unit_name(raw: &str) -> Result<String, String> {
+pub fn unit_name(raw: &str) -> Result<String, Invalid> {
     let name = raw.trim();
+    let bad = |kind| Err(Invalid::new(kind, name));
     if name.is_empty() {
-        return Err("unit name is empty".into());
+        return bad(InvalidKind::UnitEmpty);
     }
     if name.starts_with('-') || name.starts_with('.') {
-        return Err(format!("unit name {name:?} may not start with '-' or '.'"));
+        return bad(InvalidKind::UnitLeadingMark);
     }
     if let Some(c) = name
         .chars()
         .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, ':' | '-' | '_' | '.' | '@' | '\\')))
     {
-        return Err(format!(
-            "unit name {name:?} has the character {c:?}; only letters, digits and : - _ . @ \\ are allowed"
-        ));
+        return bad(InvalidKind::UnitChar(c));
     }
     let full = if has_unit_suffix(name) {
         name.to_string()
@@ -34,27 +153,23 @@ pub fn unit_name(raw: &str) -> Result<String, String> {
         format!("{name}.service")
     };
     if full.len() > UNIT_NAME_MAX {
-        return Err(format!(
-            "unit name is longer than {UNIT_NAME_MAX} characters"
-        ));
+        return bad(InvalidKind::UnitTooLong);
     }
     let (stem, _) = full.rsplit_once('.').expect("suffix present");
     if stem.is_empty() || stem.starts_with('@') || stem.matches('@').count() > 1 {
-        return Err(format!("unit name {full:?} is not valid"));
+        return Err(Invalid::new(InvalidKind::UnitShape, &full));
     }
     Ok(full)
 }
 
 /// Like [`unit_name`] but insists on a `.service` unit (what the bot may control).
-pub fn service_name(raw: &str) -> Result<String, String> {
+pub fn service_name(raw: &str) -> Result<String, Invalid> {
     let full = unit_name(raw)?;
     if !full.ends_with(".service") {
-        return Err(format!("{full:?} is not a .service unit"));
+        return Err(Invalid::new(InvalidKind::NotService, &full));
     }
     if full.ends_with("@.service") {
-        return Err(format!(
-            "{full:?} is a template; name an instance like foo@bar.service"
-        ));
+        return Err(Invalid::new(InvalidKind::Template, &full));
     }
     Ok(full)
 }
@@ -92,9 +207,9 @@ impl fmt::Display for HhMm {
 }
 
 /// Parses `HH:MM`, accepting `HH.MM` and `HH,MM` too (the original tool did).
-pub fn hhmm(raw: &str) -> Result<HhMm, String> {
+pub fn hhmm(raw: &str) -> Result<HhMm, Invalid> {
     let s = raw.trim();
-    let bad = || format!("{s:?} is not a time of day; use HH:MM, e.g. 02:30");
+    let bad = || Invalid::new(InvalidKind::NotTime, s);
     let (h, m) = s.split_once([':', '.', ',']).ok_or_else(bad)?;
     let digits = |p: &str| !p.is_empty() && p.len() <= 2 && p.bytes().all(|b| b.is_ascii_digit());
     if !digits(h) || m.len() != 2 || !digits(m) {
@@ -102,25 +217,24 @@ pub fn hhmm(raw: &str) -> Result<HhMm, String> {
     }
     let (hour, minute): (u8, u8) = (h.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
     if hour > 23 || minute > 59 {
-        return Err(format!(
-            "{s:?} is not a time of day: hours go to 23, minutes to 59"
-        ));
+        return Err(Invalid::new(InvalidKind::TimeOutOfRange, s));
     }
     Ok(HhMm { hour, minute })
 }
 
 /// Validates a host name or IP address for ping and friends. Never lets
 /// something that looks like an option through.
-pub fn host(raw: &str) -> Result<String, String> {
+pub fn host(raw: &str) -> Result<String, Invalid> {
     let s = raw.trim();
+    let bad = |kind| Err(Invalid::new(kind, s));
     if s.is_empty() {
-        return Err("host is empty".into());
+        return bad(InvalidKind::HostEmpty);
     }
     if s.len() > 253 {
-        return Err("host name is longer than 253 characters".into());
+        return bad(InvalidKind::HostTooLong);
     }
     if s.starts_with('-') {
-        return Err(format!("{s:?} looks like an option, not a host"));
+        return bad(InvalidKind::HostLikeOption);
     }
     if s.parse::<std::net::IpAddr>().is_ok() {
         return Ok(s.to_string());
@@ -136,23 +250,21 @@ pub fn host(raw: &str) -> Result<String, String> {
     if trimmed.split('.').all(label_ok) {
         Ok(s.to_ascii_lowercase())
     } else {
-        Err(format!("{s:?} is not a host name or IP address"))
+        bad(InvalidKind::NotHost)
     }
 }
 
 /// Parses a threshold for `metric`: a finite number above 0 and at most the metric's maximum.
-pub fn threshold(metric: Metric, raw: &str) -> Result<f64, String> {
+pub fn threshold(metric: Metric, raw: &str) -> Result<f64, Invalid> {
     let s = raw.trim();
-    let v: f64 = s.parse().map_err(|_| format!("{s:?} is not a number"))?;
+    let v: f64 = s
+        .parse()
+        .map_err(|_| Invalid::new(InvalidKind::NotNumber, s))?;
     if !v.is_finite() {
-        return Err(format!("{s:?} is not a finite number"));
+        return Err(Invalid::new(InvalidKind::NotFinite, s));
     }
-    let max = metric.max_threshold();
-    if v <= 0.0 || v > max {
-        return Err(format!(
-            "{s} is out of range for {}: use a value above 0 and at most {max}",
-            metric.name()
-        ));
+    if v <= 0.0 || v > metric.max_threshold() {
+        return Err(Invalid::new(InvalidKind::OutOfRange(metric), s));
     }
     Ok(v)
 }
@@ -163,7 +275,7 @@ pub const RESTORE_PATH_MAX: usize = 4096;
 /// Validates a snapshot id: exactly `YYYYMMDDTHHMMSSZ` (UTC) and a real
 /// date and time. `latest` and anything else are refused: the helper is
 /// handed only concrete ids (whether the snapshot exists is checked there).
-pub fn snapshot_id(raw: &str) -> Result<String, String> {
+pub fn snapshot_id(raw: &str) -> Result<String, Invalid> {
     let s = raw.trim();
     let shown: String = s.chars().take(40).collect();
     let shape = s.len() == 16
@@ -173,9 +285,7 @@ pub fn snapshot_id(raw: &str) -> Result<String, String> {
             _ => b.is_ascii_digit(),
         });
     if !shape || chrono::NaiveDateTime::parse_from_str(s, "%Y%m%dT%H%M%SZ").is_err() {
-        return Err(format!(
-            "{shown:?} is not a snapshot id; ids look like 20260314T031500Z (see /backup_list)"
-        ));
+        return Err(Invalid::new(InvalidKind::NotSnapshotId, &shown));
     }
     Ok(s.to_string())
 }
@@ -186,29 +296,24 @@ pub fn snapshot_id(raw: &str) -> Result<String, String> {
 /// Refuses what could escape the snapshot or be read as something else: a
 /// `..` component, NUL and other control characters, a leading `-`, the
 /// snapshot root itself, and more than [`RESTORE_PATH_MAX`] bytes.
-pub fn restore_path(raw: &str) -> Result<String, String> {
+pub fn restore_path(raw: &str) -> Result<String, Invalid> {
     let s = raw.trim();
-    if s.len() > RESTORE_PATH_MAX {
-        return Err(format!(
-            "the path is longer than {RESTORE_PATH_MAX} bytes; give the file or folder as it was backed up"
-        ));
-    }
     let shown: String = s.chars().take(80).collect();
+    let bad = |kind| Err(Invalid::new(kind, &shown));
+    if s.len() > RESTORE_PATH_MAX {
+        return bad(InvalidKind::PathTooLong);
+    }
     if s.chars().any(char::is_control) {
-        return Err(format!(
-            "{shown:?} has a control character; give the path as it was backed up"
-        ));
+        return bad(InvalidKind::PathControlChar);
     }
     if s.starts_with('-') {
-        return Err(format!("{shown:?} looks like an option, not a path"));
+        return bad(InvalidKind::PathLikeOption);
     }
     if s.split('/').any(|c| c == "..") {
-        return Err(format!(
-            "{shown:?} must not contain `..`; give the path as it was backed up, e.g. /opt/potion-runner/.env"
-        ));
+        return bad(InvalidKind::PathParent);
     }
     if s.split('/').all(|c| c.is_empty() || c == ".") {
-        return Err("give the file or folder to restore, e.g. /opt/potion-runner/.env".to_string());
+        return bad(InvalidKind::PathEmpty);
     }
     Ok(s.to_string())
 }
@@ -243,6 +348,30 @@ mod tests {
         assert!(unit_name(&"a".repeat(300)).is_err());
         assert!(service_name("x.timer").is_err());
         assert!(service_name("foo@.service").is_err());
+    }
+
+    #[test]
+    fn refusals_name_their_kind_and_value() {
+        let e = unit_name(" a;b ").unwrap_err();
+        assert_eq!(e.kind, InvalidKind::UnitChar(';'));
+        assert_eq!(e.value, "a;b");
+        assert_eq!(
+            e.to_string(),
+            "unit name \"a;b\" has the character ';'; only letters, digits and : - _ . @ \\ are allowed"
+        );
+        assert_eq!(
+            service_name("foo@.service").unwrap_err().kind,
+            InvalidKind::Template
+        );
+        assert_eq!(hhmm("24:00").unwrap_err().kind, InvalidKind::TimeOutOfRange);
+        assert_eq!(
+            threshold(Metric::Cpu, "101").unwrap_err().to_string(),
+            "101 is out of range for cpu: use a value above 0 and at most 100"
+        );
+        let e = restore_path(&format!("../{}", "x".repeat(200))).unwrap_err();
+        assert_eq!(e.kind, InvalidKind::PathParent);
+        assert_eq!(e.value.chars().count(), 80, "long values are shortened");
+        assert_eq!(host("-f").unwrap_err().kind, InvalidKind::HostLikeOption);
     }
 
     #[test]

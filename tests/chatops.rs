@@ -10,15 +10,17 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use potion_runner::chatops::jobs::{JobKind, JobStatus, Jobs};
-use potion_runner::chatops::logs::{self, JournalState};
-use potion_runner::chatops::net::{self, EchoService, PingOutcome, SpeedOutcome, TailscaleOutcome};
+use potion_runner::chatops::logs::{self, Journal, JournalState};
+use potion_runner::chatops::net::{
+    self, EchoService, PingOutcome, PingTarget, SpeedOutcome, TailscaleOutcome,
+};
 use potion_runner::chatops::updates::{self, AptOutcome, GitOutcome, PipOutcome};
-use potion_runner::chatops::{Error, Exec};
+use potion_runner::chatops::{Exec, Refused};
 use potion_runner::config::Config;
 use potion_runner::process::Cmd;
 
-const TS_FIXTURE: &str = "src/chatops/testdata/tailscale-status.json";
-const SPEED_FIXTURE: &str = "src/chatops/testdata/speedtest.json";
+const TS_FIXTURE: &str = "tests/fixtures/chatops/tailscale-status.json";
+const SPEED_FIXTURE: &str = "tests/fixtures/chatops/speedtest.json";
 
 fn config(pairs: &[(&str, &str)]) -> Config {
     let p: BTreeMap<String, String> = pairs
@@ -75,6 +77,35 @@ fn fixture(rel: &str) -> PathBuf {
 
 // ---------------------------------------------------------------- refusals
 
+// The bot's two steps for a request from chat: check the raw text (a typed
+// refusal, nothing runs), then run the checked value (anyhow for failures).
+
+fn ping(exec: &Exec, raw_host: &str) -> Result<PingOutcome, Refused> {
+    let target = PingTarget::parse(raw_host)?;
+    Ok(net::ping_target(exec, &target).unwrap())
+}
+
+fn log_journal(
+    exec: &Exec,
+    cfg: &Config,
+    raw_unit: &str,
+    raw_lines: Option<&str>,
+) -> Result<Journal, Refused> {
+    let unit = logs::allowed_unit(cfg, raw_unit)?;
+    let lines = logs::line_count(raw_lines)?;
+    Ok(logs::unit_journal(exec, &unit, lines).unwrap())
+}
+
+fn log_runtime(exec: &Exec, cfg: &Config, raw_lines: Option<&str>) -> Result<Journal, Refused> {
+    let lines = logs::line_count(raw_lines)?;
+    Ok(logs::unit_journal(exec, &logs::self_unit(cfg), lines).unwrap())
+}
+
+fn log_errors(exec: &Exec, cfg: &Config, raw_since: Option<&str>) -> Result<Journal, Refused> {
+    let since = logs::parse_since(raw_since, chrono::Local::now().naive_local())?;
+    Ok(logs::errors_since(exec, cfg, &since).unwrap())
+}
+
 #[test]
 fn bad_input_is_refused_and_nothing_runs() {
     let stand = StandIns::new();
@@ -84,31 +115,37 @@ fn bad_input_is_refused_and_nothing_runs() {
     let cfg = config(&[("SERVICES", "ollama.service")]);
     let long = "a".repeat(300);
     for host in ["-f", "a;b", long.as_str(), "--flood", "$(reboot)"] {
-        match net::ping(&exec, host) {
-            Err(Error::Refused(why)) => assert!(!why.is_empty()),
+        match ping(&exec, host) {
+            Err(why @ Refused::Invalid(_)) => assert!(!why.to_string().is_empty()),
             other => panic!("ping {host:?} not refused: {other:?}"),
         }
     }
     for unit in ["../../etc/shadow", "sshd.service", "-f", "ollama;id"] {
-        match logs::log_journal(&exec, &cfg, unit, None) {
-            Err(Error::Refused(why)) => assert!(!why.is_empty()),
+        match log_journal(&exec, &cfg, unit, None) {
+            Err(why) => assert!(!why.to_string().is_empty()),
             other => panic!("log_journal {unit:?} not refused: {other:?}"),
         }
     }
-    let e = logs::log_journal(&exec, &cfg, "sshd.service", None).unwrap_err();
+    let e = log_journal(&exec, &cfg, "sshd.service", None).unwrap_err();
+    assert_eq!(
+        e,
+        Refused::UnitNotListed {
+            unit: "sshd.service".into()
+        }
+    );
     assert_eq!(
         e.to_string(),
-        "refused: sshd.service is not in SERVICES; its journal is not shown from chat (add it with /svc_add first)"
+        "sshd.service is not in SERVICES; its journal is not shown from chat (add it with /svc_add first)"
     );
     for since in ["-1h", "1h; rm", "forever"] {
         assert!(matches!(
-            logs::log_errors(&exec, &cfg, Some(since)),
-            Err(Error::Refused(_))
+            log_errors(&exec, &cfg, Some(since)),
+            Err(Refused::NotSpan { .. })
         ));
     }
     assert!(!stand.marker().exists(), "a refused request ran a program");
     // The recorder works, so its absence above means something.
-    net::ping(&exec, "127.0.0.1").unwrap();
+    ping(&exec, "127.0.0.1").unwrap();
     assert!(stand.marker().exists());
 }
 
@@ -125,9 +162,9 @@ fn journal_reads_end_gracefully_without_a_journal() {
     let cfg = config(&[("SERVICES", "ollama.service")]);
     let exec = Exec::new();
     let reads = [
-        logs::log_runtime(&exec, &cfg, Some("20")).unwrap(),
-        logs::log_journal(&exec, &cfg, "ollama", None).unwrap(),
-        logs::log_errors(&exec, &cfg, Some("1h")).unwrap(),
+        log_runtime(&exec, &cfg, Some("20")).unwrap(),
+        log_journal(&exec, &cfg, "ollama", None).unwrap(),
+        log_errors(&exec, &cfg, Some("1h")).unwrap(),
     ];
     for j in &reads {
         let msg = j.message();
@@ -156,7 +193,7 @@ fn journal_reads_end_gracefully_without_a_journal() {
     assert!(reads[2].title.starts_with("errors since "));
     // No journalctl at all is reported, not an error.
     let none = StandIns::new();
-    let j = logs::log_runtime(&none.exec_alone(), &cfg, None).unwrap();
+    let j = log_runtime(&none.exec_alone(), &cfg, None).unwrap();
     assert!(matches!(j.state, JournalState::Unavailable(ref w) if w.contains("not installed")));
 }
 
@@ -180,6 +217,7 @@ fn log_file_sends_only_known_logs_from_log_dir() {
     assert!(
         logs::log_file(&logs_dir, Some("actions.log.1"))
             .unwrap_err()
+            .to_string()
             .contains("does not exist")
     );
 }
@@ -188,7 +226,7 @@ fn log_file_sends_only_known_logs_from_log_dir() {
 
 #[test]
 fn ping_localhost_for_real() {
-    let out = net::ping(&Exec::new(), "127.0.0.1").unwrap();
+    let out = ping(&Exec::new(), "127.0.0.1").unwrap();
     let PingOutcome::Summary(s) = &out else {
         panic!("{out:?}");
     };
@@ -511,6 +549,7 @@ async fn pip_sync_in_a_real_venv_without_network() {
     assert!(
         updates::pip_plan(&cfg)
             .unwrap_err()
+            .to_string()
             .contains("does not exist")
     );
 

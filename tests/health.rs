@@ -76,7 +76,13 @@ fn writes_report_state_history_and_textfile() {
     let state = read_json(&sb.state_dir().join("health-state.json"));
     assert!(state["cpu"]["total"].as_u64().unwrap() > 0);
     let hist = std::fs::read(sb.state_dir().join("history.bin")).unwrap();
-    assert_eq!(hist.len(), 8 + 40, "header and one record");
+    assert_eq!(
+        hist.len(),
+        8 + potion_runner::history::RECORD_LEN,
+        "header and one record"
+    );
+    let sample = potion_runner::history::read(&sb.state_dir().join("history.bin")).unwrap()[0];
+    assert!(sample.probe_ms.is_nan(), "no PROBE_URLS: no latency");
     let prom = std::fs::read_to_string(sb.state_dir().join("potion.prom")).unwrap();
     assert!(prom.contains("# TYPE potion_memory_percent gauge\npotion_memory_percent "));
     assert!(prom.contains("potion_disk_present{name=\"data\","));
@@ -99,7 +105,7 @@ fn cpu_percent_comes_from_counters_between_two_runs() {
     assert!((0.0..=100.0).contains(&p), "{p}");
     assert!(!second["notes"].to_string().contains("first run"));
     let hist = std::fs::read(sb.state_dir().join("history.bin")).unwrap();
-    assert_eq!(hist.len(), 8 + 2 * 40);
+    assert_eq!(hist.len(), 8 + 2 * potion_runner::history::RECORD_LEN);
 }
 
 #[test]
@@ -235,6 +241,30 @@ fn stale_and_failed_backups_alert() {
 }
 
 #[test]
+fn a_verify_that_found_damage_alerts_until_a_good_one() {
+    let sb = Sandbox::new();
+    let index = |status: &str, problems: u32| {
+        format!(
+            r#"{{"schema":1,"updated_at":"2026-11-26T01:00:00Z","snapshots":[],"last_verify":
+            {{"id":"20261126T010000Z","at":"2026-11-26T01:00:00Z","status":"{status}","checked_files":40,
+            "total_files":100,"sample_percent":15.0,"problems":{problems}}}}}"#
+        )
+    };
+    std::fs::write(sb.state_dir().join("backups.json"), index("failed", 2)).unwrap();
+    ok(&health(&sb, "DATA_MOUNT=/", &[]));
+    let r = report(&sb);
+    assert_eq!(r["backup"]["verify_status"], "failed");
+    assert_eq!(r["backup"]["verify_problems"], 2);
+    assert!(
+        codes(&r).contains(&"BACKUP_VERIFY_FAILED".to_string()),
+        "{r}"
+    );
+    std::fs::write(sb.state_dir().join("backups.json"), index("ok", 0)).unwrap();
+    ok(&health(&sb, "DATA_MOUNT=/", &[]));
+    assert!(!codes(&report(&sb)).contains(&"BACKUP_VERIFY_FAILED".to_string()));
+}
+
+#[test]
 fn no_bus_is_an_error_line_and_no_child_process() {
     let sb = Sandbox::new();
     let empty = sb.path().join("emptybin");
@@ -304,7 +334,16 @@ fn probes_and_dead_man_ping_against_local_servers() {
         (by("up")["ok"].clone(), by("up")["status"].clone()),
         (true.into(), 200.into())
     );
-    assert!(by("up")["latency_ms"].as_f64().unwrap() < 2000.0);
+    let up_ms = by("up")["latency_ms"].as_f64().unwrap();
+    assert!(up_ms < 2000.0);
+    // The history keeps the slowest answer (the 500 counts; the refused and
+    // the hung ones gave none), for /chart probe.
+    let answered = ["up", "broken"].map(|n| by(n)["latency_ms"].as_f64().unwrap());
+    let hist = potion_runner::history::read(&sb.state_dir().join("history.bin")).unwrap();
+    assert_eq!(
+        f64::from(hist[0].probe_ms),
+        f64::from(answered[0].max(answered[1]) as f32)
+    );
     assert_eq!(
         (by("broken")["ok"].clone(), by("broken")["status"].clone()),
         (false.into(), 500.into())
@@ -357,4 +396,102 @@ fn probes_and_dead_man_ping_against_local_servers() {
         "{stderr}"
     );
     assert!(!stderr.contains("secret-uuid"), "{stderr}");
+}
+
+/// A stand-in `smartctl` in its own folder that prints `fixture` for any disk.
+fn fake_smartctl(sb: &Sandbox, fixture: &str) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = sb.path().join("fakebin");
+    std::fs::create_dir_all(&dir).unwrap();
+    let json = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/health/smart")
+        .join(fixture);
+    let p = dir.join("smartctl");
+    std::fs::write(
+        &p,
+        format!("#!/bin/sh\nexec /bin/cat '{}'\n", json.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    dir
+}
+
+fn smart_check(sb: &Sandbox, env: &str, bin_dir: &Path) -> Output {
+    sb.write_env(env);
+    let mut c = sb.cmd(BIN);
+    c.env("PATH", bin_dir).arg("smart");
+    run(c)
+}
+
+#[test]
+fn roots_smart_answers_reach_the_report_with_baselines() {
+    use std::os::unix::fs::MetadataExt;
+    let sb = Sandbox::new();
+    // `/` stands in for both disks; on a machine whose `/` has no block
+    // device (an overlay) the check finds no disk to ask.
+    let dev = std::fs::metadata("/").unwrap().dev();
+    let has_disk = Path::new(&format!(
+        "/sys/dev/block/{}:{}",
+        libc::major(dev),
+        libc::minor(dev)
+    ))
+    .exists();
+    let env = "DATA_MOUNT=/\nSMART_INTERVAL=0";
+
+    // Before any check: the report says so, once.
+    ok(&health(&sb, env, &[]));
+    let r = report(&sb);
+    assert!(
+        r["notes"]
+            .to_string()
+            .contains("SMART has not been checked yet"),
+        "{r}"
+    );
+
+    let out = smart_check(&sb, env, &fake_smartctl(&sb, "ata.json"));
+    ok(&out);
+    let readings = read_json(&sb.state_dir().join("smart-readings.json"));
+    assert_eq!(
+        readings["devices"].as_array().unwrap().len(),
+        usize::from(has_disk)
+    );
+    ok(&health(&sb, env, &[]));
+    let r = report(&sb);
+    assert_eq!(r["errors"], Value::Array(vec![]), "{r}");
+    if !has_disk {
+        assert_eq!(r["smart"], Value::Array(vec![]), "{r}");
+        return;
+    }
+    assert_eq!(r["smart"][0]["model"], "ST500LM021-1KJ152", "{r}");
+    assert_eq!(r["smart"][0]["baseline"], r["smart"][0]["counters"]);
+    let smart_codes = |r: &Value| -> Vec<String> {
+        codes(r)
+            .into_iter()
+            .filter(|c| c.starts_with("DISK_SMART:"))
+            .collect()
+    };
+    assert!(smart_codes(&r).is_empty(), "{r}");
+
+    // Counters grow at the next check: DISK_SMART fires at once.
+    ok(&smart_check(
+        &sb,
+        env,
+        &fake_smartctl(&sb, "ata-grown.json"),
+    ));
+    ok(&health(&sb, env, &[]));
+    let r = report(&sb);
+    assert_eq!(smart_codes(&r).len(), 1, "{r}");
+    assert_eq!(r["smart"][0]["baseline"]["pending_sectors"], 0);
+
+    // No smartctl at all: one note, no error, and the kept reading stays.
+    let empty = sb.path().join("emptybin");
+    std::fs::create_dir(&empty).unwrap();
+    ok(&smart_check(&sb, env, &empty));
+    ok(&health(&sb, env, &[]));
+    let r = report(&sb);
+    assert_eq!(r["errors"], Value::Array(vec![]), "{r}");
+    let notes = r["notes"].to_string();
+    assert_eq!(notes.matches("smartctl is not installed").count(), 1, "{r}");
+    assert_eq!(r["smart"][0]["counters"]["pending_sectors"], 2, "{r}");
+    assert_eq!(r["smart"][0]["baseline"]["pending_sectors"], 0, "{r}");
 }

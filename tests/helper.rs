@@ -38,6 +38,9 @@ fn usage_errors_exit_2_and_help_exits_0() {
         &["restore"],
         &["restore", "20260314T031500Z"],
         &["restore", "20260314T031500Z", "/opt/x", "--overwrite"],
+        &["power"],
+        &["power", "on"],
+        &["power", "off", "now"],
         &["bogus"],
     ] {
         let out = helper(&sb, args);
@@ -267,4 +270,46 @@ fn restore_refuses_unknown_ids_and_escaping_paths_before_anything_runs() {
     let out = helper(&sb, &["--env", env, "restore", &id, "/nowhere/x"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("not in snapshot"), "{}", stderr(&out));
+}
+
+#[test]
+fn power_off_is_refused_unless_root_allows_it_and_the_machine_is_on_battery() {
+    let sb = Sandbox::new();
+    let env = sb.write_env("");
+    let env = env.to_str().unwrap();
+    let refused = |extra_system: &str, code: &str| {
+        std::fs::write(sb.system_env(), extra_system).unwrap();
+        let out = helper(&sb, &["--env", env, "power", "off"]);
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        let err = stderr(&out);
+        assert!(err.contains(&format!("reason: {code}\n")), "{err}");
+        assert!(err.contains("refused"), "{err}");
+        assert!(out.stdout.is_empty());
+    };
+    refused("", "power-actions-off");
+    refused("POWER_ACTIONS=0\n", "power-actions-off");
+    // Allowed by root: still refused unless this machine reads as on
+    // battery (a test machine on mains or without any supply).
+    let on_battery = std::fs::read_dir("/sys/class/power_supply")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .any(|e| {
+            let p = e.path();
+            let kind = std::fs::read_to_string(p.join("type")).unwrap_or_default();
+            let online = std::fs::read_to_string(p.join("online")).unwrap_or_default();
+            kind.trim() == "Mains" && online.trim() == "0"
+        });
+    if on_battery {
+        // Never power off the machine running the tests (CI machines are on mains).
+        assert!(std::env::var_os("CI").is_none(), "a CI machine on battery");
+        eprintln!("SKIPPED: this machine runs on battery; power off would be allowed");
+    } else {
+        refused("POWER_ACTIONS=1\n", "not-on-battery");
+    }
+    // A bad value is a bad system setting: exit 2.
+    std::fs::write(sb.system_env(), "POWER_ACTIONS=yes\n").unwrap();
+    let out = helper(&sb, &["--env", env, "power", "off"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("POWER_ACTIONS"));
 }

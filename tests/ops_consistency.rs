@@ -20,7 +20,7 @@ fn read(rel: &str) -> String {
 }
 
 /// Every unit name the code knows, each of which must ship in `ops/systemd/`.
-const UNITS: [&str; 7] = [
+const UNITS: [&str; 9] = [
     paths::BOT_UNIT,
     paths::HEALTH_UNIT,
     paths::HEALTH_TIMER,
@@ -28,6 +28,8 @@ const UNITS: [&str; 7] = [
     paths::BACKUP_TIMER,
     paths::VERIFY_UNIT,
     paths::VERIFY_TIMER,
+    paths::SMART_UNIT,
+    paths::SMART_TIMER,
 ];
 
 /// The `[[bin]]` names from Cargo.toml.
@@ -102,6 +104,7 @@ fn units_run_the_crate_binaries_from_bin_dir_as_the_right_user() {
         ),
         (paths::BACKUP_UNIT, "potion-backup run", None),
         (paths::VERIFY_UNIT, "potion-backup verify latest", None),
+        (paths::SMART_UNIT, "potion-health smart", None),
     ];
     for (unit, cmd, user) in expect {
         let e = unit_entries(&read(&format!("ops/systemd/{unit}")));
@@ -144,6 +147,7 @@ fn units_run_the_crate_binaries_from_bin_dir_as_the_right_user() {
         (paths::HEALTH_TIMER, paths::HEALTH_UNIT),
         (paths::BACKUP_TIMER, paths::BACKUP_UNIT),
         (paths::VERIFY_TIMER, paths::VERIFY_UNIT),
+        (paths::SMART_TIMER, paths::SMART_UNIT),
     ] {
         let e = unit_entries(&read(&format!("ops/systemd/{timer}")));
         assert_eq!(values(&e, "Persistent"), ["true"], "{timer}");
@@ -231,6 +235,7 @@ fn other_ops_files_use_the_code_paths() {
         paths::HEALTH_TIMER,
         paths::BACKUP_TIMER,
         paths::VERIFY_TIMER,
+        paths::SMART_TIMER,
     ] {
         assert!(setup.contains(t), "setup-system.sh does not enable {t}");
     }

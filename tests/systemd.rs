@@ -18,7 +18,7 @@ mod hostile;
 #[path = "systemd_support/machine.rs"]
 mod machine;
 #[allow(dead_code)] // this suite uses a few of the stand-in's calls
-#[path = "bot_support/standin.rs"]
+#[path = "bot/standin.rs"]
 mod standin;
 
 use std::path::{Path, PathBuf};
@@ -498,6 +498,22 @@ fn is_health_line(l: &str) -> bool {
     l.starts_with("cpu ") && l.contains(" ram ") && l.contains(" alerts: ")
 }
 
+/// Root's SMART check runs in its sandbox and writes smart-readings.json
+/// (root's, 0644, readable by the health job); a second start within
+/// SMART_INTERVAL runs nothing.
+fn check_smart_run(m: &Machine) {
+    m.ok(&["systemctl", "start", paths::SMART_UNIT]);
+    let journal = m.ok(&["journalctl", "--no-pager", "-u", paths::SMART_UNIT]);
+    assert_eq!(m.prop(paths::SMART_UNIT, "Result"), "success", "{journal}");
+    let path = format!("{STATE}/{}", paths::SMART_READINGS);
+    assert_eq!(m.ok(&["stat", "-c", "%a %U", &path]).trim(), "644 root");
+    let first = read_as_bot(m, paths::SMART_READINGS);
+    assert_eq!(first["schema"], 1, "{first}");
+    m.ok(&["systemctl", "start", paths::SMART_UNIT]);
+    let again = read_as_bot(m, paths::SMART_READINGS);
+    assert_eq!(again["checked_at"], first["checked_at"], "not due yet");
+}
+
 /// The health job writes last_health.json when its unit runs, and logs its
 /// one line to the journal under the unit.
 fn check_health_run(m: &Machine) {
@@ -526,6 +542,11 @@ fn check_health_run(m: &Machine) {
         "{text}"
     );
     assert_eq!(v["backup"]["last_status"], "ok", "{text}");
+    // Root's SMART answers (check_smart_run) reached the report.
+    assert!(
+        !text.contains("SMART has not been checked yet") && !text.contains("\"smart: "),
+        "{text}"
+    );
     let owner = m.ok(&["stat", "-c", "%U", &path]);
     assert_eq!(owner.trim(), paths::SERVICE_USER);
     let journal = m.journal_until(
@@ -603,6 +624,7 @@ fn check_install_layout(m: &Machine) {
         paths::HEALTH_TIMER,
         paths::BACKUP_TIMER,
         paths::VERIFY_TIMER,
+        paths::SMART_TIMER,
     ] {
         assert_eq!(
             m.ok(&["systemctl", "is-enabled", timer]).trim(),
@@ -969,6 +991,7 @@ fn install_sh_gives_a_working_system() {
     hostile::check_root_granting_units_refused(&m);
     check_bot_waits_for_ready(&m);
     check_bot_watchdog(&m);
+    check_smart_run(&m);
     check_health_run(&m);
     check_bot_end_to_end(&m);
     check_health_timer_fires(&m);

@@ -46,7 +46,7 @@ type Done = (u64, Result<Copied, CopyError>);
 pub fn worker(jobs: &Mutex<Receiver<Job>>, done: Sender<Done>, stop: &AtomicBool, set_owner: bool) {
     let mut buf = vec![0u8; BUF_SIZE];
     loop {
-        let Ok(j) = jobs.lock().unwrap().recv() else {
+        let Ok(j) = crate::sync::lock(jobs).recv() else {
             return;
         };
         if stop.load(Ordering::Relaxed) {

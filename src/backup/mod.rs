@@ -27,7 +27,7 @@ use anyhow::Result;
 
 use crate::config::Config;
 
-/// Exit codes of `potion-backup` (contract §2).
+/// Exit codes of `potion-backup` (`docs/contract.md` §2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
     Ok = 0,

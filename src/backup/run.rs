@@ -227,7 +227,7 @@ fn build(s: Stream) -> Result<(ManifestTotals, Vec<String>, Writer)> {
                 if let Ok(sp) = space::disk_space(&s.layout.root)
                     && sp.avail < space::safety_margin(sp.total)
                 {
-                    *space_problem.lock().unwrap() = Some(anyhow!(
+                    *crate::sync::lock(&space_problem) = Some(anyhow!(
                         "stopped: the backup disk {} is down to its safety margin ({} free); \
                          earlier snapshots are intact; free some space or prune old snapshots",
                         s.layout.root.display(),
@@ -259,7 +259,7 @@ fn build(s: Stream) -> Result<(ManifestTotals, Vec<String>, Writer)> {
         done_walking.store(true, Ordering::Relaxed);
         r.map(|()| (b.totals, b.warnings, b.writer))
     });
-    if let Some(e) = space_problem.into_inner().unwrap() {
+    if let Some(e) = crate::sync::into_inner(space_problem) {
         return Err(e);
     }
     s.progress

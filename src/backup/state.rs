@@ -113,7 +113,7 @@ impl Progress {
     /// is at least `PROGRESS_EVERY` old (a short run writes start and end only).
     pub fn write(&self, phase: &str, c: &Counters, files_total: u64, bytes_total: u64) {
         {
-            let mut last = self.last.lock().unwrap();
+            let mut last = crate::sync::lock(&self.last);
             let st = &mut last.0;
             st.phase = phase.into();
             st.files_done = c.files_done.load(Ordering::Relaxed);
@@ -128,7 +128,7 @@ impl Progress {
     /// Writes the final phase (`done` or `failed`).
     pub fn write_phase(&self, phase: &str) {
         {
-            let mut last = self.last.lock().unwrap();
+            let mut last = crate::sync::lock(&self.last);
             let st = &mut last.0;
             st.phase = phase.into();
             if phase == "done" {
@@ -141,7 +141,7 @@ impl Progress {
     }
 
     fn flush(&self, force: bool) {
-        let mut last = self.last.lock().unwrap();
+        let mut last = crate::sync::lock(&self.last);
         if !force && last.1.is_some_and(|t| t.elapsed() < PROGRESS_EVERY) {
             return;
         }

@@ -315,9 +315,9 @@ fn hashing(
         for _ in 0..worker_threads() {
             s.spawn(|| {
                 let mut buf = vec![0u8; BUF_SIZE];
-                while let Ok(j) = rx.lock().unwrap().recv() {
+                while let Ok(j) = crate::sync::lock(&rx).recv() {
                     if let Some(p) = check(&j, &mut buf) {
-                        found.lock().unwrap().push(p);
+                        crate::sync::lock(&found).push(p);
                     }
                 }
             });
@@ -326,7 +326,7 @@ fn hashing(
         pass.jobs = None;
         r
     });
-    r.map(|()| found.into_inner().unwrap())
+    r.map(|()| crate::sync::into_inner(found))
 }
 
 fn check(j: &HashJob, buf: &mut [u8]) -> Option<VerifyProblem> {

@@ -13,7 +13,7 @@ use crate::files::{parse_rfc3339, rfc3339};
 
 use super::callback::Callback;
 use super::i18n::Texts;
-use super::text::{esc, fill, num};
+use super::text::{esc, fill, num, when};
 
 /// The code the bot itself raises when `last_health.json` is too old.
 const HEALTH_STALE: &str = AlertCode::HealthStale.as_str();
@@ -168,7 +168,10 @@ pub fn describe(t: &Texts, a: &Alert) -> String {
     if a.code == HEALTH_STALE {
         return fill(
             t.alert_stale_detail,
-            &[("title", &s), ("at", &esc(&a.since))],
+            &[
+                ("title", &s),
+                ("at", &when(t, &a.since, chrono::Utc::now())),
+            ],
         );
     }
     match (a.value, a.threshold) {
@@ -186,7 +189,7 @@ pub fn fired_html(t: &Texts, a: &Alert) -> String {
         &[
             ("what", &describe(t, a)),
             ("code", &esc(&a.code)),
-            ("since", &esc(&a.since)),
+            ("since", &when(t, &a.since, chrono::Utc::now())),
         ],
     )
 }

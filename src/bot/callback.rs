@@ -1,12 +1,16 @@
-//! Button presses: the [`Callback`] data under the bot's own buttons, the
-//! pending Yes/No questions and what a press leads to, decided without I/O.
+//! Button presses: [`Callback`] is the data under every button the bot
+//! sends, parsed once when pressed; anything it does not parse is refused as
+//! an unknown button. [`plan_callback`] turns the presses that are plain
+//! commands into a [`Plan`] without I/O.
 
+use crate::chatops::net::PingTarget;
 use crate::config::{Config, Lang};
+use crate::metric::Metric;
 use crate::validate;
 
 use super::command::{CALLBACK_MAX, MAX_MUTE_MIN};
 use super::i18n;
-use super::plan::{HelperAction, Plan, View, alert_code, plan_svc};
+use super::plan::{Plan, View, alert_code, plan_svc};
 
 /// A button press, decoded from its callback data.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,8 +21,14 @@ pub enum Callback {
     Status,
     /// `r:<unit>`: ask to restart a unit (from a SERVICE_DOWN alert).
     AskRestart(String),
-    /// `c:<id>:y|n`: answer to a confirmation.
+    /// `c:<id>:y|n`: the answer to a Yes/No question.
     Confirm { id: u64, yes: bool },
+    /// `o:p:<host>`: ping a favourite host.
+    Ping(String),
+    /// `chart:<metric>:<hours>`: redraw a chart for another metric or range.
+    Chart { metric: Metric, hours: u32 },
+    /// `l:<unit>`: the journal of a watched unit (`/log_journal <unit>`).
+    Logs(String),
 }
 
 impl Callback {
@@ -29,83 +39,146 @@ impl Callback {
             Callback::Status => "st".into(),
             Callback::AskRestart(u) => format!("r:{u}"),
             Callback::Confirm { id, yes } => format!("c:{id}:{}", if *yes { "y" } else { "n" }),
+            Callback::Ping(h) => format!("o:p:{h}"),
+            Callback::Chart { metric, hours } => format!("chart:{}:{hours}", metric.name()),
+            Callback::Logs(u) => format!("l:{u}"),
         };
         (d.len() <= CALLBACK_MAX).then_some(d)
     }
 
-    /// Decodes callback data; anything unexpected is `None` (and refused).
+    /// Decodes callback data; anything unexpected (a forged unit, host, code,
+    /// metric or range too) is `None`.
     pub fn parse(data: &str) -> Option<Callback> {
         if data == "st" {
             return Some(Callback::Status);
         }
-        if let Some(rest) = data.strip_prefix("m:") {
-            let (m, code) = rest.split_once(':')?;
-            return Some(Callback::Mute {
-                code: alert_code(code).ok()?,
-                minutes: m.parse().ok().filter(|m| *m <= MAX_MUTE_MIN)?,
-            });
+        let (tag, rest) = data.split_once(':')?;
+        match tag {
+            "m" => {
+                let (m, code) = rest.split_once(':')?;
+                Some(Callback::Mute {
+                    code: alert_code(code).ok()?,
+                    minutes: m.parse().ok().filter(|m| *m <= MAX_MUTE_MIN)?,
+                })
+            }
+            "r" => validate::service_name(rest).ok().map(Callback::AskRestart),
+            "l" => validate::service_name(rest).ok().map(Callback::Logs),
+            "c" => {
+                let (id, yn) = rest.split_once(':')?;
+                let yes = match yn {
+                    "y" => true,
+                    "n" => false,
+                    _ => return None,
+                };
+                Some(Callback::Confirm {
+                    id: id.parse().ok()?,
+                    yes,
+                })
+            }
+            "o" => {
+                let host = rest.strip_prefix("p:")?;
+                PingTarget::parse(host)
+                    .ok()
+                    .filter(|t| t.as_str() == host)
+                    .map(|t| Callback::Ping(t.as_str().to_string()))
+            }
+            "chart" => {
+                let (metric, hours) = rest.split_once(':')?;
+                Some(Callback::Chart {
+                    metric: Metric::ALL.into_iter().find(|m| m.name() == metric)?,
+                    hours: crate::chart::parse_hours(hours).ok()?,
+                })
+            }
+            _ => None,
         }
-        if let Some(u) = data.strip_prefix("r:") {
-            return validate::service_name(u).ok().map(Callback::AskRestart);
+    }
+
+    /// The audit line's action for a press.
+    pub fn audit_name(&self) -> &'static str {
+        match self {
+            Callback::Mute { .. } => "button alert_disable",
+            Callback::Status => "button status",
+            Callback::AskRestart(_) => "button svc restart",
+            Callback::Confirm { .. } => "confirm",
+            Callback::Ping(_) => "button ping",
+            Callback::Chart { .. } => "button chart",
+            Callback::Logs(_) => "button log_journal",
         }
-        if let Some(rest) = data.strip_prefix("c:") {
-            let (id, yn) = rest.split_once(':')?;
-            let yes = match yn {
-                "y" => true,
-                "n" => false,
-                _ => return None,
-            };
-            return Some(Callback::Confirm {
-                id: id.parse().ok()?,
-                yes,
-            });
-        }
-        None
     }
 }
 
-/// A confirmation waiting for Yes/No.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Pending {
-    pub action: HelperAction,
-    pub user_id: u64,
-    /// Seconds since the Unix epoch after which the question is void.
-    pub expires_at: u64,
-}
-
-/// What a Yes/No press leads to.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Answer {
-    Run(HelperAction),
-    Cancelled,
-    /// Too late, already answered, or unknown: nothing happens.
-    Expired,
-    /// Someone else's question.
-    NotYours,
-}
-
-/// Decides a Yes/No press against the pending question (pure).
-pub fn answer(pending: Option<&Pending>, user_id: u64, yes: bool, now: u64) -> Answer {
-    match pending {
-        None => Answer::Expired,
-        Some(p) if now > p.expires_at => Answer::Expired,
-        Some(p) if p.user_id != user_id => Answer::NotYours,
-        Some(_) if !yes => Answer::Cancelled,
-        Some(p) => Answer::Run(p.action.clone()),
-    }
-}
-
-/// Plans a button press that is not a Yes/No answer (pure).
-pub fn plan_callback(cfg: &Config, lang: Lang, cb: &Callback) -> Plan {
+/// Plans a press that is a plain command (pure); `None` for the presses a
+/// feature serves itself (answers, pings, charts).
+pub fn plan_callback(cfg: &Config, lang: Lang, cb: &Callback) -> Option<Plan> {
     match cb {
-        Callback::Mute { code, minutes } => Plan::Mute {
+        Callback::Mute { code, minutes } => Some(Plan::Mute {
             code: code.clone(),
             minutes: *minutes,
-        },
-        Callback::Status => Plan::Show(View::Status),
-        Callback::AskRestart(unit) => plan_svc(cfg, i18n::texts(lang), &["restart", unit.as_str()]),
-        // Yes/No answers are decided by [`answer`] against the pending
-        // question; without one there is nothing to confirm.
-        Callback::Confirm { .. } => Plan::Reply(i18n::texts(lang).confirm_expired.to_string()),
+        }),
+        Callback::Status => Some(Plan::Show(View::Status)),
+        Callback::AskRestart(unit) => Some(plan_svc(
+            cfg,
+            i18n::texts(lang),
+            &["restart", unit.as_str()],
+        )),
+        Callback::Logs(unit) => Some(Plan::Ops {
+            cmd: super::command::Command::LogJournal,
+            args: unit.clone(),
+        }),
+        Callback::Confirm { .. } | Callback::Ping(_) | Callback::Chart { .. } => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_button_round_trips() {
+        let mut all = vec![
+            Callback::Mute {
+                code: "CPU_HIGH".into(),
+                minutes: 60,
+            },
+            Callback::Status,
+            Callback::AskRestart("ollama.service".into()),
+            Callback::Confirm { id: 7, yes: true },
+            Callback::Confirm { id: 8, yes: false },
+            Callback::Ping("127.0.0.1".into()),
+            Callback::Logs("ollama.service".into()),
+        ];
+        for metric in Metric::ALL {
+            for hours in crate::chart::RANGE_CHOICES {
+                all.push(Callback::Chart { metric, hours });
+            }
+        }
+        for cb in all {
+            let data = cb.data().expect("fits 64 bytes");
+            assert_eq!(Callback::parse(&data), Some(cb), "{data}");
+        }
+    }
+
+    #[test]
+    fn forged_data_is_refused() {
+        for bad in [
+            "",
+            "x",
+            "m:60:NOPE",
+            "m:99999999:CPU_HIGH",
+            "r:-f.service",
+            "r:../x",
+            "l:-f",
+            "c:1:maybe",
+            "c:x:y",
+            "o:p:-f",
+            "o:y:3",
+            "chart:gpu:6",
+            "chart:cpu:0",
+            "chart:cpu:999",
+            "chart:cpu",
+            "svc:cpu:6",
+        ] {
+            assert_eq!(Callback::parse(bad), None, "{bad:?}");
+        }
     }
 }

@@ -1,4 +1,4 @@
-//! Charts in Telegram (issue 7): `/chart <metric> [hours]` as a photo with a
+//! Charts in Telegram: `/chart <metric> [hours]` as a photo with a
 //! min/avg/max caption and buttons that redraw the same message, and the
 //! outbox's chart items (alerts, the digest) rendered at send time.
 //!
@@ -22,8 +22,10 @@ use crate::files::bot::{OutboxChart, OutboxItem};
 use crate::history;
 use crate::metric::Metric;
 
+use super::callback::Callback;
 use super::command::Command;
 use super::i18n::{Texts, texts};
+use super::req::{Req, replied};
 use super::send::{inline_row, retrying};
 use super::text::{esc, fill};
 use super::{AuditResult, Shared};
@@ -40,42 +42,30 @@ pub struct Picture {
     pub has_data: bool,
 }
 
-/// Runs `/chart`.
-pub async fn handle(
-    bot: &Bot,
-    msg: &Message,
-    shared: &Arc<Shared>,
-    cmd: Command,
-    args: &str,
-) -> AuditResult {
-    match cmd {
-        Command::Chart => chart_command(bot, msg.chat.id, shared, args).await,
-        _ => super::not_available(bot, msg.chat.id, shared, cmd).await,
-    }
-}
-
-async fn chart_command(bot: &Bot, chat: ChatId, shared: &Arc<Shared>, args: &str) -> AuditResult {
-    let t = shared.texts();
+/// Runs `/chart <metric> [hours]`.
+pub async fn chart_command(req: &Req, args: &str) -> AuditResult {
+    let t = req.texts();
     let (metric, hours) = match chart::parse_args(args) {
         Ok(v) => v,
         Err(e) => {
             let html = format!(
                 "{}\n{}",
-                fill(t.invalid, &[("err", &esc(&e))]),
+                fill(t.invalid, &[("err", &esc(&e.to_string()))]),
                 fill(t.usage, &[("usage", &esc(&t.usage_of(Command::Chart)))])
             );
             return replied(
-                super::send::reply(bot, chat, &html).await,
+                req.reply(&html).await,
                 AuditResult::Failed("invalid arguments".into()),
             );
         }
     };
-    let (cfg, lang) = (shared.config(), shared.lang());
+    let (cfg, lang) = (req.shared.config(), req.lang());
     let spec = ChartSpec::last_hours(metric, hours, now_s(), &cfg.thresholds, &texts(lang).chart);
     match draw(&cfg, spec).await {
         Ok(pic) => {
             let r = retrying(|| {
-                bot.send_photo(chat, photo_file(&pic))
+                req.bot
+                    .send_photo(req.chat, photo_file(&pic))
                     .caption(pic.caption.clone())
                     .reply_markup(keyboard(texts(lang), metric, hours))
                     .send()
@@ -83,43 +73,30 @@ async fn chart_command(bot: &Bot, chat: ChatId, shared: &Arc<Shared>, args: &str
             .await;
             replied(r.map(|_| ()), AuditResult::Ok)
         }
-        Err(e) => failed(bot, chat, lang, e).await,
+        Err(e) => failed(req, e).await,
     }
 }
 
 /// A button under a chart was pressed: redraw that message for the new metric
 /// or range (`editMessageMedia`). Returns what goes into the audit log.
-pub async fn on_button(
-    bot: &Bot,
-    shared: &Arc<Shared>,
-    chat: ChatId,
-    message: MessageId,
-    data: &str,
-) -> AuditResult {
-    let Some((metric, hours)) = chart::parse_callback(data) else {
-        return AuditResult::Failed("unknown button".into());
-    };
-    let (cfg, lang) = (shared.config(), shared.lang());
+pub async fn on_button(req: &Req, message: MessageId, metric: Metric, hours: u32) -> AuditResult {
+    let (cfg, lang) = (req.shared.config(), req.lang());
     let spec = ChartSpec::last_hours(metric, hours, now_s(), &cfg.thresholds, &texts(lang).chart);
     match draw(&cfg, spec).await {
         Ok(pic) => {
             let media =
                 InputMedia::Photo(InputMediaPhoto::new(photo_file(&pic)).caption(&pic.caption));
             let r = retrying(|| {
-                bot.edit_message_media(chat, message, media.clone())
+                req.bot
+                    .edit_message_media(req.chat, message, media.clone())
                     .reply_markup(keyboard(texts(lang), metric, hours))
                     .send()
             })
             .await;
             replied(r.map(|_| ()), AuditResult::Ok)
         }
-        Err(e) => failed(bot, chat, lang, e).await,
+        Err(e) => failed(req, e).await,
     }
-}
-
-/// True when the callback data belongs to a chart button.
-pub fn is_chart_button(data: &str) -> bool {
-    data.starts_with("chart:")
 }
 
 /// The chart an alert carries: the last [`chart::ALERT_HOURS`] of the metric
@@ -268,7 +245,7 @@ pub fn keyboard_rows(t: &Texts, metric: Metric, hours: u32) -> Vec<Vec<(String, 
         .map(|m| {
             (
                 mark(m == metric, ct.metric_button(m).to_string()),
-                chart::callback_data(m, hours),
+                chart_data(m, hours),
             )
         })
         .collect();
@@ -277,11 +254,16 @@ pub fn keyboard_rows(t: &Texts, metric: Metric, hours: u32) -> Vec<Vec<(String, 
         .map(|h| {
             (
                 mark(h == hours, t.chart.range_button(h)),
-                chart::callback_data(metric, h),
+                chart_data(metric, h),
             )
         })
         .collect();
     vec![metrics, ranges]
+}
+
+/// A chart button's data (always within Telegram's 64 bytes).
+fn chart_data(metric: Metric, hours: u32) -> String {
+    Callback::Chart { metric, hours }.data().unwrap_or_default()
 }
 
 fn keyboard(t: &Texts, metric: Metric, hours: u32) -> InlineKeyboardMarkup {
@@ -296,21 +278,13 @@ fn photo_file(pic: &Picture) -> InputFile {
     InputFile::memory(pic.png.clone()).file_name("chart.png")
 }
 
-/// The audit result of a command whose reply may not have been delivered.
-fn replied(sent: Result<(), RequestError>, result: AuditResult) -> AuditResult {
-    match sent {
-        Ok(()) => result,
-        Err(e) => AuditResult::Failed(format!("reply not delivered: {e}")),
-    }
-}
-
-async fn failed(bot: &Bot, chat: ChatId, lang: Lang, e: anyhow::Error) -> AuditResult {
+async fn failed(req: &Req, e: anyhow::Error) -> AuditResult {
     log::warn!("chart: {e:#}");
     let html = fill(
-        texts(lang).charts.failed,
+        req.texts().charts.failed,
         &[("err", &esc(&format!("{e:#}")))],
     );
-    let _ = super::send::reply(bot, chat, &html).await;
+    let _ = req.reply(&html).await;
     AuditResult::Failed(format!("{e:#}"))
 }
 
@@ -331,10 +305,13 @@ mod tests {
         for row in &rows {
             for (label, data) in row {
                 assert!(data.len() <= super::super::command::CALLBACK_MAX, "{data}");
-                assert!(is_chart_button(data));
-                // Routed here, not to the other buttons' parser.
-                assert_eq!(super::super::callback::Callback::parse(data), None);
-                let (m, h) = chart::parse_callback(data).expect("parses back");
+                let Some(Callback::Chart {
+                    metric: m,
+                    hours: h,
+                }) = Callback::parse(data)
+                else {
+                    panic!("{data} is no chart button");
+                };
                 let current = m == Metric::Cpu && h == 6;
                 assert_eq!(label.starts_with("• "), current, "{label} {data}");
             }

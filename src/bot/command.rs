@@ -11,7 +11,7 @@ pub const MAX_MUTE_MIN: u64 = 7 * 24 * 60;
 /// Telegram's limit on callback data.
 pub const CALLBACK_MAX: usize = 64;
 
-/// Every command the bot knows (contract §6).
+/// Every command the bot knows (`docs/contract.md` §6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Command {
     Start,
@@ -89,7 +89,7 @@ impl Command {
             .expect("every command is in COMMANDS")
     }
 
-    /// Commands served by `bot/ops.rs` (issue 6).
+    /// Commands served by `bot/ops/` (logs, network, updates).
     pub fn is_ops(self) -> bool {
         use Command::*;
         matches!(
@@ -106,12 +106,6 @@ impl Command {
                 | PipSync
                 | GitPull
         )
-    }
-
-    /// Commands served by `bot/charts.rs` (issue 7); `/restore` has its own
-    /// module, `bot/restore.rs`.
-    pub fn is_charts(self) -> bool {
-        matches!(self, Command::Chart)
     }
 }
 

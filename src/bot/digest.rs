@@ -206,6 +206,7 @@ mod tests {
                 temp: 40.0,
                 load1: 1.0,
                 alerts: crate::alert_code::AlertCode::CpuHigh.history_bit(),
+                probe_ms: f32::NAN,
             };
             history::append(&path, &s).unwrap();
         }

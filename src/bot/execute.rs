@@ -2,21 +2,20 @@
 //! helper calls (asked about first when they need a Yes), mutes and a backup
 //! followed in place; each returns what to audit.
 
-use super::callback::{Callback, Pending};
+use super::callback::Callback;
 use super::command::{self};
-use super::follow::{backup_since, follow_backup, running_backup};
-use super::handle::{Req, now_s};
+use super::confirm::{self, Confirmable};
+use super::follow::{backup_since, follow_backup, follow_verify, running_backup};
 use super::helper::{self, HelperError};
 use super::plan::{HelperAction, Plan, Setting, View};
-use super::send::{self, inline_row};
+use super::req::Req;
+use super::send::{self};
 use super::text::{esc, fill};
 use super::view::{self, load};
 use super::{AuditResult, Shared, lock};
 use crate::files::backup::{BackupOutcome, SnapshotIndex};
 use crate::files::health::HealthReport;
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use teloxide::prelude::*;
 use teloxide::types::{KeyboardButton, KeyboardMarkup, ReplyMarkup};
 
 /// Carries out a plan and says what to audit.
@@ -56,13 +55,13 @@ pub(super) async fn execute_inner(
             AuditResult::Ok
         }
         Plan::Confirm(action) => {
-            ask_confirm(bot, chat, shared, req.user.id.0, action).await?;
+            confirm::ask(req, Confirmable::Helper(action)).await?;
             AuditResult::Ok
         }
         Plan::Run(action) => {
-            let (html, result) = run_helper(req, &action).await;
-            send::reply(bot, chat, &html).await?;
-            result
+            let r = run_helper(req, &action).await;
+            req.send(&r.html, r.markup(t)).await?;
+            r.result
         }
         Plan::BackupNow => {
             // One backup at a time: a second tap, or a tap during the timer's
@@ -81,10 +80,22 @@ pub(super) async fn execute_inner(
                 return Ok(AuditResult::Failed("already running".into()));
             }
             let since = backup_since();
-            let (html, result) = run_helper(req, &HelperAction::BackupStart).await;
+            let HelperReply { html, result, .. } =
+                run_helper(req, &HelperAction::BackupStart).await;
             req.shared.backup_follow.store(false, Ordering::SeqCst);
             if result == AuditResult::Ok {
                 follow_backup(req, since);
+            } else {
+                send::reply(bot, chat, &html).await?;
+            }
+            result
+        }
+        Plan::BackupVerify => {
+            let since = backup_since();
+            let HelperReply { html, result, .. } =
+                run_helper(req, &HelperAction::VerifyStart).await;
+            if result == AuditResult::Ok {
+                follow_verify(req, since);
             } else {
                 send::reply(bot, chat, &html).await?;
             }
@@ -98,9 +109,9 @@ pub(super) async fn execute_inner(
         Plan::SaveAndRun(setting, action) => {
             let (mut html, result) = save_setting(shared, &setting);
             let result = if result == AuditResult::Ok {
-                let (h2, r2) = run_helper(req, &action).await;
-                html = format!("{html}\n{h2}");
-                r2
+                let r = run_helper(req, &action).await;
+                html = format!("{html}\n{}", r.html);
+                r.result
             } else {
                 result
             };
@@ -151,51 +162,10 @@ pub(super) async fn execute_inner(
             send::reply(bot, chat, &html).await?;
             AuditResult::Ok
         }
-        // Routed by command in `on_message`; a plan never asks for these itself.
-        Plan::Ops | Plan::Charts | Plan::Restore => AuditResult::Failed("not routed".into()),
+        Plan::Ops { cmd, args } => super::ops::handle(req, cmd, &args).await,
+        Plan::Chart(args) => super::charts::chart_command(req, &args).await,
+        Plan::Restore(args) => super::restore::handle(req, &args).await,
     })
-}
-
-/// Asks `user_id` a Yes/No question about `action`; a Yes within
-/// [`command::CONFIRM_TTL_S`] runs it through the helper. Public for the
-/// operations commands (updates ask first too).
-pub async fn ask_confirm(
-    bot: &Bot,
-    chat: ChatId,
-    shared: &Arc<Shared>,
-    user_id: u64,
-    action: HelperAction,
-) -> Result<(), teloxide::RequestError> {
-    let t = shared.texts();
-    let id = shared.next_pending.fetch_add(1, Ordering::Relaxed);
-    let now = now_s();
-    let html = fill(
-        t.confirm_question,
-        &[
-            ("what", &action.describe(t)),
-            ("secs", &command::CONFIRM_TTL_S.to_string()),
-        ],
-    );
-    {
-        let mut p = lock(&shared.pending);
-        p.retain(|_, v| v.expires_at >= now);
-        p.insert(
-            id,
-            Pending {
-                action,
-                user_id,
-                expires_at: now + command::CONFIRM_TTL_S,
-            },
-        );
-    }
-    let buttons = [
-        (t.btn_yes.to_string(), Callback::Confirm { id, yes: true }),
-        (t.btn_no.to_string(), Callback::Confirm { id, yes: false }),
-    ]
-    .map(|(l, c)| (l, c.data().unwrap_or_default()));
-    let markup = ReplyMarkup::InlineKeyboard(inline_row(&buttons));
-    send::send(bot, chat, &html, Some(markup)).await?;
-    Ok(())
 }
 
 pub(super) fn render(shared: &Shared, v: View) -> String {
@@ -245,7 +215,7 @@ pub(super) async fn mute(
                 &[
                     ("code", &esc(code)),
                     ("minutes", &minutes.to_string()),
-                    ("until", &until_s),
+                    ("until", &super::text::when(t, &until_s, chrono::Utc::now())),
                 ],
             ),
             AuditResult::Ok,
@@ -259,8 +229,34 @@ pub(super) async fn mute(
     Ok(result)
 }
 
-/// Runs a helper action; returns the reply and the audit result.
-pub(super) async fn run_helper(req: &Req, action: &HelperAction) -> (String, AuditResult) {
+/// What a helper call came to: the reply, the audit result, and the unit
+/// whose journal a 📜 button offers (one that crashed right after its start).
+pub(super) struct HelperReply {
+    pub html: String,
+    pub result: AuditResult,
+    pub logs: Option<String>,
+}
+
+impl HelperReply {
+    fn plain(html: String, result: AuditResult) -> HelperReply {
+        HelperReply {
+            html,
+            result,
+            logs: None,
+        }
+    }
+
+    /// The 📜 button under the reply, if a unit crashed.
+    pub(super) fn markup(&self, t: &super::i18n::Texts) -> Option<ReplyMarkup> {
+        let unit = self.logs.as_ref()?;
+        let data = Callback::Logs(unit.clone()).data()?;
+        let row = [(t.btn_logs.to_string(), data)];
+        Some(ReplyMarkup::InlineKeyboard(send::inline_row(&row)))
+    }
+}
+
+/// Runs a helper action and says how it went.
+pub(super) async fn run_helper(req: &Req, action: &HelperAction) -> HelperReply {
     let t = req.shared.texts();
     let what = action.describe(t);
     match helper::run(action).await {
@@ -270,7 +266,7 @@ pub(super) async fn run_helper(req: &Req, action: &HelperAction) -> (String, Aud
                 HelperAction::Svc { verb, unit } if *verb != command::SvcVerb::Stop => {
                     settle_reply(req, unit, done).await
                 }
-                _ => (done, AuditResult::Ok),
+                _ => HelperReply::plain(done, AuditResult::Ok),
             }
         }
         Err(e) => {
@@ -281,7 +277,7 @@ pub(super) async fn run_helper(req: &Req, action: &HelperAction) -> (String, Aud
             let detail = match &e {
                 HelperError::Missing(d) | HelperError::Failed(d) => d.clone(),
             };
-            (
+            HelperReply::plain(
                 fill(tpl, &[("what", &what), ("err", &esc(&detail))]),
                 AuditResult::Failed(e.reason()),
             )
@@ -291,11 +287,11 @@ pub(super) async fn run_helper(req: &Req, action: &HelperAction) -> (String, Aud
 
 /// Follows a started unit until it settles and says how it ended: "done"
 /// alone would be a lie for a unit that crashed a moment later.
-pub(super) async fn settle_reply(req: &Req, unit: &str, done: String) -> (String, AuditResult) {
+async fn settle_reply(req: &Req, unit: &str, done: String) -> HelperReply {
     use crate::chatops::settle::{self, Settled};
     let t = req.shared.texts();
     let Ok(allowed) = crate::chatops::logs::allowed_unit(&req.shared.config(), unit) else {
-        return (done, AuditResult::Ok);
+        return HelperReply::plain(done, AuditResult::Ok);
     };
     let exec = crate::chatops::Exec::new();
     let settled = tokio::task::spawn_blocking(move || settle::follow(&exec, &allowed))
@@ -303,11 +299,11 @@ pub(super) async fn settle_reply(req: &Req, unit: &str, done: String) -> (String
         .unwrap_or(Settled::Unsettled { state: None });
     let u = esc(unit);
     match settled {
-        Settled::Running => (
+        Settled::Running => HelperReply::plain(
             format!("{done}\n{}", fill(t.svc_running, &[("unit", &u)])),
             AuditResult::Ok,
         ),
-        Settled::Finished => (
+        Settled::Finished => HelperReply::plain(
             format!("{done}\n{}", fill(t.svc_finished, &[("unit", &u)])),
             AuditResult::Ok,
         ),
@@ -321,12 +317,16 @@ pub(super) async fn settle_reply(req: &Req, unit: &str, done: String) -> (String
                 html += &format!("\n<pre>{}</pre>", esc(j.text.trim_end()));
             }
             let why = format!("{unit} is {}", state.describe());
-            (html, AuditResult::Failed(why))
+            HelperReply {
+                html,
+                result: AuditResult::Failed(why),
+                logs: Some(unit.to_string()),
+            }
         }
         Settled::Unsettled { state } => {
             let now = state.map_or_else(|| "?".to_string(), |s| s.describe());
             let line = fill(t.svc_unsettled, &[("unit", &u), ("state", &esc(&now))]);
-            (format!("{done}\n{line}"), AuditResult::Ok)
+            HelperReply::plain(format!("{done}\n{line}"), AuditResult::Ok)
         }
     }
 }

@@ -1,22 +1,24 @@
 //! Update handling: a dptree schema whose first branch drops updates from the
 //! wrong place (`context.rs`: other groups, forwarded messages, commands for
 //! other bots), the second refuses anyone not in `ADMIN_IDS`, then messages
-//! and button presses. Decisions come from the pure
-//! `command.rs`; this file carries them out (files, `.env`, helper, replies)
-//! and writes one audit line per command, button press, action and refusal.
+//! and button presses. This is the one router: a message becomes a `Plan`
+//! (`plan.rs`, pure) that `execute.rs` carries out, a press becomes a
+//! `Callback` parsed once; each writes exactly one audit line.
 
 use std::sync::Arc;
 
 use teloxide::dispatching::{UpdateFilterExt, UpdateHandler};
 use teloxide::prelude::*;
-use teloxide::types::{CallbackQuery, User};
+use teloxide::types::CallbackQuery;
 
-use super::callback::{self, Answer, Callback};
-use super::command::{self, Parsed};
+use super::callback::{self, Callback};
+use super::command::Parsed;
+use super::confirm::{Answer, Confirmable, now_s};
 use super::context::{self, Origin, Verdict};
 use super::execute::{execute, run_helper};
 use super::follow::{backup_since, follow_backup};
 use super::plan::{self, HelperAction};
+use super::req::Req;
 use super::send::{self};
 use super::text::{esc, fill};
 use super::{AuditResult, Shared, lock};
@@ -152,14 +154,6 @@ async fn on_stranger(bot: Bot, shared: Arc<Shared>, update: Update) -> anyhow::R
     Ok(())
 }
 
-/// Who asked, and where to answer.
-pub(super) struct Req {
-    pub(super) bot: Bot,
-    pub(super) shared: Arc<Shared>,
-    pub(super) chat: ChatId,
-    pub(super) user: User,
-}
-
 async fn on_message(bot: Bot, shared: Arc<Shared>, msg: Message) -> anyhow::Result<()> {
     let Some(user) = msg.from.clone() else {
         return Ok(());
@@ -174,36 +168,25 @@ async fn on_message(bot: Bot, shared: Arc<Shared>, msg: Message) -> anyhow::Resu
     let t = shared.texts();
     match plan::parse_message(text) {
         Parsed::Command(cmd, args) => {
-            let result = if cmd.is_ops() {
-                super::ops::handle(&req.bot, &msg, &shared, cmd, args).await
-            } else if cmd == command::Command::Restore {
-                super::restore::handle(&req.bot, &msg, &shared, args).await
-            } else if cmd.is_charts() {
-                super::charts::handle(&req.bot, &msg, &shared, cmd, args).await
-            } else {
-                let plan = plan::plan(&shared.config(), shared.lang(), cmd, args);
-                execute(&req, plan).await
-            };
-            shared.audit(&req.user, cmd.name(), args, &result);
+            let plan = plan::plan(&shared.config(), shared.lang(), cmd, args);
+            let result = execute(&req, plan).await;
+            req.audit(cmd.name(), args, &result);
         }
         Parsed::Unknown(name) => {
             let shown: String = name.chars().take(64).collect();
             let html = fill(t.unknown_command, &[("name", &esc(&shown))]);
-            send::reply(&req.bot, req.chat, &html).await?;
-            shared.audit(
-                &req.user,
-                name,
-                "",
-                &AuditResult::Failed("unknown command".into()),
-            );
+            req.reply(&html).await?;
+            req.audit(name, "", &AuditResult::Failed("unknown command".into()));
         }
         Parsed::Text => {
-            send::reply(&req.bot, req.chat, t.plain_text).await?;
+            req.reply(t.plain_text).await?;
         }
     }
     Ok(())
 }
 
+/// A button press: its data is parsed once into a [`Callback`]; answers go
+/// to the pending question, the rest to the feature that owns the button.
 async fn on_callback(bot: Bot, shared: Arc<Shared>, q: CallbackQuery) -> anyhow::Result<()> {
     let data = q.data.clone().unwrap_or_default();
     let _ = bot.answer_callback_query(q.id.clone()).send().await;
@@ -216,109 +199,282 @@ async fn on_callback(bot: Bot, shared: Arc<Shared>, q: CallbackQuery) -> anyhow:
         chat: message.chat().id,
         user: q.from.clone(),
     };
-    if data.starts_with(super::ops::CALLBACK_PREFIX) {
-        let (chat, id) = (message.chat().id, message.id());
-        let (action, args, result) =
-            super::ops::on_callback(&req.bot, &shared, &req.user, chat, id, &data).await;
-        shared.audit(&req.user, &action, &args, &result);
+    let Some(cb) = Callback::parse(&data) else {
+        req.audit(
+            "button",
+            &data,
+            &AuditResult::Failed("unknown button".into()),
+        );
         return Ok(());
-    }
-    let (action, result) = match Callback::parse(&data) {
-        None if super::charts::is_chart_button(&data) => (
-            "button chart".to_string(),
-            super::charts::on_button(&req.bot, &shared, req.chat, message.id(), &data).await,
-        ),
-        None => (
-            "button".to_string(),
-            AuditResult::Failed("unknown button".into()),
-        ),
-        Some(Callback::Confirm { id, yes }) => on_confirm(&req, message.id(), id, yes).await,
-        Some(cb) => {
-            let plan = callback::plan_callback(&shared.config(), shared.lang(), &cb);
-            let name = match &cb {
-                Callback::Mute { .. } => "button alert_disable",
-                Callback::Status => "button status",
-                Callback::AskRestart(_) => "button svc restart",
-                Callback::Confirm { .. } => "button confirm",
+    };
+    let (action, args, result) = match &cb {
+        Callback::Confirm { id, yes } => on_confirm(&req, message.id(), *id, *yes, &data).await,
+        Callback::Ping(host) => {
+            let r = super::ops::ping_button(&req, host).await;
+            (cb.audit_name().to_string(), host.clone(), r)
+        }
+        Callback::Chart { metric, hours } => {
+            let r = super::charts::on_button(&req, message.id(), *metric, *hours).await;
+            (cb.audit_name().to_string(), data.clone(), r)
+        }
+        Callback::Mute { .. } | Callback::Status | Callback::AskRestart(_) | Callback::Logs(_) => {
+            let r = match callback::plan_callback(&shared.config(), shared.lang(), &cb) {
+                Some(plan) => execute(&req, plan).await,
+                None => AuditResult::Failed("unknown button".into()),
             };
-            (name.to_string(), execute(&req, plan).await)
+            (cb.audit_name().to_string(), data.clone(), r)
         }
     };
-    shared.audit(&req.user, &action, &data, &result);
+    req.audit(&action, &args, &result);
     Ok(())
 }
 
+/// A Yes/No press: decided by the one question store, then run by the
+/// feature the question belongs to. Returns the audit action, arguments and
+/// result.
 async fn on_confirm(
     req: &Req,
     msg_id: teloxide::types::MessageId,
     id: u64,
     yes: bool,
-) -> (String, AuditResult) {
-    let t = req.shared.texts();
-    let now = now_s();
-    let pending = lock(&req.shared.pending).remove(&id);
-    let key = format!("c:{id}");
-    if pending.is_none() && req.shared.was_answered(&key) {
-        // The message already shows the real outcome (or the run in progress).
-        let _ = send::reply(&req.bot, req.chat, t.confirm_answered).await;
-        return (
-            "confirm".into(),
-            AuditResult::Failed("already answered".into()),
-        );
-    }
-    let decided = callback::answer(pending.as_ref(), req.user.id.0, yes, now);
-    if matches!(decided, Answer::Run(_) | Answer::Cancelled) {
-        req.shared.mark_answered(key);
-    }
-    let name = pending
-        .as_ref()
-        .map(|p| p.action.audit_name())
-        .unwrap_or_else(|| "confirm".into());
+    data: &str,
+) -> (String, String, AuditResult) {
+    let t = req.texts();
+    let (name, decided) = req.shared.questions.decide(id, req.user_id(), yes, now_s());
+    let done = |r: AuditResult| (name.clone(), data.to_string(), r);
     let (html, result) = match decided {
+        Answer::Answered => {
+            // The message already shows the real outcome (or the run in progress).
+            let _ = req.reply(t.confirm_answered).await;
+            return done(AuditResult::Failed("already answered".into()));
+        }
         Answer::Expired => (
             t.confirm_expired.to_string(),
             AuditResult::Failed("confirmation expired".into()),
         ),
         Answer::NotYours => {
-            if let Some(p) = pending {
-                lock(&req.shared.pending).insert(id, p);
-            }
-            let _ = send::reply(&req.bot, req.chat, t.confirm_not_yours).await;
-            return (name, AuditResult::Denied);
+            let _ = req.reply(t.confirm_not_yours).await;
+            return done(AuditResult::Denied);
         }
         Answer::Cancelled => (
             t.cancelled.to_string(),
             AuditResult::Failed("cancelled".into()),
         ),
-        Answer::Run(HelperAction::Restore { id, path }) => {
-            let (bot, shared, user) = (&req.bot, &req.shared, &req.user);
-            let result =
-                super::restore::run_confirmed(bot, shared, user, req.chat, msg_id, &id, &path)
-                    .await;
-            return (name, result);
+        Answer::Run(Confirmable::Job(job)) => {
+            let (summary, result) = super::ops::run_confirmed(req, msg_id, job).await;
+            return (name, summary, result);
         }
-        Answer::Run(action) if super::ops::runs_as_job(&action) => {
-            let (bot, shared, user) = (&req.bot, &req.shared, &req.user);
-            let result =
-                super::ops::run_confirmed(bot, shared, user, req.chat, msg_id, &action).await;
-            return (name, result);
+        Answer::Run(Confirmable::Helper(HelperAction::Restore { id, path })) => {
+            return done(super::restore::run_confirmed(req, msg_id, &id, &path).await);
         }
-        Answer::Run(action) => {
+        Answer::Run(Confirmable::Helper(action)) => {
             let since = backup_since();
-            let (html, result) = run_helper(req, &action).await;
-            if action == HelperAction::BackupStart && result == AuditResult::Ok {
+            let r = run_helper(req, &action).await;
+            if action == HelperAction::BackupStart && r.result == AuditResult::Ok {
                 follow_backup(req, since);
             }
-            (html, result)
+            let _ = req.edit_markup(msg_id, &r.html, r.markup(t)).await;
+            return done(r.result);
         }
     };
-    let _ = send::edit(&req.bot, req.chat, msg_id, &html).await;
-    (name, result)
+    let _ = req.edit(msg_id, &html).await;
+    done(result)
 }
 
-pub(super) fn now_s() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
+/// The dptree schema in process, against a tiny Bot API on 127.0.0.1 that
+/// records each method called and answers `true`: which branch an update
+/// takes, what it audits and what it sends, without the real binary.
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::sync::Mutex;
+
+    const ADMIN: i64 = 1;
+    const STRANGER: i64 = 99;
+
+    /// Bot API methods called so far, in order (lower case: Telegram's
+    /// method names are case-insensitive).
+    type Calls = Arc<Mutex<Vec<String>>>;
+
+    fn fake_api() -> (String, Calls) {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/", listener.local_addr().unwrap());
+        let calls: Calls = Arc::default();
+        let seen = calls.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut line = String::new();
+                if reader.read_line(&mut line).is_err() {
+                    continue;
+                }
+                let method = line.split_whitespace().nth(1).unwrap_or("");
+                let method = method.rsplit('/').next().unwrap_or("").to_ascii_lowercase();
+                let mut length = 0;
+                loop {
+                    let mut h = String::new();
+                    if reader.read_line(&mut h).is_err() || h.trim().is_empty() {
+                        break;
+                    }
+                    if let Some((k, v)) = h.split_once(':')
+                        && k.eq_ignore_ascii_case("content-length")
+                    {
+                        length = v.trim().parse().unwrap_or(0);
+                    }
+                }
+                let mut body = vec![0; length];
+                let _ = reader.read_exact(&mut body);
+                // A sent message is answered as one; every other method with `true`.
+                let reply = if method == "sendmessage" {
+                    r#"{"ok":true,"result":{"message_id":1,"date":0,"chat":{"id":1,"type":"private","first_name":"u"},"text":"x"}}"#
+                } else {
+                    r#"{"ok":true,"result":true}"#
+                };
+                seen.lock().unwrap().push(method);
+                let _ = stream.write_all(
+                    format!(
+                        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{reply}",
+                        reply.len()
+                    )
+                    .as_bytes(),
+                );
+            }
+        });
+        (url, calls)
+    }
+
+    struct Rig {
+        _dir: tempfile::TempDir,
+        bot: Bot,
+        shared: Arc<Shared>,
+        calls: Calls,
+    }
+
+    fn rig() -> Rig {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cfg = crate::config::Config::defaults();
+        cfg.admin_ids = vec![ADMIN];
+        cfg.state_dir = dir.path().join("state");
+        cfg.log_dir = dir.path().join("logs");
+        std::fs::create_dir_all(&cfg.state_dir).unwrap();
+        std::fs::create_dir_all(&cfg.log_dir).unwrap();
+        let (url, calls) = fake_api();
+        let bot = Bot::new("123:test").set_api_url(url.parse().unwrap());
+        Rig {
+            _dir: dir,
+            bot,
+            shared: Arc::new(Shared::new(cfg)),
+            calls,
+        }
+    }
+
+    fn user(id: i64) -> serde_json::Value {
+        serde_json::json!({"id": id, "is_bot": false, "first_name": "u"})
+    }
+
+    /// An update as Telegram sends it (parsed from text, as `getUpdates`
+    /// replies are: teloxide's update parser borrows from its input).
+    fn update(json: serde_json::Value) -> Update {
+        let u: Update = serde_json::from_str(&json.to_string()).unwrap();
+        assert!(
+            !matches!(u.kind, teloxide::types::UpdateKind::Error(_)),
+            "{json}"
+        );
+        u
+    }
+
+    fn message(from: i64, chat: serde_json::Value, text: &str) -> serde_json::Value {
+        serde_json::json!({
+            "update_id": 1,
+            "message": {"message_id": 5, "date": 0, "chat": chat, "from": user(from), "text": text}
+        })
+    }
+
+    fn private(id: i64) -> serde_json::Value {
+        serde_json::json!({"id": id, "type": "private", "first_name": "u"})
+    }
+
+    impl Rig {
+        fn run(&self, json: serde_json::Value) {
+            let update = update(json);
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(dispatch(self.bot.clone(), self.shared.clone(), update));
+        }
+
+        /// (action, result) of every audit line so far.
+        fn audit(&self) -> Vec<(String, String)> {
+            let path = self.shared.config().audit_log();
+            crate::audit::tail(&path, 100)
+                .unwrap()
+                .into_iter()
+                .map(|e| (e.action, e.result))
+                .collect()
+        }
+
+        fn calls(&self) -> Vec<String> {
+            self.calls.lock().unwrap().clone()
+        }
+    }
+
+    #[test]
+    fn a_stranger_is_told_their_id_once_and_every_try_is_audited() {
+        let r = rig();
+        r.run(message(STRANGER, private(STRANGER), "/status"));
+        r.run(message(STRANGER, private(STRANGER), "/backup_now"));
+        assert_eq!(
+            r.audit(),
+            [
+                ("/status".to_string(), "denied".to_string()),
+                ("/backup_now".to_string(), "denied".to_string())
+            ]
+        );
+        assert_eq!(r.calls(), ["sendmessage"], "one refusal per stranger");
+    }
+
+    #[test]
+    fn forwarded_and_foreign_group_messages_run_nothing() {
+        let r = rig();
+        let mut fwd = message(ADMIN, private(ADMIN), "/backup_now");
+        fwd["message"]["forward_origin"] =
+            serde_json::json!({"type": "user", "date": 0, "sender_user": user(7)});
+        r.run(fwd);
+        let group = serde_json::json!({"id": -500, "type": "group", "title": "g"});
+        r.run(message(ADMIN, group, "/status"));
+        assert_eq!(
+            r.audit(),
+            [
+                ("forwarded".to_string(), "denied".to_string()),
+                ("wrong_chat".to_string(), "denied".to_string())
+            ]
+        );
+        assert_eq!(r.calls(), ["sendmessage"], "silence in the other group");
+    }
+
+    #[test]
+    fn a_forged_button_is_refused_and_a_command_is_routed_to_its_plan() {
+        let r = rig();
+        let press = serde_json::json!({
+            "update_id": 2,
+            "callback_query": {
+                "id": "q1", "from": user(ADMIN), "chat_instance": "x", "data": "o:p:-f",
+                "message": {"message_id": 9, "date": 0, "chat": private(ADMIN), "text": "Which host?"}
+            }
+        });
+        r.run(press);
+        r.run(message(ADMIN, private(ADMIN), "/lang en"));
+        assert_eq!(
+            r.audit(),
+            [
+                ("button".to_string(), "failed: unknown button".to_string()),
+                ("lang".to_string(), "ok".to_string())
+            ]
+        );
+        assert_eq!(r.shared.lang(), crate::config::Lang::En);
+        assert_eq!(r.calls()[0], "answercallbackquery");
+    }
 }

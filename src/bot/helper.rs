@@ -1,5 +1,5 @@
 //! Privileged actions through `sudo -n /usr/libexec/potion-runner/potion-helper …`
-//! (contract §2). The bot never runs systemctl or touches timers itself; this
+//! (`docs/contract.md` §2). The bot never runs systemctl or touches timers itself; this
 //! is its only door.
 
 use std::time::Duration;

@@ -2,7 +2,7 @@
 //!
 //! Lifecycle: a current-thread tokio runtime runs one long-polling loop (with
 //! a capped backoff, so it starts and catches up whatever the Bot API's
-//! state), the alert watcher (`watch.rs`), the outbox sender (`send.rs`) and a
+//! state), the alert watcher (`watch.rs`), the outbox sender (`outbox.rs`) and a
 //! background task that registers the command menu. systemd hears READY,
 //! STATUS and WATCHDOG pings from the polling loop itself; SIGTERM and SIGINT
 //! end everything within a second or two with exit 0.
@@ -11,25 +11,29 @@ pub mod alerts;
 pub mod callback;
 pub mod charts;
 pub mod command;
+pub mod confirm;
 mod context;
 mod digest;
 mod execute;
 mod follow;
 mod handle;
-pub use execute::ask_confirm;
 pub mod helper;
 pub mod i18n;
+pub mod job;
 pub mod ops;
+mod outbox;
 pub mod plan;
+mod progress;
+pub mod req;
 pub mod restore;
 pub mod send;
 pub mod text;
 pub mod view;
 mod watch;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64};
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -42,8 +46,6 @@ use crate::config::{Config, Lang};
 use crate::files::bot::BotState;
 use crate::process::Cmd;
 
-use callback::Pending;
-use command::Command;
 use i18n::Texts;
 
 /// Long-poll timeout asked of `getUpdates`: one request every 25 s when idle.
@@ -81,17 +83,12 @@ pub struct Shared {
     cfg: Mutex<Config>,
     state: Mutex<BotState>,
     state_path: PathBuf,
-    pending: Mutex<HashMap<u64, Pending>>,
-    next_pending: AtomicU64,
+    questions: confirm::Questions,
     outbox_wake: tokio::sync::Notify,
     refused: Mutex<HashSet<u64>>,
     backup_follow: AtomicBool,
-    /// Jobs and questions of the operations commands (`ops.rs`).
+    /// Jobs of the operations commands (`ops/`).
     ops: ops::OpsState,
-    /// Questions that got their answer (`c:<id>`, `o:<id>`; newest last,
-    /// bounded), so a second press says "already answered" instead of
-    /// overwriting the result.
-    answered: Mutex<std::collections::VecDeque<String>>,
     /// The bot's own username from `getMe`, for telling `/cmd@us` from `/cmd@others`.
     me: std::sync::OnceLock<String>,
 }
@@ -116,33 +113,16 @@ impl Shared {
             cfg: Mutex::new(cfg),
             state: Mutex::new(state),
             state_path,
-            pending: Mutex::new(HashMap::new()),
-            next_pending: AtomicU64::new(1),
+            questions: confirm::Questions::default(),
             outbox_wake: tokio::sync::Notify::new(),
             refused: Mutex::new(HashSet::new()),
             backup_follow: AtomicBool::new(false),
             ops: ops::OpsState::new(),
             me: std::sync::OnceLock::new(),
-            answered: Mutex::new(std::collections::VecDeque::new()),
         }
     }
 
     /// Remembers that question `key` got its answer.
-    fn mark_answered(&self, key: String) {
-        const KEEP: usize = 256;
-        let mut a = lock(&self.answered);
-        if a.len() == KEEP {
-            a.pop_front();
-        }
-        a.push_back(key);
-    }
-
-    /// True when question `key` was already answered.
-    fn was_answered(&self, key: &str) -> bool {
-        lock(&self.answered).iter().any(|k| k == key)
-    }
-
-    /// A copy of the current configuration (settings change it at run time).
     pub fn config(&self) -> Config {
         lock(&self.cfg).clone()
     }
@@ -219,22 +199,6 @@ impl Shared {
     }
 }
 
-/// Replies that a command is not available yet (used by the ops/charts stubs).
-pub async fn not_available(
-    bot: &Bot,
-    chat: ChatId,
-    shared: &Arc<Shared>,
-    cmd: Command,
-) -> AuditResult {
-    let t = shared.texts();
-    let html = text::fill(t.not_available, &[("name", cmd.name())]);
-    match send::reply(bot, chat, &html).await {
-        Ok(()) => AuditResult::Failed("not available yet".into()),
-        Err(e) => AuditResult::Failed(format!("not available yet; reply failed: {e}")),
-    }
-}
-
-/// Runs the daemon until SIGTERM or SIGINT. `Err` is a fatal error (exit 1).
 pub fn run(cfg: Config) -> Result<()> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -251,7 +215,7 @@ pub fn cgroup_is_unit(cgroup: &str, unit: &str) -> bool {
         .any(|path| path.trim_end_matches('/').rsplit('/').next() == Some(unit))
 }
 
-/// Refuses a second instance while the unit runs (contract §3 `POTION_FORCE_RUN`).
+/// Refuses a second instance while the unit runs (`docs/contract.md` §3 `POTION_FORCE_RUN`).
 async fn check_single_instance(cfg: &Config) -> Result<()> {
     if cfg.force_run {
         return Ok(());
@@ -313,14 +277,14 @@ async fn daemon(cfg: Config) -> Result<()> {
     }
     let bot = build_bot(&cfg)?;
     let shared = Arc::new(Shared::new(cfg));
-    send::tell_ignored(&shared);
+    outbox::tell_ignored(&shared);
 
     let mut sigterm = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
     let mut sigint = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
 
     let tasks = [
         tokio::spawn(register_commands(bot.clone(), shared.clone())),
-        tokio::spawn(send::run_outbox(bot.clone(), shared.clone())),
+        tokio::spawn(outbox::run_outbox(bot.clone(), shared.clone())),
         tokio::spawn(watch::run(shared.clone())),
         tokio::spawn(digest::run(shared.clone())),
     ];

@@ -1,6 +1,7 @@
 //! What a command asks for, decided without any I/O: a reply, a view, a
-//! setting to write, a helper call to run or to confirm first. The router in
-//! `handle.rs` carries the [`Plan`] out; tests here cover every command.
+//! setting to write, a helper call to run or to confirm first, or the feature
+//! that serves it. This is the one router from a command to what serves it;
+//! `execute.rs` carries the [`Plan`] out; tests here cover every command.
 
 use crate::alert_code::{AlertCode, Subject};
 use crate::config::{Config, Lang};
@@ -21,7 +22,7 @@ pub fn parse_message(text: &str) -> Parsed<'_> {
 }
 
 /// A privileged action, run as `sudo -n /usr/libexec/potion-runner/potion-helper …`
-/// (`paths::HELPER_PATH`, the path the sudoers rule names; contract §2).
+/// (`paths::HELPER_PATH`, the path the sudoers rule names; `docs/contract.md` §2).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HelperAction {
     Svc {
@@ -31,9 +32,6 @@ pub enum HelperAction {
     BackupStart,
     VerifyStart,
     TimerSet(HhMm),
-    /// `apt update` / `apt upgrade`, for the operations commands (issue 6).
-    AptUpdate,
-    AptUpgrade,
     /// `/restore`: a validated snapshot id and path (`bot/restore.rs`).
     Restore {
         id: String,
@@ -53,8 +51,6 @@ impl HelperAction {
             HelperAction::TimerSet(t) => {
                 vec!["timer".into(), "set".into(), "backup".into(), t.to_string()]
             }
-            HelperAction::AptUpdate => vec!["apt".into(), "update".into()],
-            HelperAction::AptUpgrade => vec!["apt".into(), "upgrade".into()],
             HelperAction::Restore { id, path } => vec!["restore".into(), id.clone(), path.clone()],
         }
     }
@@ -77,8 +73,6 @@ impl HelperAction {
             HelperAction::BackupStart => t.action_backup.to_string(),
             HelperAction::VerifyStart => t.action_verify.to_string(),
             HelperAction::TimerSet(hm) => fill(t.action_timer, &[("time", &hm.to_string())]),
-            HelperAction::AptUpdate => t.action_apt_update.to_string(),
-            HelperAction::AptUpgrade => t.action_apt_upgrade.to_string(),
             HelperAction::Restore { id, path } => {
                 fill(t.restore.action, &[("id", &esc(id)), ("path", &esc(path))])
             }
@@ -161,6 +155,8 @@ pub enum Plan {
     Run(HelperAction),
     /// `/backup_now`: run the helper, then follow the progress file.
     BackupNow,
+    /// `/backup_verify`: run the helper, then follow the verify to its outcome.
+    BackupVerify,
     Save(Setting),
     /// `/set_backup`: save, then move the timer through the helper.
     SaveAndRun(Setting, HelperAction),
@@ -171,12 +167,16 @@ pub enum Plan {
         minutes: u64,
     },
     AuditTail(usize),
-    /// Served by `bot/ops.rs`.
-    Ops,
-    /// Served by `bot/charts.rs`.
-    Charts,
-    /// Served by `bot/restore.rs`.
-    Restore,
+    /// A logs, network or updates command, planned by `bot/ops/plan.rs`
+    /// (it needs the local clock) and served by `bot/ops/`.
+    Ops {
+        cmd: Command,
+        args: String,
+    },
+    /// `/chart`, served by `bot/charts.rs`.
+    Chart(String),
+    /// `/restore`, served by `bot/restore.rs` (it reads the snapshot index).
+    Restore(String),
 }
 
 fn refuse(html: String, reason: &str) -> Plan {
@@ -200,7 +200,8 @@ fn invalid(t: &Texts, err: &str) -> Plan {
 /// Decides what a command means for the current config (pure).
 pub fn plan(cfg: &Config, lang: Lang, cmd: Command, args: &str) -> Plan {
     let t = i18n::texts(lang);
-    if args.chars().count() > MAX_ARGS {
+    // `/restore` checks its path's length itself and says which limit it hit.
+    if args.chars().count() > MAX_ARGS && cmd != Command::Restore {
         return refuse(
             fill(t.too_long, &[("max", &MAX_ARGS.to_string())]),
             "arguments too long",
@@ -217,7 +218,7 @@ pub fn plan(cfg: &Config, lang: Lang, cmd: Command, args: &str) -> Plan {
         SvcList => Plan::Show(View::SvcList),
         BackupList => Plan::Show(View::BackupList),
         BackupNow => Plan::BackupNow,
-        BackupVerify => Plan::Run(HelperAction::VerifyStart),
+        BackupVerify => Plan::BackupVerify,
         Svc => plan_svc(cfg, t, &words),
         SvcAdd | SvcRemove => plan_services(cfg, t, cmd, &words),
         SetThreshold => match words.as_slice() {
@@ -230,7 +231,7 @@ pub fn plan(cfg: &Config, lang: Lang, cmd: Command, args: &str) -> Plan {
         SetBackup => match words.as_slice() {
             [raw] => match validate::hhmm(raw) {
                 Ok(hm) => Plan::SaveAndRun(Setting::BackupTime(hm), HelperAction::TimerSet(hm)),
-                Err(e) => invalid(t, &e),
+                Err(e) => invalid(t, &e.to_string()),
             },
             _ => usage(t, cmd),
         },
@@ -250,11 +251,13 @@ pub fn plan(cfg: &Config, lang: Lang, cmd: Command, args: &str) -> Plan {
             },
             _ => usage(t, cmd),
         },
-        // Command::is_ops; the test over every command holds the two together.
         LogRuntime | LogJournal | LogErrors | LogFile | Ip | Ping | Tailscale | Speed
-        | AptUpdate | PipSync | GitPull => Plan::Ops,
-        Chart => Plan::Charts,
-        Restore => Plan::Restore,
+        | AptUpdate | PipSync | GitPull => Plan::Ops {
+            cmd,
+            args: args.to_string(),
+        },
+        Chart => Plan::Chart(args.to_string()),
+        Restore => Plan::Restore(args.to_string()),
     }
 }
 
@@ -267,7 +270,7 @@ pub(super) fn plan_svc(cfg: &Config, t: &Texts, words: &[&str]) -> Plan {
     };
     let unit = match validate::service_name(unit) {
         Ok(u) => u,
-        Err(e) => return invalid(t, &e),
+        Err(e) => return invalid(t, &e.to_string()),
     };
     if verb == SvcVerb::Stop && unit == cfg.self_service {
         return refuse(
@@ -294,7 +297,7 @@ fn plan_services(cfg: &Config, t: &Texts, cmd: Command, words: &[&str]) -> Plan 
     };
     let unit = match validate::service_name(unit) {
         Ok(u) => u,
-        Err(e) => return invalid(t, &e),
+        Err(e) => return invalid(t, &e.to_string()),
     };
     let mut list = cfg.services.clone();
     let present = list.contains(&unit);
@@ -321,7 +324,7 @@ fn threshold_setting(metric: &str, value: &str) -> Result<Setting, String> {
     let key = metric
         .env_key()
         .ok_or_else(|| format!("{} has no threshold", metric.name()))?;
-    let value = validate::threshold(metric, value)?;
+    let value = validate::threshold(metric, value).map_err(|e| e.to_string())?;
     Ok(Setting::Threshold { key, metric, value })
 }
 
@@ -341,7 +344,9 @@ pub fn alert_code(raw: &str) -> Result<String, String> {
     };
     match (subject, code.subject()) {
         (None, _) => Ok(base),
-        (Some(u), Some(Subject::Unit)) => Ok(code.with(&validate::unit_name(u)?)),
+        (Some(u), Some(Subject::Unit)) => {
+            Ok(code.with(&validate::unit_name(u).map_err(|e| e.to_string())?))
+        }
         (Some(s), Some(Subject::Disk | Subject::Probe)) => {
             let word = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
             if s.is_empty() || s.len() > 32 || !s.chars().all(word) {
@@ -439,11 +444,18 @@ mod tests {
                     assert!(matches!(plan, Plan::Show(_)), "/{name}")
                 }
                 Command::BackupNow => assert_eq!(plan, Plan::BackupNow),
-                Command::BackupVerify => assert_eq!(plan, Plan::Run(HelperAction::VerifyStart)),
+                Command::BackupVerify => assert_eq!(plan, Plan::BackupVerify),
                 Command::Audit => assert_eq!(plan, Plan::AuditTail(15)),
-                c if c.is_ops() => assert_eq!(plan, Plan::Ops, "/{name}"),
-                c if c.is_charts() => assert_eq!(plan, Plan::Charts, "/{name}"),
-                Command::Restore => assert_eq!(plan, Plan::Restore),
+                c if c.is_ops() => assert_eq!(
+                    plan,
+                    Plan::Ops {
+                        cmd: *c,
+                        args: String::new()
+                    },
+                    "/{name}"
+                ),
+                Command::Chart => assert_eq!(plan, Plan::Chart(String::new())),
+                Command::Restore => assert_eq!(plan, Plan::Restore(String::new())),
                 // Everything else needs arguments and shows its usage without them.
                 _ => assert!(refused(&plan).contains("Cara pakai"), "/{name}: {plan:?}"),
             }
@@ -560,61 +572,24 @@ mod tests {
     }
 
     #[test]
-    fn callbacks_round_trip_and_reject_junk() {
-        for cb in [
-            Callback::Status,
-            Callback::Mute {
-                code: "CPU_HIGH".into(),
-                minutes: 60,
-            },
-            Callback::AskRestart("ollama.service".into()),
-            Callback::Confirm { id: 7, yes: true },
-            Callback::Confirm { id: 8, yes: false },
-        ] {
-            assert_eq!(Callback::parse(&cb.data().unwrap()), Some(cb));
-        }
-        for junk in [
-            "",
-            "x",
-            "m:abc:CPU_HIGH",
-            "m:5:NOPE",
-            "r:a;b",
-            "c:1:maybe",
-            "c:x:y",
-        ] {
-            assert_eq!(Callback::parse(junk), None, "{junk}");
-        }
+    fn presses_that_are_commands_are_planned() {
         let c = cfg();
         assert_eq!(
             plan_callback(&c, Lang::En, &Callback::Status),
-            Plan::Show(View::Status)
+            Some(Plan::Show(View::Status))
         );
         assert!(matches!(
             plan_callback(&c, Lang::En, &Callback::AskRestart("ollama.service".into())),
-            Plan::Confirm(_)
+            Some(Plan::Confirm(_))
         ));
         assert!(matches!(
             plan_callback(&c, Lang::En, &Callback::AskRestart("other.service".into())),
-            Plan::Refuse { .. }
+            Some(Plan::Refuse { .. })
         ));
-    }
-
-    #[test]
-    fn confirmations_expire_and_belong_to_their_asker() {
-        let action = HelperAction::Svc {
-            verb: SvcVerb::Stop,
-            unit: "a.service".into(),
-        };
-        let p = Pending {
-            action: action.clone(),
-            user_id: 1,
-            expires_at: 100,
-        };
-        assert_eq!(answer(Some(&p), 1, true, 100), Answer::Run(action));
-        assert_eq!(answer(Some(&p), 1, true, 101), Answer::Expired);
-        assert_eq!(answer(Some(&p), 2, true, 50), Answer::NotYours);
-        assert_eq!(answer(Some(&p), 1, false, 50), Answer::Cancelled);
-        assert_eq!(answer(None, 1, true, 50), Answer::Expired);
+        assert_eq!(
+            plan_callback(&c, Lang::En, &Callback::Confirm { id: 1, yes: true }),
+            None
+        );
     }
 
     #[test]

@@ -1,9 +1,9 @@
-//! `/restore <id> <path>` (contract §6): without arguments a hint with the
-//! newest snapshots from `backups.json`; with them, the id and path are
-//! checked here with the same validators the helper uses (`validate.rs`),
-//! then the bot asks Yes/No (`ask_confirm`: 60 s, same admin, once) and on
-//! Yes runs `sudo -n /usr/libexec/potion-runner/potion-helper restore ID PATH`, showing
-//! the elapsed time in the question's message until the helper answers.
+//! `/restore <id> <path>`: without arguments a hint with the newest
+//! snapshots from `backups.json`; with them, the id and path are checked here
+//! with the same validators the helper uses (`validate.rs`), then the bot
+//! asks Yes/No (`confirm.rs`: 60 s, same admin, once) and on Yes runs
+//! `sudo -n potion-helper restore ID PATH`, showing the elapsed time in the
+//! question's message (`progress.rs`) until the helper answers.
 //!
 //! The bot cannot write `BACKUP_DIR` (root-owned, and read-only inside its
 //! sandbox), so the restore itself is the helper's: always into the staging
@@ -13,8 +13,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use teloxide::prelude::*;
-use teloxide::types::{MessageId, User};
+use teloxide::types::MessageId;
 
 use crate::files::backup::SnapshotIndex;
 use crate::helper::plan::RESTORE_TIMEOUT_S;
@@ -22,11 +21,14 @@ use crate::paths;
 use crate::process::Cmd;
 use crate::validate;
 
+use super::AuditResult;
+use super::confirm::{self, Confirmable};
 use super::i18n::{RestoreTexts, texts};
 use super::plan::HelperAction;
+use super::progress::Progress;
+use super::req::{Req, replied};
 use super::text::{bytes, duration, esc, fill};
 use super::view::{Loaded, load};
-use super::{AuditResult, Shared, send};
 
 /// How long the bot waits for the helper: its own limit plus a margin, so
 /// the helper (and the unit it started) ends first and says why.
@@ -67,11 +69,11 @@ pub fn plan(args: &str, newest: Option<&str>) -> Ask {
     };
     let id = match validate::snapshot_id(id) {
         Ok(id) => id,
-        Err(e) => return Ask::Refuse(e),
+        Err(e) => return Ask::Refuse(e.to_string()),
     };
     match validate::restore_path(path) {
         Ok(path) => Ask::Confirm { id, path },
-        Err(e) => Ask::Refuse(e),
+        Err(e) => Ask::Refuse(e.to_string()),
     }
 }
 
@@ -191,38 +193,24 @@ pub fn outcome(
 }
 
 /// `/restore [<id> <path>]`: the hint, a refusal, or the Yes/No question.
-pub async fn handle(bot: &Bot, msg: &Message, shared: &Arc<Shared>, args: &str) -> AuditResult {
-    let chat = msg.chat.id;
-    let r = &texts(shared.lang()).restore;
-    let cfg = shared.config();
+pub async fn handle(req: &Req, args: &str) -> AuditResult {
+    let r = &texts(req.lang()).restore;
+    let cfg = req.shared.config();
     let index = load::<SnapshotIndex>(&cfg.state_dir.join(paths::BACKUP_INDEX));
     let newest = match &index {
         Loaded::Ok(i) => i.snapshots.first().map(|s| s.id.as_str()),
         _ => None,
     };
-    let (sent, result) = match plan(args, newest) {
-        Ask::Hint => (
-            send::reply(bot, chat, &hint(r, &index)).await,
-            AuditResult::Ok,
-        ),
-        Ask::Refuse(why) => (
-            send::reply(bot, chat, &fill(r.refused, &[("err", &esc(&why))])).await,
+    match plan(args, newest) {
+        Ask::Hint => replied(req.reply(&hint(r, &index)).await, AuditResult::Ok),
+        Ask::Refuse(why) => replied(
+            req.reply(&fill(r.refused, &[("err", &esc(&why))])).await,
             AuditResult::Failed(format!("invalid arguments: {why}")),
         ),
         Ask::Confirm { id, path } => {
-            let Some(user) = msg.from.as_ref() else {
-                return AuditResult::Denied;
-            };
-            let action = HelperAction::Restore { id, path };
-            (
-                super::ask_confirm(bot, chat, shared, user.id.0, action).await,
-                AuditResult::Ok,
-            )
+            let what = Confirmable::Helper(HelperAction::Restore { id, path });
+            replied(confirm::ask(req, what).await, AuditResult::Ok)
         }
-    };
-    match sent {
-        Ok(()) => result,
-        Err(e) => AuditResult::Failed(format!("{result}; reply failed: {e}")),
     }
 }
 
@@ -234,8 +222,7 @@ pub async fn handle(bot: &Bot, msg: &Message, shared: &Arc<Shared>, args: &str) 
 struct Running<'a> {
     cancel: Arc<AtomicBool>,
     done: bool,
-    shared: &'a Shared,
-    user: &'a User,
+    req: &'a Req,
     args: String,
 }
 
@@ -245,12 +232,8 @@ impl Drop for Running<'_> {
         if !self.done {
             let why =
                 "the bot stopped while the restore ran; it may still finish in the staging folder";
-            self.shared.audit(
-                self.user,
-                "restore",
-                &self.args,
-                &AuditResult::Failed(why.into()),
-            );
+            self.req
+                .audit("restore", &self.args, &AuditResult::Failed(why.into()));
         }
     }
 }
@@ -258,16 +241,8 @@ impl Drop for Running<'_> {
 /// Runs a confirmed restore: the question's message shows the elapsed time
 /// while the helper works, then the result (staging path, files, bytes) or
 /// why it failed. The handler task waits; the bot's other updates do not.
-pub async fn run_confirmed(
-    bot: &Bot,
-    shared: &Arc<Shared>,
-    user: &User,
-    chat: ChatId,
-    msg_id: MessageId,
-    id: &str,
-    path: &str,
-) -> AuditResult {
-    let r = &texts(shared.lang()).restore;
+pub async fn run_confirmed(req: &Req, msg_id: MessageId, id: &str, path: &str) -> AuditResult {
+    let r = &texts(req.lang()).restore;
     let running = |secs: u64| {
         fill(
             r.running,
@@ -281,11 +256,11 @@ pub async fn run_confirmed(
     let mut guard = Running {
         cancel: Arc::new(AtomicBool::new(false)),
         done: false,
-        shared,
-        user,
+        req,
         args: format!("{id} {path}"),
     };
-    let _ = send::edit(bot, chat, msg_id, &running(0)).await;
+    let mut progress = Progress::on(req, msg_id);
+    progress.show(&running(0)).await;
     let cmd = Cmd::new("sudo")
         .args(sudo_args(id, path))
         .timeout(RESTORE_WAIT)
@@ -297,15 +272,13 @@ pub async fn run_confirmed(
     let out = loop {
         tokio::select! {
             out = &mut run => break out.map_err(|e| format!("{e:#}")),
-            _ = tick.tick() => {
-                let _ = send::edit(bot, chat, msg_id, &running(started.elapsed().as_secs())).await;
-            }
+            _ = tick.tick() => progress.show(&running(started.elapsed().as_secs())).await,
         }
     };
     guard.done = true;
     let (html, result) = outcome(r, id, out);
     log::info!("restore {id} {path:?}: {result}");
-    let _ = send::edit(bot, chat, msg_id, &html).await;
+    progress.finish(&html).await;
     result
 }
 

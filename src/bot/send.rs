@@ -1,10 +1,9 @@
 //! Sending to Telegram: replies (split on line boundaries, or as a document
-//! when very long), rate-limit retries, and the persisted outbox sender that
-//! delivers alerts in order across 429s, outages and restarts. Every text
-//! passes `redact::redact` here, so a token quoted anywhere never leaves.
+//! when very long), edits, documents and rate-limit retries. A leaf: it knows
+//! no bot state. Every text passes `redact::redact` here, so a token quoted
+//! anywhere never leaves.
 
 use std::future::Future;
-use std::sync::Arc;
 use std::time::Duration;
 
 use teloxide::prelude::*;
@@ -16,7 +15,6 @@ use teloxide::{ApiError, RequestError};
 use crate::redact::redact;
 
 use super::text::{MESSAGE_LIMIT, split_lines};
-use super::{Shared, lock};
 
 /// More chunks than this and a reply goes out as a document instead.
 const MAX_CHUNKS: usize = 4;
@@ -89,11 +87,30 @@ pub async fn send(
 
 /// Replaces the text (and drops the buttons) of a message the bot sent.
 pub async fn edit(bot: &Bot, chat: ChatId, id: MessageId, html: &str) -> Result<(), RequestError> {
+    edit_markup(bot, chat, id, html, None).await
+}
+
+/// Edits a message's text and puts these buttons under it (`None` keeps none).
+pub async fn edit_markup(
+    bot: &Bot,
+    chat: ChatId,
+    id: MessageId,
+    html: &str,
+    markup: Option<ReplyMarkup>,
+) -> Result<(), RequestError> {
     let html = &*redact(html);
+    let buttons = match markup {
+        Some(ReplyMarkup::InlineKeyboard(k)) => Some(k),
+        _ => None,
+    };
     retrying(|| {
-        bot.edit_message_text(chat, id, html)
-            .parse_mode(ParseMode::Html)
-            .send()
+        let mut req = bot
+            .edit_message_text(chat, id, html)
+            .parse_mode(ParseMode::Html);
+        if let Some(k) = buttons.clone() {
+            req = req.reply_markup(k);
+        }
+        req.send()
     })
     .await
     .map(|_| ())
@@ -138,95 +155,27 @@ pub fn strip_html(html: &str) -> String {
         .replace("&amp;", "&")
 }
 
-/// Delivers the outbox oldest first. An item leaves the outbox only after
-/// Telegram accepted it; 429s wait `retry_after`, outages back off.
-pub async fn run_outbox(bot: Bot, shared: Arc<Shared>) {
-    let mut backoff = Duration::from_millis(250);
-    let mut api_failures = 0u32;
-    loop {
-        let next = lock(&shared.state).outbox.first().cloned();
-        let Some(item) = next else {
-            shared.outbox_wake.notified().await;
-            continue;
-        };
-        let sent = match &item.chart {
-            // After a refusal the words go without the picture.
-            Some(c) => {
-                super::charts::send_outbox_chart(&bot, &shared, &item, c, api_failures > 0).await
-            }
-            None => {
-                let mut req = bot
-                    .send_message(ChatId(item.chat_id), &item.html)
-                    .parse_mode(ParseMode::Html);
-                if !item.buttons.is_empty() {
-                    req = req.reply_markup(inline_row(&item.buttons));
-                }
-                req.send().await.map(|_| ())
-            }
-        };
-        let done = match sent {
-            Ok(()) => true,
-            Err(RequestError::RetryAfter(s)) => {
-                log::warn!("outbox: rate limited, waiting {} s", s.seconds());
-                tokio::time::sleep(s.duration()).await;
-                false
-            }
-            Err(e @ (RequestError::Api(_) | RequestError::MigrateToChatId(_))) => {
-                // Telegram refused this message itself; after a few tries it is
-                // dropped so one bad message cannot block every later alert.
-                api_failures += 1;
-                log::warn!("outbox: message {} refused: {e}", item.seq);
-                if api_failures >= 3 {
-                    log::error!(
-                        "outbox: dropping message {} after {api_failures} refusals",
-                        item.seq
-                    );
-                    true
-                } else {
-                    tokio::time::sleep(backoff).await;
-                    false
-                }
-            }
-            Err(e) => {
-                log::warn!("outbox: {e}; retrying in {} ms", backoff.as_millis());
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(super::MAX_BACKOFF);
-                false
-            }
-        };
-        if done {
-            backoff = Duration::from_millis(250);
-            api_failures = 0;
-            // Removed from memory even if the file cannot be written, so a
-            // full disk does not make the same message go out again and again.
-            if let Err(e) = shared.update_state(|st| st.outbox.retain(|i| i.seq != item.seq)) {
-                log::error!("outbox: {e:#}");
-            }
-        }
-    }
-}
-
-/// Tells the admins, once per start, which preferences loading ignored and
-/// why (the bot runs on their last good or default values).
-pub(super) fn tell_ignored(shared: &super::Shared) {
-    let ignored = shared.config().ignored;
-    if ignored.is_empty() {
-        return;
-    }
-    let list: Vec<String> = ignored
-        .iter()
-        .map(|i| {
-            let reason = i.reason(shared.lang());
-            format!(
-                "• <code>{}</code>: {}",
-                super::text::esc(&i.key),
-                super::text::esc(&reason)
-            )
-        })
-        .collect();
-    let html = super::text::fill(shared.texts().prefs_ignored, &[("list", &list.join("\n"))]);
-    if let Err(e) = shared.update_state(|st| shared.enqueue(st, html, Vec::new())) {
-        log::warn!("telling the admins about ignored settings: {e:#}");
+/// Sends a file (program output, a log) with an HTML caption; a token quoted
+/// anywhere in it is redacted first. A failure is logged, not returned: the
+/// summary the file belongs to has already gone out.
+pub async fn document(bot: &Bot, chat: ChatId, name: &str, bytes: Vec<u8>, caption: &str) {
+    let bytes = match redact(&String::from_utf8_lossy(&bytes)) {
+        std::borrow::Cow::Owned(clean) => clean.into_bytes(),
+        std::borrow::Cow::Borrowed(_) => bytes,
+    };
+    let caption = redact(caption).into_owned();
+    let r = retrying(|| {
+        bot.send_document(
+            chat,
+            InputFile::memory(bytes.clone()).file_name(name.to_string()),
+        )
+        .caption(caption.clone())
+        .parse_mode(ParseMode::Html)
+        .send()
+    })
+    .await;
+    if let Err(e) = r {
+        log::warn!("sending {name}: {e}");
     }
 }
 

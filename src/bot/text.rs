@@ -1,6 +1,10 @@
 //! Text helpers for Telegram HTML messages: escaping, template filling,
-//! splitting long replies on line boundaries, and human-friendly numbers.
+//! splitting long replies on line boundaries, human-friendly numbers, and
+//! times in local time.
 
+use chrono::{DateTime, Datelike, Local, TimeZone, Timelike, Utc};
+
+use super::i18n::Texts;
 use crate::chatops::fit::tg_len;
 
 /// Telegram's limit on one message, in UTF-16 code units (one constant for the whole crate).
@@ -50,6 +54,36 @@ pub fn split_lines(text: &str, limit: usize) -> Vec<String> {
     chunks
 }
 
+/// A time as a person reads it: in local time (the system's zone, or
+/// `TZ`), short: "hari ini 15:51", "kemarin 03:15", "30 Nov 15:51", with the
+/// year only when it is not this one. Text that is not RFC 3339 is shown as
+/// it is (escaped).
+pub fn when(t: &Texts, rfc3339: &str, now: DateTime<Utc>) -> String {
+    when_in(t, rfc3339, now, &Local)
+}
+
+/// [`when`] in a given time zone.
+pub fn when_in<Z: TimeZone>(t: &Texts, rfc3339: &str, now: DateTime<Utc>, zone: &Z) -> String {
+    let Some(at) = crate::files::parse_rfc3339(rfc3339) else {
+        return esc(rfc3339);
+    };
+    let (at, now) = (at.with_timezone(zone), now.with_timezone(zone));
+    let clock = format!("{:02}:{:02}", at.hour(), at.minute());
+    let days = (now.date_naive() - at.date_naive()).num_days();
+    match days {
+        0 => format!("{} {clock}", t.clock_today),
+        1 => format!("{} {clock}", t.clock_yesterday),
+        _ => {
+            let month = t.months[at.month0() as usize];
+            if at.year() == now.year() {
+                format!("{} {month} {clock}", at.day())
+            } else {
+                format!("{} {month} {} {clock}", at.day(), at.year())
+            }
+        }
+    }
+}
+
 /// A duration as `3d 4h`, `2h 5m`, `45s`; `d`/`h`/`m`/`s` read the same in both languages.
 pub fn duration(secs: u64) -> String {
     let (d, h, m, s) = (secs / 86400, secs / 3600 % 24, secs / 60 % 60, secs % 60);
@@ -76,6 +110,37 @@ pub fn num(v: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn times_are_local_and_short() {
+        use crate::bot::i18n::texts;
+        use crate::config::Lang;
+        let jakarta = chrono::FixedOffset::east_opt(7 * 3600).unwrap();
+        let now = crate::files::parse_rfc3339("2026-11-30T09:51:51Z").unwrap();
+        let (id, en) = (texts(Lang::Id), texts(Lang::En));
+        assert_eq!(
+            when_in(id, "2026-11-30T08:51:00Z", now, &jakarta),
+            "hari ini 15:51"
+        );
+        assert_eq!(
+            when_in(en, "2026-11-28T20:15:00Z", now, &jakarta),
+            "yesterday 03:15"
+        );
+        // 16:30 UTC on the 29th is already the 30th in Jakarta.
+        assert_eq!(
+            when_in(en, "2026-11-29T17:30:00Z", now, &jakarta),
+            "today 00:30"
+        );
+        assert_eq!(
+            when_in(id, "2026-08-17T03:00:00Z", now, &jakarta),
+            "17 Agu 10:00"
+        );
+        assert_eq!(
+            when_in(en, "2025-12-31T03:00:00Z", now, &jakarta),
+            "31 Dec 2025 10:00"
+        );
+        assert_eq!(when_in(en, "<soon>", now, &jakarta), "&lt;soon&gt;");
+    }
 
     #[test]
     fn escapes_html() {

@@ -8,12 +8,12 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 
 use crate::config::Config;
-use crate::files::backup::{BackupOutcome, SnapshotIndex};
+use crate::files::backup::{BackupOutcome, SnapshotIndex, VerifySummary};
 use crate::files::health::HealthReport;
 use crate::files::{HasSchema, parse_rfc3339, read_json_if_exists};
 
 use super::i18n::Texts;
-use super::text::{bytes, duration, esc, fill, num};
+use super::text::{bytes, duration, esc, fill, num, when};
 
 /// A job file as the bot found it.
 #[derive(Debug, Clone)]
@@ -51,9 +51,12 @@ pub fn stale_line(t: &Texts, r: &HealthReport, stale_s: u64, now: DateTime<Utc>)
         Some(a) if a <= stale_s => None,
         Some(a) => Some(fill(
             t.stale,
-            &[("age", &duration(a)), ("at", &esc(&r.taken_at))],
+            &[("age", &duration(a)), ("at", &when(t, &r.taken_at, now))],
         )),
-        None => Some(fill(t.stale, &[("age", "?"), ("at", &esc(&r.taken_at))])),
+        None => Some(fill(
+            t.stale,
+            &[("age", "?"), ("at", &when(t, &r.taken_at, now))],
+        )),
     }
 }
 
@@ -77,7 +80,11 @@ fn with_health(
 /// `/status`.
 pub fn status(t: &Texts, cfg: &Config, h: &Loaded<HealthReport>, now: DateTime<Utc>) -> String {
     with_health(t, cfg, h, now, |r| {
-        let mut s = format!("🖥 <b>{}</b> · {}\n", esc(&r.host), esc(&r.taken_at));
+        let mut s = format!(
+            "🖥 <b>{}</b> · {}\n",
+            esc(&r.host),
+            when(t, &r.taken_at, now)
+        );
         let cpu = r
             .cpu
             .percent
@@ -210,7 +217,7 @@ pub fn alerts(
     if !active.is_empty() {
         s += &format!("\n<b>{}</b>\n", t.l_muted);
         for (code, until) in active {
-            s += &format!("• {} → {}\n", esc(code), esc(until));
+            s += &format!("• {} → {}\n", esc(code), when(t, until, now));
         }
     }
     s
@@ -286,6 +293,24 @@ pub fn backup_list(
 }
 
 /// One line about a finished backup run (also the end of `/backup_now`).
+/// How a verify ended: intact, or how many problems it found (HTML).
+pub fn verify_outcome(t: &Texts, v: &VerifySummary) -> String {
+    let tpl = if v.status == "ok" && v.problems == 0 {
+        t.verify_ok
+    } else {
+        t.verify_damaged
+    };
+    fill(
+        tpl,
+        &[
+            ("id", &esc(&v.id)),
+            ("problems", &v.problems.to_string()),
+            ("checked", &v.checked_files.to_string()),
+            ("total", &v.total_files.to_string()),
+        ],
+    )
+}
+
 pub fn outcome_line(t: &Texts, b: &BackupOutcome) -> String {
     let icon = match b.status.as_str() {
         "ok" => "✅",
@@ -298,7 +323,7 @@ pub fn outcome_line(t: &Texts, b: &BackupOutcome) -> String {
             ("icon", icon),
             ("status", &esc(&b.status)),
             ("id", &esc(b.id.as_deref().unwrap_or("–"))),
-            ("at", &esc(&b.finished_at)),
+            ("at", &when(t, &b.finished_at, chrono::Utc::now())),
             ("files", &b.files.to_string()),
             ("bytes", &bytes(b.bytes)),
         ],

@@ -151,8 +151,8 @@ pub(super) fn time_label(t: i64, offset: FixedOffset) -> String {
 /// Largest magnitude an auto-fitted value axis stretches to.
 pub(super) const VALUE_LIMIT: f64 = 1e4;
 
-/// The value axis: percentages always 0–100; temperature and load fit the data
-/// (and the threshold) with a little room.
+/// The value axis: percentages always 0–100; temperature, load and latency
+/// fit the data (and the threshold) with a little room.
 pub(super) fn value_range(
     metric: Metric,
     points: &[(i64, f64)],
@@ -177,6 +177,8 @@ pub(super) fn value_range(
         Unit::Celsius => (20.0, 100.0),
         Unit::Plain if any => (0.0, (hi * 1.15).max(1.0)),
         Unit::Plain => (0.0, 1.0),
+        Unit::Millis if any => (0.0, (hi * 1.15).max(10.0)),
+        Unit::Millis => (0.0, 100.0),
     }
 }
 

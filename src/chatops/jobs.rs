@@ -14,6 +14,7 @@ use tokio::task::JoinHandle;
 
 use super::Exec;
 use crate::process::OutputTap;
+use crate::sync::lock;
 
 /// Most output kept per job; beyond it the oldest bytes are dropped.
 pub const TRANSCRIPT_MAX: usize = 4 << 20;
@@ -285,7 +286,7 @@ impl Jobs {
         let transcript = Arc::new(Mutex::new(Transcript::default()));
         let t2 = transcript.clone();
         let t3 = transcript.clone();
-        let tap = OutputTap::new(move |chunk| t2.lock().expect("transcript lock").push(chunk));
+        let tap = OutputTap::new(move |chunk| lock(&t2).push(chunk));
         let exec = base.clone().with_job(self.shutdown.clone(), deadline, tap);
         let shutdown = self.shutdown.clone();
         let tick = self.tick;
@@ -296,7 +297,7 @@ impl Jobs {
         });
         let progress = move |done: bool| Progress {
             elapsed: start.elapsed(),
-            last_line: transcript.lock().expect("transcript lock").last_line(),
+            last_line: lock(&transcript).last_line(),
             done,
         };
         let handle = tokio::spawn(async move {
@@ -313,7 +314,7 @@ impl Jobs {
             };
             let (status, value) = classify(joined, &shutdown, deadline);
             let (output, output_truncated) = {
-                let t = t3.lock().expect("transcript lock");
+                let t = lock(&t3);
                 (t.text(), t.dropped)
             };
             tx.send_replace(progress(true));

@@ -12,7 +12,7 @@ use anyhow::Result;
 use chrono::{Duration as ChronoDuration, NaiveDateTime};
 
 use super::fit::{Fitted, fit_message};
-use super::{Error, Exec};
+use super::{Exec, Refused};
 use crate::config::Config;
 use crate::paths;
 use crate::process::Output;
@@ -40,14 +40,12 @@ impl AllowedUnit {
 }
 
 /// Checks a unit name from chat against the whitelist (`SERVICES` plus `SELF_SERVICE`).
-pub fn allowed_unit(cfg: &Config, raw: &str) -> Result<AllowedUnit, String> {
+pub fn allowed_unit(cfg: &Config, raw: &str) -> Result<AllowedUnit, Refused> {
     let unit = validate::unit_name(raw)?;
     if unit == cfg.self_service || cfg.services.contains(&unit) {
         Ok(AllowedUnit(unit))
     } else {
-        Err(format!(
-            "{unit} is not in SERVICES; its journal is not shown from chat (add it with /svc_add first)"
-        ))
+        Err(Refused::UnitNotListed { unit })
     }
 }
 
@@ -57,13 +55,13 @@ pub fn self_unit(cfg: &Config) -> AllowedUnit {
 }
 
 /// Clamps a line count from chat to 1..=[`MAX_LINES`]; `None` gives [`DEFAULT_LINES`].
-pub fn line_count(raw: Option<&str>) -> Result<usize, String> {
+pub fn line_count(raw: Option<&str>) -> Result<usize, Refused> {
     let Some(s) = raw.map(str::trim).filter(|s| !s.is_empty()) else {
         return Ok(DEFAULT_LINES);
     };
-    let n: usize = s
-        .parse()
-        .map_err(|_| format!("{s:?} is not a number of lines; use e.g. 100"))?;
+    let n: usize = s.parse().map_err(|_| Refused::NotLines {
+        value: s.to_string(),
+    })?;
     Ok(n.clamp(1, MAX_LINES))
 }
 
@@ -86,7 +84,7 @@ impl Since {
 
 /// Parses `30m`, `1h`, `2d`, `1w`, `today` or `yesterday` (default `24h`)
 /// relative to `now` (local time).
-pub fn parse_since(raw: Option<&str>, now: NaiveDateTime) -> Result<Since, String> {
+pub fn parse_since(raw: Option<&str>, now: NaiveDateTime) -> Result<Since, Refused> {
     let s = raw
         .map(|s| s.trim().to_ascii_lowercase())
         .filter(|s| !s.is_empty())
@@ -96,9 +94,8 @@ pub fn parse_since(raw: Option<&str>, now: NaiveDateTime) -> Result<Since, Strin
         "today" => midnight,
         "yesterday" => midnight - ChronoDuration::days(1),
         _ => {
-            let bad = || {
-                format!("{s:?} is not a time span; use e.g. 30m, 1h, 2d, 1w, today or yesterday")
-            };
+            let value = || s.clone();
+            let bad = || Refused::NotSpan { value: value() };
             let split = s.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
             let (num, unit) = s.split_at(split);
             if num.is_empty() || num.len() > 6 {
@@ -113,12 +110,10 @@ pub fn parse_since(raw: Option<&str>, now: NaiveDateTime) -> Result<Since, Strin
                 _ => return Err(bad()),
             };
             if n == 0 {
-                return Err(format!("{s:?} is an empty span; use at least 1"));
+                return Err(Refused::EmptySpan { value: value() });
             }
             if span > ChronoDuration::days(MAX_SINCE_DAYS) {
-                return Err(format!(
-                    "{s:?} goes back too far; use at most {MAX_SINCE_DAYS}d"
-                ));
+                return Err(Refused::SpanTooLong { value: value() });
             }
             now - span
         }
@@ -224,31 +219,6 @@ pub fn errors_since(exec: &Exec, cfg: &Config, since: &Since) -> Result<Journal>
     run_journal(exec, title, errors_args(&all_allowed_units(cfg), since))
 }
 
-/// `/log_journal <unit> [lines]` from raw chat text: refused unless whitelisted.
-pub fn log_journal(
-    exec: &Exec,
-    cfg: &Config,
-    raw_unit: &str,
-    raw_lines: Option<&str>,
-) -> Result<Journal, Error> {
-    let unit = allowed_unit(cfg, raw_unit).map_err(Error::Refused)?;
-    let lines = line_count(raw_lines).map_err(Error::Refused)?;
-    Ok(unit_journal(exec, &unit, lines)?)
-}
-
-/// `/log_runtime [lines]`: the bot's own journal.
-pub fn log_runtime(exec: &Exec, cfg: &Config, raw_lines: Option<&str>) -> Result<Journal, Error> {
-    let lines = line_count(raw_lines).map_err(Error::Refused)?;
-    Ok(unit_journal(exec, &self_unit(cfg), lines)?)
-}
-
-/// `/log_errors [since]` from raw chat text, relative to the local clock.
-pub fn log_errors(exec: &Exec, cfg: &Config, raw_since: Option<&str>) -> Result<Journal, Error> {
-    let since =
-        parse_since(raw_since, chrono::Local::now().naive_local()).map_err(Error::Refused)?;
-    Ok(errors_since(exec, cfg, &since)?)
-}
-
 fn run_journal(exec: &Exec, title: String, args: Vec<String>) -> Result<Journal> {
     let Some(program) = exec.find("journalctl") else {
         return Ok(Journal {
@@ -335,46 +305,43 @@ pub fn is_sendable_name(name: &str) -> bool {
 }
 
 /// Checks a log name from chat (default `actions.log`) without touching the disk.
-pub fn log_name(raw: Option<&str>) -> Result<String, String> {
+pub fn log_name(raw: Option<&str>) -> Result<String, Refused> {
     let name = raw
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .unwrap_or(paths::ACTIONS_LOG);
     if name.contains('/') || name.contains('\\') || name.contains("..") || name.starts_with('.') {
-        return Err(format!(
-            "{name:?} is a path; name a log file in LOG_DIR, e.g. actions.log"
-        ));
+        return Err(Refused::LogIsPath { name: name.into() });
     }
     if !is_sendable_name(name) {
-        return Err(format!(
-            "{name:?} is not a log that can be sent; use actions.log or a rotated actions.log.N"
-        ));
+        return Err(Refused::LogNotSendable { name: name.into() });
     }
     Ok(name.to_string())
 }
 
 /// `/log_file [name]`: the file to send as a document, after checking it is a
 /// plain file (not a symlink out of `LOG_DIR`) small enough for Telegram.
-pub fn log_file(log_dir: &Path, raw: Option<&str>) -> Result<LogFile, String> {
+pub fn log_file(log_dir: &Path, raw: Option<&str>) -> Result<LogFile, Refused> {
     let name = log_name(raw)?;
     let path = log_dir.join(&name);
     let meta = std::fs::symlink_metadata(&path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => {
-            format!("{name} does not exist in {} yet", log_dir.display())
-        }
-        _ => format!("cannot read {}: {e}", path.display()),
+        std::io::ErrorKind::NotFound => Refused::LogMissing {
+            name: name.clone(),
+            dir: log_dir.to_path_buf(),
+        },
+        _ => Refused::LogUnreadable {
+            path: path.clone(),
+            cause: e.to_string(),
+        },
     })?;
     if !meta.file_type().is_file() {
-        return Err(format!(
-            "{} is not a plain file; it is not sent",
-            path.display()
-        ));
+        return Err(Refused::LogNotFile { path });
     }
     if meta.len() > MAX_DOCUMENT_BYTES {
-        return Err(format!(
-            "{name} is {} MB, more than Telegram's 50 MB document limit",
-            meta.len() / 1_000_000
-        ));
+        return Err(Refused::LogTooBig {
+            name,
+            megabytes: meta.len() / 1_000_000,
+        });
     }
     Ok(LogFile {
         name,
@@ -428,7 +395,7 @@ mod tests {
             "potion-runner.service"
         );
         let e = allowed_unit(&c, "sshd.service").unwrap_err();
-        assert!(e.contains("not in SERVICES"), "{e}");
+        assert!(e.to_string().contains("not in SERVICES"), "{e}");
         for bad in ["../../etc/shadow", "-f", "--all", "a;b", ""] {
             assert!(allowed_unit(&c, bad).is_err(), "{bad:?} accepted");
         }
@@ -562,7 +529,8 @@ mod tests {
     fn log_file_checks_the_disk() {
         let dir = tempfile::tempdir().unwrap();
         let e = log_file(dir.path(), None).unwrap_err();
-        assert!(e.contains("does not exist"), "{e}");
+        assert!(matches!(e, Refused::LogMissing { .. }), "{e:?}");
+        assert!(e.to_string().contains("does not exist"), "{e}");
         std::fs::write(dir.path().join("actions.log"), "{}\n").unwrap();
         std::fs::write(dir.path().join("actions.log.2.gz"), "x").unwrap();
         std::fs::write(dir.path().join("notes.txt"), "x").unwrap();
@@ -570,7 +538,7 @@ mod tests {
         let f = log_file(dir.path(), None).unwrap();
         assert_eq!((f.path, f.size), (dir.path().join("actions.log"), 3));
         let e = log_file(dir.path(), Some("actions.log.1")).unwrap_err();
-        assert!(e.contains("not a plain file"), "{e}");
+        assert!(e.to_string().contains("not a plain file"), "{e}");
         let f = log_file(dir.path(), Some("actions.log.2.gz")).unwrap();
         assert_eq!((f.name.as_str(), f.size), ("actions.log.2.gz", 1));
     }

@@ -1,4 +1,5 @@
-//! Operations from chat (contract §6: logs, network, updates) as a Telegram-free core.
+//! Operations from chat (logs, network, updates; the chat commands are listed
+//! in docs/contract.md) as a Telegram-free core.
 //!
 //! Each submodule builds the argument vectors for one concern, runs them
 //! through [`Exec`] (which wraps [`process::Cmd`]), and turns the output into
@@ -10,6 +11,7 @@ pub mod fit;
 pub mod jobs;
 pub mod logs;
 pub mod net;
+pub mod refused;
 pub mod settle;
 pub mod updates;
 
@@ -19,35 +21,10 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
+pub use refused::Refused;
+
 use crate::paths;
 use crate::process::{Cmd, OutputTap};
-use std::fmt;
-
-/// Why a chat operation did not produce its result.
-#[derive(Debug)]
-pub enum Error {
-    /// The input was refused before anything ran; the text says what to send instead.
-    Refused(String),
-    /// A program could not be started or its run failed unexpectedly.
-    Failed(anyhow::Error),
-}
-
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Error::Refused(why) => write!(f, "refused: {why}"),
-            Error::Failed(e) => write!(f, "failed: {e:#}"),
-        }
-    }
-}
-
-impl std::error::Error for Error {}
-
-impl From<anyhow::Error> for Error {
-    fn from(e: anyhow::Error) -> Self {
-        Error::Failed(e)
-    }
-}
 
 /// How the programs of one request are run: which `PATH` they see, how the
 /// privileged helper is reached, and (inside a job) the deadline, cancel flag

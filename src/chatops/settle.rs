@@ -83,14 +83,19 @@ pub fn judge(s: &UnitState, active_for: Duration) -> Option<Settled> {
 }
 
 fn read(exec: &Exec, unit: &AllowedUnit) -> Option<UnitState> {
+    show(exec, unit.as_str())
+}
+
+/// The state of one of potion-runner's own job units (a `paths` constant,
+/// never chat text), e.g. to tell a verify that died without a result.
+pub fn job_state(exec: &Exec, unit: &'static str) -> Option<UnitState> {
+    show(exec, unit)
+}
+
+fn show(exec: &Exec, unit: &str) -> Option<UnitState> {
     let out = exec
         .cmd("systemctl", Duration::from_secs(5))
-        .args([
-            "show",
-            "--property=ActiveState,SubState,Result",
-            "--",
-            unit.as_str(),
-        ])
+        .args(["show", "--property=ActiveState,SubState,Result", "--", unit])
         .run()
         .ok()?;
     if !out.success() {

@@ -33,6 +33,10 @@ pub const SYSTEM_KEYS: &[&str] = &[
     "BACKUP_ALLOW_SAME_DISK",
     // The root-run backup job GETs it: the bot's user must not aim root's requests.
     "BACKUP_HEALTHCHECK_URL",
+    // How often root's SMART check runs smartctl on the disks.
+    "SMART_INTERVAL",
+    // Whether the helper may power the machine off.
+    "POWER_ACTIONS",
 ];
 
 /// Every key the contract defines. Environment variables with these names
@@ -79,6 +83,10 @@ pub const KEYS: &[&str] = &[
     "HEALTHCHECK_URL",
     "BACKUP_HEALTHCHECK_URL",
     "BACKUP_ALLOW_SAME_DISK",
+    "BATTERY_SHED",
+    "BATTERY_SHUTDOWN",
+    "POWER_SHED_UNITS",
+    "POWER_ACTIONS",
 ];
 
 /// The class of `key`; `None` for a key the contract does not define

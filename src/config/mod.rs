@@ -95,7 +95,7 @@ impl Thresholds {
             Metric::Disk => self.disk,
             Metric::DiskData => self.disk_data,
             Metric::Temp => self.temp,
-            Metric::Load => return None,
+            Metric::Load | Metric::Probe => return None,
         })
     }
 
@@ -106,7 +106,7 @@ impl Thresholds {
             Metric::Disk => &mut self.disk,
             Metric::DiskData => &mut self.disk_data,
             Metric::Temp => &mut self.temp,
-            Metric::Load => return None,
+            Metric::Load | Metric::Probe => return None,
         })
     }
 }
@@ -153,8 +153,15 @@ pub struct Config {
     pub battery_low: f64,
     /// `BATTERY_WEAR`: wear percent at which `BATTERY_WORN` is raised.
     pub battery_wear: f64,
-    /// `SMART_INTERVAL`: minutes between SMART checks (0 = every run).
+    /// `SMART_INTERVAL` (system): minutes between root's SMART checks (0 = every timer run).
     pub smart_interval_min: u32,
+    /// `BATTERY_SHED`, `BATTERY_SHUTDOWN`: percents of the staged response (0 = off).
+    pub battery_shed: f64,
+    pub battery_shutdown: f64,
+    /// `POWER_SHED_UNITS`: units stopped at `BATTERY_SHED`.
+    pub power_shed_units: Vec<String>,
+    /// `POWER_ACTIONS` (system): the helper may power the machine off.
+    pub power_actions: bool,
     /// `PROBE_URLS`: `name=url` pairs the health job GETs each run.
     pub probe_urls: Vec<crate::health::probes::Target>,
     /// `HEALTHCHECK_URL`: the health job's dead-man ping.

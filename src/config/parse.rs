@@ -245,6 +245,10 @@ impl Config {
                 .map(crate::health::deadman::PingUrl)
                 .map_err(|_| K::PingUrl)
         };
+        let power_shed_units = r.each("POWER_SHED_UNITS", |s| {
+            validate::service_name(s).map_err(|_| K::UnitName)
+        });
+        let power_actions = r.switch("POWER_ACTIONS");
         let healthcheck_url = r.get_hidden("HEALTHCHECK_URL", ping_url);
         let backup_healthcheck_url = r.get_hidden("BACKUP_HEALTHCHECK_URL", ping_url);
         let cfg = Config {
@@ -282,6 +286,10 @@ impl Config {
             battery_low: r.number("BATTERY_LOW", 25.0, 1.0, 100.0),
             battery_wear: r.number("BATTERY_WEAR", 40.0, 1.0, 100.0),
             smart_interval_min: r.uint("SMART_INTERVAL", 60u32, 0, 7 * 24 * 60),
+            battery_shed: r.number("BATTERY_SHED", 0.0, 0.0, 100.0),
+            battery_shutdown: r.number("BATTERY_SHUTDOWN", 0.0, 0.0, 100.0),
+            power_shed_units,
+            power_actions,
             probe_urls,
             healthcheck_url,
             backup_healthcheck_url,
@@ -402,6 +410,10 @@ mod tests {
             ("HEALTHCHECK_URL", "hc-ping.com/secret-uuid"),
             ("BACKUP_HEALTHCHECK_URL", "file:///secret-uuid"),
             ("BACKUP_ALLOW_SAME_DISK", "yes"),
+            ("BATTERY_SHED", "101"),
+            ("BATTERY_SHUTDOWN", "-5"),
+            ("POWER_SHED_UNITS", "ollama.service,a;b"),
+            ("POWER_ACTIONS", "yes"),
         ];
         for (k, v) in cases {
             let lang = if *k == "BOT_LANG" { v } else { "en" };

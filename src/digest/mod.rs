@@ -329,6 +329,7 @@ mod tests {
             temp: 50.0,
             load1: 0.3,
             alerts: 0,
+            probe_ms: f32::NAN,
         }
     }
 

@@ -1,4 +1,4 @@
-//! Backup files (contract §4): `last_backup.json`, `backup-progress.json`.
+//! Backup files (`docs/contract.md` §4): `last_backup.json`, `backup-progress.json`.
 //! The manifest type lives beside them once the backup module defines it.
 
 use serde::{Deserialize, Serialize};

@@ -1,4 +1,4 @@
-//! The bot's own files: the audit line in `actions.log` (contract §4) and
+//! The bot's own files: the audit line in `actions.log` (`docs/contract.md` §4) and
 //! `bot-state.json` (announced alerts, mutes, language and the unsent-message outbox).
 
 use std::collections::BTreeMap;

@@ -1,4 +1,4 @@
-//! `last_health.json` (contract §4): the health job's report, read by the bot;
+//! `last_health.json` (`docs/contract.md` §4): the health job's report, read by the bot;
 //! and `health-state.json`: what `potion-health` keeps between runs.
 
 use std::collections::BTreeMap;
@@ -168,11 +168,18 @@ pub struct BackupInfo {
     pub age_h: Option<f64>,
     /// `ok`, `failed`, `warnings`, or `none` before the first backup.
     pub last_status: String,
+    /// The latest verify's status (`ok` or `failed`) from `backups.json`;
+    /// absent before the first verify.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verify_status: Option<String>,
+    /// Missing, changed or extra files the latest verify found.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verify_problems: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Alert {
-    /// A code from contract §5, e.g. `CPU_HIGH` or `SERVICE_DOWN:ollama.service`.
+    /// A code from `docs/contract.md` §5, e.g. `CPU_HIGH` or `SERVICE_DOWN:ollama.service`.
     pub code: String,
     pub since: String,
     pub value: Option<f64>,
@@ -228,8 +235,8 @@ pub struct Tracker {
 }
 
 /// `$STATE_DIR/smart-state.json`: when SMART was last checked and each
-/// disk's last reading with its baseline. Written by the health job only
-/// on the runs that ran `smartctl`.
+/// disk's last reading with its baseline. Written by the health job when
+/// `smart-readings.json` brings a new check; the bot's `/smart_ack` edits it.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct SmartState {
     pub schema: u32,
@@ -240,6 +247,32 @@ pub struct SmartState {
 }
 
 impl HasSchema for SmartState {
+    fn schema(&self) -> u32 {
+        self.schema
+    }
+}
+
+/// `$STATE_DIR/smart-readings.json`: root's latest `smartctl` answers
+/// (`potion-health smart`, run by its own unit), without baselines. Root
+/// writes it and never reads anything the service user wrote; the health
+/// job merges it into `smart-state.json`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct SmartReadings {
+    pub schema: u32,
+    /// When the check ran (RFC 3339).
+    pub checked_at: String,
+    /// The whole disks behind `/` and `DATA_MOUNT` that were checked.
+    pub devices: Vec<String>,
+    /// One entry per disk that answered; a sleeping disk has only
+    /// `device` and `standby`.
+    pub disks: Vec<SmartDisk>,
+    /// No smartctl, a device without SMART: worth knowing, not failures.
+    pub notes: Vec<String>,
+    /// smartctl answers that could not be read.
+    pub errors: Vec<String>,
+}
+
+impl HasSchema for SmartReadings {
     fn schema(&self) -> u32 {
         self.schema
     }

@@ -1,7 +1,7 @@
 //! On-disk file formats: the only types that derive `Serialize`.
 //!
 //! These files are a compatibility boundary between the jobs and the bot
-//! (contract §4). Each carries `"schema": 1`; a reader refuses other
+//! (`docs/contract.md` §4). Each carries `"schema": 1`; a reader refuses other
 //! versions instead of guessing.
 
 pub mod backup;

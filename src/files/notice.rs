@@ -1,4 +1,4 @@
-//! What the bot remembers for issue 13's alert rules, as one section of
+//! What the bot remembers for the alert rules of `docs/alerts.md`, as one section of
 //! `bot-state.json` (schema 1): alert changes held for quiet hours or a
 //! maintenance lease, the boot it last announced and how the previous one
 //! ended, reminders sent, and each code's flapping record.

@@ -1,5 +1,6 @@
 //! The newest backup's age and status, from `$STATE_DIR/last_backup.json`
-//! (written by `potion-backup`), for `BACKUP_STALE` and `BACKUP_FAILED`.
+//! (written by `potion-backup`), for `BACKUP_STALE` and `BACKUP_FAILED`, and
+//! the latest verify from `backups.json`, for `BACKUP_VERIFY_FAILED`.
 
 use std::path::Path;
 
@@ -7,7 +8,7 @@ use anyhow::Result;
 use chrono::{DateTime, Utc};
 
 use super::collect::round1;
-use crate::files::backup::BackupOutcome;
+use crate::files::backup::{BackupOutcome, SnapshotIndex};
 use crate::files::health::BackupInfo;
 use crate::files::{parse_rfc3339, read_json_if_exists};
 
@@ -40,6 +41,16 @@ pub fn backup_info(outcome: Option<&BackupOutcome>, now: DateTime<Utc>) -> Backu
         last_ok_at: o.last_ok_at.clone(),
         age_h,
         last_status: o.status.clone(),
+        ..BackupInfo::default()
+    }
+}
+
+/// Adds the latest verify (from `backups.json`, the index `potion-backup`
+/// keeps) to the report's backup section.
+pub fn add_verify(info: &mut BackupInfo, index: Option<&SnapshotIndex>) {
+    if let Some(v) = index.and_then(|i| i.last_verify.as_ref()) {
+        info.verify_status = Some(v.status.clone());
+        info.verify_problems = Some(v.problems);
     }
 }
 

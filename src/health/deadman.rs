@@ -67,6 +67,25 @@ pub fn send(base: &PingUrl, ping: Ping, timeout: Duration) -> Option<u16> {
     }
 }
 
+/// Runs `job` between a `/start` ping and, by `ok` on its result, the
+/// plain or the `/fail` one, when `url` is set (the daily backup's
+/// `BACKUP_HEALTHCHECK_URL`). The pings never change the result, and each
+/// waits at most [`TIMEOUT`].
+pub fn around<T>(url: Option<&PingUrl>, job: impl FnOnce() -> T, ok: impl FnOnce(&T) -> bool) -> T {
+    let Some(url) = url else {
+        return job();
+    };
+    send(url, Ping::Start, TIMEOUT);
+    let result = job();
+    let end = if ok(&result) {
+        Ping::Success
+    } else {
+        Ping::Fail
+    };
+    send(url, end, TIMEOUT);
+    result
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -92,6 +111,55 @@ mod tests {
         assert_eq!(
             format!("{:?}", PingUrl(u)),
             "PingUrl(https://hc-ping.com/…)"
+        );
+    }
+
+    /// A local server answering 200 to everything; the paths it was asked for.
+    fn server() -> (Url, std::sync::mpsc::Receiver<String>) {
+        let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
+        let base = format!(
+            "http://{}/ping/secret-uuid",
+            server.server_addr().to_ip().unwrap()
+        );
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for req in server.incoming_requests() {
+                tx.send(req.url().to_string()).ok();
+                req.respond(tiny_http::Response::empty(200)).ok();
+            }
+        });
+        (Url::parse(&base).unwrap(), rx)
+    }
+
+    #[test]
+    fn around_pings_start_then_success_or_fail() {
+        let (base, asked) = server();
+        let url = PingUrl(base);
+        let r = around(Some(&url), || 0, |code| *code == 0);
+        assert_eq!(r, 0);
+        let paths: Vec<String> = asked.try_iter().collect();
+        assert_eq!(paths, ["/ping/secret-uuid/start", "/ping/secret-uuid"]);
+        let r = around(Some(&url), || 1, |code| *code == 0);
+        assert_eq!(r, 1, "the result is the job's");
+        let paths: Vec<String> = asked.try_iter().collect();
+        assert_eq!(paths, ["/ping/secret-uuid/start", "/ping/secret-uuid/fail"]);
+        // No URL: no ping at all.
+        assert_eq!(around(None, || 7, |_| true), 7);
+        assert_eq!(asked.try_iter().count(), 0);
+    }
+
+    #[test]
+    fn an_unreachable_ping_server_costs_no_more_than_the_timeout() {
+        // A listener that never answers: every ping times out.
+        let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url =
+            PingUrl(Url::parse(&format!("http://{}/x", silent.local_addr().unwrap())).unwrap());
+        let started = std::time::Instant::now();
+        assert_eq!(send(&url, Ping::Start, Duration::from_millis(200)), None);
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            started.elapsed()
         );
     }
 }

@@ -19,6 +19,8 @@ pub mod senses;
 pub mod sensors;
 pub mod services;
 pub mod smart;
+pub mod smartctl;
+pub mod stage;
 mod tls;
 
 use anyhow::Result;
@@ -45,7 +47,7 @@ pub struct Outcome {
 /// One whole health run against the running machine's `/proc` and `/sys`.
 pub fn run(cfg: &Config, roots: &Roots) -> Outcome {
     let now = Utc::now();
-    // The SMART cache is written during collection, before the report files:
+    // The SMART state is written during collection, before the report files:
     // the folder must exist by then (a failure shows when the files are written).
     let _ = std::fs::create_dir_all(&cfg.state_dir);
     let state_path = cfg.state_dir.join(paths::HEALTH_STATE);
@@ -109,8 +111,8 @@ pub fn load_state(path: &std::path::Path) -> (HealthState, Option<String>) {
 }
 
 /// Reads every probe into a report (without alerts) and this run's CPU
-/// counters. Asking systemd, the HTTP probes and a due SMART check run on
-/// their own threads while `/proc` and `/sys` are read.
+/// counters. Asking systemd and the HTTP probes run on their own threads
+/// while `/proc` and `/sys` are read.
 pub fn collect(
     roots: &Roots,
     cfg: &Config,
@@ -121,35 +123,16 @@ pub fn collect(
         let services =
             (!cfg.services.is_empty()).then(|| s.spawn(|| services::probe(&cfg.services)));
         let probes = s.spawn(|| probes::run(&cfg.probe_urls, probes::TIMEOUT));
-        let smart = s.spawn(|| {
-            let mut devices: Vec<String> = [std::path::Path::new("/"), &cfg.data_mount]
-                .into_iter()
-                .filter_map(|p| smart::disk_for(p, roots))
-                .collect();
-            devices.dedup();
-            let smartctl = smart::find_smartctl();
-            smart::check(
-                smartctl.as_deref(),
-                &devices,
-                u64::from(cfg.smart_interval_min),
-                &cfg.state_dir,
-                now,
-            )
-        });
         let (mut report, counters) = collect_local(roots, cfg, prev, now);
         let mut errors = Errors(std::mem::take(&mut report.errors));
         report.services = errors
             .probe("services", services.map_or(Ok(Vec::new()), joined))
             .unwrap_or_else(|| services::unknown(&cfg.services));
         report.probes = probes.join().unwrap_or_default();
-        match smart.join() {
-            Ok(out) => {
-                report.smart = out.disks;
-                report.notes.extend(out.notes);
-                errors.0.extend(out.errors);
-            }
-            Err(_) => errors.0.push("smart: the SMART thread panicked".into()),
-        }
+        let smart = smart::apply(&cfg.state_dir);
+        report.smart = smart.disks;
+        report.notes.extend(smart.notes);
+        errors.0.extend(smart.errors);
         report.errors = errors.0;
         (report, counters)
     })
@@ -222,10 +205,15 @@ fn collect_local(
         .flatten()
         .map(|supplies| power::info(&supplies, prev.on_battery_since.as_deref(), now));
     let backup_path = cfg.state_dir.join(paths::LAST_BACKUP);
-    let backup = match errors.probe("backup", backup_age::read(&backup_path)) {
+    let mut backup = match errors.probe("backup", backup_age::read(&backup_path)) {
         Some(o) => backup_age::backup_info(o.as_ref(), now),
         None => backup_age::unknown(),
     };
+    let index_path = cfg.state_dir.join(paths::BACKUP_INDEX);
+    let index = files::read_json_if_exists::<crate::files::backup::SnapshotIndex>(&index_path);
+    if let Some(index) = errors.probe("backup index", index) {
+        backup_age::add_verify(&mut backup, index.as_ref());
+    }
     if backup.last_status == backup_age::NONE {
         notes.push("no backup has run yet".to_string());
     }
@@ -304,6 +292,12 @@ pub fn sample(r: &HealthReport, now: DateTime<Utc>) -> Sample {
         temp: f(r.temperature_c),
         load1: r.cpu.load[0] as f32,
         alerts: alert_code::history_bits(r.alerts.iter().map(|a| a.code.as_str())),
+        probe_ms: f(r
+            .probes
+            .iter()
+            .filter(|p| p.status.is_some())
+            .filter_map(|p| p.latency_ms)
+            .reduce(f64::max)),
     }
 }
 

@@ -1,28 +1,26 @@
-//! SMART of the disks behind `/` and `DATA_MOUNT`: `smartctl -j -a -n standby`
-//! at most every `SMART_INTERVAL` minutes (a sleeping disk is never woken),
-//! the first answer of a disk as its baseline, and `DISK_SMART:<disk>` when
-//! the overall status fails, a watched counter grows over its baseline, or
-//! an NVMe drive reports 90 % of its rated life used.
+//! SMART of the disks behind `/` and `DATA_MOUNT`: parsing `smartctl -j -a`
+//! (run as root by `smartctl.rs`), the first answer of a disk as its
+//! baseline, and `DISK_SMART:<disk>` when the overall status fails, a
+//! watched counter grows over its baseline, or an NVMe drive reports 90 %
+//! of its rated life used.
 //!
-//! `smartctl` is the job's only child process and runs only when a check is
-//! due; the readings and baselines live in `smart-state.json` between checks.
+//! The health job runs no `smartctl`: it merges root's answers
+//! (`smart-readings.json`) into the readings and baselines it keeps in
+//! `smart-state.json`, which the bot's `/smart_ack` may change.
 
 #[cfg(test)]
 use std::collections::BTreeMap;
 use std::os::unix::fs::MetadataExt;
-use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::path::Path;
 
 use anyhow::{Result, bail};
-use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::Roots;
 use crate::alert_code::AlertCode;
 use crate::alerts::{Check, Reading};
-use crate::files::health::{SmartDisk, SmartState};
+use crate::files::health::{SmartDisk, SmartReadings, SmartState};
 use crate::files::{self, SCHEMA};
-use crate::process::Cmd;
 use crate::{atomic, paths};
 
 /// ATA attributes whose raw count must not grow: reallocated, reported
@@ -205,36 +203,37 @@ pub fn disk_for(path: &Path, roots: &Roots) -> Option<String> {
     None
 }
 
-/// `smartctl` on `$PATH` (the job's own `PATH`, never a chat value), if any.
-pub fn find_smartctl() -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|d| d.join("smartctl"))
-        .find(|p| p.is_file())
-}
-
-/// This run's SMART picture: the cached one, or a fresh check when due
-/// (`interval_min` 0 = every run). Notes and errors go to the report.
+/// This run's SMART picture, with the notes and errors for the report.
 pub struct Outcome {
     pub disks: Vec<SmartDisk>,
     pub notes: Vec<String>,
     pub errors: Vec<String>,
 }
 
-/// Runs a check with `smartctl` (`find_smartctl`) when due, keeping
-/// `smart-state.json` in `state_dir`.
-pub fn check(
-    smartctl: Option<&Path>,
-    devices: &[String],
-    interval_min: u64,
-    state_dir: &Path,
-    now: DateTime<Utc>,
-) -> Outcome {
+/// Brings root's latest answers (`smart-readings.json`, see `smartctl`)
+/// into `smart-state.json` when they are new: each disk's reading merged
+/// with its baseline. The health job runs no `smartctl` itself.
+pub fn apply(state_dir: &Path) -> Outcome {
     let mut out = Outcome {
         disks: Vec::new(),
         notes: Vec::new(),
         errors: Vec::new(),
     };
+    let readings =
+        match files::read_json_if_exists::<SmartReadings>(&state_dir.join(paths::SMART_READINGS)) {
+            Ok(Some(r)) => r,
+            Ok(None) => {
+                out.notes.push(format!(
+                    "SMART has not been checked yet ({} runs smartctl as root)",
+                    paths::SMART_TIMER
+                ));
+                return out;
+            }
+            Err(e) => {
+                out.errors.push(format!("smart: {e:#}"));
+                return out;
+            }
+        };
     let path = state_dir.join(paths::SMART_STATE);
     let prev = match files::read_json_if_exists::<SmartState>(&path) {
         Ok(s) => s.unwrap_or_default(),
@@ -245,49 +244,31 @@ pub fn check(
             SmartState::default()
         }
     };
-    let due = prev
-        .checked_at
-        .as_deref()
-        .and_then(files::parse_rfc3339)
-        .is_none_or(|t| {
-            let age = (now - t).num_seconds();
-            age < 0 || age >= (interval_min * 60) as i64
-        });
-    if !due || devices.is_empty() {
+    out.notes.extend(readings.notes);
+    out.errors
+        .extend(readings.errors.iter().map(|e| format!("smart {e}")));
+    if prev.checked_at.as_deref() == Some(readings.checked_at.as_str()) {
         out.disks = prev.disks;
-        out.disks.retain(|d| devices.contains(&d.device));
+        out.disks.retain(|d| readings.devices.contains(&d.device));
         return out;
     }
-    let Some(smartctl) = smartctl else {
-        out.notes.push(
-            "smartctl is not installed, so disks are not checked (apt install smartmontools)"
-                .into(),
-        );
-        return out;
-    };
-    let stamp = files::rfc3339(now);
-    for dev in devices {
-        let prev_disk = prev.disks.iter().find(|d| &d.device == dev);
-        let answer = Cmd::new(smartctl)
-            .args(["-j", "-a", "-n", "standby", "--", dev])
-            .timeout(Duration::from_secs(30))
-            .max_output(1 << 20)
-            .run()
-            .and_then(|o| parse(&o.stdout_lossy(), dev, &stamp));
-        match answer {
-            Ok(Answer::Unavailable(why)) => out
-                .notes
-                .push(format!("SMART is not readable on {dev}: {why}")),
-            Ok(a) => out.disks.extend(merge(prev_disk, dev, a)),
-            Err(e) => {
-                out.errors.push(format!("smart {dev}: {e:#}"));
-                out.disks.extend(prev_disk.cloned());
+    // A disk without an answer this time (no smartctl, an error) keeps its
+    // last reading and baseline rather than losing them.
+    out.disks = readings
+        .devices
+        .iter()
+        .filter_map(|dev| {
+            let before = prev.disks.iter().find(|p| &p.device == dev);
+            match readings.disks.iter().find(|d| &d.device == dev) {
+                Some(d) if d.standby => merge(before, dev, Answer::Standby),
+                Some(d) => merge(before, dev, Answer::Read(d.clone())),
+                None => before.cloned(),
             }
-        }
-    }
+        })
+        .collect();
     let state = SmartState {
         schema: SCHEMA,
-        checked_at: Some(stamp),
+        checked_at: Some(readings.checked_at),
         disks: out.disks.clone(),
     };
     if let Err(e) = atomic::write_json(&path, &state) {
@@ -445,32 +426,97 @@ mod tests {
         );
     }
 
-    #[test]
-    fn check_without_smartctl_is_one_note_and_respects_the_interval() {
-        let dir = tempfile::tempdir().unwrap();
-        let now = files::parse_rfc3339("2026-11-25T19:00:00Z").unwrap();
-        let devices = vec!["/dev/sda".to_string()];
-        // A fresh cached check: smartctl is not needed at all.
-        let cached = SmartState {
+    fn write_readings(dir: &Path, checked_at: &str, disks: Vec<SmartDisk>, notes: &[&str]) {
+        let r = SmartReadings {
             schema: SCHEMA,
-            checked_at: Some("2026-11-25T18:30:00Z".into()),
-            disks: vec![merge(None, "/dev/sda", read("ata.json", "/dev/sda")).unwrap()],
+            checked_at: checked_at.into(),
+            devices: vec!["/dev/sda".into()],
+            disks,
+            notes: notes.iter().map(|n| n.to_string()).collect(),
+            errors: Vec::new(),
         };
-        atomic::write_json(&dir.path().join(paths::SMART_STATE), &cached).unwrap();
-        let out = check(None, &devices, 60, dir.path(), now);
-        assert_eq!(out.disks, cached.disks);
-        assert!(out.notes.is_empty() && out.errors.is_empty());
-        // A disk no longer behind / or DATA_MOUNT drops out.
-        assert!(
-            check(None, &["/dev/sdb".to_string()], 60, dir.path(), now)
-                .disks
-                .is_empty()
-        );
-        // Due (interval 0 = every run), and no smartctl: one note, no error.
-        let out = check(None, &devices, 0, dir.path(), now);
+        atomic::write_json(&dir.join(paths::SMART_READINGS), &r).unwrap();
+    }
+
+    fn answer(name: &str) -> SmartDisk {
+        match read(name, "/dev/sda") {
+            Answer::Read(d) => d,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn apply_merges_roots_answers_with_the_kept_baselines() {
+        let dir = tempfile::tempdir().unwrap();
+        // No check has run yet: one note, nothing else.
+        let out = apply(dir.path());
+        assert!(out.disks.is_empty() && out.errors.is_empty());
         assert_eq!(out.notes.len(), 1);
-        assert!(out.notes[0].contains("smartctl is not installed"));
-        assert!(out.errors.is_empty());
+        assert!(
+            out.notes[0].contains("not been checked yet"),
+            "{:?}",
+            out.notes
+        );
+
+        write_readings(
+            dir.path(),
+            "2026-11-25T18:00:00Z",
+            vec![answer("ata.json")],
+            &[],
+        );
+        let first = apply(dir.path());
+        assert_eq!(
+            first.disks[0].baseline, first.disks[0].counters,
+            "first reading is the baseline"
+        );
+        assert!(first.notes.is_empty() && first.errors.is_empty());
+
+        write_readings(
+            dir.path(),
+            "2026-11-25T19:00:00Z",
+            vec![answer("ata-grown.json")],
+            &[],
+        );
+        let grown = apply(dir.path());
+        assert_eq!(
+            grown.disks[0].problems.len(),
+            2,
+            "{:?}",
+            grown.disks[0].problems
+        );
+        // The same answers again (no new check): the kept state, not a second merge.
+        assert_eq!(apply(dir.path()).disks, grown.disks);
+
+        // The owner accepts the counts (the bot's /smart_ack edits smart-state.json).
+        let state_path = dir.path().join(paths::SMART_STATE);
+        let mut state: SmartState = files::read_json(&state_path).unwrap();
+        assert!(accept(&mut state, "/dev/sda"));
+        atomic::write_json(&state_path, &state).unwrap();
+        assert!(apply(dir.path()).disks[0].problems.is_empty());
+
+        // Asleep at the next check: the last reading stays, marked.
+        let asleep = SmartDisk {
+            device: "/dev/sda".into(),
+            checked_at: "2026-11-25T20:00:00Z".into(),
+            standby: true,
+            ..SmartDisk::default()
+        };
+        write_readings(
+            dir.path(),
+            "2026-11-25T20:00:00Z",
+            vec![asleep],
+            &["a note"],
+        );
+        let out = apply(dir.path());
+        assert!(out.disks[0].standby);
+        assert_eq!(out.disks[0].counters["pending_sectors"], 2);
+        assert!(out.disks[0].problems.is_empty());
+        assert_eq!(out.notes, ["a note"]);
+
+        // A broken readings file is an error line, never a panic.
+        std::fs::write(dir.path().join(paths::SMART_READINGS), "{").unwrap();
+        let out = apply(dir.path());
+        assert!(out.errors[0].starts_with("smart: "), "{:?}", out.errors);
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //! and a fixed `PATH`, writes files atomically, and gathers what to print.
 //! The first failing step stops the plan.
 
-use std::path::Path;
+use std::fmt;
+use std::path::{Path, PathBuf};
 
 use crate::atomic;
 use crate::process::Cmd;
@@ -12,9 +13,52 @@ use super::plan::{self, Call, Show, Step};
 /// Lines of a failing command's output kept in the one-line error.
 const ERROR_TAIL_LINES: usize = 3;
 
+/// Why a plan stopped: a kind plus what it was about. Its `Display` is the one
+/// line the helper prints on stderr, which the bot relays.
+#[derive(Debug)]
+pub enum StepError {
+    /// A plan step with no program (a planning bug; never run).
+    EmptyCommand,
+    /// The command could not be run or waited for.
+    Spawn(anyhow::Error),
+    /// The command ran and failed: how it ended and the last lines it printed.
+    Failed {
+        command: String,
+        end: String,
+        tail: Vec<String>,
+    },
+    /// `potion-backup restore --json` ended well but printed no result.
+    NoRestoreResult { output: String },
+    /// A file (or its folder) could not be written.
+    Write { path: PathBuf, cause: anyhow::Error },
+}
+
+impl fmt::Display for StepError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StepError::EmptyCommand => f.write_str("empty command"),
+            StepError::Spawn(e) => write!(f, "{e:#}"),
+            StepError::Failed { command, end, tail } if tail.is_empty() => {
+                write!(f, "{command} failed ({end})")
+            }
+            StepError::Failed { command, end, tail } => {
+                write!(f, "{command} failed ({end}): {}", tail.join(" / "))
+            }
+            StepError::NoRestoreResult { output } => {
+                write!(f, "potion-backup restore gave no result: {output}")
+            }
+            StepError::Write { path, cause } => {
+                write!(f, "writing {}: {cause:#}", path.display())
+            }
+        }
+    }
+}
+
+impl std::error::Error for StepError {}
+
 /// Runs `steps` in order. `Ok` holds what to print on stdout; `Err` the reason
 /// for failing, for stderr.
-pub fn execute(steps: &[Step]) -> Result<String, String> {
+pub fn execute(steps: &[Step]) -> Result<String, StepError> {
     let mut out = String::new();
     for step in steps {
         match step {
@@ -32,8 +76,8 @@ pub fn execute(steps: &[Step]) -> Result<String, String> {
     Ok(out)
 }
 
-fn run(c: &Call) -> Result<String, String> {
-    let (program, args) = c.argv.split_first().ok_or("empty command")?;
+fn run(c: &Call) -> Result<String, StepError> {
+    let (program, args) = c.argv.split_first().ok_or(StepError::EmptyCommand)?;
     let mut cmd = Cmd::new(program)
         .args(args)
         .env_clear()
@@ -45,7 +89,7 @@ fn run(c: &Call) -> Result<String, String> {
     }
     let shown = cmd.display();
     log::debug!("running {shown}");
-    let output = cmd.run().map_err(|e| format!("{e:#}"))?;
+    let output = cmd.run().map_err(StepError::Spawn)?;
     if !output.success() {
         let stderr = output.stderr_lossy();
         let text = if stderr.trim().is_empty() {
@@ -60,11 +104,11 @@ fn run(c: &Call) -> Result<String, String> {
             output.describe_end(),
             text.trim_end()
         );
-        return Err(format!(
-            "{shown} failed ({}){}",
-            output.describe_end(),
-            tail(&text)
-        ));
+        return Err(StepError::Failed {
+            command: shown,
+            end: output.describe_end(),
+            tail: tail(&text),
+        });
     }
     let stdout = output.stdout_lossy();
     Ok(match c.show {
@@ -75,26 +119,33 @@ fn run(c: &Call) -> Result<String, String> {
             .map(|l| l + "\n")
             .collect(),
         Show::TimerInfo => plan::timer_info(&stdout),
-        Show::Restored => plan::restored_lines(&stdout)?,
+        Show::Restored => {
+            plan::restored_lines(&stdout).ok_or_else(|| StepError::NoRestoreResult {
+                output: stdout.trim().to_string(),
+            })?
+        }
     })
 }
 
-fn tail(text: &str) -> String {
+/// The last [`ERROR_TAIL_LINES`] non-blank lines of `text`, trimmed.
+fn tail(text: &str) -> Vec<String> {
     let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
-    if lines.is_empty() {
-        return String::new();
-    }
     let start = lines.len().saturating_sub(ERROR_TAIL_LINES);
-    let kept: Vec<&str> = lines[start..].iter().map(|l| l.trim()).collect();
-    format!(": {}", kept.join(" / "))
+    lines[start..]
+        .iter()
+        .map(|l| l.trim().to_string())
+        .collect()
 }
 
-fn write(path: &Path, text: &str) -> Result<(), String> {
+fn write(path: &Path, text: &str) -> Result<(), StepError> {
+    let failed = |cause| StepError::Write {
+        path: path.to_path_buf(),
+        cause,
+    };
     if let Some(dir) = path.parent() {
-        atomic::ensure_dir(dir).map_err(|e| format!("{e:#}"))?;
+        atomic::ensure_dir(dir).map_err(failed)?;
     }
-    atomic::write_with_mode(path, text.as_bytes(), 0o644)
-        .map_err(|e| format!("writing {}: {e:#}", path.display()))
+    atomic::write_with_mode(path, text.as_bytes(), 0o644).map_err(failed)
 }
 
 #[cfg(test)]
@@ -133,7 +184,8 @@ mod tests {
                 text: "x".into(),
             },
         ])
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("exit code"), "{err}");
         assert!(err.contains("nonexistent-potion-helper"), "{err}");
         assert_eq!(err.lines().count(), 1, "one line for the bot: {err}");

@@ -7,6 +7,7 @@
 //! sudo), the unit allowlist only from a root-owned file (`policy`), and
 //! children run with a cleared environment and a fixed `PATH`. No shell, ever.
 
+pub mod allowlist;
 pub mod denylist;
 pub mod exec;
 pub mod plan;
@@ -48,6 +49,8 @@ pub enum Request {
         id: String,
         path: String,
     },
+    /// Power the machine off (the last step of the staged battery response).
+    PowerOff,
 }
 
 impl Request {
@@ -62,6 +65,7 @@ impl Request {
             Request::AptUpdate => "apt update".into(),
             Request::AptUpgrade => "apt upgrade".into(),
             Request::Restore { id, path } => format!("restore {id:?} {path:?}"),
+            Request::PowerOff => "power off".into(),
         }
     }
 }
@@ -186,6 +190,13 @@ pub fn facts(cfg: &Config, caller: &Caller, req: &Request) -> plan::Facts {
             ..plan::Facts::default()
         };
     }
+    if let Request::PowerOff = req {
+        return plan::Facts {
+            power_actions: cfg.power_actions,
+            ac_online: on_mains(),
+            ..plan::Facts::default()
+        };
+    }
     if !matches!(req, Request::Restore { .. }) {
         return plan::Facts::default();
     }
@@ -212,8 +223,17 @@ pub fn facts(cfg: &Config, caller: &Caller, req: &Request) -> plan::Facts {
         backup_bin: backup_bin.display().to_string(),
         backup_dir: cfg.backup_dir.display().to_string(),
         systemd: Path::new("/run/systemd/system").is_dir(),
-        unit: None,
+        ..plan::Facts::default()
     }
+}
+
+/// Whether mains power is online, read from `/sys/class/power_supply` as
+/// the health job reads it; `None` when the machine shows no mains supply.
+fn on_mains() -> Option<bool> {
+    let supplies = crate::health::power::read(&crate::health::Roots::system())
+        .ok()
+        .flatten()?;
+    crate::health::power::info(&supplies, None, chrono::Utc::now()).ac_online
 }
 
 /// Asks systemd what `unit` is (real name, aliases, load state, terminal,
@@ -277,7 +297,7 @@ pub fn handle(req: &Request, policy: &Policy, facts: &plan::Facts) -> Outcome {
     };
     match exec::execute(&steps) {
         Ok(out) => Outcome::Ok(out),
-        Err(why) => Outcome::Failed(why),
+        Err(why) => Outcome::Failed(why.to_string()),
     }
 }
 
@@ -397,7 +417,8 @@ mod tests {
     #[test]
     fn outcomes_map_to_exit_codes() {
         assert_eq!(Outcome::Ok(String::new()).exit_code(), 0);
-        assert_eq!(Outcome::Refused("x".to_string().into()).exit_code(), 1);
+        let refusal = Refusal::new(ReasonCode::BadRequest, "x");
+        assert_eq!(Outcome::Refused(refusal).exit_code(), 1);
         assert_eq!(Outcome::Failed("x".into()).exit_code(), 1);
     }
 

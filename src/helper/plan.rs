@@ -58,6 +58,10 @@ pub struct Facts {
     /// What systemd says about the unit of an `svc` request (`None`: it
     /// could not be asked, and the request is refused).
     pub unit: Option<UnitFacts>,
+    /// `POWER_ACTIONS=1` in root's `system.env` (for `power off`).
+    pub power_actions: bool,
+    /// Mains power online, as `/sys/class/power_supply` says (for `power off`).
+    pub ac_online: Option<bool>,
 }
 
 /// One command to run.
@@ -158,7 +162,10 @@ fn restore_plan(id: &str, path: &str, facts: &Facts) -> Result<Vec<Step>, Refusa
     }
     for p in [&facts.backup_bin, &facts.backup_dir] {
         if !p.starts_with('/') {
-            return Err(format!("{p:?} is not an absolute path").into());
+            return Err(Refusal::new(
+                ReasonCode::BadRequest,
+                format!("{p:?} is not an absolute path"),
+            ));
         }
     }
     let max = format!("RuntimeMaxSec={RESTORE_TIMEOUT_S}");
@@ -204,16 +211,15 @@ fn restore_plan(id: &str, path: &str, facts: &Facts) -> Result<Vec<Step>, Refusa
     })])
 }
 
-/// `potion-backup restore --json` output → the lines the helper prints.
-pub fn restored_lines(stdout: &str) -> Result<String, String> {
+/// `potion-backup restore --json` output → the lines the helper prints;
+/// `None` when the output holds no result.
+pub fn restored_lines(stdout: &str) -> Option<String> {
     let line = stdout
         .lines()
         .rev()
-        .find(|l| l.trim_start().starts_with('{'));
-    let r: crate::files::backup::RestoreResult = line
-        .and_then(|l| serde_json::from_str(l).ok())
-        .ok_or_else(|| format!("potion-backup restore gave no result: {}", stdout.trim()))?;
-    Ok(format!(
+        .find(|l| l.trim_start().starts_with('{'))?;
+    let r: crate::files::backup::RestoreResult = serde_json::from_str(line).ok()?;
+    Some(format!(
         "restored-to: {}\nfiles: {}\nbytes: {}\nverified: {}\n",
         r.dest,
         r.files,
@@ -289,7 +295,35 @@ pub fn plan(req: &Request, policy: &Policy, facts: &Facts) -> Result<Vec<Step>, 
             Step::RebootRequired,
         ],
         Request::Restore { id, path } => restore_plan(id, path, facts)?,
+        Request::PowerOff => power_off_plan(facts)?,
     })
+}
+
+/// `power off`: only when root's `system.env` allows it, and only while the
+/// machine runs on its battery, so whoever holds the bot's user cannot
+/// switch off a machine on mains. systemd powers off after the helper has
+/// answered (`--no-block`).
+fn power_off_plan(facts: &Facts) -> Result<Vec<Step>, Refusal> {
+    if !facts.power_actions {
+        return Err(Refusal::new(
+            ReasonCode::PowerActionsOff,
+            format!(
+                "power actions are off; root allows them with POWER_ACTIONS=1 in {}",
+                paths::SYSTEM_ENV_PATH
+            ),
+        ));
+    }
+    if facts.ac_online != Some(false) {
+        return Err(Refusal::new(
+            ReasonCode::NotOnBattery,
+            "the machine is not running on its battery (mains is online or unknown)",
+        ));
+    }
+    Ok(vec![call(
+        &[SYSTEMCTL, "poweroff", "--no-block", "--no-ask-password"],
+        60,
+        Show::Nothing,
+    )])
 }
 
 fn start_no_block(unit: &str) -> Step {
@@ -509,6 +543,38 @@ mod tests {
     }
 
     #[test]
+    fn power_off_needs_roots_consent_and_the_battery() {
+        let code = |facts: &Facts| plan(&Request::PowerOff, &policy(), facts).map_err(|r| r.code);
+        // The defaults: not allowed.
+        assert_eq!(code(&Facts::default()), Err(ReasonCode::PowerActionsOff));
+        for ac_online in [Some(true), None] {
+            let facts = Facts {
+                power_actions: true,
+                ac_online,
+                ..Facts::default()
+            };
+            assert_eq!(code(&facts), Err(ReasonCode::NotOnBattery), "{ac_online:?}");
+        }
+        let on_battery = Facts {
+            power_actions: true,
+            ac_online: Some(false),
+            ..Facts::default()
+        };
+        let steps = code(&on_battery).unwrap();
+        assert_eq!(steps.len(), 1);
+        assert_eq!(
+            argv(&steps[0]),
+            [SYSTEMCTL, "poweroff", "--no-block", "--no-ask-password"]
+        );
+        // Allowed by root but on mains: the battery check is not skipped.
+        let mains = Facts {
+            ac_online: Some(true),
+            ..on_battery
+        };
+        assert!(code(&mains).is_err());
+    }
+
+    #[test]
     fn upgradable_lines_drop_the_header() {
         let out = "Listing... Done\nbash/stable 5.2.15-2+b8 amd64 [upgradable from: 5.2.15-2+b7]\n\nsudo/stable-security 1.9.13p3-1+deb12u2 amd64 [upgradable from: 1.9.13p3-1+deb12u1]\n";
         assert_eq!(
@@ -539,8 +605,7 @@ mod tests {
             backup_bin: paths::BACKUP_BIN_PATH.into(),
             backup_dir: "/mnt/d/backups".into(),
             systemd,
-            backup_dir_problem: None,
-            unit: None,
+            ..Facts::default()
         }
     }
 
@@ -642,7 +707,7 @@ mod tests {
             restored_lines(out).unwrap(),
             "restored-to: /b/restored/20260314T031500Z/opt/app\nfiles: 3\nbytes: 1234\nverified: yes\n"
         );
-        assert!(restored_lines("restored 3 files\n").is_err());
-        assert!(restored_lines("").is_err());
+        assert!(restored_lines("restored 3 files\n").is_none());
+        assert!(restored_lines("").is_none());
     }
 }

@@ -1,18 +1,13 @@
-//! Which units the helper may touch: the root-owned allowlist, the built-in
-//! denylist, and the trust check on the allowlist file.
+//! Which units the helper may touch: the root-owned allowlist (read and
+//! trusted in `allowlist.rs`), the built-in denylist, and what systemd says
+//! about the unit.
 //!
 //! Everything here is pure except [`load`], which reads the allowlist and
 //! decides whether it can be trusted. Every decision fails closed: an
 //! allowlist that is unreadable, untrusted or has a bad line refuses every
 //! unit rather than falling back to something looser.
 
-use std::fs;
-use std::io::ErrorKind;
-use std::os::unix::fs::MetadataExt;
-use std::path::Path;
-
-use globset::{Glob, GlobMatcher};
-
+pub use super::allowlist::{Source, load};
 pub use super::denylist::DENYLIST;
 use super::denylist::denied;
 use crate::paths;
@@ -44,6 +39,10 @@ pub enum ReasonCode {
     NoSuchSnapshot,
     /// `--env`/`--system-env` under sudo.
     FlagUnderSudo,
+    /// `power off` while `POWER_ACTIONS=1` is not in `system.env`.
+    PowerActionsOff,
+    /// `power off` while the machine is not running on its battery.
+    NotOnBattery,
 }
 
 impl ReasonCode {
@@ -60,6 +59,8 @@ impl ReasonCode {
             ReasonCode::BackupDirUntrusted => "backup-dir-untrusted",
             ReasonCode::NoSuchSnapshot => "no-such-snapshot",
             ReasonCode::FlagUnderSudo => "flag-under-sudo",
+            ReasonCode::PowerActionsOff => "power-actions-off",
+            ReasonCode::NotOnBattery => "not-on-battery",
         }
     }
 }
@@ -87,9 +88,9 @@ impl std::fmt::Display for Refusal {
 }
 
 /// A validator's complaint about an argument.
-impl From<String> for Refusal {
-    fn from(message: String) -> Refusal {
-        Refusal::new(ReasonCode::BadRequest, message)
+impl From<validate::Invalid> for Refusal {
+    fn from(invalid: validate::Invalid) -> Refusal {
+        Refusal::new(ReasonCode::BadRequest, invalid.to_string())
     }
 }
 
@@ -159,71 +160,6 @@ impl SvcAction {
             SvcAction::Restart => "restart",
         }
     }
-}
-
-/// The owner's allowlist: glob patterns over full unit names.
-#[derive(Debug, Clone)]
-pub struct Allowlist {
-    patterns: Vec<(String, GlobMatcher)>,
-}
-
-impl Allowlist {
-    /// Parses the allowlist text: one pattern a line, `#` comments, blank
-    /// lines ignored. A bare name like `ollama` means `ollama.service`.
-    /// A line that is not a valid pattern is an error naming it.
-    pub fn parse(text: &str) -> Result<Allowlist, String> {
-        let mut patterns = Vec::new();
-        for (i, raw) in text.lines().enumerate() {
-            let line = raw.split('#').next().unwrap_or("").trim();
-            if line.is_empty() {
-                continue;
-            }
-            let bad = |why: String| format!("line {}: {line:?}: {why}", i + 1);
-            let pattern = if line.contains(['*', '?', '[']) {
-                check_pattern_chars(line).map_err(bad)?;
-                line.to_string()
-            } else {
-                validate::service_name(line).map_err(bad)?
-            };
-            let glob = Glob::new(&pattern).map_err(|e| bad(e.to_string()))?;
-            patterns.push((pattern, glob.compile_matcher()));
-        }
-        Ok(Allowlist { patterns })
-    }
-
-    pub fn allows(&self, unit: &str) -> bool {
-        self.patterns.iter().any(|(_, m)| m.is_match(unit))
-    }
-
-    pub fn patterns(&self) -> impl Iterator<Item = &str> {
-        self.patterns.iter().map(|(p, _)| p.as_str())
-    }
-}
-
-fn check_pattern_chars(p: &str) -> Result<(), String> {
-    match p.chars().find(|c| {
-        !(c.is_ascii_alphanumeric()
-            || matches!(
-                c,
-                ':' | '-' | '_' | '.' | '@' | '\\' | '*' | '?' | '[' | ']' | '!'
-            ))
-    }) {
-        Some(c) => Err(format!(
-            "the character {c:?} has no place in a unit pattern"
-        )),
-        None => Ok(()),
-    }
-}
-
-/// Where the list of controllable units comes from.
-#[derive(Debug, Clone)]
-pub enum Source {
-    /// No allowlist file: every unit but the denylist.
-    DenylistOnly,
-    /// The owner's allowlist (the denylist still holds).
-    Allowlist(Allowlist),
-    /// The allowlist exists but cannot be used: every unit is refused.
-    Broken(String),
 }
 
 /// The rules for `svc start|stop|restart`.
@@ -351,70 +287,10 @@ impl Policy {
     }
 }
 
-/// Ownership and mode facts about a file or folder, for [`trust`].
-#[derive(Debug, Clone, Copy)]
-pub struct Owner {
-    pub uid: u32,
-    pub mode: u32,
-    pub is_symlink: bool,
-}
-
-/// Decides whether a path with these facts may be trusted as root's word:
-/// owned by root, not a symlink, and writable by nobody else.
-pub fn trust(what: &str, o: Owner) -> Result<(), String> {
-    if o.is_symlink {
-        return Err(format!("{what} is a symlink"));
-    }
-    if o.uid != 0 {
-        return Err(format!("{what} is not owned by root (uid {})", o.uid));
-    }
-    if o.mode & 0o022 != 0 {
-        return Err(format!(
-            "{what} is writable by group or others (mode {:o})",
-            o.mode & 0o7777
-        ));
-    }
-    Ok(())
-}
-
-fn owner_of(path: &Path) -> std::io::Result<Owner> {
-    let m = fs::symlink_metadata(path)?;
-    Ok(Owner {
-        uid: m.uid(),
-        mode: m.mode(),
-        is_symlink: m.file_type().is_symlink(),
-    })
-}
-
-/// Reads the allowlist at `path`. Missing file: denylist mode. A file (or
-/// its folder) that root does not solely control, or that does not parse:
-/// [`Source::Broken`], which refuses everything.
-pub fn load(path: &Path) -> Source {
-    let file = match owner_of(path) {
-        Ok(o) => o,
-        Err(e) if e.kind() == ErrorKind::NotFound => return Source::DenylistOnly,
-        Err(e) => return Source::Broken(format!("cannot read it: {e}")),
-    };
-    let dir = path.parent().unwrap_or(Path::new("/"));
-    let checks = trust(&path.display().to_string(), file).and_then(|()| {
-        let d = owner_of(dir).map_err(|e| format!("cannot inspect {}: {e}", dir.display()))?;
-        trust(&dir.display().to_string(), d)
-    });
-    if let Err(why) = checks {
-        return Source::Broken(why);
-    }
-    match fs::read_to_string(path) {
-        Ok(text) => match Allowlist::parse(&text) {
-            Ok(list) => Source::Allowlist(list),
-            Err(why) => Source::Broken(why),
-        },
-        Err(e) => Source::Broken(format!("cannot read it: {e}")),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::helper::allowlist::Allowlist;
 
     fn allow(text: &str) -> Policy {
         Policy::new(
@@ -459,7 +335,8 @@ mod tests {
         }
     }
 
-    /// Every unit the issue names as a way to root or off the machine, and more.
+    /// Units that hand out root or take the machine down (the classes `denylist.rs`
+    /// names and ARCHITECTURE.md, "Helper and ops", lists), and more.
     const ROOT_GRANTING: &[&str] = &[
         "debug-shell.service",
         "emergency.service",
@@ -703,43 +580,10 @@ mod tests {
         assert!(
             Allowlist::parse("ok.service\nfoo;bar\n")
                 .unwrap_err()
+                .to_string()
                 .contains("line 2")
         );
         assert!(Allowlist::parse("a b*\n").is_err());
         assert!(Allowlist::parse("[unclosed*\n").is_err());
-    }
-
-    #[test]
-    fn trust_needs_root_owner_and_no_foreign_write() {
-        let o = |uid, mode, is_symlink| Owner {
-            uid,
-            mode,
-            is_symlink,
-        };
-        assert!(trust("f", o(0, 0o100644, false)).is_ok());
-        assert!(trust("f", o(0, 0o100600, false)).is_ok());
-        assert!(trust("f", o(1000, 0o100644, false)).is_err());
-        assert!(trust("f", o(0, 0o100664, false)).is_err());
-        assert!(trust("f", o(0, 0o100646, false)).is_err());
-        assert!(trust("f", o(0, 0o120777, true)).is_err());
-    }
-
-    #[test]
-    fn load_missing_file_is_denylist_mode() {
-        let dir = tempfile::tempdir().unwrap();
-        assert!(matches!(
-            load(&dir.path().join("allowed-units")),
-            Source::DenylistOnly
-        ));
-    }
-
-    #[test]
-    fn load_refuses_a_writable_file() {
-        use std::os::unix::fs::PermissionsExt;
-        let dir = tempfile::tempdir().unwrap();
-        let f = dir.path().join("allowed-units");
-        fs::write(&f, "ollama\n").unwrap();
-        fs::set_permissions(&f, fs::Permissions::from_mode(0o666)).unwrap();
-        assert!(matches!(load(&f), Source::Broken(_)));
     }
 }

@@ -1,4 +1,4 @@
-//! Alerts people can live with (issue 13): the pure rules that decide whether
+//! Alerts people can live with (`docs/alerts.md`): the pure rules that decide whether
 //! an alert change goes out now, waits, is folded into another message or is
 //! dropped, plus when a reminder or a restart notice is due.
 //!
@@ -31,13 +31,15 @@ use std::fmt;
 
 use chrono::{DateTime, Utc};
 
+use crate::validate::Invalid;
+
 /// A setting that does not parse; the bot's catalogue renders each kind.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ParseError {
     /// Not `HH:MM-HH:MM` (or `off`).
     NotAWindow(String),
     /// One end of the window is not a time of day; the reason is `validate::hhmm`'s.
-    BadTime { raw: String, reason: String },
+    BadTime { raw: String, reason: Invalid },
     /// The window starts when it ends.
     EmptyWindow(String),
     /// Not an alert code family of `crate::alert_code::AlertCode`.
@@ -45,7 +47,7 @@ pub enum ParseError {
     /// A code family with one code per unit, named without a unit or `:*`.
     NeedsUnit(String),
     /// The unit part of a code is not a valid unit name.
-    BadUnit { raw: String, reason: String },
+    BadUnit { raw: String, reason: Invalid },
     /// Not a whole number of minutes.
     NotMinutes(String),
 }
@@ -59,11 +61,11 @@ impl fmt::Display for ParseError {
                     "{s:?} is not a time window; use HH:MM-HH:MM, e.g. 22:00-06:00, or off"
                 )
             }
-            ParseError::BadTime { reason, .. } => f.write_str(reason),
+            ParseError::BadTime { reason, .. } => reason.fmt(f),
             ParseError::EmptyWindow(s) => write!(f, "{s:?} starts when it ends"),
             ParseError::UnknownCode(s) => write!(f, "{s:?} is not an alert code"),
             ParseError::NeedsUnit(s) => write!(f, "{s:?} needs a unit: {s}:<unit> or {s}:*"),
-            ParseError::BadUnit { reason, .. } => f.write_str(reason),
+            ParseError::BadUnit { reason, .. } => reason.fmt(f),
             ParseError::NotMinutes(s) => write!(f, "{s:?} is not a number of minutes"),
         }
     }

@@ -8,7 +8,7 @@ use crate::metric::Metric;
 /// Every user-facing text of the charts side, in one language.
 pub struct ChartTexts {
     /// Short button labels, in [`Metric::ALL`] order.
-    pub metric_buttons: [&'static str; 6],
+    pub metric_buttons: [&'static str; Metric::ALL.len()],
     /// Put before the label of the button showing what the chart shows now.
     pub current_mark: &'static str,
     /// `/chart` could not draw: `{err}` says why.

@@ -47,6 +47,11 @@ pub struct Texts {
     pub no_data: &'static str,
     pub corrupt: &'static str,
     pub stale: &'static str,
+    /// "today" / "yesterday" before a local `HH:MM` (`text::when`).
+    pub clock_today: &'static str,
+    pub clock_yesterday: &'static str,
+    /// Short month names, January first.
+    pub months: [&'static str; 12],
     pub l_cpu: &'static str,
     pub l_cores: &'static str,
     pub l_ram: &'static str,
@@ -76,6 +81,17 @@ pub struct Texts {
     pub backup_progress: &'static str,
     pub backup_started: &'static str,
     pub backup_no_result: &'static str,
+    /// The button under a crashed unit's reply that shows its journal.
+    pub btn_logs: &'static str,
+    pub verify_started: &'static str,
+    /// `{elapsed}`.
+    pub verify_running: &'static str,
+    /// `{id}`, `{checked}`, `{total}`.
+    pub verify_ok: &'static str,
+    /// `{id}`, `{problems}`, `{checked}`, `{total}`.
+    pub verify_damaged: &'static str,
+    /// `{state}`: the verify unit's state.
+    pub verify_no_result: &'static str,
 
     /// The name of an alert code family.
     pub alert_name: fn(AlertCode) -> &'static str,

@@ -3,145 +3,20 @@
 //! the full output as a document and the restart offer after an update.
 
 use super::*;
+use teloxide::types::MessageId;
 
-/// Asks Yes/No about a pip/git run; the answer comes back as an `o:y|n:<id>` press.
-pub(super) async fn ask_ops_confirm(ctx: &Ctx<'_>, job: OpsJob) -> Result<(), RequestError> {
-    let t = ctx.shared.texts();
-    let id = ctx.shared.next_pending.fetch_add(1, Ordering::Relaxed);
-    let now = now_s();
-    let html = fill(
-        t.confirm_question,
-        &[
-            ("what", &job.what(ctx.lang())),
-            ("secs", &command::CONFIRM_TTL_S.to_string()),
-        ],
-    );
-    {
-        let mut p = lock(&ctx.shared.ops.pending);
-        p.retain(|_, v| v.expires_at >= now);
-        p.insert(
-            id,
-            OpsPending {
-                job,
-                user_id: ctx.user_id,
-                expires_at: now + command::CONFIRM_TTL_S,
-            },
-        );
-    }
-    let buttons: Vec<(String, String)> = [
-        (t.btn_yes, OpsCallback::Answer { id, yes: true }),
-        (t.btn_no, OpsCallback::Answer { id, yes: false }),
-    ]
-    .into_iter()
-    .map(|(l, c)| (l.to_string(), c.data().unwrap_or_default()))
-    .collect();
-    let markup = ReplyMarkup::InlineKeyboard(inline_row(&buttons));
-    send::send(ctx.bot, ctx.chat, &html, Some(markup)).await?;
-    Ok(())
-}
-
-/// A press on an `o:` button: returns the audit action, arguments and result.
-pub async fn on_callback(
-    bot: &Bot,
-    shared: &Arc<Shared>,
-    user: &User,
-    chat: ChatId,
-    msg_id: MessageId,
-    data: &str,
-) -> (String, String, AuditResult) {
-    let ctx = Ctx {
-        bot,
-        shared,
-        chat,
-        user_id: user.id.0,
-    };
-    let t = shared.texts();
-    match OpsCallback::parse(data) {
-        None => (
-            "button".into(),
-            data.into(),
-            AuditResult::Failed("unknown button".into()),
-        ),
-        Some(OpsCallback::Ping(host)) => {
-            // Parsed from the data again: a forged host is refused above.
-            let r = match PingTarget::parse(&host) {
-                Ok(target) => run_ping(&ctx, target).await,
-                Err(e) => AuditResult::Failed(e),
-            };
-            ("button ping".into(), host, r)
-        }
-        Some(OpsCallback::Answer { id, yes }) => {
-            let pending = lock(&shared.ops.pending).remove(&id);
-            let key = format!("o:{id}");
-            if pending.is_none() && shared.was_answered(&key) {
-                let _ = ctx.reply(t.confirm_answered).await;
-                let result = AuditResult::Failed("already answered".into());
-                return ("confirm".into(), data.into(), result);
-            }
-            let name = pending
-                .as_ref()
-                .map_or("confirm", |p| p.job.audit_name())
-                .to_string();
-            let decided = answer(pending.as_ref(), user.id.0, yes, now_s());
-            if matches!(decided, OpsAnswer::Run(_) | OpsAnswer::Cancelled) {
-                shared.mark_answered(key);
-            }
-            let (html, result) = match decided {
-                OpsAnswer::Expired => (
-                    t.confirm_expired,
-                    AuditResult::Failed("confirmation expired".into()),
-                ),
-                OpsAnswer::NotYours => {
-                    if let Some(p) = pending {
-                        lock(&shared.ops.pending).insert(id, p);
-                    }
-                    let _ = ctx.reply(t.confirm_not_yours).await;
-                    return (name, data.into(), AuditResult::Denied);
-                }
-                OpsAnswer::Cancelled => (t.cancelled, AuditResult::Failed("cancelled".into())),
-                OpsAnswer::Run(job) => {
-                    let (summary, result) = run_job_summary(&ctx, msg_id, job).await;
-                    return (name, summary, result);
-                }
-            };
-            let _ = send::edit(bot, chat, msg_id, html).await;
-            (name, data.into(), result)
-        }
-    }
-}
-
-/// A Yes to an apt question asked through `ask_confirm` (see [`runs_as_job`]).
-pub async fn run_confirmed(
-    bot: &Bot,
-    shared: &Arc<Shared>,
-    user: &User,
-    chat: ChatId,
-    msg_id: MessageId,
-    action: &HelperAction,
-) -> AuditResult {
-    let ctx = Ctx {
-        bot,
-        shared,
-        chat,
-        user_id: user.id.0,
-    };
-    let job = match action {
-        HelperAction::AptUpgrade => OpsJob::AptUpgrade,
-        _ => OpsJob::AptUpdate,
-    };
-    run_job(&ctx, msg_id, job).await
-}
-
-pub(super) async fn run_job(ctx: &Ctx<'_>, msg_id: MessageId, job: OpsJob) -> AuditResult {
-    run_job_summary(ctx, msg_id, job).await.1
+/// A Yes to an apt, pip or git question: the question's message becomes the
+/// progress message. Returns the audit arguments (the job's summary) and result.
+pub async fn run_confirmed(req: &Req, msg_id: MessageId, job: OpsJob) -> (String, AuditResult) {
+    run_job(req, Progress::on(req, msg_id), job).await
 }
 
 /// Starts `job`, edits `msg_id` with its progress and then its summary, sends
 /// the full output as a document and offers the follow-up (apt upgrade, a
 /// service restart). Returns the outcome's one-line summary and the audit result.
-pub(super) async fn run_job_summary(
-    ctx: &Ctx<'_>,
-    msg_id: MessageId,
+pub(super) async fn run_job(
+    ctx: &Req,
+    progress: Progress<'_>,
     job: OpsJob,
 ) -> (String, AuditResult) {
     use updates::{AptOutcome, Done, GitOutcome, PipOutcome};
@@ -150,7 +25,7 @@ pub(super) async fn run_job_summary(
         OpsJob::AptUpdate => {
             let out = match drive(
                 ctx,
-                msg_id,
+                progress,
                 &job,
                 updates::apt_update,
                 |d: &Done<AptOutcome>| updates::render_apt(&d.outcome),
@@ -167,28 +42,21 @@ pub(super) async fn run_job_summary(
                 _ => None,
             };
             if let Some(n) = checked {
-                record_pending(ctx.shared, n);
+                record_pending(&ctx.shared, n);
             }
             let upgradable = checked.is_some_and(|n| n > 0);
             if out.status == JobStatus::Ok && upgradable {
-                let _ = crate::bot::ask_confirm(
-                    ctx.bot,
-                    ctx.chat,
-                    ctx.shared,
-                    ctx.user_id,
-                    HelperAction::AptUpgrade,
-                )
-                .await;
+                let _ = confirm::ask(ctx, Confirmable::Job(OpsJob::AptUpgrade)).await;
             }
             audit_of(&out)
         }
         OpsJob::AptUpgrade => {
             let out = match drive(
                 ctx,
-                msg_id,
+                progress,
                 &job,
                 updates::apt_upgrade,
-                |_: &Done<Result<(), String>>| String::new(),
+                |_: &Done<updates::AptUpgradeOutcome>| String::new(),
             )
             .await
             {
@@ -197,7 +65,7 @@ pub(super) async fn run_job_summary(
             };
             if out.status == JobStatus::Ok {
                 // Upgraded as far as apt goes; the next /apt_update recounts.
-                record_pending(ctx.shared, 0);
+                record_pending(&ctx.shared, 0);
                 offer_restart(ctx, &cfg).await;
             }
             audit_of(&out)
@@ -205,7 +73,7 @@ pub(super) async fn run_job_summary(
         OpsJob::Pip(plan) => {
             let plan = plan.clone();
             let body = move |exec: &Exec| updates::pip_sync(exec, &plan);
-            let out = match drive(ctx, msg_id, &job, body, |d: &Done<PipOutcome>| {
+            let out = match drive(ctx, progress, &job, body, |d: &Done<PipOutcome>| {
                 updates::render_pip(&d.outcome)
             })
             .await
@@ -227,7 +95,7 @@ pub(super) async fn run_job_summary(
             let body = move |exec: &Exec| updates::git_pull(exec, &repos);
             let out = match drive(
                 ctx,
-                msg_id,
+                progress,
                 &job,
                 body,
                 |d: &Done<Vec<updates::RepoPull>>| updates::render_git(&d.outcome),
@@ -248,7 +116,7 @@ pub(super) async fn run_job_summary(
             }
             audit_of(&out)
         }
-        OpsJob::Speed => match drive(ctx, msg_id, &job, net::speed, net::render_speed).await {
+        OpsJob::Speed => match drive(ctx, progress, &job, net::speed, net::render_speed).await {
             Ok(out) => audit_of(&out),
             Err(refused) => refused,
         },
@@ -261,7 +129,7 @@ pub(super) async fn run_job_summary(
 pub(super) fn record_pending(shared: &Shared, count: usize) {
     let p = PendingUpdates {
         count: u32::try_from(count).unwrap_or(u32::MAX),
-        checked_at: i64::try_from(now_s()).unwrap_or(i64::MAX),
+        checked_at: i64::try_from(super::confirm::now_s()).unwrap_or(i64::MAX),
     };
     if let Err(e) = shared.update_state(|st| st.pending_updates = Some(p)) {
         log::error!("pending updates (kept in memory only): {e:#}");
@@ -270,8 +138,8 @@ pub(super) fn record_pending(shared: &Shared, count: usize) {
 
 /// Starts one job and follows it to the end; `Err` is the refusal to start.
 pub(super) async fn drive<T, F, R>(
-    ctx: &Ctx<'_>,
-    msg_id: MessageId,
+    ctx: &Req,
+    mut progress: Progress<'_>,
     job: &OpsJob,
     body: F,
     render: R,
@@ -290,12 +158,12 @@ where
         .start(kind, &Exec::new(), kind.timeout(), body);
     match started {
         Ok(j) => {
-            let outcome = follow(ctx, msg_id, &what, j).await;
+            let outcome = follow(ctx, &mut progress, &what, j).await;
             let rendered = outcome.value.as_ref().map(&render).unwrap_or_default();
-            finish(ctx, msg_id, job, &what, &outcome, &rendered).await;
+            finish(ctx, progress, job, &what, &outcome, &rendered).await;
             Ok(outcome)
         }
-        Err(e) => Err(refuse_start(ctx, msg_id, &what, e).await),
+        Err(e) => Err(refuse_start(ctx, progress, &what, e).await),
     }
 }
 
@@ -310,39 +178,34 @@ pub(super) fn audit_of<T>(outcome: &JobOutcome<T>) -> (String, AuditResult) {
 }
 
 pub(super) async fn refuse_start(
-    ctx: &Ctx<'_>,
-    msg_id: MessageId,
+    ctx: &Req,
+    progress: Progress<'_>,
     what: &str,
     e: StartError,
 ) -> (String, AuditResult) {
-    let o = ctx.o();
+    let o = o(ctx);
     let html = match &e {
         StartError::Busy(_) => fill(o.job_busy, &[("what", what)]),
         StartError::ShuttingDown => o.shutting_down.to_string(),
     };
-    let _ = send::edit(ctx.bot, ctx.chat, msg_id, &html).await;
+    progress.finish(&html).await;
     (e.to_string(), AuditResult::Failed(e.to_string()))
 }
 
 /// Edits the progress message as the job's progress changes, until it ends.
 pub(super) async fn follow<T: JobResult + Send + 'static>(
-    ctx: &Ctx<'_>,
-    msg_id: MessageId,
+    ctx: &Req,
+    progress: &mut Progress<'_>,
     what: &str,
     job: crate::chatops::jobs::Job<T>,
 ) -> JobOutcome<T> {
-    let o = ctx.o();
+    let o = o(ctx);
     let mut rx = job.progress.clone();
-    let _ = send::edit(
-        ctx.bot,
-        ctx.chat,
-        msg_id,
-        &progress_html(o, what, Duration::ZERO, ""),
-    )
-    .await;
+    progress
+        .show(&progress_html(o, what, Duration::ZERO, ""))
+        .await;
     let fin = job.finish();
     tokio::pin!(fin);
-    let mut shown = String::new();
     loop {
         tokio::select! {
             out = &mut fin => return out,
@@ -354,11 +217,7 @@ pub(super) async fn follow<T: JobResult + Send + 'static>(
                 if p.done {
                     continue;
                 }
-                let html = progress_html(o, what, p.elapsed, &p.last_line);
-                if html != shown {
-                    let _ = send::edit(ctx.bot, ctx.chat, msg_id, &html).await;
-                    shown = html;
-                }
+                progress.show(&progress_html(o, what, p.elapsed, &p.last_line)).await;
             }
         }
     }
@@ -366,19 +225,17 @@ pub(super) async fn follow<T: JobResult + Send + 'static>(
 
 /// Puts the summary into the progress message and sends the full output.
 pub(super) async fn finish<T>(
-    ctx: &Ctx<'_>,
-    msg_id: MessageId,
+    ctx: &Req,
+    progress: Progress<'_>,
     job: &OpsJob,
     what: &str,
     outcome: &JobOutcome<T>,
     rendered: &str,
 ) {
-    let o = ctx.o();
+    let o = o(ctx);
     let status = status_line(o, what, outcome);
     let (html, _) = fit_html(&status, rendered);
-    if send::edit(ctx.bot, ctx.chat, msg_id, &html).await.is_err() {
-        let _ = ctx.reply(&html).await;
-    }
+    progress.finish(&html).await;
     if !outcome.output.trim().is_empty() {
         let mut caption = fill(o.output_doc, &[("what", what)]);
         if outcome.output_truncated {
@@ -394,7 +251,7 @@ pub(super) async fn finish<T>(
 }
 
 /// Offers a restart of each watched service through the `/svc restart` question.
-pub(super) async fn offer_restart(ctx: &Ctx<'_>, cfg: &Config) {
+pub(super) async fn offer_restart(ctx: &Req, cfg: &Config) {
     let buttons: Vec<(String, String)> = cfg
         .services
         .iter()
@@ -409,5 +266,5 @@ pub(super) async fn offer_restart(ctx: &Ctx<'_>, cfg: &Config) {
         return;
     }
     let markup = ReplyMarkup::InlineKeyboard(inline_row(&buttons));
-    let _ = send::send(ctx.bot, ctx.chat, ctx.o().restart_offer, Some(markup)).await;
+    let _ = ctx.send(o(ctx).restart_offer, Some(markup)).await;
 }

@@ -1,46 +1,40 @@
-//! Operations commands (issue 6): logs, network and updates from chat, on top
-//! of the Telegram-free core in `src/chatops/`.
+//! Operations commands: logs, network and updates from chat, on top of the
+//! Telegram-free core in `src/chatops/`.
 //!
-//! [`plan`] and [`OpsCallback::parse`] decide without I/O what a command or a
-//! button asks for; every chat value becomes a checked chatops newtype there,
-//! so a refusal never reaches a process. Short runs (journal, ping, ip,
-//! tailscale) go to the blocking pool with an `Exec` cancelled on shutdown;
-//! long runs (apt, pip, git, speed test) are `chatops::jobs` jobs, one per
-//! kind, shown as a message edited in place (elapsed time, last output line)
-//! that ends with a summary, the full output as a document and, after an
-//! update, buttons to restart a watched service through the `/svc restart`
-//! confirmation. apt asks through the bot's `ask_confirm`; pip and git ask
-//! through the same kind of Yes/No question kept here (`o:y:<id>`/`o:n:<id>`).
+//! [`plan`] decides without I/O what a command asks for; every chat value
+//! becomes a checked chatops newtype there, so a refusal never reaches a
+//! process. Short runs (journal, ping, ip, tailscale) go to the blocking pool
+//! with an `Exec` cancelled on shutdown; long runs (apt, pip, git, speed test)
+//! are `chatops::jobs` jobs, one per kind, shown as a progress message
+//! (elapsed time, last output line) that ends with a summary, the full output
+//! as a document and, after an update, buttons to restart a watched service
+//! through the `/svc restart` question. apt, pip and git ask Yes/No first
+//! through the bot's one question store (`confirm.rs`).
 
-use std::collections::HashMap;
-use std::path::PathBuf;
-use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use teloxide::prelude::*;
-use teloxide::types::{InputFile, MessageId, ReplyMarkup, User};
-use teloxide::{Bot, RequestError};
+use teloxide::types::{InputFile, ReplyMarkup};
 
 use crate::chatops::Exec;
 use crate::chatops::fit::{MESSAGE_MAX, fit, tg_len};
-use crate::chatops::jobs::{JobKind, JobOutcome, JobResult, JobStatus, Jobs, StartError};
+use crate::chatops::jobs::{JobOutcome, JobResult, JobStatus, Jobs, StartError};
 use crate::chatops::logs::{self, AllowedUnit, Journal, JournalState, Since};
 use crate::chatops::net::{self, PingTarget};
-use crate::chatops::updates::{self, PipPlan};
-use crate::config::{Config, Lang};
+use crate::chatops::updates;
+use crate::config::Config;
 use crate::files::bot::PendingUpdates;
 
 use super::callback::Callback;
-use super::command::{self, Command};
-use super::i18n::{self, OpsTexts};
-use super::plan::HelperAction;
+use super::command::Command;
+use super::confirm::{self, Confirmable};
+use super::i18n::OpsTexts;
+use super::job::OpsJob;
+use super::progress::Progress;
+use super::req::{Req, replied};
 use super::send::{self, inline_row};
 use super::text::{esc, fill};
-use super::{AuditResult, Shared, lock};
+use super::{AuditResult, Shared};
 
-/// Callback data of this module's buttons starts with this.
-pub const CALLBACK_PREFIX: &str = "o:";
 /// Timeout of the public-IP question in `/ip` (per step).
 const PUBLIC_IP_TIMEOUT: Duration = Duration::from_secs(3);
 /// Most favourite hosts offered as buttons.
@@ -48,11 +42,9 @@ const MAX_FAVOURITES: usize = 6;
 /// Most services offered for a restart after an update.
 const MAX_RESTART_BUTTONS: usize = 6;
 
-/// What the operations commands keep while the bot runs: the job runner and
-/// the pip/git questions waiting for Yes/No.
+/// What the operations commands keep while the bot runs: the job runner.
 pub struct OpsState {
     jobs: Jobs,
-    pending: Mutex<HashMap<u64, OpsPending>>,
 }
 
 impl Default for OpsState {
@@ -63,10 +55,7 @@ impl Default for OpsState {
 
 impl OpsState {
     pub fn new() -> OpsState {
-        OpsState {
-            jobs: Jobs::new(),
-            pending: Mutex::new(HashMap::new()),
-        }
+        OpsState { jobs: Jobs::new() }
     }
 
     /// Kills every running job and short run and refuses new ones (SIGTERM).
@@ -75,168 +64,31 @@ impl OpsState {
     }
 }
 
-/// A long run, started after a Yes (or at once for the speed test).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum OpsJob {
-    AptUpdate,
-    AptUpgrade,
-    Pip(PipPlan),
-    Git(Vec<PathBuf>),
-    Speed,
-}
-
-impl OpsJob {
-    fn kind(&self) -> JobKind {
-        match self {
-            OpsJob::AptUpdate | OpsJob::AptUpgrade => JobKind::Apt,
-            OpsJob::Pip(_) => JobKind::Pip,
-            OpsJob::Git(_) => JobKind::Git,
-            OpsJob::Speed => JobKind::Speed,
-        }
-    }
-
-    /// What it does, in the reply language (HTML).
-    fn what(&self, lang: Lang) -> String {
-        let (t, o) = (i18n::texts(lang), &i18n::texts(lang).ops);
-        match self {
-            OpsJob::AptUpdate => t.action_apt_update.into(),
-            OpsJob::AptUpgrade => t.action_apt_upgrade.into(),
-            OpsJob::Pip(_) => o.what_pip.into(),
-            OpsJob::Git(_) => o.what_git.into(),
-            OpsJob::Speed => o.what_speed.into(),
-        }
-    }
-
-    /// Name of the full-output document.
-    fn file_name(&self) -> &'static str {
-        match self {
-            OpsJob::AptUpdate => "apt-update.txt",
-            OpsJob::AptUpgrade => "apt-upgrade.txt",
-            OpsJob::Pip(_) => "pip-sync.txt",
-            OpsJob::Git(_) => "git-pull.txt",
-            OpsJob::Speed => "speedtest.txt",
-        }
-    }
-
-    fn audit_name(&self) -> &'static str {
-        match self {
-            OpsJob::AptUpdate => "apt update",
-            OpsJob::AptUpgrade => "apt upgrade",
-            OpsJob::Pip(_) => "pip sync",
-            OpsJob::Git(_) => "git pull",
-            OpsJob::Speed => "speed",
-        }
-    }
-}
-
-/// True for the helper actions whose Yes starts a job here (apt), not a plain helper call.
-pub fn runs_as_job(action: &HelperAction) -> bool {
-    matches!(action, HelperAction::AptUpdate | HelperAction::AptUpgrade)
-}
-
 mod jobs;
 mod plan;
 mod quick;
 
+/// The operations texts in the requester's language.
+fn o(req: &Req) -> &'static OpsTexts {
+    &req.texts().ops
+}
+
+pub use jobs::run_confirmed;
 use jobs::*;
-pub use jobs::{on_callback, run_confirmed};
 pub use plan::*;
+pub use quick::ping_button;
 use quick::*;
 
-pub(super) fn now_s() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
+/// Runs one operations command (its arguments' length is checked by the
+/// router): replies itself and returns what to audit.
+pub async fn handle(req: &Req, cmd: Command, args: &str) -> AuditResult {
+    let now = chrono::Local::now().naive_local();
+    execute(req, cmd, plan(&req.shared.config(), cmd, args, now)).await
 }
 
-/// Where to answer and who asked.
-pub(super) struct Ctx<'a> {
-    bot: &'a Bot,
-    shared: &'a Arc<Shared>,
-    chat: ChatId,
-    user_id: u64,
-}
-
-impl Ctx<'_> {
-    fn lang(&self) -> Lang {
-        self.shared.lang()
-    }
-
-    fn o(&self) -> &'static OpsTexts {
-        &i18n::texts(self.lang()).ops
-    }
-
-    async fn reply(&self, html: &str) -> Result<(), RequestError> {
-        send::reply(self.bot, self.chat, html).await
-    }
-
-    async fn document(&self, name: &str, bytes: Vec<u8>, caption: &str) {
-        // Program output can quote anything, a token included.
-        let bytes = match crate::redact::redact(&String::from_utf8_lossy(&bytes)) {
-            std::borrow::Cow::Owned(clean) => clean.into_bytes(),
-            std::borrow::Cow::Borrowed(_) => bytes,
-        };
-        let r = send::retrying(|| {
-            self.bot
-                .send_document(
-                    self.chat,
-                    InputFile::memory(bytes.clone()).file_name(name.to_string()),
-                )
-                .caption(caption)
-                .parse_mode(teloxide::types::ParseMode::Html)
-                .send()
-        })
-        .await;
-        if let Err(e) = r {
-            log::warn!("sending {name}: {e}");
-        }
-    }
-}
-
-/// Runs one operations command: replies itself and returns what to audit.
-pub async fn handle(
-    bot: &Bot,
-    msg: &Message,
-    shared: &Arc<Shared>,
-    cmd: Command,
-    args: &str,
-) -> AuditResult {
-    let ctx = Ctx {
-        bot,
-        shared,
-        chat: msg.chat.id,
-        user_id: msg.from.as_ref().map_or(0, |u| u.id.0),
-    };
-    let t = shared.texts();
-    let plan = if args.chars().count() > command::MAX_ARGS {
-        let html = fill(t.too_long, &[("max", &command::MAX_ARGS.to_string())]);
-        return replied(
-            ctx.reply(&html).await,
-            AuditResult::Failed("arguments too long".into()),
-        );
-    } else {
-        plan(
-            &shared.config(),
-            cmd,
-            args,
-            chrono::Local::now().naive_local(),
-        )
-    };
-    execute(&ctx, cmd, plan).await
-}
-
-/// The audit result, or why the reply did not go out.
-pub(super) fn replied(r: Result<(), RequestError>, result: AuditResult) -> AuditResult {
-    match r {
-        Ok(()) => result,
-        Err(e) => AuditResult::Failed(format!("reply not delivered: {e}")),
-    }
-}
-
-pub(super) async fn execute(ctx: &Ctx<'_>, cmd: Command, plan: OpsPlan) -> AuditResult {
+async fn execute(ctx: &Req, cmd: Command, plan: OpsPlan) -> AuditResult {
     let t = ctx.shared.texts();
-    let o = ctx.o();
+    let o = o(ctx);
     match plan {
         OpsPlan::Refuse(err) => {
             let html = fill(t.invalid, &[("err", &esc(&err))]);
@@ -258,10 +110,10 @@ pub(super) async fn execute(ctx: &Ctx<'_>, cmd: Command, plan: OpsPlan) -> Audit
         OpsPlan::PingPick(hosts) => {
             let buttons: Vec<(String, String)> = hosts
                 .iter()
-                .filter_map(|h| Some((h.clone(), OpsCallback::Ping(h.clone()).data()?)))
+                .filter_map(|h| Some((h.clone(), Callback::Ping(h.clone()).data()?)))
                 .collect();
             let markup = ReplyMarkup::InlineKeyboard(inline_row(&buttons));
-            let r = send::send(ctx.bot, ctx.chat, o.ping_pick, Some(markup)).await;
+            let r = ctx.send(o.ping_pick, Some(markup)).await;
             replied(r.map(|_| ()), AuditResult::Ok)
         }
         OpsPlan::Ping(target) => run_ping(ctx, target).await,
@@ -312,26 +164,14 @@ pub(super) async fn execute(ctx: &Ctx<'_>, cmd: Command, plan: OpsPlan) -> Audit
                 Err(e) => send_error(ctx, e).await,
             }
         }
-        OpsPlan::ConfirmHelper(action) => {
-            let r = super::ask_confirm(ctx.bot, ctx.chat, ctx.shared, ctx.user_id, action).await;
-            replied(r, AuditResult::Ok)
-        }
         OpsPlan::Confirm(job) => {
-            let r = ask_ops_confirm(ctx, job).await;
+            let r = confirm::ask(ctx, Confirmable::Job(job)).await;
             replied(r, AuditResult::Ok)
         }
         OpsPlan::Run(job) => {
-            let msg = send::send(
-                ctx.bot,
-                ctx.chat,
-                &fill(o.job_starting, &[("what", &job.what(ctx.lang()))]),
-                None,
-            )
-            .await;
-            match msg {
-                Ok(m) => run_job(ctx, m.id, job).await,
-                Err(e) => AuditResult::Failed(format!("reply not delivered: {e}")),
-            }
+            let first = fill(o.job_starting, &[("what", &job.what(ctx.lang()))]);
+            let progress = Progress::start(ctx, &first).await;
+            run_job(ctx, progress, job).await.1
         }
     }
 }

@@ -20,9 +20,7 @@ pub enum OpsPlan {
     LogFile(String),
     Ip,
     Tailscale,
-    /// Ask Yes/No through the bot's `ask_confirm`, then run the job.
-    ConfirmHelper(HelperAction),
-    /// Ask Yes/No here, then run the job.
+    /// Ask Yes/No (the one question store), then run the job.
     Confirm(OpsJob),
     /// Run at once.
     Run(OpsJob),
@@ -48,18 +46,18 @@ pub fn plan(cfg: &Config, cmd: Command, args: &str, now: chrono::NaiveDateTime) 
             // The whole text is the host: `/ping a b` is refused, not split.
             match PingTarget::parse(args) {
                 Ok(t) => OpsPlan::Ping(t),
-                Err(e) => OpsPlan::Refuse(e),
+                Err(e) => OpsPlan::Refuse(e.to_string()),
             }
         }
         Command::LogJournal => match words.as_slice() {
             [unit] | [unit, _] => {
                 let unit = match logs::allowed_unit(cfg, unit) {
                     Ok(u) => u,
-                    Err(e) => return OpsPlan::Refuse(e),
+                    Err(e) => return OpsPlan::Refuse(e.to_string()),
                 };
                 match logs::line_count(words.get(1).copied()) {
                     Ok(n) => OpsPlan::Journal(unit, n),
-                    Err(e) => OpsPlan::Refuse(e),
+                    Err(e) => OpsPlan::Refuse(e.to_string()),
                 }
             }
             _ => OpsPlan::Usage,
@@ -67,21 +65,21 @@ pub fn plan(cfg: &Config, cmd: Command, args: &str, now: chrono::NaiveDateTime) 
         Command::LogRuntime => match one(&words) {
             Ok(n) => match logs::line_count(n.as_deref()) {
                 Ok(n) => OpsPlan::Journal(logs::self_unit(cfg), n),
-                Err(e) => OpsPlan::Refuse(e),
+                Err(e) => OpsPlan::Refuse(e.to_string()),
             },
             Err(()) => OpsPlan::Usage,
         },
         Command::LogErrors => match one(&words) {
             Ok(s) => match logs::parse_since(s.as_deref(), now) {
                 Ok(s) => OpsPlan::Errors(s),
-                Err(e) => OpsPlan::Refuse(e),
+                Err(e) => OpsPlan::Refuse(e.to_string()),
             },
             Err(()) => OpsPlan::Usage,
         },
         Command::LogFile => match one(&words) {
             Ok(n) => match logs::log_name(n.as_deref()) {
                 Ok(n) => OpsPlan::LogFile(n),
-                Err(e) => OpsPlan::Refuse(e),
+                Err(e) => OpsPlan::Refuse(e.to_string()),
             },
             Err(()) => OpsPlan::Usage,
         },
@@ -89,14 +87,14 @@ pub fn plan(cfg: &Config, cmd: Command, args: &str, now: chrono::NaiveDateTime) 
         Command::Ip => OpsPlan::Ip,
         Command::Tailscale => OpsPlan::Tailscale,
         Command::Speed => OpsPlan::Run(OpsJob::Speed),
-        Command::AptUpdate => OpsPlan::ConfirmHelper(HelperAction::AptUpdate),
+        Command::AptUpdate => OpsPlan::Confirm(OpsJob::AptUpdate),
         Command::PipSync => match updates::pip_plan(cfg) {
             Ok(p) => OpsPlan::Confirm(OpsJob::Pip(p)),
-            Err(e) => OpsPlan::Refuse(e),
+            Err(e) => OpsPlan::Refuse(e.to_string()),
         },
         Command::GitPull => match updates::git_plan(cfg) {
             Ok(repos) => OpsPlan::Confirm(OpsJob::Git(repos)),
-            Err(e) => OpsPlan::Refuse(e),
+            Err(e) => OpsPlan::Refuse(e.to_string()),
         },
         _ => OpsPlan::Usage,
     }
@@ -108,77 +106,9 @@ pub fn favourites(cfg: &Config) -> Vec<String> {
         .iter()
         .filter_map(|h| PingTarget::parse(h).ok())
         .map(|t| t.as_str().to_string())
-        .filter(|h| OpsCallback::Ping(h.clone()).data().is_some())
+        .filter(|h| Callback::Ping(h.clone()).data().is_some())
         .take(MAX_FAVOURITES)
         .collect()
-}
-
-/// A press on one of this module's buttons.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum OpsCallback {
-    /// `o:p:<host>`: ping a favourite.
-    Ping(String),
-    /// `o:y:<id>` / `o:n:<id>`: the answer to a pip/git question.
-    Answer { id: u64, yes: bool },
-}
-
-impl OpsCallback {
-    /// Callback data; `None` when it would not fit Telegram's 64 bytes.
-    pub fn data(&self) -> Option<String> {
-        let d = match self {
-            OpsCallback::Ping(h) => format!("{CALLBACK_PREFIX}p:{h}"),
-            OpsCallback::Answer { id, yes } => {
-                format!("{CALLBACK_PREFIX}{}:{id}", if *yes { "y" } else { "n" })
-            }
-        };
-        (d.len() <= command::CALLBACK_MAX).then_some(d)
-    }
-
-    /// Decodes callback data; anything unexpected (an invalid host too) is `None`.
-    pub fn parse(data: &str) -> Option<OpsCallback> {
-        let rest = data.strip_prefix(CALLBACK_PREFIX)?;
-        let (tag, value) = rest.split_once(':')?;
-        match tag {
-            "p" => PingTarget::parse(value)
-                .ok()
-                .filter(|t| t.as_str() == value)
-                .map(|t| OpsCallback::Ping(t.as_str().to_string())),
-            "y" | "n" => Some(OpsCallback::Answer {
-                id: value.parse().ok()?,
-                yes: tag == "y",
-            }),
-            _ => None,
-        }
-    }
-}
-
-/// A pip/git question waiting for Yes/No.
-#[derive(Debug, Clone, PartialEq)]
-pub struct OpsPending {
-    pub job: OpsJob,
-    pub user_id: u64,
-    /// Seconds since the Unix epoch after which the question is void.
-    pub expires_at: u64,
-}
-
-/// What a Yes/No press on a pip/git question leads to (same rules as `command::answer`).
-#[derive(Debug, Clone, PartialEq)]
-pub enum OpsAnswer {
-    Run(OpsJob),
-    Cancelled,
-    Expired,
-    NotYours,
-}
-
-/// Decides a Yes/No press against the pending question (pure).
-pub fn answer(pending: Option<&OpsPending>, user_id: u64, yes: bool, now: u64) -> OpsAnswer {
-    match pending {
-        None => OpsAnswer::Expired,
-        Some(p) if now > p.expires_at => OpsAnswer::Expired,
-        Some(p) if p.user_id != user_id => OpsAnswer::NotYours,
-        Some(_) if !yes => OpsAnswer::Cancelled,
-        Some(p) => OpsAnswer::Run(p.job.clone()),
-    }
 }
 
 /// `title_html` over `body` (plain text) in a `<pre>` block, escaped first and

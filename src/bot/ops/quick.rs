@@ -2,16 +2,17 @@
 //! with an `Exec` cancelled on shutdown, answered with one message.
 
 use super::*;
+use teloxide::prelude::*;
 
 /// Runs a short, synchronous chatops call off the event loop, cancelled on shutdown.
-pub(super) async fn quick<T, F>(ctx: &Ctx<'_>, timeout: Duration, f: F) -> Result<T, String>
+pub(super) async fn quick<T, F>(ctx: &Req, timeout: Duration, f: F) -> Result<T, String>
 where
     T: Send + 'static,
     F: FnOnce(&Exec) -> anyhow::Result<T> + Send + 'static,
 {
     let ops = &ctx.shared.ops;
     if ops.jobs.is_shutting_down() {
-        return Err(ctx.o().shutting_down.to_string());
+        return Err(o(ctx).shutting_down.to_string());
     }
     let exec = ops.jobs.quick_exec(&Exec::new(), timeout);
     match tokio::task::spawn_blocking(move || f(&exec)).await {
@@ -21,16 +22,12 @@ where
     }
 }
 
-pub(super) async fn send_error(ctx: &Ctx<'_>, err: String) -> AuditResult {
-    let html = fill(ctx.o().run_failed, &[("err", &esc(&err))]);
+pub(super) async fn send_error(ctx: &Req, err: String) -> AuditResult {
+    let html = fill(o(ctx).run_failed, &[("err", &esc(&err))]);
     replied(ctx.reply(&html).await, AuditResult::Failed(err))
 }
 
-pub(super) async fn send_text(
-    ctx: &Ctx<'_>,
-    title: &str,
-    r: Result<String, String>,
-) -> AuditResult {
+pub(super) async fn send_text(ctx: &Req, title: &str, r: Result<String, String>) -> AuditResult {
     match r {
         Ok(text) => {
             let (html, _) = fit_html(&format!("<b>{title}</b>"), &text);
@@ -40,7 +37,16 @@ pub(super) async fn send_text(
     }
 }
 
-pub(super) async fn run_ping(ctx: &Ctx<'_>, target: PingTarget) -> AuditResult {
+/// A press on a favourite host's button (the host was checked when the
+/// press was parsed).
+pub async fn ping_button(req: &Req, host: &str) -> AuditResult {
+    match PingTarget::parse(host) {
+        Ok(target) => run_ping(req, target).await,
+        Err(e) => AuditResult::Failed(e.to_string()),
+    }
+}
+
+pub(super) async fn run_ping(ctx: &Req, target: PingTarget) -> AuditResult {
     let host = target.as_str().to_string();
     let r = quick(ctx, net::PING_TIMEOUT, move |exec| {
         net::ping_target(exec, &target)
@@ -56,7 +62,7 @@ pub(super) async fn run_ping(ctx: &Ctx<'_>, target: PingTarget) -> AuditResult {
                 }
                 net::PingOutcome::Failed(w) => AuditResult::Failed(w.clone()),
             };
-            let (html, _) = fit_html(&format!("<b>{}</b>", ctx.o().ping_title), &text);
+            let (html, _) = fit_html(&format!("<b>{}</b>", o(ctx).ping_title), &text);
             replied(ctx.reply(&html).await, result)
         }
         Err(e) => send_error(ctx, e).await,
@@ -64,7 +70,7 @@ pub(super) async fn run_ping(ctx: &Ctx<'_>, target: PingTarget) -> AuditResult {
 }
 
 pub(super) async fn send_journal(
-    ctx: &Ctx<'_>,
+    ctx: &Req,
     title: &str,
     r: Result<Journal, String>,
 ) -> AuditResult {
@@ -72,7 +78,7 @@ pub(super) async fn send_journal(
         Ok(j) => j,
         Err(e) => return send_error(ctx, e).await,
     };
-    let (html, as_doc) = journal_html(ctx.o(), title, &j);
+    let (html, as_doc) = journal_html(o(ctx), title, &j);
     let sent = ctx.reply(&html).await;
     if as_doc && sent.is_ok() {
         ctx.document("journal.txt", j.text.clone().into_bytes(), title)
@@ -87,9 +93,9 @@ pub(super) async fn send_journal(
     replied(sent, result)
 }
 
-pub(super) async fn send_log_file(ctx: &Ctx<'_>, name: &str) -> AuditResult {
+pub(super) async fn send_log_file(ctx: &Req, name: &str) -> AuditResult {
     let dir = ctx.shared.config().log_dir;
-    let file = match logs::log_file(&dir, Some(name)) {
+    let file = match logs::log_file(&dir, Some(name)).map_err(|e| e.to_string()) {
         Ok(f) => f,
         Err(e) => {
             let html = fill(ctx.shared.texts().invalid, &[("err", &esc(&e))]);
@@ -97,7 +103,7 @@ pub(super) async fn send_log_file(ctx: &Ctx<'_>, name: &str) -> AuditResult {
         }
     };
     let caption = fill(
-        ctx.o().log_file_caption,
+        o(ctx).log_file_caption,
         &[("name", &esc(&file.name)), ("size", &file.size.to_string())],
     );
     let r = send::retrying(|| {

@@ -1,6 +1,9 @@
 //! Tests of the operations commands' decisions (commands and buttons) and renderings.
 
 use super::*;
+use crate::chatops::jobs::JobKind;
+use crate::chatops::updates::PipPlan;
+use crate::config::Lang;
 use std::collections::BTreeMap;
 
 fn cfg(extra: &[(&str, &str)]) -> Config {
@@ -81,10 +84,8 @@ fn journals_only_for_whitelisted_units() {
 fn updates_ask_first_and_check_their_config() {
     assert_eq!(
         p(Command::AptUpdate, ""),
-        OpsPlan::ConfirmHelper(HelperAction::AptUpdate)
+        OpsPlan::Confirm(OpsJob::AptUpdate)
     );
-    assert!(runs_as_job(&HelperAction::AptUpdate) && runs_as_job(&HelperAction::AptUpgrade));
-    assert!(!runs_as_job(&HelperAction::BackupStart));
     assert!(refused(p(Command::GitPull, "")).contains("UPDATE_GIT_REPOS"));
     assert!(refused(p(Command::PipSync, "")).contains("UPDATE_PIP_VENV"));
     let c = cfg(&[("UPDATE_GIT_REPOS", "/srv/a,/srv/b")]);
@@ -105,45 +106,10 @@ fn updates_ask_first_and_check_their_config() {
 }
 
 #[test]
-fn callbacks_round_trip_and_reject_junk() {
-    for cb in [
-        OpsCallback::Ping("1.1.1.1".into()),
-        OpsCallback::Answer { id: 9, yes: true },
-        OpsCallback::Answer { id: 10, yes: false },
-    ] {
-        let data = cb.data().unwrap();
-        assert!(data.starts_with(CALLBACK_PREFIX));
-        assert_eq!(OpsCallback::parse(&data), Some(cb));
-    }
-    for junk in [
-        "o:",
-        "o:p:-f",
-        "o:p:a;b",
-        "o:p:UPPER.case",
-        "o:y:x",
-        "o:q:1",
-        "c:1:y",
-    ] {
-        assert_eq!(OpsCallback::parse(junk), None, "{junk}");
-    }
-    assert_eq!(OpsCallback::Ping("h".repeat(70)).data(), None);
-}
-
-#[test]
-fn answers_expire_and_belong_to_their_asker() {
-    let pend = OpsPending {
-        job: OpsJob::Speed,
-        user_id: 1,
-        expires_at: 100,
-    };
-    assert_eq!(
-        answer(Some(&pend), 1, true, 100),
-        OpsAnswer::Run(OpsJob::Speed)
-    );
-    assert_eq!(answer(Some(&pend), 1, true, 101), OpsAnswer::Expired);
-    assert_eq!(answer(Some(&pend), 2, true, 50), OpsAnswer::NotYours);
-    assert_eq!(answer(Some(&pend), 1, false, 50), OpsAnswer::Cancelled);
-    assert_eq!(answer(None, 1, true, 50), OpsAnswer::Expired);
+fn favourites_are_only_hosts_that_fit_a_button() {
+    let long = format!("{}.{}.lan", "h".repeat(40), "h".repeat(40));
+    let c = cfg(&[("PING_HOSTS", &format!("1.1.1.1,{long}"))]);
+    assert_eq!(favourites(&c), ["1.1.1.1"]);
 }
 
 #[test]

@@ -4,7 +4,7 @@ use super::*;
 use crate::chatops::Exec;
 use anyhow::{Context, Result};
 use serde::Deserialize;
-use std::io::{Read, Write};
+use std::io::{self, Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
@@ -158,50 +158,98 @@ impl EchoService {
     }
 }
 
+/// Why the public address could not be learnt from an echo service.
+#[derive(Debug)]
+pub enum EchoError {
+    Connect {
+        addr: SocketAddr,
+        cause: io::Error,
+    },
+    /// The socket's timeouts could not be set.
+    Socket(io::Error),
+    Send {
+        addr: SocketAddr,
+        cause: io::Error,
+    },
+    Read {
+        addr: SocketAddr,
+        cause: io::Error,
+    },
+    TooSlow {
+        addr: SocketAddr,
+    },
+    TooMuch {
+        addr: SocketAddr,
+    },
+    NotHttp,
+    /// An HTTP status line other than 200.
+    Status(String),
+    NoAddress,
+}
+
+impl std::fmt::Display for EchoError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            EchoError::Connect { addr, cause } => write!(f, "cannot reach {addr}: {cause}"),
+            EchoError::Socket(cause) => write!(f, "{cause}"),
+            EchoError::Send { addr, cause } => write!(f, "sending to {addr}: {cause}"),
+            EchoError::Read { addr, cause } => write!(f, "reading from {addr}: {cause}"),
+            EchoError::TooSlow { addr } => write!(f, "{addr} answered too slowly"),
+            EchoError::TooMuch { addr } => write!(f, "{addr} sent too much"),
+            EchoError::NotHttp => f.write_str("the answer is not HTTP"),
+            EchoError::Status(s) => write!(f, "the echo service answered {s:?}"),
+            EchoError::NoAddress => f.write_str("the answer holds no IP address"),
+        }
+    }
+}
+
+impl std::error::Error for EchoError {}
+
 /// Asks `echo` for our public address; any failure within `timeout` per step is an error.
-pub fn public_ip(echo: &EchoService, timeout: Duration) -> Result<IpAddr, String> {
+pub fn public_ip(echo: &EchoService, timeout: Duration) -> Result<IpAddr, EchoError> {
     let start = Instant::now();
-    let mut stream = TcpStream::connect_timeout(&echo.addr, timeout)
-        .map_err(|e| format!("cannot reach {}: {e}", echo.addr))?;
+    let addr = echo.addr;
+    let mut stream = TcpStream::connect_timeout(&addr, timeout)
+        .map_err(|cause| EchoError::Connect { addr, cause })?;
     stream
         .set_read_timeout(Some(timeout))
-        .map_err(|e| e.to_string())?;
+        .map_err(EchoError::Socket)?;
     stream
         .set_write_timeout(Some(timeout))
-        .map_err(|e| e.to_string())?;
+        .map_err(EchoError::Socket)?;
     let request = format!(
         "GET {} HTTP/1.0\r\nHost: {}\r\nUser-Agent: potion-runner\r\nConnection: close\r\n\r\n",
         echo.path, echo.host
     );
     stream
         .write_all(request.as_bytes())
-        .map_err(|e| format!("sending to {}: {e}", echo.addr))?;
+        .map_err(|cause| EchoError::Send { addr, cause })?;
     let mut response = Vec::new();
     let mut chunk = [0u8; 2048];
     loop {
         // The read timeout is per read; this bounds the whole answer too.
         if start.elapsed() > timeout * 2 {
-            return Err(format!("{} answered too slowly", echo.addr));
+            return Err(EchoError::TooSlow { addr });
         }
         match stream.read(&mut chunk) {
             Ok(0) => break,
             Ok(n) if response.len() + n <= 16 * 1024 => response.extend_from_slice(&chunk[..n]),
-            Ok(_) => return Err(format!("{} sent too much", echo.addr)),
-            Err(e) => return Err(format!("reading from {}: {e}", echo.addr)),
+            Ok(_) => return Err(EchoError::TooMuch { addr }),
+            Err(cause) => return Err(EchoError::Read { addr, cause }),
         }
     }
     parse_echo_response(&String::from_utf8_lossy(&response))
 }
 
 /// Reads an HTTP response whose body is a bare address or holds an `ip=` line.
-pub fn parse_echo_response(resp: &str) -> Result<IpAddr, String> {
+pub fn parse_echo_response(resp: &str) -> Result<IpAddr, EchoError> {
     let (head, body) = resp
         .split_once("\r\n\r\n")
         .or_else(|| resp.split_once("\n\n"))
-        .ok_or("the answer is not HTTP")?;
+        .ok_or(EchoError::NotHttp)?;
     let status = head.lines().next().unwrap_or("");
     if status.split_whitespace().nth(1) != Some("200") {
-        return Err(format!("the echo service answered {status:?}"));
+        return Err(EchoError::Status(status.to_string()));
     }
     let body = body.trim();
     if let Ok(ip) = body.parse() {
@@ -210,5 +258,5 @@ pub fn parse_echo_response(resp: &str) -> Result<IpAddr, String> {
     body.lines()
         .find_map(|l| l.strip_prefix("ip="))
         .and_then(|v| v.trim().parse().ok())
-        .ok_or_else(|| "the answer holds no IP address".to_string())
+        .ok_or(EchoError::NoAddress)
 }

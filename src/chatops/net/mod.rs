@@ -33,9 +33,18 @@ mod tests {
     use std::net::TcpListener;
     use std::time::Instant;
 
-    const IP_JSON: &str = include_str!("../testdata/ip-addr.json");
-    const TS_JSON: &str = include_str!("../testdata/tailscale-status.json");
-    const SPEED_JSON: &str = include_str!("../testdata/speedtest.json");
+    const IP_JSON: &str = include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/chatops/ip-addr.json"
+    ));
+    const TS_JSON: &str = include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/chatops/tailscale-status.json"
+    ));
+    const SPEED_JSON: &str = include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/chatops/speedtest.json"
+    ));
 
     fn now() -> DateTime<Utc> {
         "2026-11-25T19:00:00Z".parse().unwrap()
@@ -91,6 +100,7 @@ mod tests {
         assert!(
             ip("HTTP/1.1 301 Moved\r\n\r\nip=1.2.3.4")
                 .unwrap_err()
+                .to_string()
                 .contains("301")
         );
         assert!(ip("HTTP/1.1 200 OK\r\n\r\n<html>").is_err());
@@ -134,7 +144,9 @@ mod tests {
     fn public_ip_gives_up_on_a_silent_service() {
         let addr = serve_once(b"", Duration::from_secs(3));
         let t = Instant::now();
-        let e = public_ip(&echo(addr), Duration::from_millis(300)).unwrap_err();
+        let e = public_ip(&echo(addr), Duration::from_millis(300))
+            .unwrap_err()
+            .to_string();
         assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
         assert!(e.contains("reading"), "{e}");
         // Nothing listens on a port we just released: refused at once.
@@ -145,6 +157,7 @@ mod tests {
         assert!(
             public_ip(&echo(port), Duration::from_millis(300))
                 .unwrap_err()
+                .to_string()
                 .contains("cannot reach")
         );
     }

@@ -1,7 +1,7 @@
 //! `/ping`: a checked target, `ping`'s summary and its rendering.
 
 use super::*;
-use crate::chatops::{Error, Exec};
+use crate::chatops::{Exec, Refused};
 use crate::validate;
 use anyhow::{Context, Result};
 
@@ -10,8 +10,8 @@ use anyhow::{Context, Result};
 pub struct PingTarget(String);
 
 impl PingTarget {
-    pub fn parse(raw: &str) -> Result<PingTarget, String> {
-        validate::host(raw).map(PingTarget)
+    pub fn parse(raw: &str) -> Result<PingTarget, Refused> {
+        Ok(PingTarget(validate::host(raw)?))
     }
 
     pub fn as_str(&self) -> &str {
@@ -91,12 +91,6 @@ pub fn parse_ping(stdout: &str) -> Option<PingSummary> {
         loss_percent: loss?,
         rtt,
     })
-}
-
-/// `/ping [host]`: validates the host, then runs ping.
-pub fn ping(exec: &Exec, raw_host: &str) -> Result<PingOutcome, Error> {
-    let target = PingTarget::parse(raw_host).map_err(Error::Refused)?;
-    Ok(ping_target(exec, &target)?)
 }
 
 /// Runs ping against an already validated target.

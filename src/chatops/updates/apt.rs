@@ -29,6 +29,36 @@ pub enum AptOutcome {
     Failed(String),
 }
 
+/// How `apt upgrade` through the helper ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AptUpgradeOutcome {
+    Upgraded,
+    /// The helper's end and its last line of stderr.
+    Failed(String),
+}
+
+/// Why the helper's `apt update` output could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BadReport {
+    /// A `reboot-required:` line with neither `yes` nor `no`.
+    RebootValue(String),
+    /// No `reboot-required:` line at all.
+    NoRebootLine,
+}
+
+impl std::fmt::Display for BadReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BadReport::RebootValue(v) => write!(f, "the helper said reboot-required: {v:?}"),
+            BadReport::NoRebootLine => {
+                f.write_str("the helper's output ends without a reboot-required line")
+            }
+        }
+    }
+}
+
+impl std::error::Error for BadReport {}
+
 /// Parses one `apt list --upgradable` line:
 /// `openssl/stable-security 3.0.15-1~deb12u1 amd64 [upgradable from: 3.0.14-1~deb12u2]`.
 pub fn parse_upgradable(line: &str) -> Option<Upgradable> {
@@ -51,7 +81,7 @@ pub fn parse_upgradable(line: &str) -> Option<Upgradable> {
 }
 
 /// Parses the helper's `apt update` stdout: upgradable lines, then `reboot-required: yes|no`.
-pub fn parse_apt_update(stdout: &str) -> Result<AptReport, String> {
+pub fn parse_apt_update(stdout: &str) -> Result<AptReport, BadReport> {
     let mut packages = Vec::new();
     let mut reboot = None;
     for line in stdout.lines() {
@@ -59,14 +89,13 @@ pub fn parse_apt_update(stdout: &str) -> Result<AptReport, String> {
             reboot = match v.trim() {
                 "yes" => Some(true),
                 "no" => Some(false),
-                other => return Err(format!("the helper said reboot-required: {other:?}")),
+                other => return Err(BadReport::RebootValue(other.to_string())),
             };
         } else if let Some(p) = parse_upgradable(line) {
             packages.push(p);
         }
     }
-    let reboot_required =
-        reboot.ok_or("the helper's output ends without a reboot-required line")?;
+    let reboot_required = reboot.ok_or(BadReport::NoRebootLine)?;
     Ok(AptReport {
         packages,
         reboot_required,
@@ -79,7 +108,8 @@ pub fn apt_update(exec: &Exec) -> Result<Done<AptOutcome>> {
     let cmd = exec.helper(&["apt", "update"], APT_UPDATE_TIMEOUT);
     let out = run_logged(exec, cmd, &mut log)?;
     let outcome = if out.success() {
-        parse_apt_update(&out.stdout_lossy()).map_or_else(AptOutcome::Failed, AptOutcome::Checked)
+        parse_apt_update(&out.stdout_lossy())
+            .map_or_else(|e| AptOutcome::Failed(e.to_string()), AptOutcome::Checked)
     } else {
         AptOutcome::Failed(helper_failure(&out))
     };
@@ -90,14 +120,14 @@ pub fn apt_update(exec: &Exec) -> Result<Done<AptOutcome>> {
 }
 
 /// `apt upgrade` through the helper, after the owner confirmed.
-pub fn apt_upgrade(exec: &Exec) -> Result<Done<Result<(), String>>> {
+pub fn apt_upgrade(exec: &Exec) -> Result<Done<AptUpgradeOutcome>> {
     let mut log = String::new();
     let cmd = exec.helper(&["apt", "upgrade"], APT_UPGRADE_TIMEOUT);
     let out = run_logged(exec, cmd, &mut log)?;
     let outcome = if out.success() {
-        Ok(())
+        AptUpgradeOutcome::Upgraded
     } else {
-        Err(helper_failure(&out))
+        AptUpgradeOutcome::Failed(helper_failure(&out))
     };
     Ok(Done {
         outcome,
@@ -147,8 +177,11 @@ impl JobResult for Done<AptOutcome> {
     }
 }
 
-impl JobResult for Done<Result<(), String>> {
+impl JobResult for Done<AptUpgradeOutcome> {
     fn failure(&self) -> Option<String> {
-        self.outcome.clone().err()
+        match &self.outcome {
+            AptUpgradeOutcome::Failed(why) => Some(why.clone()),
+            AptUpgradeOutcome::Upgraded => None,
+        }
     }
 }

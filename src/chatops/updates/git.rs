@@ -1,8 +1,8 @@
 //! `/git_pull`: fast-forward pulls of `GIT_REPOS`, summarised.
 
 use super::*;
-use crate::chatops::Exec;
 use crate::chatops::jobs::JobResult;
+use crate::chatops::{Exec, Refused};
 use crate::config::Config;
 use crate::process::Cmd;
 use anyhow::Result;
@@ -10,9 +10,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// The repositories `/git_pull` will update, checked before anything starts.
-pub fn git_plan(cfg: &Config) -> Result<Vec<PathBuf>, String> {
+pub fn git_plan(cfg: &Config) -> Result<Vec<PathBuf>, Refused> {
     if cfg.update_git_repos.is_empty() {
-        return Err("no repositories to pull: set UPDATE_GIT_REPOS in .env".into());
+        return Err(Refused::GitNotConfigured);
     }
     Ok(cfg.update_git_repos.clone())
 }
@@ -50,13 +50,22 @@ pub(super) fn git(exec: &Exec, repo: &Path, timeout: Duration) -> Cmd {
         .env("LC_ALL", "C")
 }
 
-pub(super) fn head(exec: &Exec, repo: &Path, log: &mut String) -> Result<Result<String, String>> {
+/// The commit `HEAD` names; the inner `Err` is the outcome to report when
+/// git cannot say.
+pub(super) fn head(
+    exec: &Exec,
+    repo: &Path,
+    log: &mut String,
+) -> Result<Result<String, GitOutcome>> {
     let cmd = git(exec, repo, Duration::from_secs(30)).args(["rev-parse", "--verify", "HEAD"]);
     let out = run_logged(exec, cmd, log)?;
     Ok(if out.success() {
         Ok(out.stdout_lossy().trim().to_string())
     } else {
-        Err(format!("cannot read HEAD: {}", reason(&out.stderr_lossy())))
+        Err(GitOutcome::Failed(format!(
+            "cannot read HEAD: {}",
+            reason(&out.stderr_lossy())
+        )))
     })
 }
 
@@ -76,7 +85,7 @@ pub fn pull_repo(exec: &Exec, repo: &Path, log: &mut String) -> Result<RepoPull>
     }
     let old = match head(exec, repo, log)? {
         Ok(h) => h,
-        Err(why) => return done(GitOutcome::Failed(why)),
+        Err(failed) => return done(failed),
     };
     let pull = git(exec, repo, GIT_TIMEOUT).args(["pull", "--ff-only", "--no-rebase"]);
     let out = run_logged(exec, pull, log)?;
@@ -99,7 +108,7 @@ pub fn pull_repo(exec: &Exec, repo: &Path, log: &mut String) -> Result<RepoPull>
     }
     let new = match head(exec, repo, log)? {
         Ok(h) => h,
-        Err(why) => return done(GitOutcome::Failed(why)),
+        Err(failed) => return done(failed),
     };
     if new == old {
         return done(GitOutcome::UpToDate { head: new });

@@ -140,6 +140,7 @@ reboot-required: yes
         assert!(
             parse_apt_update("libssl3/stable 1 amd64 [upgradable from: 0]\n")
                 .unwrap_err()
+                .to_string()
                 .contains("reboot-required")
         );
         assert!(parse_apt_update("reboot-required: maybe\n").is_err());
@@ -181,7 +182,12 @@ reboot-required: yes
                 .collect();
             Config::from_pairs(&p).unwrap()
         };
-        assert!(pip_plan(&cfg(&[])).unwrap_err().contains("not configured"));
+        assert!(
+            pip_plan(&cfg(&[]))
+                .unwrap_err()
+                .to_string()
+                .contains("not configured")
+        );
         let dir = tempfile::tempdir().unwrap();
         let venv = dir.path().join("venv");
         let req = dir.path().join("req.txt");
@@ -189,14 +195,24 @@ reboot-required: yes
             ("UPDATE_PIP_VENV", venv.to_str().unwrap()),
             ("UPDATE_PIP_REQUIREMENTS", req.to_str().unwrap()),
         ]);
-        assert!(pip_plan(&c).unwrap_err().contains("is not a folder"));
+        assert!(
+            pip_plan(&c)
+                .unwrap_err()
+                .to_string()
+                .contains("is not a folder")
+        );
         std::fs::create_dir_all(venv.join("bin")).unwrap();
-        assert!(pip_plan(&c).unwrap_err().contains("no bin/pip"));
+        assert!(pip_plan(&c).unwrap_err().to_string().contains("no bin/pip"));
         std::fs::write(venv.join("bin/pip"), "#!/bin/false\n").unwrap();
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(venv.join("bin/pip"), std::fs::Permissions::from_mode(0o755))
             .unwrap();
-        assert!(pip_plan(&c).unwrap_err().contains("does not exist"));
+        assert!(
+            pip_plan(&c)
+                .unwrap_err()
+                .to_string()
+                .contains("does not exist")
+        );
         std::fs::write(&req, "").unwrap();
         assert_eq!(
             pip_plan(&c).unwrap(),
@@ -208,6 +224,7 @@ reboot-required: yes
         assert!(
             git_plan(&cfg(&[]))
                 .unwrap_err()
+                .to_string()
                 .contains("UPDATE_GIT_REPOS")
         );
     }

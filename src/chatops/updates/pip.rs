@@ -1,8 +1,8 @@
 //! `/pip_sync`: `PIP_REQUIREMENTS` into `PIP_VENV`, summarised.
 
 use super::*;
-use crate::chatops::Exec;
 use crate::chatops::jobs::JobResult;
+use crate::chatops::{Exec, Refused};
 use crate::config::Config;
 use anyhow::Result;
 use std::path::{Path, PathBuf};
@@ -15,31 +15,22 @@ pub struct PipPlan {
 }
 
 /// Checks `UPDATE_PIP_VENV` and `UPDATE_PIP_REQUIREMENTS`: set, and the venv's pip and the file exist.
-pub fn pip_plan(cfg: &Config) -> Result<PipPlan, String> {
+pub fn pip_plan(cfg: &Config) -> Result<PipPlan, Refused> {
     let (Some(venv), Some(req)) = (&cfg.update_pip_venv, &cfg.update_pip_requirements) else {
-        return Err(
-            "pip sync is not configured: set UPDATE_PIP_VENV and UPDATE_PIP_REQUIREMENTS in .env"
-                .into(),
-        );
+        return Err(Refused::PipNotConfigured);
     };
+    let venv_is = |f: fn(PathBuf) -> Refused| Err(f(venv.clone()));
     if !venv.is_dir() {
-        return Err(format!(
-            "UPDATE_PIP_VENV {} is not a folder; create the venv with python3 -m venv",
-            venv.display()
-        ));
+        return venv_is(|venv| Refused::PipVenvNotFolder { venv });
     }
     let pip = venv.join("bin/pip");
     if !is_executable(&pip) {
-        return Err(format!(
-            "{} has no bin/pip; is UPDATE_PIP_VENV a virtual environment?",
-            venv.display()
-        ));
+        return venv_is(|venv| Refused::PipVenvWithoutPip { venv });
     }
     if !req.is_file() {
-        return Err(format!(
-            "UPDATE_PIP_REQUIREMENTS {} does not exist",
-            req.display()
-        ));
+        return Err(Refused::PipRequirementsMissing {
+            requirements: req.clone(),
+        });
     }
     Ok(PipPlan {
         pip,

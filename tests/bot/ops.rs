@@ -1,31 +1,24 @@
-//! End-to-end tests of the operations commands (issue 6): the real
-//! `potion-bot` against the stand-in Bot API (tests/bot_support/standin.rs),
-//! running real programs where this machine has them (`ping 127.0.0.1`, `git`
-//! on temp repositories, pip in a temp venv, `journalctl`) and stand-ins
-//! first on `PATH` only for `tailscale`, `speedtest-cli` and `sudo` (which
-//! records its arguments and plays `potion-helper apt update|upgrade`).
-#![allow(clippy::disallowed_methods)] // spawns the binary under test as a long-running child
-
-mod common;
-#[path = "bot_support/rig.rs"]
-#[allow(dead_code)] // shared by the bot suites; each uses its part
-mod rig;
-#[path = "bot_support/standin.rs"]
-#[allow(dead_code)] // the outage helpers are for tests/bot.rs
-mod standin;
+//! End-to-end tests of the operations commands (docs/contract.md, "Bot
+//! commands"; ARCHITECTURE.md, "Chat operations"): the real `potion-bot`
+//! against the stand-in Bot API (tests/bot/standin.rs), running real
+//! programs where this machine has them (`ping 127.0.0.1`, `git` on temp
+//! repositories, pip in a temp venv, `journalctl`) and stand-ins first on
+//! `PATH` only for `tailscale`, `speedtest-cli` and `sudo` (which records its
+//! arguments and plays `potion-helper apt update|upgrade`).
 
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use crate::rig::{ADMIN, Rig};
+use crate::standin::StandIn;
 use potion_runner::process::Cmd;
-use rig::{ADMIN, Rig};
-use standin::StandIn;
 
 const WAIT: Duration = Duration::from_secs(15);
 
-/// The shared rig with a `sudo` that records `sudo $*` in calls.log and
-/// plays `potion-helper apt update|upgrade`.
-type World = Rig;
+crate::rig::world! {
+    /// The shared rig with a `sudo` that records `sudo $*` in calls.log and
+    /// plays `potion-helper apt update|upgrade`.
+}
 
 impl World {
     fn new(extra: &str) -> World {
@@ -49,7 +42,7 @@ impl World {
                 log = rig.calls_log.display()
             ),
         );
-        rig
+        World(rig)
     }
 
     /// `pending_updates` of the bot's saved state.
@@ -253,11 +246,11 @@ fn tailscale_and_speed_use_their_standins() {
     let w = World::new("");
     let ts = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/src/chatops/testdata/tailscale-status.json"
+        "/tests/fixtures/chatops/tailscale-status.json"
     );
     let sp = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/src/chatops/testdata/speedtest.json"
+        "/tests/fixtures/chatops/speedtest.json"
     );
     w.standin("tailscale", &format!("cat {ts}"));
     w.standin(
@@ -375,7 +368,9 @@ fn git_pull_asks_then_shows_progress_summary_and_document() {
     assert!(q.contains("expires in 60 s"), "{q}");
     let buttons = w.buttons("Really pull the repositories");
     assert_eq!(buttons.len(), 2, "{buttons:?}");
-    assert!(buttons[0].starts_with("o:y:") && buttons[1].starts_with("o:n:"));
+    assert!(
+        buttons[0].starts_with("c:") && buttons[0].ends_with(":y") && buttons[1].ends_with(":n")
+    );
     // Nothing ran before the Yes.
     assert_eq!(git(&work, &["rev-parse", "HEAD"]), old);
     w.api.push_callback(ADMIN, &buttons[0]);

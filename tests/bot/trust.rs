@@ -2,21 +2,12 @@
 //! lets out: forwarded messages are not run, other groups and other bots'
 //! commands are ignored, and a token quoted in a helper error reaches neither
 //! chat, `actions.log` nor the log.
-#![allow(clippy::disallowed_methods)] // spawns the binary under test as a long-running child
-
-mod common;
-#[path = "bot_support/rig.rs"]
-#[allow(dead_code)] // shared by the bot suites; each uses its part
-mod rig;
-#[path = "bot_support/standin.rs"]
-#[allow(dead_code)]
-mod standin;
 
 use std::time::Duration;
 
-use rig::{ADMIN, Rig};
+use crate::rig::{ADMIN, Rig};
+use crate::standin::{StandIn, TOKEN};
 use serde_json::json;
-use standin::{StandIn, TOKEN};
 
 const WAIT: Duration = Duration::from_secs(10);
 const GROUP: i64 = -100_123;

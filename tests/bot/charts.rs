@@ -1,35 +1,28 @@
-//! End-to-end tests of the bot's charts and daily digest (issue 7): the real
-//! `potion-bot` against the stand-in Bot API (tests/bot_support/standin.rs),
-//! with `history.bin` written through `potion_runner::history::append` and the
-//! uploaded PNGs decoded with the `png` crate.
-#![allow(clippy::disallowed_methods)] // spawns the binary under test as a long-running child
-
-mod common;
-#[path = "bot_support/rig.rs"]
-#[allow(dead_code)] // shared by the bot suites; each uses its part
-mod rig;
-#[path = "bot_support/standin.rs"]
-#[allow(dead_code)] // shared with tests/bot.rs, which uses the rest
-mod standin;
+//! End-to-end tests of the bot's charts and daily digest (ARCHITECTURE.md,
+//! "Charts and digest"): the real `potion-bot` against the stand-in Bot API
+//! (tests/bot/standin.rs), with `history.bin` written through
+//! `potion_runner::history::append` and the uploaded PNGs decoded with the
+//! `png` crate.
 
 use std::time::{Duration, Instant};
 
+use crate::rig::{ADMIN, Rig, now};
+use crate::standin::{Recorded, StandIn};
 use chrono::Timelike;
 use potion_runner::alert_code::AlertCode;
 use potion_runner::history::{self, Sample};
-use rig::{ADMIN, Rig, now};
 use serde_json::{Value, json};
-use standin::{Recorded, StandIn};
 
 const WAIT: Duration = Duration::from_secs(10);
 
-/// The shared rig; charts need no stand-in executables.
-type World = Rig;
+crate::rig::world! {
+    /// The shared rig; charts need no stand-in executables.
+}
 
 impl World {
     /// Keeps `TZ`: the test and the bot must agree on local time (the digest's clock).
     fn new() -> World {
-        Rig::sandbox(StandIn::start(), WAIT, "SERVICES=ollama.service\n").keep_tz()
+        World(Rig::sandbox(StandIn::start(), WAIT, "SERVICES=ollama.service\n").keep_tz())
     }
 
     /// Appends `n` minute samples ending now, `f` shaping each one.
@@ -48,6 +41,7 @@ impl World {
                 temp: 50.0 + (i % 10) as f32,
                 load1: 0.5,
                 alerts: 0,
+                probe_ms: f32::NAN,
             };
             f(i, &mut s);
             history::append(&path, &s).unwrap();

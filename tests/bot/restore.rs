@@ -1,22 +1,13 @@
 //! End-to-end tests of `/restore`: the real `potion-bot` against the stand-in
-//! Bot API (tests/bot_support/standin.rs), with a fake `sudo` first on `PATH`
+//! Bot API (tests/bot/standin.rs), with a fake `sudo` first on `PATH`
 //! that records its exact argument vector and plays `potion-helper restore`.
-#![allow(clippy::disallowed_methods)] // spawns the binary under test as a long-running child
-
-mod common;
-#[path = "bot_support/rig.rs"]
-#[allow(dead_code)] // shared by the bot suites; each uses its part
-mod rig;
-#[path = "bot_support/standin.rs"]
-#[allow(dead_code)] // the outage helpers are for tests/bot.rs
-mod standin;
 
 use std::time::{Duration, Instant};
 
+use crate::rig::{ADMIN, Rig};
+use crate::standin::StandIn;
 use potion_runner::paths::HELPER_PATH;
-use rig::{ADMIN, Rig};
 use serde_json::{Value, json};
-use standin::StandIn;
 
 const WAIT: Duration = Duration::from_secs(15);
 const ID: &str = "20260314T031500Z";
@@ -24,12 +15,13 @@ const ID: &str = "20260314T031500Z";
 /// What the fake helper prints for a restore that worked.
 const RESTORED: &str = "restored-to: /srv/backup/restored/20260314T031500Z/opt/my app\nfiles: 2\nbytes: 2048\nverified: yes\n";
 
-/// The shared rig with a `sudo` that plays `potion-helper restore`.
-type World = Rig;
+crate::rig::world! {
+    /// The shared rig with a `sudo` that plays `potion-helper restore`.
+}
 
 impl World {
     fn new() -> World {
-        let w = Rig::sandbox(StandIn::start(), WAIT, "");
+        let w = World(Rig::sandbox(StandIn::start(), WAIT, ""));
         w.fake_sudo(&format!("printf '%s' '{RESTORED}'\nexit 0"));
         w
     }

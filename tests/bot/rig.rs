@@ -1,10 +1,12 @@
-//! The shared harness of the end-to-end bot suites (tests/bot*.rs): a `Rig`
+//! The shared harness of the end-to-end bot suites (tests/bot/*.rs): a `Rig`
 //! that writes `.env` into a tests/common `Sandbox`, keeps a `fakebin` of
 //! stand-in executables first on `PATH`, starts the real `potion-bot` with
 //! `--env`, `POTION_FORCE_RUN=1` and stderr to a file, and reads back what it
 //! did (replies, fake-call log, actions.log); `Bot` stops it on drop.
-//! Each suite names it `World` (`type World = Rig`) and adds its own
-//! constructor, `sudo` stand-in and special helpers in an `impl World` there.
+//! Each suite declares its own `World` with [`world!`] (the rig under the
+//! suite's name) and adds its constructor, `sudo` stand-in and special
+//! helpers in an `impl World` there; being separate types, the suites'
+//! helpers cannot clash in the one test binary.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -13,8 +15,26 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use super::common::Sandbox;
-use super::standin::{StandIn, TOKEN};
+use crate::common::Sandbox;
+use crate::standin::{StandIn, TOKEN};
+
+/// Declares `World` in the calling suite: a [`Rig`] that derefs to it, so
+/// the rig's helpers and fields read the same through it.
+macro_rules! world {
+    ($(#[$meta:meta])*) => {
+        $(#[$meta])*
+        struct World(crate::rig::Rig);
+
+        impl std::ops::Deref for World {
+            type Target = crate::rig::Rig;
+
+            fn deref(&self) -> &crate::rig::Rig {
+                &self.0
+            }
+        }
+    };
+}
+pub(crate) use world;
 
 pub const ADMIN: i64 = 4242;
 pub const BIN: &str = env!("CARGO_BIN_EXE_potion-bot");

@@ -1,27 +1,21 @@
 //! End-to-end tests of `potion-bot`: the real binary against a stand-in Bot
-//! API on 127.0.0.1 (tests/bot_support/standin.rs), with a fake `sudo` first
+//! API on 127.0.0.1 (tests/bot/standin.rs), with a fake `sudo` first
 //! on PATH that records its arguments.
-#![allow(clippy::disallowed_methods)] // spawns the binary under test as a long-running child
-
-mod common;
-#[path = "bot_support/rig.rs"]
-#[allow(dead_code)] // shared by the bot suites; each uses its part
-mod rig;
-#[path = "bot_support/standin.rs"]
-mod standin;
 
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use rig::{ADMIN, BIN, Bot, Rig, now};
+use crate::common;
+use crate::rig::{self, ADMIN, BIN, Bot, Rig, now};
+use crate::standin::{StandIn, TOKEN};
 use serde_json::json;
-use standin::{StandIn, TOKEN};
 
 const STRANGER: i64 = 777;
 const WAIT: Duration = Duration::from_secs(10);
 
-/// The shared rig with a `sudo` that records `$*`, one line a call.
-type World = Rig;
+crate::rig::world! {
+    /// The shared rig with a `sudo` that records `$*`, one line a call.
+}
 
 impl World {
     fn new(extra: &str) -> World {
@@ -41,7 +35,7 @@ impl World {
                 rig.calls_log.display()
             ),
         );
-        rig
+        World(rig)
     }
 
     fn sudo_calls(&self) -> Vec<String> {
@@ -590,6 +584,41 @@ fn backup_now_runs_the_helper_and_reports_the_result() {
 }
 
 #[test]
+fn backup_verify_follows_the_run_to_its_real_outcome() {
+    let w = World::new("");
+    let bot = w.start();
+    w.api.push_text(ADMIN, "/backup_verify");
+    let started = w
+        .api
+        .wait_text("Verify started", WAIT)
+        .expect("a progress message");
+    assert!(!started.contains("Done"), "{started}");
+    assert_eq!(
+        w.sudo_calls(),
+        ["-n /usr/libexec/potion-runner/potion-helper verify start"]
+    );
+    // Nothing is claimed before the verify writes its result.
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(w.count_texts("Verify done"), 0);
+    let later = (chrono::Utc::now() + chrono::Duration::seconds(5))
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let index = json!({"schema":1,"updated_at":later,"snapshots":[],
+        "last_verify":{"id":"20261126T010000Z","at":later,"status":"failed","checked_files":40,
+            "total_files":100,"sample_percent":null,"problems":1}});
+    std::fs::write(w.sb.state_dir().join("backups.json"), index.to_string()).unwrap();
+    let end = w
+        .api
+        .wait_for("editMessageText", WAIT, |r| {
+            r.body["text"].as_str().unwrap().contains("❌")
+        })
+        .expect("the outcome edited in place");
+    let text = end.body["text"].as_str().unwrap().to_string();
+    assert!(text.contains("1 damaged or missing files"), "{text}");
+    assert!(text.contains("20261126T010000Z"), "{text}");
+    bot.stop();
+}
+
+#[test]
 fn long_replies_are_split_on_lines_or_sent_as_a_document() {
     let w = World::new("");
     let line = json!({"time":"2026-11-26T01:00:00Z","user_id":ADMIN,"username":"me",
@@ -844,6 +873,26 @@ fn a_started_unit_is_followed_until_it_settles() {
             .starts_with("failed: ollama.service is failed"),
         "{audit}"
     );
+    // A 📜 button under it shows the unit's journal.
+    let crashed = w
+        .api
+        .requests("sendMessage")
+        .into_iter()
+        .find(|r| {
+            r.body["text"]
+                .as_str()
+                .unwrap_or("")
+                .contains("did not stay up")
+        })
+        .expect("the crash reply");
+    assert_eq!(
+        crashed.body["reply_markup"]["inline_keyboard"][0][0]["callback_data"],
+        "l:ollama.service"
+    );
+    let before = w.count_texts("model dir missing");
+    w.api.push_callback(ADMIN, "l:ollama.service");
+    w.wait_new_text("model dir missing", before, WAIT, "the logs button");
+    assert_eq!(w.wait_audit("button log_journal")["result"], "ok");
     // The same unit staying up is reported as running, after it stayed up a while.
     w.fake(
         "systemctl",
