@@ -205,7 +205,7 @@ mod tests {
             assert_eq!(acc & c.history_bit(), 0, "{c} reuses a bit");
             acc | c.history_bit()
         });
-        assert_eq!(all, 0x3fff);
+        assert_eq!(all, 0x7fff);
         assert_eq!(AlertCode::HealthStale.history_bit(), 0);
     }
 

@@ -159,14 +159,14 @@ pub fn outbox_send(html: &str, drawn: Option<bool>) -> OutboxSend {
 
 /// Sends one outbox item that carries a chart. Rendering happens here, at send
 /// time, so the persisted outbox holds only a reference. `text_only` after a
-/// refusal: the alert matters more than its picture.
+/// refusal: the alert matters more than its picture. Returns the message sent, if any.
 pub async fn send_outbox_chart(
     bot: &Bot,
     shared: &Arc<Shared>,
     item: &OutboxItem,
     c: &OutboxChart,
     text_only: bool,
-) -> Result<(), RequestError> {
+) -> Result<Option<Message>, RequestError> {
     let cfg = shared.config();
     let pic = match outbox_spec(c, &cfg, shared.lang()) {
         Some(spec) if !text_only => match draw(&cfg, spec).await {
@@ -189,7 +189,7 @@ pub async fn send_outbox_chart(
                 "outbox: chart-only message {} has nothing to show",
                 item.seq
             );
-            return Ok(());
+            return Ok(None);
         }
         _ => {
             let mut req = bot
@@ -198,7 +198,7 @@ pub async fn send_outbox_chart(
             if let Some(m) = markup {
                 req = req.reply_markup(m);
             }
-            return req.send().await.map(|_| ());
+            return req.send().await.map(Some);
         }
     };
     let mut req = bot
@@ -210,7 +210,7 @@ pub async fn send_outbox_chart(
     if let Some(m) = markup {
         req = req.reply_markup(m);
     }
-    req.send().await.map(|_| ())
+    req.send().await.map(Some)
 }
 
 /// Reads the history the spec needs and renders it, off the async thread.

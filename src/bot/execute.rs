@@ -174,7 +174,10 @@ pub(super) fn render(shared: &Shared, v: View) -> String {
     let now = chrono::Utc::now();
     let health = || load::<HealthReport>(&cfg.health_file());
     match v {
-        View::Status => view::status(t, &cfg, &health(), now),
+        View::Status => {
+            let notes = super::notice::status_lines(t, shared, chrono::Local::now());
+            view::status(t, &cfg, &health(), now) + &notes
+        }
         View::Uptime => view::uptime(t, &cfg, &health(), now),
         View::Alerts => {
             let mutes = lock(&shared.state).mutes.clone();
@@ -229,6 +232,10 @@ pub(super) async fn mute(
     Ok(result)
 }
 
+/// The longest a chat restart holds its unit's `SERVICE_DOWN`: the restart
+/// itself plus following the unit until it settles.
+const SVC_RESTART_LEASE: std::time::Duration = std::time::Duration::from_secs(120);
+
 /// What a helper call came to: the reply, the audit result, and the unit
 /// whose journal a 📜 button offers (one that crashed right after its start).
 pub(super) struct HelperReply {
@@ -259,6 +266,16 @@ impl HelperReply {
 pub(super) async fn run_helper(req: &Req, action: &HelperAction) -> HelperReply {
     let t = req.shared.texts();
     let what = action.describe(t);
+    // A restarted unit is down for a moment; its SERVICE_DOWN is held while this runs.
+    let _lease = match action {
+        HelperAction::Svc {
+            verb: command::SvcVerb::Restart,
+            unit,
+        } => crate::files::lease::Job::svc_restart(unit)
+            .ok()
+            .and_then(|job| super::notice::take_lease(&req.shared, job, SVC_RESTART_LEASE)),
+        _ => None,
+    };
     match helper::run(action).await {
         Ok(()) => {
             let done = fill(t.helper_ok, &[("what", &what)]);

@@ -20,6 +20,7 @@ mod handle;
 pub mod helper;
 pub mod i18n;
 pub mod job;
+pub(crate) mod notice;
 pub mod ops;
 mod outbox;
 pub mod plan;
@@ -183,15 +184,27 @@ impl Shared {
         buttons: Vec<(String, String)>,
         chart: Option<crate::files::bot::OutboxChart>,
     ) {
+        let item = crate::files::bot::OutboxItem {
+            seq: 0,
+            chat_id: 0,
+            html,
+            buttons,
+            chart,
+            code: None,
+            edit: false,
+        };
+        self.enqueue_item(st, item);
+    }
+
+    /// Queues `item` for every admin, numbering each copy.
+    fn enqueue_item(&self, st: &mut BotState, item: crate::files::bot::OutboxItem) {
         for admin in lock(&self.cfg).admin_ids.clone() {
             let seq = st.next_seq.max(1);
             st.next_seq = seq + 1;
             st.outbox.push(crate::files::bot::OutboxItem {
                 seq,
                 chat_id: admin,
-                html: html.clone(),
-                buttons: buttons.clone(),
-                chart: chart.clone(),
+                ..item.clone()
             });
         }
         let excess = st.outbox.len().saturating_sub(OUTBOX_MAX);
@@ -341,6 +354,9 @@ async fn daemon(cfg: Config) -> Result<()> {
         }
     };
     log::info!("{reason}: stopping");
+    if reason == "SIGTERM" {
+        notice::record_clean_stop(&shared);
+    }
     sd_notify(&[sd_notify::NotifyState::Stopping]);
     // Kills running apt/pip/git/speed and journal/ping runs; their handlers
     // report "cancelled" within the grace below.

@@ -6,6 +6,7 @@
 use crate::alert_code::{AlertCode, Subject};
 use crate::config::{Config, Lang};
 use crate::metric::Metric;
+use crate::notice::quiet::QuietHours;
 use crate::validate::{self, HhMm};
 
 use super::command::*;
@@ -91,6 +92,8 @@ pub enum Setting {
     },
     Services(Vec<String>),
     BackupTime(HhMm),
+    /// `/quiet`: the quiet-hours window, or none for off.
+    Quiet(Option<QuietHours>),
 }
 
 impl Setting {
@@ -99,6 +102,7 @@ impl Setting {
             Setting::Threshold { key, .. } => key,
             Setting::Services(_) => "SERVICES",
             Setting::BackupTime(_) => "BACKUP_TIME",
+            Setting::Quiet(_) => "QUIET_HOURS",
         }
     }
 
@@ -108,6 +112,7 @@ impl Setting {
             Setting::Threshold { value, .. } => value.to_string(),
             Setting::Services(list) => list.join(","),
             Setting::BackupTime(t) => t.to_string(),
+            Setting::Quiet(q) => q.map_or_else(|| "off".to_string(), |q| q.to_string()),
         }
     }
 
@@ -123,6 +128,8 @@ impl Setting {
             ),
             Setting::Services(list) => fill(t.services_now, &[("list", &esc(&list.join(", ")))]),
             Setting::BackupTime(hm) => fill(t.backup_time_set, &[("time", &hm.to_string())]),
+            Setting::Quiet(Some(q)) => fill(t.notice.quiet_set, &[("window", &q.to_string())]),
+            Setting::Quiet(None) => t.notice.quiet_off.to_string(),
         }
     }
 }
@@ -236,6 +243,11 @@ pub fn plan(cfg: &Config, lang: Lang, cmd: Command, args: &str) -> Plan {
             _ => usage(t, cmd),
         },
         AlertDisable => plan_mute(t, &words),
+        Quiet if words.is_empty() => usage(t, cmd),
+        Quiet => match QuietHours::parse(args) {
+            Ok(q) => Plan::Save(Setting::Quiet(q)),
+            Err(e) => invalid(t, &e.to_string()),
+        },
         Audit => match words.as_slice() {
             [] => Plan::AuditTail(15),
             [n] => match n.parse::<usize>() {
@@ -607,5 +619,18 @@ mod tests {
             let s = Setting::Threshold { key, metric, value };
             assert_eq!(s.env_value(), line);
         }
+    }
+
+    #[test]
+    fn quiet_sets_a_window_or_off_and_refuses_the_rest() {
+        let q = QuietHours::parse("22:00-06:00").unwrap();
+        assert_eq!(p("/quiet 22.00 - 06.00"), Plan::Save(Setting::Quiet(q)));
+        assert_eq!(p("/quiet OFF"), Plan::Save(Setting::Quiet(None)));
+        assert_eq!(Setting::Quiet(None).env_value(), "off");
+        assert_eq!(Setting::Quiet(q).env_value(), "22:00-06:00");
+        assert_eq!(Setting::Quiet(q).env_key(), "QUIET_HOURS");
+        assert!(refused(&p("/quiet")).contains("/quiet"));
+        assert!(refused(&p("/quiet 22:00")).contains("HH:MM-HH:MM"));
+        assert!(refused(&p("/quiet 07:00-07:00")).contains("starts when it ends"));
     }
 }

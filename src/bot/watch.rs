@@ -1,7 +1,9 @@
 //! The alert watcher: inotify on `STATE_DIR` (a directory watch, so atomic
 //! renames are seen), a periodic rescan as a fallback and for `HEALTH_STALE`
-//! and mute expiry. Each look runs the pure diff in `alerts.rs` and persists
-//! the new announced set together with the queued messages in one atomic write.
+//! and mute expiry. Each look runs the pure diff in `alerts.rs`, hands the
+//! changes and the clock to the alert rules (`notice.rs`: quiet hours,
+//! leases, flapping, reminders, the restart notice) and persists the new
+//! announced set, the rules' state and the queued messages in one atomic write.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -46,6 +48,7 @@ pub async fn run(shared: Arc<Shared>) {
     let started = chrono::Utc::now();
     let mut last_good = None;
     let mut tick = tokio::time::interval(RESCAN);
+    let mut first = true;
     loop {
         let relevant = tokio::select! {
             _ = tick.tick() => {
@@ -74,6 +77,11 @@ pub async fn run(shared: Arc<Shared>) {
         };
         if relevant {
             check(&shared, started, &mut last_good);
+            if first {
+                // After the first look, which may still announce the boot before.
+                super::notice::forget_own_stop(&shared);
+                first = false;
+            }
         }
     }
 }
@@ -105,23 +113,31 @@ pub fn check(
             }
         }
     };
-    let t = shared.texts();
-    let now = chrono::Utc::now();
+    let local = chrono::Local::now();
+    let now = local.with_timezone(&chrono::Utc);
+    let leases = super::notice::leases(&cfg.state_dir);
+    let report = match &loaded {
+        Loaded::Ok(r) => Some(r),
+        _ => None,
+    };
     let r = shared.update_state(|st| {
+        let queued = st.next_seq;
         alerts::expire_mutes(&mut st.mutes, now);
         let active = alerts::active(health, &st.announced, cfg.health_stale_s, now, started);
         let mut change = alerts::diff(&st.announced, &active, &st.mutes, now);
         alerts::forget_unwatched(&mut change, &cfg.services);
-        for a in &change.fired {
-            let chart = super::charts::alert_chart(&a.code, now.timestamp());
-            shared.enqueue_with(st, alerts::fired_html(t, a), alerts::buttons(t, a), chart);
-        }
-        for code in &change.cleared {
-            shared.enqueue(st, alerts::cleared_html(t, code), Vec::new());
-        }
-        let changed = !change.is_empty();
+        super::notice::apply(
+            shared,
+            st,
+            &cfg.notice,
+            &change,
+            &active,
+            report,
+            &leases,
+            local,
+        );
         st.announced = change.announced;
-        changed
+        st.next_seq != queued
     });
     match r {
         Ok(true) => shared.outbox_wake.notify_one(),

@@ -142,6 +142,8 @@ pub struct Config {
     pub thresholds: Thresholds,
     pub alert_hysteresis: f64,
     pub alert_consecutive: u32,
+    /// `QUIET_HOURS`, `ALERT_CRITICAL` and `ALERT_REMIND` (`docs/alerts.md`).
+    pub notice: crate::notice::decide::Settings,
     pub health_stale_s: u64,
     pub ping_hosts: Vec<String>,
     pub update_git_repos: Vec<PathBuf>,

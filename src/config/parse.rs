@@ -251,6 +251,7 @@ impl Config {
         let power_actions = r.switch("POWER_ACTIONS");
         let healthcheck_url = r.get_hidden("HEALTHCHECK_URL", ping_url);
         let backup_healthcheck_url = r.get_hidden("BACKUP_HEALTHCHECK_URL", ping_url);
+        let notice = notice_settings(&mut r);
         let cfg = Config {
             env_file: None,
             bot_token,
@@ -276,6 +277,7 @@ impl Config {
             thresholds,
             alert_hysteresis,
             alert_consecutive: r.uint("ALERT_CONSECUTIVE", 2u32, 1, 1000),
+            notice,
             health_stale_s: r.uint("HEALTH_STALE_S", 180u64, 10, 7 * 86400),
             ping_hosts,
             update_git_repos,
@@ -305,6 +307,32 @@ impl Config {
             })
         }
     }
+}
+
+/// `QUIET_HOURS` (empty or `off`: none), `ALERT_CRITICAL` (unset: the
+/// default list; set but empty: nothing is critical) and `ALERT_REMIND`.
+fn notice_settings(r: &mut Reader) -> crate::notice::decide::Settings {
+    use crate::notice::{quiet, remind};
+    let mut s = crate::notice::decide::Settings::default();
+    if let Some(v) = r.raw("QUIET_HOURS") {
+        match quiet::QuietHours::parse(v) {
+            Ok(q) => s.quiet = q,
+            Err(_) => r.bad("QUIET_HOURS", v, K::QuietHours),
+        }
+    }
+    if let Some(v) = r.pairs.get("ALERT_CRITICAL") {
+        match quiet::Critical::parse(v) {
+            Ok(c) => s.critical = c,
+            Err(_) => r.bad("ALERT_CRITICAL", v, K::AlertCodes),
+        }
+    }
+    if let Some(v) = r.raw("ALERT_REMIND") {
+        match remind::parse(v) {
+            Ok(m) => s.remind = m,
+            Err(_) => r.bad("ALERT_REMIND", v, K::Minutes),
+        }
+    }
+    s
 }
 
 fn validate_token(v: &str) -> Result<Secret, K> {
@@ -396,6 +424,9 @@ mod tests {
             ("THRESHOLD_TEMP", "inf"),
             ("ALERT_HYSTERESIS", "-1"),
             ("ALERT_CONSECUTIVE", "0"),
+            ("QUIET_HOURS", "22:00"),
+            ("ALERT_CRITICAL", "CPU_HIGH,NOT_A_CODE"),
+            ("ALERT_REMIND", "often"),
             ("HEALTH_STALE_S", "5"),
             ("PING_HOSTS", "1.1.1.1,-f"),
             ("UPDATE_GIT_REPOS", "repo"),
@@ -494,6 +525,27 @@ mod tests {
         let keys: Vec<&str> = e.problems.iter().map(|p| p.key.as_str()).collect();
         assert_eq!(keys, ["BOT_LANG", "THRESHOLD_RAM"]);
         assert!(e.to_string().contains("pakai id atau en"), "{e}");
+    }
+
+    #[test]
+    fn alert_preferences_parse_and_an_empty_critical_list_means_none() {
+        use crate::notice::quiet::Critical;
+        let c = Config::defaults();
+        assert_eq!(c.notice, crate::notice::decide::Settings::default());
+        assert!(c.notice.critical.is_critical("DISK_ROOT_HIGH"));
+        let c = cfg(&[
+            ("QUIET_HOURS", "22.00-06.00"),
+            ("ALERT_CRITICAL", ""),
+            ("ALERT_REMIND", "0"),
+        ])
+        .unwrap();
+        assert_eq!(c.notice.quiet.unwrap().to_string(), "22:00-06:00");
+        assert_eq!(c.notice.critical, Critical::parse("").unwrap());
+        assert!(!c.notice.critical.is_critical("DISK_ROOT_HIGH"));
+        assert_eq!(c.notice.remind, None);
+        let c = cfg(&[("QUIET_HOURS", "off"), ("ALERT_REMIND", "90")]).unwrap();
+        assert_eq!(c.notice.quiet, None);
+        assert_eq!(c.notice.remind, Some(chrono::TimeDelta::minutes(90)));
     }
 
     #[test]

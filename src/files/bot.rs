@@ -1,11 +1,13 @@
 //! The bot's own files: the audit line in `actions.log` (`docs/contract.md` §4) and
-//! `bot-state.json` (announced alerts, mutes, language and the unsent-message outbox).
+//! `bot-state.json` (announced alerts, mutes, language, the unsent-message outbox and
+//! the alert rules' section `files::notice::NoticeState`).
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
 use super::HasSchema;
+use super::notice::NoticeState;
 
 /// One line of `$LOG_DIR/actions.log`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -44,6 +46,25 @@ pub struct BotState {
     /// `/apt_update` (0 after a successful upgrade); none until one ran.
     #[serde(default)]
     pub pending_updates: Option<PendingUpdates>,
+    /// What the alert rules of `docs/alerts.md` remember (quiet hours, leases,
+    /// reminders, flapping, the announced boot), written in the same atomic
+    /// write as the outbox and the announced set.
+    #[serde(default)]
+    pub notice: NoticeState,
+    /// The latest message sent about each alert code, per chat, so a flapping
+    /// code's message can be edited in place.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub sent: BTreeMap<String, Vec<SentMessage>>,
+}
+
+/// A message Telegram accepted, as far as editing it needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SentMessage {
+    pub chat_id: i64,
+    pub message_id: i32,
+    /// A photo with a caption (edited as a caption), not a text message.
+    #[serde(default)]
+    pub photo: bool,
 }
 
 /// How many packages `apt` could upgrade, and when that was measured.
@@ -65,6 +86,8 @@ impl Default for BotState {
             next_seq: 1,
             digest_sent: None,
             pending_updates: None,
+            notice: NoticeState::default(),
+            sent: BTreeMap::new(),
         }
     }
 }
@@ -89,6 +112,13 @@ pub struct OutboxItem {
     /// as a reference rather than PNG bytes so the state file stays small.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub chart: Option<OutboxChart>,
+    /// The alert code the message is about; once sent, its message id is kept in `BotState::sent`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Edit the code's latest message in this chat rather than send a new one
+    /// (a new message when none is known or the edit is refused).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub edit: bool,
 }
 
 /// Which chart an outbox item carries: `metric` (a `chart::Metric` name) over

@@ -25,6 +25,10 @@ pub struct NoticeState {
     /// The `boot_id` whose start was last announced (or first seen).
     #[serde(default)]
     pub announced_boot: Option<String>,
+    /// `taken_at` (unix seconds) of the newest report of `announced_boot`: the
+    /// last report before the server went away, once it comes back.
+    #[serde(default)]
+    pub last_report: Option<i64>,
     /// Set when the bot was stopped by SIGTERM; cleared once the next start has read it.
     #[serde(default)]
     pub clean_stop: Option<CleanStop>,
@@ -112,6 +116,7 @@ mod tests {
                 ended_at: Some(7),
             }],
             announced_boot: Some("b".into()),
+            last_report: Some(4),
             clean_stop: Some(CleanStop {
                 boot_id: "b".into(),
                 at: 8,

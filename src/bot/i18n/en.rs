@@ -1,6 +1,6 @@
 //! English catalogue (`BOT_LANG=en` or `/lang en`).
 
-use super::{ChartTexts, OpsTexts, RestoreTexts, Texts};
+use super::{ChartTexts, NoticeTexts, OpsTexts, RestoreTexts, Texts};
 use crate::alert_code::AlertCode;
 use crate::bot::command::Command as C;
 use crate::chart::ChartLabels;
@@ -44,6 +44,11 @@ pub static TEXTS: Texts = Texts {
             "alert_disable",
             "<code> <minutes>",
             "mute an alert (0 lifts the mute)",
+        ),
+        (
+            "quiet",
+            "<HH:MM-HH:MM|off>",
+            "quiet hours: only critical alerts at night",
         ),
         ("chart", "<metric> [hours]", "chart of a metric"),
         ("restore", "<id> <path>", "restore a file from a snapshot"),
@@ -169,6 +174,29 @@ pub static TEXTS: Texts = Texts {
     lang_set: "OK, I'll reply in English from now on.",
     audit_empty: "The audit log is empty.",
     audit_header: "<b>Last actions</b>",
+    notice: NoticeTexts {
+        after_job: "\n🔧 during/after {job}",
+        flapping: "🔁 <b>{what}</b> is flapping: {count} changes, now {state}.\n<code>{code}</code>",
+        state_on: "on",
+        state_off: "cleared",
+        settled: "🔁 <b>{what}</b> has calmed down and is {state}.\n<code>{code}</code>",
+        summary_head: "🌙 <b>Quiet hours are over.</b> While they were on:",
+        summary_fired: "• {what}: fired at {at}{times}",
+        summary_was_on: "• {what}: already on before",
+        summary_cleared: ", cleared at {at}",
+        summary_still: ", still on",
+        summary_active: "<b>On now:</b> {list}",
+        summary_none_active: "Nothing is on now.",
+        reminder: "⏰ Still on: <b>{what}</b>, for {for} now.\n<code>{code}</code>",
+        restarted: "🔌 <b>The server restarted.</b>\nBack since {back}.\nLast report before: {last} (gone for {gap}).\n{how}",
+        unknown: "unknown",
+        clean: "The shutdown was clean.",
+        unclean: "No clean shutdown was recorded: a crash, a hang or lost power.",
+        quiet_set: "🌙 Quiet hours saved: {window} every day. Critical alerts still come at once; the rest come in one summary when the window ends.",
+        quiet_off: "🔔 Quiet hours are off: every alert comes at once.",
+        status_quiet: "🌙 Quiet hours {window}: only critical alerts until {end}",
+        status_lease: "🔧 Maintenance: {job} since {since}, until {end} at the latest",
+    },
     ops: OpsTexts {
         ping_pick: "🏓 Which host? Tap a favourite, or send <code>/ping host</code>.",
         ping_no_favourites: "🏓 No favourites in PING_HOSTS; send <code>/ping host</code>.",

@@ -1,6 +1,6 @@
 //! Katalog Bahasa Indonesia (bahasa bawaan, `BOT_LANG=id`).
 
-use super::{ChartTexts, OpsTexts, RestoreTexts, Texts};
+use super::{ChartTexts, NoticeTexts, OpsTexts, RestoreTexts, Texts};
 use crate::alert_code::AlertCode;
 use crate::bot::command::Command as C;
 use crate::chart::ChartLabels;
@@ -44,6 +44,11 @@ pub static TEXTS: Texts = Texts {
             "alert_disable",
             "<kode> <menit>",
             "bisukan peringatan (0 membatalkan)",
+        ),
+        (
+            "quiet",
+            "<HH:MM-HH:MM|off>",
+            "jam tenang: malam hari hanya peringatan kritis",
         ),
         ("chart", "<metrik> [jam]", "grafik sebuah metrik"),
         ("restore", "<id> <path>", "pulihkan file dari snapshot"),
@@ -169,6 +174,29 @@ pub static TEXTS: Texts = Texts {
     lang_set: "Oke, mulai sekarang saya membalas dalam Bahasa Indonesia.",
     audit_empty: "Log audit masih kosong.",
     audit_header: "<b>Tindakan terakhir</b>",
+    notice: NoticeTexts {
+        after_job: "\n🔧 selama/setelah {job}",
+        flapping: "🔁 <b>{what}</b> naik-turun: {count} perubahan, sekarang {state}.\n<code>{code}</code>",
+        state_on: "aktif",
+        state_off: "pulih",
+        settled: "🔁 <b>{what}</b> sudah tenang dan kini {state}.\n<code>{code}</code>",
+        summary_head: "🌙 <b>Jam tenang selesai.</b> Selama jam tenang:",
+        summary_fired: "• {what}: muncul pukul {at}{times}",
+        summary_was_on: "• {what}: sudah aktif sebelumnya",
+        summary_cleared: ", pulih pukul {at}",
+        summary_still: ", masih aktif",
+        summary_active: "<b>Aktif sekarang:</b> {list}",
+        summary_none_active: "Tidak ada yang aktif sekarang.",
+        reminder: "⏰ Masih aktif: <b>{what}</b>, sudah {for}.\n<code>{code}</code>",
+        restarted: "🔌 <b>Server menyala ulang.</b>\nKembali sejak {back}.\nLaporan terakhir sebelumnya: {last} (hilang selama {gap}).\n{how}",
+        unknown: "tidak diketahui",
+        clean: "Dimatikan dengan rapi.",
+        unclean: "Tidak tercatat mati dengan rapi: crash, macet, atau listrik padam.",
+        quiet_set: "🌙 Jam tenang disimpan: {window} setiap hari. Peringatan kritis tetap langsung dikirim; sisanya dalam satu ringkasan saat jam tenang selesai.",
+        quiet_off: "🔔 Jam tenang dimatikan: semua peringatan langsung dikirim.",
+        status_quiet: "🌙 Jam tenang {window}: hanya peringatan kritis sampai {end}",
+        status_lease: "🔧 Pemeliharaan: {job} sejak {since}, paling lambat sampai {end}",
+    },
     ops: OpsTexts {
         ping_pick: "🏓 Host mana? Ketuk salah satu favorit, atau kirim <code>/ping host</code>.",
         ping_no_favourites: "🏓 Belum ada favorit di PING_HOSTS; kirim <code>/ping host</code>.",

@@ -10,10 +10,12 @@
 mod charts;
 mod en;
 mod id;
+mod notice;
 mod ops;
 mod restore;
 
 pub use charts::ChartTexts;
+pub use notice::NoticeTexts;
 pub use ops::OpsTexts;
 pub use restore::RestoreTexts;
 
@@ -152,6 +154,7 @@ pub struct Texts {
 
     /// Logs, network and updates.
     pub ops: OpsTexts,
+    pub notice: NoticeTexts,
     pub restore: RestoreTexts,
     /// `/chart`'s buttons.
     pub charts: ChartTexts,

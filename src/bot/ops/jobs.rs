@@ -158,6 +158,9 @@ where
         .start(kind, &Exec::new(), kind.timeout(), body);
     match started {
         Ok(j) => {
+            // Held until the run ends: the load it causes is not news (docs/alerts.md).
+            let _lease = crate::bot::notice::ops_lease(job)
+                .and_then(|l| crate::bot::notice::take_lease(&ctx.shared, l, kind.timeout()));
             let outcome = follow(ctx, &mut progress, &what, j).await;
             let rendered = outcome.value.as_ref().map(&render).unwrap_or_default();
             finish(ctx, progress, job, &what, &outcome, &rendered).await;

@@ -87,6 +87,18 @@ fn parts(p: &Problem) -> (String, &'static str) {
             "is neither 0 nor 1".into(),
             "1 turns it on; 0, or leaving it out, turns it off",
         ),
+        K::QuietHours => (
+            "is not a time window".into(),
+            "write HH:MM-HH:MM in local time (it may pass midnight), or off",
+        ),
+        K::AlertCodes => (
+            "is not a list of alert codes".into(),
+            "write codes such as DISK_ROOT_HIGH or SERVICE_DOWN:*, separated by commas",
+        ),
+        K::Minutes => (
+            "is not a number of minutes".into(),
+            "write whole minutes; 0 turns it off",
+        ),
         K::ProbeUrls => (
             "is not a list of name=http://address pairs".into(),
             "separate the pairs with commas",

@@ -85,6 +85,18 @@ fn parts(p: &Problem) -> (String, &'static str) {
             "bukan 0 atau 1".into(),
             "1 untuk menyalakan; 0, atau dikosongkan, untuk mematikan",
         ),
+        K::QuietHours => (
+            "bukan rentang jam".into(),
+            "tulis JJ:MM-JJ:MM waktu setempat (boleh lewat tengah malam), atau off",
+        ),
+        K::AlertCodes => (
+            "bukan daftar kode peringatan".into(),
+            "tulis kode seperti DISK_ROOT_HIGH atau SERVICE_DOWN:*, dipisah koma",
+        ),
+        K::Minutes => (
+            "bukan jumlah menit".into(),
+            "tulis menit bulat; 0 untuk mematikan",
+        ),
         K::ProbeUrls => (
             "bukan daftar pasangan nama=http://alamat".into(),
             "pisahkan pasangannya dengan koma",

@@ -60,6 +60,12 @@ pub enum ProblemKind {
     /// A switch: `1` on, `0` or unset off.
     Switch,
     ProbeUrls,
+    /// `QUIET_HOURS`: not `HH:MM-HH:MM`.
+    QuietHours,
+    /// `ALERT_CRITICAL`: not a list of alert codes or `PREFIX:*`.
+    AlertCodes,
+    /// `ALERT_REMIND`: not a number of minutes.
+    Minutes,
     /// A dead-man ping URL (its value is not kept: the path is the secret).
     PingUrl,
     /// A system setting found in `.env`, which cannot change it.
