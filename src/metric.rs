@@ -70,17 +70,19 @@ impl Metric {
         Metric::Temp,
     ];
 
-    /// Accepts every name and its aliases (`mem`, `root`, `load1`, …), any case.
+    /// Accepts every name and its aliases (`mem`, `root`, `load1`, …) and
+    /// the Indonesian words the bot's own buttons use (`suhu`, `beban`,
+    /// `respons`), any case.
     pub fn parse(raw: &str) -> Result<Metric, UnknownMetric> {
         let name = raw.trim().to_ascii_lowercase();
         match name.as_str() {
             "cpu" => Ok(Metric::Cpu),
-            "ram" | "mem" | "memory" => Ok(Metric::Ram),
+            "ram" | "mem" | "memory" | "memori" => Ok(Metric::Ram),
             "disk" | "disk_root" | "root" => Ok(Metric::Disk),
             "disk_data" | "data" => Ok(Metric::DiskData),
-            "temp" | "temperature" => Ok(Metric::Temp),
-            "load" | "load1" | "loadavg" => Ok(Metric::Load),
-            "probe" | "probes" | "latency" => Ok(Metric::Probe),
+            "temp" | "temperature" | "suhu" => Ok(Metric::Temp),
+            "load" | "load1" | "loadavg" | "beban" => Ok(Metric::Load),
+            "probe" | "probes" | "latency" | "respons" => Ok(Metric::Probe),
             _ => Err(UnknownMetric {
                 name,
                 choices: "cpu, ram, disk, disk_data, temp, load, probe",

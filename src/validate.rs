@@ -254,10 +254,27 @@ pub fn host(raw: &str) -> Result<String, Invalid> {
     }
 }
 
-/// Parses a threshold for `metric`: a finite number above 0 and at most the metric's maximum.
+/// Parses a threshold for `metric`: a finite number above 0 and at most the
+/// metric's maximum. A decimal comma (`80,5`) and the metric's unit (`85%`,
+/// `70°C`, `70 °C`) are accepted, as people write them.
 pub fn threshold(metric: Metric, raw: &str) -> Result<f64, Invalid> {
     let s = raw.trim();
-    let v: f64 = s
+    let units: &[&str] = if metric == Metric::Temp {
+        &["°C", "°c", "°", "C", "c"]
+    } else {
+        &["%"]
+    };
+    let bare = units
+        .iter()
+        .find_map(|u| s.strip_suffix(u))
+        .unwrap_or(s)
+        .trim_end();
+    let number = if bare.matches(',').count() == 1 && !bare.contains('.') {
+        bare.replace(',', ".")
+    } else {
+        bare.to_string()
+    };
+    let v: f64 = number
         .parse()
         .map_err(|_| Invalid::new(InvalidKind::NotNumber, s))?;
     if !v.is_finite() {
@@ -409,10 +426,28 @@ mod tests {
     fn thresholds() {
         assert_eq!(threshold(Metric::Cpu, "80").unwrap(), 80.0);
         assert_eq!(threshold(Metric::Temp, "120").unwrap(), 120.0);
-        for bad in ["NaN", "inf", "-3", "0", "101", "abc", ""] {
+        for bad in [
+            "NaN", "inf", "-3", "0", "101", "abc", "", "1,2,3", "8,0.5", "80°C", "%",
+        ] {
             assert!(threshold(Metric::Cpu, bad).is_err(), "{bad:?} accepted");
         }
         assert!(Metric::parse("gpu").is_err());
+    }
+
+    #[test]
+    fn thresholds_as_people_write_them() {
+        assert_eq!(threshold(Metric::Cpu, "80,5").unwrap(), 80.5);
+        assert_eq!(threshold(Metric::Ram, "85%").unwrap(), 85.0);
+        assert_eq!(threshold(Metric::Disk, "90,5 %").unwrap(), 90.5);
+        assert_eq!(threshold(Metric::Temp, "70°C").unwrap(), 70.0);
+        assert_eq!(threshold(Metric::Temp, "72,5 °C").unwrap(), 72.5);
+        assert!(
+            threshold(Metric::Temp, "70%").is_err(),
+            "a temperature is no percentage"
+        );
+        assert_eq!(Metric::parse("Suhu").unwrap(), Metric::Temp);
+        assert_eq!(Metric::parse("beban").unwrap(), Metric::Load);
+        assert_eq!(Metric::parse_thresholded("suhu").unwrap(), Metric::Temp);
     }
     #[test]
     fn snapshot_ids_are_exactly_the_backup_format() {

@@ -119,8 +119,7 @@ pub(super) async fn execute_inner(
             result
         }
         Plan::SetLang(lang) => {
-            let code = lang.code().to_string();
-            match shared.update_state(|st| st.lang = Some(code)) {
+            match shared.set_lang(lang) {
                 Ok(()) => {
                     // The command menu's descriptions follow the new language.
                     tokio::spawn(super::register_commands(bot.clone(), shared.clone()));

@@ -142,12 +142,28 @@ async fn on_stranger(bot: Bot, shared: Arc<Shared>, update: Update) -> anyhow::R
     if let teloxide::types::UpdateKind::CallbackQuery(q) = &update.kind {
         let _ = bot.answer_callback_query(q.id.clone()).send().await;
     }
+    let cfg = shared.config();
+    // Setup mode: no admin yet, so whoever writes is probably the owner.
+    let setup = cfg.admin_ids.is_empty();
+    if setup {
+        let who = user.username.as_deref().unwrap_or("-");
+        log::warn!(
+            "setup mode: Telegram user {} (@{who}) wrote; put ADMIN_IDS={} in .env to make them the admin",
+            user.id.0,
+            user.id.0
+        );
+    }
     // One refusal per stranger per run: enough to learn their id, no more spam.
     if !lock(&shared.refused).insert(user.id.0) {
         return Ok(());
     }
     let t = shared.texts();
-    let html = fill(t.stranger, &[("id", &user.id.0.to_string())]);
+    let env = cfg.env_file.as_ref().map_or_else(
+        || crate::config::DEFAULT_ENV_PATH.to_string(),
+        |p| p.display().to_string(),
+    );
+    let tpl = if setup { t.setup_mode } else { t.stranger };
+    let html = fill(tpl, &[("id", &user.id.0.to_string()), ("env", &esc(&env))]);
     if let Some(chat) = update.chat() {
         send::reply(&bot, chat.id, &html).await?;
     }

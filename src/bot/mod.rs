@@ -35,7 +35,7 @@ mod watch;
 use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
@@ -83,6 +83,8 @@ impl std::fmt::Display for AuditResult {
 pub struct Shared {
     cfg: Mutex<Config>,
     state: Mutex<BotState>,
+    /// `/lang`'s choice, mirrored from `BotState::lang`.
+    chosen_lang: Mutex<Option<Lang>>,
     state_path: PathBuf,
     questions: confirm::Questions,
     outbox_wake: tokio::sync::Notify,
@@ -94,11 +96,7 @@ pub struct Shared {
     me: std::sync::OnceLock<String>,
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // A panic while holding a lock would abort (panic = "abort" in release);
-    // in tests, carry on with the data rather than poison everything.
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
+use crate::sync::lock;
 
 impl Shared {
     fn new(cfg: Config) -> Shared {
@@ -110,9 +108,11 @@ impl Shared {
                 BotState::default()
             }
         };
+        let chosen_lang = state.lang.as_deref().and_then(|l| Lang::parse(l).ok());
         Shared {
             cfg: Mutex::new(cfg),
             state: Mutex::new(state),
+            chosen_lang: Mutex::new(chosen_lang),
             state_path,
             questions: confirm::Questions::default(),
             outbox_wake: tokio::sync::Notify::new(),
@@ -129,11 +129,18 @@ impl Shared {
     }
 
     /// The reply language: `/lang` if set, else `BOT_LANG`.
+    /// The reply language: `/lang`'s choice, else `BOT_LANG`. It never
+    /// locks the bot state, so texts can be picked inside `update_state`.
     pub fn lang(&self) -> Lang {
-        let chosen = lock(&self.state).lang.clone();
-        chosen
-            .and_then(|l| Lang::parse(&l).ok())
-            .unwrap_or_else(|| lock(&self.cfg).bot_lang)
+        let chosen = *lock(&self.chosen_lang);
+        chosen.unwrap_or_else(|| lock(&self.cfg).bot_lang)
+    }
+
+    /// Saves `/lang`'s choice in `bot-state.json` and uses it from now on.
+    fn set_lang(&self, lang: Lang) -> Result<()> {
+        self.update_state(|st| st.lang = Some(lang.code().to_string()))?;
+        *lock(&self.chosen_lang) = Some(lang);
+        Ok(())
     }
 
     pub fn texts(&self) -> &'static Texts {
@@ -316,6 +323,9 @@ async fn daemon(cfg: Config) -> Result<()> {
         sd_notify::NotifyState::Status("polling Telegram"),
     ]);
     log::info!("started; polling {}", lock(&shared.cfg).telegram_api_url);
+    if lock(&shared.cfg).admin_ids.is_empty() {
+        log::warn!("setup mode: ADMIN_IDS is empty; the bot only tells whoever writes their id");
+    }
 
     let mut handlers = tokio::task::JoinSet::new();
     let mut offset: i32 = 0;
@@ -430,6 +440,27 @@ pub(crate) async fn register_commands(bot: Bot, shared: Arc<Shared>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn texts_can_be_picked_while_the_state_is_locked() {
+        // The alert watcher renders messages inside `update_state`; picking
+        // the language there must not lock the state a second time.
+        let dir = tempfile::tempdir().unwrap();
+        let mut cfg = Config::defaults();
+        cfg.state_dir = dir.path().to_path_buf();
+        let shared = Arc::new(Shared::new(cfg));
+        shared.set_lang(Lang::En).unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let s = shared.clone();
+        std::thread::spawn(move || {
+            let picked = s.update_state(|_| s.texts().lang_set).unwrap();
+            let _ = tx.send(picked);
+        });
+        let picked = rx
+            .recv_timeout(Duration::from_secs(5))
+            .expect("no deadlock");
+        assert_eq!(picked, i18n::texts(Lang::En).lang_set);
+    }
 
     #[test]
     fn recognises_its_own_unit_cgroup() {

@@ -231,7 +231,7 @@ pub fn plan(cfg: &Config, lang: Lang, cmd: Command, args: &str) -> Plan {
         SetThreshold => match words.as_slice() {
             [m, v] => match threshold_setting(m, v) {
                 Ok(s) => Plan::Save(s),
-                Err(e) => invalid(t, &e),
+                Err(e) => invalid(t, &e.to_string()),
             },
             _ => usage(t, cmd),
         },
@@ -273,6 +273,14 @@ pub fn plan(cfg: &Config, lang: Lang, cmd: Command, args: &str) -> Plan {
     }
 }
 
+/// The watch list's own spelling of `unit`, compared without case.
+fn watched(cfg: &Config, unit: &str) -> Option<String> {
+    cfg.services
+        .iter()
+        .find(|s| s.eq_ignore_ascii_case(unit))
+        .cloned()
+}
+
 pub(super) fn plan_svc(cfg: &Config, t: &Texts, words: &[&str]) -> Plan {
     let [verb, unit] = words else {
         return usage(t, Command::Svc);
@@ -281,7 +289,9 @@ pub(super) fn plan_svc(cfg: &Config, t: &Texts, words: &[&str]) -> Plan {
         return usage(t, Command::Svc);
     };
     let unit = match validate::service_name(unit) {
-        Ok(u) => u,
+        // `Ollama` is the watched `ollama.service`: unit names are matched
+        // without regard to case, and the watch list's spelling is used.
+        Ok(u) => watched(cfg, &u).unwrap_or(u),
         Err(e) => return invalid(t, &e.to_string()),
     };
     if verb == SvcVerb::Stop && unit == cfg.self_service {
@@ -330,43 +340,73 @@ fn plan_services(cfg: &Config, t: &Texts, cmd: Command, words: &[&str]) -> Plan 
     Plan::Save(Setting::Services(list))
 }
 
+/// Why a command's argument was refused: a kind plus the value, so the
+/// reply can name what was wrong (English `Display` for logs and audit).
+#[derive(Debug, Clone, PartialEq)]
+pub enum ArgError {
+    /// A validator's refusal (unit name, number, time, …).
+    Invalid(validate::Invalid),
+    UnknownMetric(crate::metric::UnknownMetric),
+    /// A metric without a threshold (e.g. `load`).
+    NoThreshold(Metric),
+    UnknownCode(String),
+    /// A `DISK_SMART:`/`PROBE_DOWN:` subject that is no disk or probe name.
+    NotSubjectName(String),
+    /// A subject on a code that takes none.
+    TakesNoSubject(AlertCode),
+}
+
+impl std::fmt::Display for ArgError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ArgError::Invalid(e) => e.fmt(f),
+            ArgError::UnknownMetric(e) => e.fmt(f),
+            ArgError::NoThreshold(m) => write!(f, "{} has no threshold", m.name()),
+            ArgError::UnknownCode(raw) => {
+                let names: Vec<_> = AlertCode::ALL.iter().map(|c| c.as_str()).collect();
+                write!(
+                    f,
+                    "unknown alert code {raw:?}; use one of {}",
+                    names.join(", ")
+                )
+            }
+            ArgError::NotSubjectName(s) => write!(f, "{s:?} is not a disk or probe name"),
+            ArgError::TakesNoSubject(c) => write!(f, "{c} takes no unit"),
+        }
+    }
+}
+
 /// `/set_threshold <metric> <value>`, validated.
-fn threshold_setting(metric: &str, value: &str) -> Result<Setting, String> {
-    let metric = Metric::parse_thresholded(metric).map_err(|e| e.to_string())?;
-    let key = metric
-        .env_key()
-        .ok_or_else(|| format!("{} has no threshold", metric.name()))?;
-    let value = validate::threshold(metric, value).map_err(|e| e.to_string())?;
+fn threshold_setting(metric: &str, value: &str) -> Result<Setting, ArgError> {
+    let metric = Metric::parse_thresholded(metric).map_err(ArgError::UnknownMetric)?;
+    let key = metric.env_key().ok_or(ArgError::NoThreshold(metric))?;
+    let value = validate::threshold(metric, value).map_err(ArgError::Invalid)?;
     Ok(Setting::Threshold { key, metric, value })
 }
 
 /// Normalises an alert code typed by a user; `SERVICE_DOWN:unit` is accepted too.
-pub fn alert_code(raw: &str) -> Result<String, String> {
+pub fn alert_code(raw: &str) -> Result<String, ArgError> {
     let up = raw.trim();
     let (base, subject) = match up.split_once(':') {
         Some((b, u)) => (b.to_ascii_uppercase(), Some(u)),
         None => (up.to_ascii_uppercase(), None),
     };
     let Some(code) = AlertCode::parse(&base) else {
-        let names: Vec<_> = AlertCode::ALL.iter().map(|c| c.as_str()).collect();
-        return Err(format!(
-            "unknown alert code {raw:?}; use one of {}",
-            names.join(", ")
-        ));
+        return Err(ArgError::UnknownCode(raw.to_string()));
     };
     match (subject, code.subject()) {
         (None, _) => Ok(base),
         (Some(u), Some(Subject::Unit)) => {
-            Ok(code.with(&validate::unit_name(u).map_err(|e| e.to_string())?))
+            Ok(code.with(&validate::unit_name(u).map_err(ArgError::Invalid)?))
         }
         (Some(s), Some(Subject::Disk | Subject::Probe)) => {
             let word = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
             if s.is_empty() || s.len() > 32 || !s.chars().all(word) {
-                return Err(format!("{s:?} is not a disk or probe name"));
+                return Err(ArgError::NotSubjectName(s.to_string()));
             }
             Ok(code.with(s))
         }
-        (Some(_), None) => Err(format!("{base} takes no unit")),
+        (Some(_), None) => Err(ArgError::TakesNoSubject(code)),
     }
 }
 
@@ -376,7 +416,7 @@ fn plan_mute(t: &Texts, words: &[&str]) -> Plan {
     };
     let code = match alert_code(code) {
         Ok(c) => c,
-        Err(e) => return invalid(t, &e),
+        Err(e) => return invalid(t, &e.to_string()),
     };
     match minutes.parse::<u64>() {
         Ok(m) if m <= MAX_MUTE_MIN => Plan::Mute { code, minutes: m },
@@ -472,6 +512,14 @@ mod tests {
                 _ => assert!(refused(&plan).contains("Cara pakai"), "/{name}: {plan:?}"),
             }
         }
+    }
+
+    #[test]
+    fn unit_names_match_the_watch_list_in_any_case() {
+        let Plan::Confirm(HelperAction::Svc { unit, .. }) = p("/SVC RESTART Ollama") else {
+            panic!("{:?}", p("/SVC RESTART Ollama"));
+        };
+        assert_eq!(unit, "ollama.service");
     }
 
     #[test]

@@ -155,13 +155,13 @@ pub fn reason(line: &str) -> String {
 pub fn outcome(
     r: &RestoreTexts,
     id: &str,
-    out: Result<crate::process::Output, String>,
+    out: anyhow::Result<crate::process::Output>,
 ) -> (String, AuditResult) {
     let failed =
         |tpl: &str, why: String| (fill(tpl, &[("err", &esc(&why))]), AuditResult::Failed(why));
     let out = match out {
         Ok(o) => o,
-        Err(e) => return failed(r.unavailable, e),
+        Err(e) => return failed(r.unavailable, format!("{e:#}")),
     };
     if out.timed_out {
         return failed(
@@ -271,7 +271,7 @@ pub async fn run_confirmed(req: &Req, msg_id: MessageId, id: &str, path: &str) -
     let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + TICK, TICK);
     let out = loop {
         tokio::select! {
-            out = &mut run => break out.map_err(|e| format!("{e:#}")),
+            out = &mut run => break out,
             _ = tick.tick() => progress.show(&running(started.elapsed().as_secs())).await,
         }
     };
@@ -395,7 +395,7 @@ mod tests {
         assert!(html.contains("helper could not be run"), "{html}");
         let (_, res) = outcome(r, ID, Ok(output(0, "odd\n", "")));
         assert!(matches!(res, AuditResult::Failed(_)));
-        let (_, res) = outcome(r, ID, Err("no sudo".into()));
+        let (_, res) = outcome(r, ID, Err(anyhow::anyhow!("no sudo")));
         assert!(matches!(res, AuditResult::Failed(_)));
     }
 

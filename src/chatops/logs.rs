@@ -86,27 +86,29 @@ impl Since {
 /// relative to `now` (local time).
 pub fn parse_since(raw: Option<&str>, now: NaiveDateTime) -> Result<Since, Refused> {
     let s = raw
-        .map(|s| s.trim().to_ascii_lowercase())
+        .map(|s| s.trim().to_lowercase())
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| "24h".into());
+    // `2 jam` and `hari ini` are written with a space; the words are matched without.
+    let word: String = s.split_whitespace().collect();
     let midnight = now.date().and_hms_opt(0, 0, 0).expect("midnight exists");
-    let at = match s.as_str() {
-        "today" => midnight,
-        "yesterday" => midnight - ChronoDuration::days(1),
+    let at = match word.as_str() {
+        "today" | "hariini" => midnight,
+        "yesterday" | "kemarin" => midnight - ChronoDuration::days(1),
         _ => {
             let value = || s.clone();
             let bad = || Refused::NotSpan { value: value() };
-            let split = s.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
-            let (num, unit) = s.split_at(split);
+            let split = word.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
+            let (num, unit) = word.split_at(split);
             if num.is_empty() || num.len() > 6 {
                 return Err(bad());
             }
             let n: i64 = num.parse().map_err(|_| bad())?;
             let span = match unit {
-                "m" | "min" => ChronoDuration::minutes(n),
-                "h" => ChronoDuration::hours(n),
-                "d" => ChronoDuration::days(n),
-                "w" => ChronoDuration::weeks(n),
+                "m" | "min" | "menit" => ChronoDuration::minutes(n),
+                "h" | "jam" => ChronoDuration::hours(n),
+                "d" | "hari" => ChronoDuration::days(n),
+                "w" | "minggu" => ChronoDuration::weeks(n),
                 _ => return Err(bad()),
             };
             if n == 0 {
@@ -436,6 +438,12 @@ mod tests {
         assert_eq!(at("1W"), "--since=2026-11-18 10:30:00");
         assert_eq!(at("today"), "--since=2026-11-25 00:00:00");
         assert_eq!(at("yesterday"), "--since=2026-11-24 00:00:00");
+        // Indonesian, as the owner writes it.
+        assert_eq!(at("kemarin"), "--since=2026-11-24 00:00:00");
+        assert_eq!(at("hari ini"), "--since=2026-11-25 00:00:00");
+        assert_eq!(at("2 jam"), "--since=2026-11-25 08:30:00");
+        assert_eq!(at("30 menit"), "--since=2026-11-25 10:00:00");
+        assert_eq!(at("3 hari"), "--since=2026-11-22 10:30:00");
         assert_eq!(parse_since(None, now()).unwrap().label, "24h");
         for bad in [
             "-1h",
@@ -449,6 +457,7 @@ mod tests {
             "--since=x",
             "1.5h",
             "today2",
+            "2 jam lagi",
         ] {
             assert!(parse_since(Some(bad), now()).is_err(), "{bad:?} accepted");
         }

@@ -179,16 +179,14 @@ pub struct Config {
 }
 
 impl Config {
-    /// The bot's requirements on top of the common ones: a token and at
-    /// least one admin. The error lists both when both are missing, and
-    /// every preference loading ignored (a bad `BOT_TOKEN` is why it is missing).
+    /// The bot's requirement on top of the common ones: a token. The error
+    /// also lists every preference loading ignored (a bad `BOT_TOKEN` is why
+    /// it is missing). No `ADMIN_IDS` is not an error: the bot starts in
+    /// setup mode and tells whoever writes to it their id.
     pub fn require_bot(&self) -> Result<(), ConfigError> {
         let mut problems = Vec::new();
         if self.bot_token.is_none() {
             problems.push(Problem::new("BOT_TOKEN", "", ProblemKind::Required));
-        }
-        if self.admin_ids.is_empty() {
-            problems.push(Problem::new("ADMIN_IDS", "", ProblemKind::Required));
         }
         if problems.is_empty() {
             return Ok(());
@@ -240,15 +238,15 @@ mod tests {
     }
 
     #[test]
-    fn the_bot_needs_a_token_and_an_admin_and_says_why_a_token_was_dropped() {
+    fn the_bot_needs_a_token_and_says_why_a_token_was_dropped() {
         let mut c = Config::defaults();
         c.bot_lang = Lang::En;
         c.ignored = vec![Problem::new("BOT_TOKEN", "", ProblemKind::TokenShape)];
         let e = c.require_bot().unwrap_err();
         let keys: Vec<&str> = e.problems.iter().map(|p| p.key.as_str()).collect();
-        assert_eq!(keys, ["BOT_TOKEN", "ADMIN_IDS", "BOT_TOKEN"]);
+        assert_eq!(keys, ["BOT_TOKEN", "BOT_TOKEN"]);
         assert_eq!(e.lang, Lang::En);
-        assert!(e.to_string().starts_with("3 problems"), "{e}");
+        assert!(e.to_string().starts_with("2 problems"), "{e}");
         c.admin_ids = vec![1];
         c.bot_token = Some(Secret("1:a".into()));
         assert!(c.require_bot().is_ok());

@@ -4,7 +4,7 @@
 //!
 //! It trusts nothing the caller controls: configuration comes only from
 //! `/opt/potion-runner/.env` (never the environment; `--env` is refused under
-//! sudo), the unit allowlist only from a root-owned file (`policy`), and
+//! sudo), the unit allowlist only from a root-owned file (`allowlist`), and
 //! children run with a cleared environment and a fixed `PATH`. No shell, ever.
 
 pub mod allowlist;
@@ -172,7 +172,7 @@ pub fn load_config(
 /// The policy for this machine: the allowlist file plus the configured `SELF_SERVICE`.
 pub fn machine_policy(cfg: &Config) -> Policy {
     Policy::new(
-        policy::load(Path::new(paths::ALLOWED_UNITS_FILE)),
+        allowlist::load(Path::new(paths::ALLOWED_UNITS_FILE)),
         &cfg.self_service,
     )
 }
@@ -424,7 +424,7 @@ mod tests {
 
     #[test]
     fn refusals_do_nothing() {
-        let policy = Policy::new(policy::Source::DenylistOnly, paths::BOT_UNIT);
+        let policy = Policy::new(allowlist::Source::DenylistOnly, paths::BOT_UNIT);
         let out = handle(
             &Request::Svc {
                 action: SvcAction::Restart,

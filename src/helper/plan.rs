@@ -376,7 +376,8 @@ fn calendar_time(v: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::helper::policy::{Source, SvcAction};
+    use crate::helper::allowlist::Source;
+    use crate::helper::policy::SvcAction;
 
     fn policy() -> Policy {
         Policy::new(Source::DenylistOnly, paths::BOT_UNIT)

@@ -2,12 +2,11 @@
 //! trusted in `allowlist.rs`), the built-in denylist, and what systemd says
 //! about the unit.
 //!
-//! Everything here is pure except [`load`], which reads the allowlist and
-//! decides whether it can be trusted. Every decision fails closed: an
-//! allowlist that is unreadable, untrusted or has a bad line refuses every
-//! unit rather than falling back to something looser.
+//! Everything here is pure. Every decision fails closed: an allowlist that
+//! is unreadable, untrusted or has a bad line refuses every unit rather than
+//! falling back to something looser.
 
-pub use super::allowlist::{Source, load};
+use super::allowlist::Source;
 pub use super::denylist::DENYLIST;
 use super::denylist::denied;
 use crate::paths;

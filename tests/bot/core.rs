@@ -44,6 +44,25 @@ impl World {
 }
 
 #[test]
+fn without_admin_ids_the_bot_starts_in_setup_mode() {
+    // The rig writes ADMIN_IDS first; a later empty line leaves none.
+    let w = World::new("ADMIN_IDS=\n");
+    let bot = w.start();
+    w.api.push_text(STRANGER, "/status");
+    let reply = w
+        .api
+        .wait_text("setup mode", WAIT)
+        .expect("the setup-mode answer");
+    assert!(reply.contains("ADMIN_IDS=777"), "{reply}");
+    assert!(reply.contains(".env"), "{reply}");
+    let e = w.wait_audit("/status");
+    assert_eq!(e["result"], "denied", "nothing runs in setup mode");
+    assert!(w.stderr().contains("setup mode"), "{}", w.stderr());
+    assert!(w.sudo_calls().is_empty());
+    bot.stop();
+}
+
+#[test]
 fn stranger_is_refused_once_with_their_id_and_audited() {
     let w = World::new("");
     let bot = w.start();

@@ -69,12 +69,10 @@ pub fn plan(cfg: &Config, cmd: Command, args: &str, now: chrono::NaiveDateTime) 
             },
             Err(()) => OpsPlan::Usage,
         },
-        Command::LogErrors => match one(&words) {
-            Ok(s) => match logs::parse_since(s.as_deref(), now) {
-                Ok(s) => OpsPlan::Errors(s),
-                Err(e) => OpsPlan::Refuse(e.to_string()),
-            },
-            Err(()) => OpsPlan::Usage,
+        // The whole text is the span: `2 jam`, `hari ini`.
+        Command::LogErrors => match logs::parse_since(Some(args), now) {
+            Ok(s) => OpsPlan::Errors(s),
+            Err(e) => OpsPlan::Refuse(e.to_string()),
         },
         Command::LogFile => match one(&words) {
             Ok(n) => match logs::log_name(n.as_deref()) {

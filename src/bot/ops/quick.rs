@@ -4,30 +4,56 @@
 use super::*;
 use teloxide::prelude::*;
 
+/// Why a short run gave no result.
+pub(super) enum QuickError {
+    /// The bot is stopping and refuses new runs.
+    ShuttingDown,
+    /// The run failed (its own error, a timeout included).
+    Failed(anyhow::Error),
+    /// The blocking task panicked or was cancelled.
+    Aborted(tokio::task::JoinError),
+}
+
+impl QuickError {
+    /// The reason, in the reply language where the bot has words for it.
+    fn text(&self, ctx: &Req) -> String {
+        match self {
+            QuickError::ShuttingDown => o(ctx).shutting_down.to_string(),
+            QuickError::Failed(e) => format!("{e:#}"),
+            QuickError::Aborted(e) => format!("the run ended abnormally: {e}"),
+        }
+    }
+}
+
 /// Runs a short, synchronous chatops call off the event loop, cancelled on shutdown.
-pub(super) async fn quick<T, F>(ctx: &Req, timeout: Duration, f: F) -> Result<T, String>
+pub(super) async fn quick<T, F>(ctx: &Req, timeout: Duration, f: F) -> Result<T, QuickError>
 where
     T: Send + 'static,
     F: FnOnce(&Exec) -> anyhow::Result<T> + Send + 'static,
 {
     let ops = &ctx.shared.ops;
     if ops.jobs.is_shutting_down() {
-        return Err(o(ctx).shutting_down.to_string());
+        return Err(QuickError::ShuttingDown);
     }
     let exec = ops.jobs.quick_exec(&Exec::new(), timeout);
     match tokio::task::spawn_blocking(move || f(&exec)).await {
         Ok(Ok(v)) => Ok(v),
-        Ok(Err(e)) => Err(format!("{e:#}")),
-        Err(e) => Err(format!("the run ended abnormally: {e}")),
+        Ok(Err(e)) => Err(QuickError::Failed(e)),
+        Err(e) => Err(QuickError::Aborted(e)),
     }
 }
 
-pub(super) async fn send_error(ctx: &Req, err: String) -> AuditResult {
+pub(super) async fn send_error(ctx: &Req, err: QuickError) -> AuditResult {
+    let err = err.text(ctx);
     let html = fill(o(ctx).run_failed, &[("err", &esc(&err))]);
     replied(ctx.reply(&html).await, AuditResult::Failed(err))
 }
 
-pub(super) async fn send_text(ctx: &Req, title: &str, r: Result<String, String>) -> AuditResult {
+pub(super) async fn send_text(
+    ctx: &Req,
+    title: &str,
+    r: Result<String, QuickError>,
+) -> AuditResult {
     match r {
         Ok(text) => {
             let (html, _) = fit_html(&format!("<b>{title}</b>"), &text);
@@ -72,7 +98,7 @@ pub(super) async fn run_ping(ctx: &Req, target: PingTarget) -> AuditResult {
 pub(super) async fn send_journal(
     ctx: &Req,
     title: &str,
-    r: Result<Journal, String>,
+    r: Result<Journal, QuickError>,
 ) -> AuditResult {
     let j = match r {
         Ok(j) => j,

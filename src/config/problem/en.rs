@@ -29,10 +29,6 @@ fn parts(p: &Problem) -> (String, &'static str) {
             "is empty, and the bot needs it".into(),
             "ask @BotFather for a token (/newbot) and put it in .env",
         ),
-        K::Required if p.key == "ADMIN_IDS" => (
-            "is empty, and the bot needs it".into(),
-            "put your numeric Telegram user id in .env (the bot tells anyone who writes to it their id)",
-        ),
         K::Required => ("is empty, and it is needed".into(), "fill it in"),
         K::AdminId => (
             "is not a Telegram user id (a positive number)".into(),

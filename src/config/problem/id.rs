@@ -30,10 +30,6 @@ fn parts(p: &Problem) -> (String, &'static str) {
             "masih kosong, padahal bot butuh ini".into(),
             "minta token ke @BotFather (/newbot) lalu tulis di .env",
         ),
-        K::Required if p.key == "ADMIN_IDS" => (
-            "masih kosong, padahal bot butuh ini".into(),
-            "tulis ID Telegram kamu (angka) di .env; bot memberi tahu ID siapa pun yang menyapanya",
-        ),
         K::Required => ("masih kosong, padahal wajib diisi".into(), "isi dulu"),
         K::AdminId => (
             "bukan ID pengguna Telegram (angka positif)".into(),
