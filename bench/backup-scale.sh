@@ -94,8 +94,9 @@ PY
   find "$SRC" -type f -exec cat {} + >/dev/null
   export BACKUP_SOURCES="$SRC" BACKUP_DIR="$MNT/bk"
   full_rsync=(); full_ours=(); inc_rsync=(); inc_ours=(); cpal=(); ver_b3=(); ver_ours=()
-  rss_full=(); rss_inc=(); rss_ver=(); per_file=()
+  rss_full=(); rss_inc=(); rss_ver=(); per_file=(); inc_rounds=(); loads=()
   for r in $(seq "$RUNS"); do
+    loads+=("$(cut -d' ' -f1 /proc/loadavg)")
     fresh "$MNT/rsync-full" "$MNT/rsync-inc" "$MNT/cpal" "$MNT/bk"
     timeit full_rsync rsync -a "$SRC/" "$MNT/rsync-full/"
     sync
@@ -105,6 +106,7 @@ PY
     timeit inc_rsync rsync -a --link-dest="$MNT/rsync-full/" "$SRC/" "$MNT/rsync-inc/"
     sync
     t0=$(now); rss rss_inc "$BIN" --env "$MNT/app/.env" run; t1=$(now); inc_ours+=("$(sub "$t1" "$t0")")
+    inc_rounds+=("$(ratio "${inc_ours[-1]}" "${inc_rsync[-1]}")")
     sync
     timeit cpal cp -al "$SRC" "$MNT/cpal"
     inc_id=$(latest)
@@ -124,7 +126,7 @@ PY
   printf '%-44s %8ss\n' "rsync -a" "$m_fr" "potion-backup run (full, incl. sync)" "$m_fo" \
     "rsync -a --link-dest (nothing changed)" "$m_ir" "potion-backup run (nothing changed)" "$m_io" \
     "cp -al (floor)" "$m_cp" "b3sum --check" "$m_vb" "potion-backup verify" "$m_vo"
-  line="$N files: full/rsync -a $(ratio "$m_fo" "$m_fr"); nothing-changed/rsync --link-dest $(ratio "$m_io" "$m_ir") (cp -al $(ratio "$m_cp" "$m_ir")); verify/b3sum $(ratio "$m_vo" "$m_vb"); peak RSS run $(max "${rss_full[@]}") / $(max "${rss_inc[@]}") MiB (full / nothing changed), verify $(max "${rss_ver[@]}") MiB; manifest $(median "${per_file[@]}") B/file"
+  line="$N files: full/rsync -a $(ratio "$m_fo" "$m_fr"); nothing-changed/rsync --link-dest $(ratio "$m_io" "$m_ir") (cp -al $(ratio "$m_cp" "$m_ir"); rounds ${inc_rounds[*]}; load ${loads[*]}); verify/b3sum $(ratio "$m_vo" "$m_vb"); peak RSS run $(max "${rss_full[@]}") / $(max "${rss_inc[@]}") MiB (full / nothing changed), verify $(max "${rss_ver[@]}") MiB; manifest $(median "${per_file[@]}") B/file"
   echo "$line"
   summary+=("$line")
   fresh "$MNT/rsync-full" "$MNT/rsync-inc" "$MNT/cpal" "$MNT/bk" "$SRC"

@@ -91,6 +91,7 @@ inc_rsync=(); inc_ours=(); cpal=()
 ver_b3=(); ver_ours=()
 
 echo "timing $RUNS rounds ..."
+load0=$(cut -d' ' -f1-3 /proc/loadavg)
 for r in $(seq "$RUNS"); do
   # Full snapshot: rsync -a (no hashing, no fsync) vs potion-backup (hash + manifest + sync).
   # (the link copies go too: they keep the previous round's data alive)
@@ -125,7 +126,7 @@ m_fr=$(median "${full_rsync[@]}"); m_frs=$(median "${full_rsync_sync[@]}"); m_fo
 m_ir=$(median "${inc_rsync[@]}"); m_io=$(median "${inc_ours[@]}"); m_cp=$(median "${cpal[@]}")
 m_vb=$(median "${ver_b3[@]}"); m_vo=$(median "${ver_ours[@]}")
 echo
-echo "median of $RUNS runs, $FILES files, $(du -sh "$SRC" | cut -f1), $(nproc) cores"
+echo "median of $RUNS runs, $FILES files, $(du -sh "$SRC" | cut -f1), $(nproc) cores, load average $load0 at the start and $(cut -d' ' -f1-3 /proc/loadavg) at the end"
 printf '%-44s %8ss\n' "rsync -a" "$m_fr" "rsync -a + sync" "$m_frs" "potion-backup run (full, incl. sync)" "$m_fo" \
   "rsync -a --link-dest (nothing changed)" "$m_ir" "potion-backup run (nothing changed)" "$m_io" "cp -al (floor)" "$m_cp" \
   "b3sum --check" "$m_vb" "potion-backup verify" "$m_vo"

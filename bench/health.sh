@@ -102,7 +102,10 @@ bench() { # $1: label, $2: SERVICES value, $3: PROBE_URLS value (either may be e
   export PROBE_URLS=$3
   local rs=$root/rs-$label py=$root/py-$label
   mkdir -p "$rs" "$py"
-  printf 'APP_DIR=%s\nDATA_MOUNT=%s\nSERVICES=%s\n' "$rs" "$DATA_MOUNT" "$services" >"$work/$label.env"
+  printf 'SERVICES=%s\n' "$services" >"$work/$label.env"
+  # System settings are not taken from .env: the environment names them
+  # (honoured for root's and a user's own process alike).
+  export APP_DIR=$rs DATA_MOUNT
   local rust_cmd=("$BIN" --env "$work/$label.env")
   local py_cmd=("$PY" "$BASELINE" "$py/state" "$DATA_MOUNT")
   if [ -n "$services" ]; then

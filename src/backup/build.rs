@@ -1,7 +1,8 @@
 //! Building a snapshot as a stream: the walk (one `fstatat` per entry)
 //! decides each file by merging with the previous manifest's sorted records,
-//! links unchanged files itself (`linkat` on the open folder handles of both
-//! snapshots, no read), hands changed ones to copy workers, and a reorder
+//! hands unchanged files to the workers in per-folder batches to link
+//! (`linkat` on the open folder handles of both snapshots, no read) and
+//! changed ones to copy ([`super::work`]), and a reorder
 //! queue writes manifest records in path order as they complete, sets folder
 //! modes and times once a folder's contents are in, and links the second
 //! and later names of a hard-linked file to its first.
@@ -11,60 +12,26 @@
 //! number of files.
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::ffi::{CString, OsStr};
+use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{Receiver, Sender, SyncSender};
-use std::sync::{Arc, Mutex};
+use std::sync::mpsc::{Receiver, SyncSender};
 
 use anyhow::{Result, anyhow};
 
 use super::at::{self, Dir};
-use super::copy::{self, BUF_SIZE, Copied, CopyError, Counters};
+use super::copy::{self, CopyError, Counters};
 use super::manifest::{Reader, Writer};
 use super::record::{Rec, cmp_path};
 use super::scan::SrcMeta;
 use super::walk::{Found, Visitor};
+use super::work::{self, Budget, Done, Item, Job, LINK_BATCH, Links};
 use crate::files::backup::{EntryKind, ManifestTotals};
 
 /// Records waiting for an earlier copy before the walk waits too.
 pub const MAX_PENDING: usize = 4096;
-
-/// A copy for a worker.
-pub struct Job {
-    seq: u64,
-    src: Arc<Dir>,
-    name: CString,
-    abs: PathBuf,
-    dest: Arc<Dir>,
-}
-
-type Done = (u64, Result<Copied, CopyError>);
-
-/// The copy worker loop: takes jobs until the walk closes the queue.
-pub fn worker(jobs: &Mutex<Receiver<Job>>, done: Sender<Done>, stop: &AtomicBool, set_owner: bool) {
-    let mut buf = vec![0u8; BUF_SIZE];
-    loop {
-        let Ok(j) = crate::sync::lock(jobs).recv() else {
-            return;
-        };
-        if stop.load(Ordering::Relaxed) {
-            return;
-        }
-        let name = OsStr::from_bytes(j.name.to_bytes());
-        let r = match j.src.open_source(&j.name) {
-            Ok(f) => copy::copy_file(f, &j.abs, &j.dest, name, &j.abs, &mut buf, set_owner),
-            Err(e) => Err(CopyError::Source(format!(
-                "{} skipped: {e}",
-                j.abs.display()
-            ))),
-        };
-        if done.send((j.seq, r)).is_err() {
-            return;
-        }
-    }
-}
 
 /// A file is unchanged only when size, mtime, mode, owner, ctime and inode
 /// all match the previous record; then its hash carries over. The ctime
@@ -113,7 +80,7 @@ pub struct Builder<'a> {
     pub stop: &'a AtomicBool,
     pub set_owner: bool,
     /// Bytes that may still be copied before the disk's safety margin.
-    pub budget: u64,
+    pub budget: &'a Budget,
     pub totals: ManifestTotals,
     pub warnings: Vec<String>,
     frames: Vec<Frame>,
@@ -123,6 +90,8 @@ pub struct Builder<'a> {
     pending: VecDeque<Pending>,
     base: u64,
     last_dir: SrcMeta,
+    /// Unchanged files of the current folder not yet sent to a worker.
+    batch: Option<Links>,
 }
 
 impl<'a> Builder<'a> {
@@ -138,7 +107,7 @@ impl<'a> Builder<'a> {
         writer: Writer,
         counters: &'a Counters,
         stop: &'a AtomicBool,
-        budget: u64,
+        budget: &'a Budget,
     ) -> Builder<'a> {
         let root = Frame {
             dest: tmp.clone(),
@@ -167,6 +136,7 @@ impl<'a> Builder<'a> {
             pending: VecDeque::new(),
             base: 0,
             last_dir: SrcMeta::default(),
+            batch: None,
         }
     }
 
@@ -215,26 +185,14 @@ impl<'a> Builder<'a> {
         }
         let damaged = self.damaged.contains(&rec.path);
         let hash = decide(&f.stat.meta, prev.as_ref().filter(|_| !damaged));
-        if let (Some(h), Some(p)) = (hash, &frame.prev) {
-            match p.link_to(f.name, &dest, f.name) {
-                Ok(()) => {
-                    self.counters.files_done.fetch_add(1, Ordering::Relaxed);
-                    self.counters
-                        .bytes_done
-                        .fetch_add(rec.meta.size, Ordering::Relaxed);
-                    let rec = Rec {
-                        hash: Some(h),
-                        ..rec
-                    };
-                    self.push(Pending::Rec(rec, Wait::Ready));
-                    return Ok(());
-                }
-                // The old copy is gone or has too many links: copy afresh.
-                Err(e) if matches!(e.raw_os_error(), Some(libc::ENOENT) | Some(libc::EMLINK)) => {}
-                Err(e) => return Err(self.dest_err(f.rel, e)),
-            }
+        if let (Some(h), Some(p)) = (hash, frame.prev.clone()) {
+            let rec = Rec {
+                hash: Some(h),
+                ..rec
+            };
+            return self.link(f, rec, p, dest);
         }
-        if f.stat.allocated > self.budget {
+        if !self.budget.take(f.stat.allocated) {
             return Err(anyhow!(
                 "not enough space on the backup disk {}: copying {} needs about {} more, \
                  and the disk's safety margin must stay free; free some space or prune old snapshots",
@@ -243,15 +201,44 @@ impl<'a> Builder<'a> {
                 crate::human::bytes(f.stat.allocated)
             ));
         }
-        self.budget -= f.stat.allocated;
         let seq = self.push(Pending::Rec(rec, Wait::Copying));
-        let job = Job {
+        self.send(Job::Copy(work::Copy {
             seq,
             src: f.dir.clone(),
             name: f.name.to_owned(),
             abs: f.abs.to_path_buf(),
             dest,
+        }))
+    }
+
+    /// An unchanged file: queued for a worker to link, in a batch of its folder.
+    fn link(&mut self, f: &Found, rec: Rec, prev: Arc<Dir>, dest: Arc<Dir>) -> Result<()> {
+        let seq = self.push(Pending::Rec(rec, Wait::Copying));
+        let item = Item {
+            seq,
+            name: f.name.to_owned(),
+            allocated: f.stat.allocated,
         };
+        match &mut self.batch {
+            Some(b) if b.takes(f.dir, &dest) => b.items.push(item),
+            _ => {
+                self.flush()?;
+                self.batch = Some(Links::new(f, prev, dest, &self.tmp_shown, item));
+            }
+        }
+        match &self.batch {
+            Some(b) if b.items.len() >= LINK_BATCH => self.flush(),
+            _ => Ok(()),
+        }
+    }
+
+    /// Sends the pending batch of links to the workers.
+    fn flush(&mut self) -> Result<()> {
+        let batch = self.batch.take();
+        batch.map_or(Ok(()), |b| self.send(Job::Links(b)))
+    }
+
+    fn send(&self, job: Job) -> Result<()> {
         self.jobs
             .as_ref()
             .expect("open while walking")
@@ -259,21 +246,30 @@ impl<'a> Builder<'a> {
             .map_err(|_| anyhow!("the copy workers stopped"))
     }
 
-    fn take_result(&mut self, (seq, r): Done) -> Result<()> {
+    fn take_result(&mut self, d: Done) -> Result<()> {
+        match d {
+            Done::Copy(seq, r) => self.placed(seq, r.map(Some)),
+            Done::Links(v) => v.into_iter().try_for_each(|(seq, r)| self.placed(seq, r)),
+        }
+    }
+
+    /// A worker's result for the record `seq`: linked (`None`) or copied.
+    fn placed(&mut self, seq: u64, r: work::Placed) -> Result<()> {
         let Some(Pending::Rec(rec, wait)) = self.pending.get_mut((seq - self.base) as usize) else {
             return Err(anyhow!("internal error: no record waits for copy {seq}"));
         };
         match r {
-            Ok(c) => {
-                rec.meta = c.meta;
-                rec.hash = Some(c.blake3);
-                self.totals.new_files += 1;
-                self.totals.new_bytes += c.meta.size;
+            Ok(copied) => {
+                if let Some(c) = copied {
+                    rec.meta = c.meta;
+                    rec.hash = Some(c.blake3);
+                    self.totals.new_files += 1;
+                    self.totals.new_bytes += c.meta.size;
+                    self.warnings.extend(c.warning);
+                }
                 self.counters.files_done.fetch_add(1, Ordering::Relaxed);
-                self.counters
-                    .bytes_done
-                    .fetch_add(c.meta.size, Ordering::Relaxed);
-                self.warnings.extend(c.warning);
+                let size = rec.meta.size;
+                self.counters.bytes_done.fetch_add(size, Ordering::Relaxed);
                 *wait = Wait::Ready;
             }
             Err(CopyError::Source(w)) => *wait = Wait::Failed(w),
@@ -302,6 +298,8 @@ impl<'a> Builder<'a> {
                 if !all && self.pending.len() < MAX_PENDING {
                     return Ok(());
                 }
+                // What the front waits for may still be in the batch.
+                self.flush()?;
                 let d = self
                     .done
                     .recv()
@@ -365,6 +363,7 @@ impl<'a> Builder<'a> {
 
     /// Closes the job queue (the workers end) and waits for the rest.
     pub fn close(&mut self) -> Result<()> {
+        self.flush()?;
         self.jobs = None;
         self.drain(true)
     }
@@ -436,6 +435,7 @@ impl Visitor for Builder<'_> {
     }
 
     fn leave(&mut self, _rel: &[u8]) -> Result<()> {
+        self.flush()?;
         let f = self.frames.pop().expect("entered");
         self.push(Pending::DirMeta(f.dest, f.meta));
         self.drain(false)

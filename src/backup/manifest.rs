@@ -202,8 +202,11 @@ pub struct Reader {
     path: PathBuf,
 }
 
+/// The decompressed records, buffered: the decoder reads a few bytes at a time.
+type Records = BufReader<zstd::stream::read::Decoder<'static, BufReader<File>>>;
+
 enum Source {
-    V2(Box<zstd::stream::read::Decoder<'static, BufReader<File>>>),
+    V2(Box<Records>),
     V1(std::vec::IntoIter<Rec>),
     Done,
 }
@@ -274,7 +277,7 @@ pub fn open(layout: &Layout, id: &str) -> Result<(ManifestHeader, Reader)> {
     let header = read_v2_header(&mut r, &path)?;
     let z = zstd::stream::read::Decoder::with_buffer(r)
         .with_context(|| format!("reading {}", path.display()))?;
-    let src = Source::V2(Box::new(z));
+    let src = Source::V2(Box::new(BufReader::with_capacity(64 << 10, z)));
     Ok((
         header,
         Reader {
@@ -306,7 +309,8 @@ pub fn read_header(layout: &Layout, id: &str) -> Result<ManifestHeader> {
 /// to an unnamed file in `manifests/` (`O_TMPFILE`), and [`Writer::finish`]
 /// puts the header with the totals in front of them in one atomic write.
 pub struct Writer {
-    z: zstd::stream::write::Encoder<'static, BufWriter<File>>,
+    /// Records are a few dozen bytes: buffered before the compressor.
+    z: BufWriter<zstd::stream::write::Encoder<'static, BufWriter<File>>>,
     enc: Encoder,
 }
 
@@ -328,7 +332,7 @@ impl Writer {
         };
         let z = zstd::stream::write::Encoder::new(BufWriter::with_capacity(256 << 10, f), 3)?;
         Ok(Writer {
-            z,
+            z: BufWriter::with_capacity(64 << 10, z),
             enc: Encoder::default(),
         })
     }
@@ -340,7 +344,8 @@ impl Writer {
     /// Writes `manifests/<ID>.manifest` (0600) atomically and fsynced.
     pub fn finish(mut self, root: &Root, header: &ManifestHeader) -> Result<()> {
         self.z.write_all(&[END])?;
-        let mut body = self.z.finish()?.into_inner().map_err(|e| e.into_error())?;
+        let z = self.z.into_inner().map_err(|e| e.into_error())?;
+        let mut body = z.finish()?.into_inner().map_err(|e| e.into_error())?;
         body.seek(SeekFrom::Start(0))?;
         let head = serde_json::to_vec(header).context("serializing the manifest header")?;
         let name = manifest_name(&header.id);

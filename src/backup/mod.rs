@@ -18,6 +18,7 @@ pub mod space;
 pub mod state;
 pub mod verify;
 pub mod walk;
+pub mod work;
 
 pub use run::{RunReport, run};
 

@@ -128,7 +128,9 @@ fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
 /// Encodes records as deltas from the one before.
 #[derive(Default)]
 pub struct Encoder {
-    prev: Option<Rec>,
+    /// The previous record's path and metadata (empty and zero at first).
+    prev_path: Vec<u8>,
+    prev_meta: SrcMeta,
     buf: Vec<u8>,
 }
 
@@ -136,10 +138,7 @@ impl Encoder {
     pub fn write(&mut self, r: &Rec, out: &mut impl Write) -> io::Result<()> {
         let b = &mut self.buf;
         b.clear();
-        let (pm, pp) = match &self.prev {
-            Some(p) => (p.meta, p.path.as_slice()),
-            None => (SrcMeta::default(), &b""[..]),
-        };
+        let (pm, pp) = (self.prev_meta, self.prev_path.as_slice());
         let m = &r.meta;
         let shared = pp.iter().zip(&r.path).take_while(|(a, b)| a == b).count();
         let same = (m.mode, m.uid, m.gid) == (pm.mode, pm.uid, pm.gid);
@@ -175,7 +174,9 @@ impl Encoder {
             put_bytes(b, l);
         }
         out.write_all(b)?;
-        self.prev = Some(r.clone());
+        self.prev_path.clear();
+        self.prev_path.extend_from_slice(&r.path);
+        self.prev_meta = r.meta;
         Ok(())
     }
 }
@@ -183,7 +184,8 @@ impl Encoder {
 /// Decodes what [`Encoder`] wrote; `Ok(None)` at the end marker.
 #[derive(Default)]
 pub struct Decoder {
-    prev: Option<Rec>,
+    /// The previous record's path and metadata; `None` before the first.
+    prev: Option<(Vec<u8>, SrcMeta)>,
 }
 
 fn byte(r: &mut impl Read) -> io::Result<u8> {
@@ -236,15 +238,22 @@ impl Decoder {
             _ => return Err(bad("an unknown entry kind")),
         };
         let (pm, pp) = match &self.prev {
-            Some(p) => (p.meta, p.path.as_slice()),
+            Some((path, meta)) => (*meta, path.as_slice()),
             None => (SrcMeta::default(), &b""[..]),
         };
         let shared = varint(r)? as usize;
         if shared > pp.len() {
             return Err(bad("a path refers past the previous one"));
         }
-        let mut path = pp[..shared].to_vec();
-        path.extend_from_slice(&bytes(r)?);
+        let n = varint(r)?;
+        if n > 1 << 16 {
+            return Err(bad("a name is too long"));
+        }
+        let mut path = Vec::with_capacity(shared + n as usize);
+        path.extend_from_slice(&pp[..shared]);
+        path.resize(shared + n as usize, 0);
+        r.read_exact(&mut path[shared..])
+            .map_err(|_| bad("it ends early"))?;
         let mut m = pm;
         if flags & SAME_OWNER_MODE == 0 {
             (m.mode, m.uid, m.gid) = (small(r)?, small(r)?, small(r)?);
@@ -283,14 +292,17 @@ impl Decoder {
             target,
             link,
         };
-        if self
-            .prev
-            .as_ref()
-            .is_some_and(|p| cmp_path(&p.path, &rec.path) != Ordering::Less)
-        {
-            return Err(bad("records are out of order"));
+        match &mut self.prev {
+            Some((p, _)) if cmp_path(p, &rec.path) != Ordering::Less => {
+                return Err(bad("records are out of order"));
+            }
+            Some((p, meta)) => {
+                p.clear();
+                p.extend_from_slice(&rec.path);
+                *meta = rec.meta;
+            }
+            None => self.prev = Some((rec.path.clone(), rec.meta)),
         }
-        self.prev = Some(rec.clone());
         Ok(Some(rec))
     }
 }

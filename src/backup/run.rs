@@ -18,12 +18,13 @@ use anyhow::{Context, Result, anyhow, bail};
 use chrono::Utc;
 
 use super::at::Dir;
-use super::build::{self, Builder, Job};
+use super::build::Builder;
 use super::copy::{self, Counters};
 use super::manifest::{self, DEL_PREFIX, Layout, TMP_PREFIX, Writer};
 use super::root::{self, Root};
 use super::scan::Excludes;
 use super::state::{PROGRESS_EVERY, Progress, outcome};
+use super::work::{self, Budget, Job};
 use super::{index, lock, record, space, walk};
 use crate::atomic;
 use crate::config::Config;
@@ -203,6 +204,7 @@ fn build(s: Stream) -> Result<(ManifestTotals, Vec<String>, Writer)> {
     let done_walking = AtomicBool::new(false);
     let space_problem = Mutex::new(None::<anyhow::Error>);
     let (files_total, bytes_total) = s.estimate.map_or((0, 0), |t| (t.files, t.bytes));
+    let budget = Budget::new(s.budget);
     let (job_tx, job_rx) = mpsc::sync_channel::<Job>(256);
     let (done_tx, done_rx) = mpsc::channel();
     let job_rx = Mutex::new(job_rx);
@@ -210,8 +212,8 @@ fn build(s: Stream) -> Result<(ManifestTotals, Vec<String>, Writer)> {
     let result = std::thread::scope(|sc| {
         for _ in 0..super::worker_threads() {
             let done_tx = done_tx.clone();
-            let (job_rx, stop) = (&job_rx, &stop);
-            sc.spawn(move || build::worker(job_rx, done_tx, stop, set_owner));
+            let (job_rx, stop, budget) = (&job_rx, &stop, &budget);
+            sc.spawn(move || work::worker(job_rx, done_tx, stop, budget, set_owner));
         }
         drop(done_tx);
         sc.spawn(|| {
@@ -248,7 +250,7 @@ fn build(s: Stream) -> Result<(ManifestTotals, Vec<String>, Writer)> {
             writer,
             &counters,
             &stop,
-            s.budget,
+            &budget,
         );
         let r =
             walk::walk_sources(&s.cfg.backup_sources, s.excludes, &mut b).and_then(|()| b.close());

@@ -105,14 +105,17 @@ impl Excludes {
         self
     }
 
+    /// Checked for every entry a run walks, so empty pattern sets are not
+    /// consulted (a match builds a candidate, which allocates).
     pub fn is_excluded(&self, abs: &Path) -> bool {
-        abs.file_name().is_some_and(|n| self.by_name.is_match(n))
-            || self.by_path.is_match(abs)
+        let name = abs.file_name();
+        (!self.by_name.is_empty() && name.is_some_and(|n| self.by_name.is_match(n)))
+            || (!self.by_path.is_empty() && self.by_path.is_match(abs))
             || self.skip.iter().any(|s| s == abs)
-            || (abs
-                .parent()
-                .is_some_and(|p| self.temp_dirs.iter().any(|d| d == p))
-                && abs.file_name().is_some_and(crate::atomic::is_temp_name))
+            || (name.is_some_and(crate::atomic::is_temp_name)
+                && abs
+                    .parent()
+                    .is_some_and(|p| self.temp_dirs.iter().any(|d| d == p)))
     }
 }
 

@@ -174,9 +174,21 @@ pub fn describe(t: &Texts, a: &Alert) -> String {
             ],
         );
     }
+    // Values carry their unit: 96.1%, 88°C.
+    let unit = match AlertCode::family_of(&a.code).and_then(AlertCode::metric) {
+        Some(crate::metric::Metric::Temp) => "°C",
+        Some(_) => "%",
+        None => "",
+    };
+    let with_unit = |x: f64| format!("{}{unit}", num(x));
     match (a.value, a.threshold) {
-        (Some(v), Some(th)) => s += &fill(t.alert_value, &[("v", &num(v)), ("t", &num(th))]),
-        (Some(v), None) => s += &format!(": {}", num(v)),
+        (Some(v), Some(th)) => {
+            s += &fill(
+                t.alert_value,
+                &[("v", &with_unit(v)), ("t", &with_unit(th))],
+            )
+        }
+        (Some(v), None) => s += &format!(": {}", with_unit(v)),
         _ => {}
     }
     s

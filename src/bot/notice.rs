@@ -36,9 +36,12 @@ pub fn leases(state_dir: &Path) -> Vec<Lease> {
 /// One look of the watcher, after the diff: every change through
 /// `on_change`, then `tick`, then the boot check. `active` is what the
 /// health report says is on now (for the details of a released alert).
+/// Runs inside `update_state` (the state lock is held); the watcher picks
+/// the texts before it.
 #[allow(clippy::too_many_arguments)] // the watcher's one call, each part named
 pub fn apply(
     shared: &Shared,
+    t: &Texts,
     st: &mut BotState,
     settings: &Settings,
     change: &alerts::Change,
@@ -47,7 +50,6 @@ pub fn apply(
     leases: &[Lease],
     now: DateTime<Local>,
 ) {
-    let t = shared.texts();
     let utc = now.with_timezone(&Utc);
     let mut outs = Vec::new();
     for a in &change.fired {
@@ -98,7 +100,7 @@ pub fn apply(
         shared.enqueue_item(st, item);
     }
     if let Some(r) = report {
-        boot(shared, st, r);
+        boot(shared, t, st, r);
     }
     // Message ids are kept only while an edit may still need them.
     let keep = |c: &String| change.announced.contains_key(c) || st.notice.flaps.contains_key(c);
@@ -259,8 +261,11 @@ pub fn restart_html(t: &Texts, r: &RestartNotice) -> String {
 
 /// A report from a boot not yet announced queues the restart notice (none
 /// on the very first start) and marks the boot announced in the same write;
-/// a report of the announced boot moves its last-report time on.
-fn boot(shared: &Shared, st: &mut BotState, r: &HealthReport) {
+/// a report of the announced boot moves its last-report time on. The last
+/// report before the restart is the newer of the last one the bot saw and
+/// the last history sample before the boot (the bot may have been stopped
+/// hours before the power went, and then its clean stop vouches for nothing).
+fn boot(shared: &Shared, t: &Texts, st: &mut BotState, r: &HealthReport) {
     let (Some(id), Some(taken)) = (r.boot_id.as_deref(), parse_rfc3339(&r.taken_at)) else {
         return;
     };
@@ -269,18 +274,34 @@ fn boot(shared: &Shared, st: &mut BotState, r: &HealthReport) {
         n.last_report = n.last_report.max(Some(taken.timestamp()));
         return;
     }
+    let came_back = taken - TimeDelta::seconds(i64::try_from(r.uptime_s).unwrap_or(0));
+    // The health job kept writing while the bot was stopped: its history
+    // knows the real last report of the previous boot better than we do.
+    let history = shared.config().state_dir.join(crate::paths::HISTORY);
+    let samples = crate::history::read(&history).unwrap_or_else(|e| {
+        log::warn!("{e:#}");
+        Vec::new()
+    });
+    let last = n
+        .last_report
+        .max(newest_before(&samples, came_back.timestamp()));
     let facts = BootFacts {
         current: id,
-        came_back: taken - TimeDelta::seconds(i64::try_from(r.uptime_s).unwrap_or(0)),
-        last_before: n.last_report.and_then(|s| DateTime::from_timestamp(s, 0)),
+        came_back,
+        last_before: last.and_then(|s| DateTime::from_timestamp(s, 0)),
     };
     let notice = restart::restart_notice(n, &facts);
     restart::announce(n, id);
     n.last_report = Some(taken.timestamp());
     if let Some(notice) = notice {
-        let html = restart_html(shared.texts(), &notice);
+        let html = restart_html(t, &notice);
         shared.enqueue_item(st, item(html, None, false));
     }
+}
+
+/// The newest history sample before `t` (unix seconds).
+fn newest_before(samples: &[crate::history::Sample], t: i64) -> Option<i64> {
+    samples.iter().map(|s| s.t).filter(|&s| s < t).max()
 }
 
 /// At start, after the first look: a clean-stop record of this same boot was
@@ -352,4 +373,150 @@ pub fn status_lines(t: &Texts, shared: &Shared, now: DateTime<Local>) -> String 
         s.push('\n');
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bot::i18n::texts;
+    use crate::config::Lang;
+    use crate::notice::quiet::SummaryItem;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        parse_rfc3339(s).unwrap()
+    }
+
+    fn no_alert(code: &str) -> Alert {
+        Alert {
+            code: code.into(),
+            since: "2026-11-30T01:00:00Z".into(),
+            value: Some(97.0),
+            threshold: Some(90.0),
+        }
+    }
+
+    #[test]
+    fn every_decision_reads_in_both_languages() {
+        let now = at("2026-11-30T07:00:00Z");
+        let summary = Out::Summary(Summary {
+            items: vec![
+                SummaryItem {
+                    code: "CPU_HIGH".into(),
+                    first_fired: Some(at("2026-11-30T01:00:00Z")),
+                    times_fired: 2,
+                    cleared_at: None,
+                    active: true,
+                },
+                SummaryItem {
+                    code: "RAM_HIGH".into(),
+                    first_fired: Some(at("2026-11-30T02:00:00Z")),
+                    times_fired: 1,
+                    cleared_at: Some(at("2026-11-30T02:05:00Z")),
+                    active: false,
+                },
+            ],
+            still_active: vec!["CPU_HIGH".into()],
+        });
+        let reminder = Out::Reminder {
+            code: "CPU_HIGH".into(),
+            since: at("2026-11-30T01:00:00Z"),
+            nth: 1,
+        };
+        let flapping = Out::Flapping {
+            code: "CPU_HIGH".into(),
+            count: 7,
+            active: false,
+        };
+        let released = Out::Alert {
+            code: "CPU_HIGH".into(),
+            change: Transition::Fired,
+            after: Some(Job::Backup),
+        };
+        let en = texts(Lang::En);
+        let id = texts(Lang::Id);
+        let html = |t, o: &Out| render(t, o, no_alert, now);
+        let s = html(en, &summary);
+        assert!(
+            s.html.contains("quiet hours") && s.html.contains("(2×)"),
+            "{}",
+            s.html
+        );
+        assert!(s.html.contains("still on") && s.html.contains("cleared at"));
+        assert!(s.code.is_none() && !s.edit);
+        let r = html(en, &reminder);
+        assert!(
+            r.html.contains("still") && r.html.contains("6h 0m"),
+            "{}",
+            r.html
+        );
+        let f = html(en, &flapping);
+        assert!(f.edit && f.code.as_deref() == Some("CPU_HIGH"));
+        assert!(f.html.contains("7 changes, now cleared"), "{}", f.html);
+        let a = html(en, &released);
+        assert!(
+            a.html.contains("during/after <code>backup</code>"),
+            "{}",
+            a.html
+        );
+        assert!(!a.buttons.is_empty() && !a.edit);
+        for o in [&summary, &reminder, &flapping, &released] {
+            assert_ne!(html(en, o).html, html(id, o).html, "{o:?}");
+        }
+        assert!(html(id, &summary).html.contains("Jam tenang"));
+        assert!(html(id, &reminder).html.contains("masih aktif"));
+    }
+
+    #[test]
+    fn the_restart_notice_tells_clean_from_unclean() {
+        let mut n = RestartNotice {
+            came_back: at("2026-11-30T07:00:00Z"),
+            last_before: Some(at("2026-11-30T06:00:00Z")),
+            gap: Some(TimeDelta::hours(1)),
+            clean: true,
+        };
+        let en = texts(Lang::En);
+        let clean = restart_html(en, &n);
+        assert!(
+            clean.contains(en.notice.clean) && clean.contains("1h 0m"),
+            "{clean}"
+        );
+        n.clean = false;
+        n.last_before = None;
+        n.gap = None;
+        let crash = restart_html(en, &n);
+        assert!(
+            crash.contains(en.notice.unclean) && crash.contains("unknown"),
+            "{crash}"
+        );
+        let id = texts(Lang::Id);
+        assert!(restart_html(id, &n).contains(id.notice.unclean));
+    }
+
+    #[test]
+    fn the_last_report_before_a_boot_comes_from_the_history_too() {
+        let sample = |t| crate::history::Sample {
+            t,
+            cpu: 1.0,
+            ram: 1.0,
+            swap: 0.0,
+            disk_root: 1.0,
+            disk_data: f32::NAN,
+            temp: f32::NAN,
+            load1: 0.1,
+            alerts: 0,
+            probe_ms: f32::NAN,
+        };
+        let h = [sample(100), sample(160), sample(220), sample(400)];
+        assert_eq!(newest_before(&h, 300), Some(220));
+        assert_eq!(newest_before(&h, 100), None);
+        assert_eq!(newest_before(&[], 300), None);
+    }
+
+    #[test]
+    fn chat_jobs_that_load_the_machine_take_a_lease() {
+        assert_eq!(ops_lease(&OpsJob::AptUpgrade), Some(Job::AptUpgrade));
+        assert_eq!(ops_lease(&OpsJob::Git(Vec::new())), Some(Job::GitPull));
+        assert_eq!(ops_lease(&OpsJob::AptUpdate), None);
+        assert_eq!(ops_lease(&OpsJob::Speed), None);
+    }
 }

@@ -144,16 +144,14 @@ pub fn status(t: &Texts, cfg: &Config, h: &Loaded<HealthReport>, now: DateTime<U
         if r.alerts.is_empty() && !stale {
             s += &format!("{}: {}\n", t.l_alerts, t.none);
         } else {
-            let stale_code = stale.then(|| {
-                crate::alert_code::AlertCode::HealthStale
-                    .as_str()
-                    .to_string()
-            });
-            let codes: Vec<String> = stale_code
+            // Human titles ("Disk sistem penuh"), not codes.
+            let stale_code = stale.then_some(crate::alert_code::AlertCode::HealthStale.as_str());
+            let titles: Vec<String> = stale_code
                 .into_iter()
-                .chain(r.alerts.iter().map(|a| esc(&a.code)))
+                .chain(r.alerts.iter().map(|a| a.code.as_str()))
+                .map(|code| super::alerts::title(t, code))
                 .collect();
-            s += &format!("⚠️ {}: {}\n", t.l_alerts, codes.join(", "));
+            s += &format!("⚠️ {}: {}\n", t.l_alerts, titles.join(", "));
         }
         if !r.errors.is_empty() {
             s += &format!("{}: {}\n", t.l_errors, esc(&r.errors.join("; ")));
@@ -396,7 +394,10 @@ pub(crate) mod tests {
         assert!(s.contains("x450l"), "{s}");
         assert!(s.contains("12.5%"), "{s}");
         assert!(s.contains("55 °C"), "{s}");
-        assert!(s.contains("CPU_HIGH"), "{s}");
+        assert!(
+            s.contains("⚠️ Alerts: CPU high"),
+            "human titles, not codes: {s}"
+        );
         assert!(s.contains("not mounted"), "{s}");
         assert!(!s.contains("stale"), "{s}");
     }
@@ -407,7 +408,10 @@ pub(crate) mod tests {
         let t = texts(Lang::En);
         let s = status(t, &cfg, &Loaded::Ok(report("2026-11-25T18:00:00Z")), now());
         assert!(s.contains("stale"), "{s}");
-        assert!(s.contains("HEALTH_STALE"), "the stale alert is listed: {s}");
+        assert!(
+            s.contains("Health data stale"),
+            "the stale alert is listed: {s}"
+        );
         assert!(!s.contains("Alerts: none"), "{s}");
         let s = status(t, &cfg, &Loaded::Missing, now());
         assert!(s.contains("No data yet"), "{s}");

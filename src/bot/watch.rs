@@ -113,6 +113,7 @@ pub fn check(
             }
         }
     };
+    let t = shared.texts();
     let local = chrono::Local::now();
     let now = local.with_timezone(&chrono::Utc);
     let leases = super::notice::leases(&cfg.state_dir);
@@ -128,6 +129,7 @@ pub fn check(
         alerts::forget_unwatched(&mut change, &cfg.services);
         super::notice::apply(
             shared,
+            t,
             st,
             &cfg.notice,
             &change,

@@ -206,8 +206,21 @@ fn many_files_back_up_verify_and_restore() {
     std::thread::sleep(Duration::from_millis(1100));
     timed(&["run"]);
     timed(&["verify"]);
-    let id = bk.ids()[1].clone();
-    assert_eq!(bk.manifest(&id).totals.files, files as u64);
+    let ids = bk.ids();
+    let id = ids[1].clone();
+    let totals = bk.manifest(&id).totals;
+    assert_eq!(totals.files, files as u64);
+    // Nothing changed: every file is linked (in batches that split each
+    // 1000-file folder), none copied.
+    assert_eq!(totals.new_files, 0);
+    for (d, f) in [(0, 0), (folders - 1, 511), (folders / 2, 512), (1, 999)] {
+        let rel = format!("d{d:04}/f{f:04}");
+        assert_eq!(
+            ino(&bk.in_snap(&ids[0]).join(&rel)),
+            ino(&bk.in_snap(&id).join(&rel)),
+            "{rel}"
+        );
+    }
     let pick = folders * 7 / 9;
     let folder = format!("{}/d{pick:04}", bk.src().display());
     timed(&["restore", &id, &folder]);

@@ -2,7 +2,8 @@
 //! against a stand-in Bot API on 127.0.0.1 (`standin`), started and read
 //! back by the shared `rig`, with stand-in executables (`sudo`, `tailscale`,
 //! …) first on `PATH`. One module per area: `core` (status, alerts,
-//! settings, confirmations, signals), `ops` (logs, network, updates),
+//! settings, confirmations, signals), `notice` (quiet hours, restart
+//! notices, reminders, flapping, leases), `ops` (logs, network, updates),
 //! `restore`, `charts` (charts and the digest) and `trust` (where commands
 //! are taken from and what never leaks).
 #![allow(clippy::disallowed_methods)] // spawns the binary under test as a long-running child
@@ -14,6 +15,7 @@ mod standin;
 
 mod charts;
 mod core;
+mod notice;
 mod ops;
 mod restore;
 mod trust;

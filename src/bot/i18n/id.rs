@@ -188,7 +188,7 @@ pub static TEXTS: Texts = Texts {
         summary_still: ", masih aktif",
         summary_active: "<b>Aktif sekarang:</b> {list}",
         summary_none_active: "Tidak ada yang aktif sekarang.",
-        reminder: "⏰ Masih aktif: <b>{what}</b>, sudah {for}.\n<code>{code}</code>",
+        reminder: "⏰ <b>{what}</b> masih aktif, sudah {for}.\n<code>{code}</code>",
         restarted: "🔌 <b>Server menyala ulang.</b>\nKembali sejak {back}.\nLaporan terakhir sebelumnya: {last} (hilang selama {gap}).\n{how}",
         unknown: "tidak diketahui",
         clean: "Dimatikan dengan rapi.",
