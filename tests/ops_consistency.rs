@@ -303,7 +303,7 @@ fn debian_metadata_ships_every_binary_and_unit() {
     ));
     assert!(
         deb.contains(
-            "[\"ops/sudoers/potion-runner\", \"usr/share/potion-runner/sudoers\", \"440\"]"
+            "[\"ops/sudoers/potion-runner\", \"usr/share/potion-runner/sudoers\", \"644\"]"
         )
     );
 }

@@ -8,8 +8,11 @@
 //! Needs root: without it prints `SKIPPED` and passes, unless `$CI` is set
 //! (then a missing prerequisite fails the test). No check is skipped once the
 //! machine is up. Uses the binaries `cargo test` built in this checkout.
+//! The `.deb` is built once and shared with the `lintian` check (`deb.rs`).
 
 mod common;
+#[path = "systemd_support/deb.rs"]
+mod deb;
 #[path = "systemd_support/hostile.rs"]
 mod hostile;
 #[path = "systemd_support/machine.rs"]
@@ -23,7 +26,6 @@ use std::time::Duration;
 
 use machine::Machine;
 use potion_runner::paths;
-use potion_runner::process::Cmd;
 use serde_json::Value;
 use standin::{StandIn, TOKEN};
 
@@ -179,22 +181,22 @@ fn add_dummy_and_allowlist(m: &Machine) {
 /// The sudo rule and the helper's unit checks, as the bot sees them.
 fn check_helper_svc(m: &Machine) {
     let pid = m.prop(DUMMY, "MainPID");
-    let out = m.as_bot(&["potion-helper", "svc", "restart", DUMMY]);
+    let out = m.as_bot(&[paths::HELPER_PATH, "svc", "restart", DUMMY]);
     assert!(out.success(), "allowed restart: {}", out.stderr_lossy());
     let new_pid = m.prop(DUMMY, "MainPID");
     assert_ne!(pid, new_pid, "{DUMMY} was not restarted");
     assert_eq!(m.prop(DUMMY, "ActiveState"), "active");
 
     assert_refused(
-        &m.as_bot(&["potion-helper", "svc", "restart", "ssh.service"]),
+        &m.as_bot(&[paths::HELPER_PATH, "svc", "restart", "ssh.service"]),
         "protected",
     );
     assert_refused(
-        &m.as_bot(&["potion-helper", "svc", "restart", "cron.service"]),
+        &m.as_bot(&[paths::HELPER_PATH, "svc", "restart", "cron.service"]),
         "not in",
     );
     assert_refused(
-        &m.as_bot(&["potion-helper", "svc", "stop", paths::BOT_UNIT]),
+        &m.as_bot(&[paths::HELPER_PATH, "svc", "stop", paths::BOT_UNIT]),
         "the bot itself",
     );
     for evil in [
@@ -203,7 +205,7 @@ fn check_helper_svc(m: &Machine) {
         "potion-dummy.service reboot",
         "-H",
     ] {
-        let out = m.as_bot(&["potion-helper", "svc", "restart", evil]);
+        let out = m.as_bot(&[paths::HELPER_PATH, "svc", "restart", evil]);
         assert_ne!(out.code(), Some(0), "{evil:?} accepted");
     }
     assert_eq!(
@@ -215,7 +217,7 @@ fn check_helper_svc(m: &Machine) {
     // An allowlist anyone but root could change is not trusted at all.
     m.ok(&["chmod", "0666", paths::ALLOWED_UNITS_FILE]);
     assert_refused(
-        &m.as_bot(&["potion-helper", "svc", "restart", DUMMY]),
+        &m.as_bot(&[paths::HELPER_PATH, "svc", "restart", DUMMY]),
         "writable",
     );
     m.ok(&["chmod", "0644", paths::ALLOWED_UNITS_FILE]);
@@ -223,7 +225,7 @@ fn check_helper_svc(m: &Machine) {
     // --env from a sudo caller could point SELF_SERVICE elsewhere: refused.
     assert_refused(
         &m.as_bot(&[
-            "potion-helper",
+            paths::HELPER_PATH,
             "--env",
             "/tmp/x.env",
             "timer",
@@ -263,7 +265,7 @@ fn check_helper_svc(m: &Machine) {
 fn check_backup_timer(m: &Machine) {
     let before = m.prop(paths::BACKUP_TIMER, "TimersCalendar");
     assert!(before.contains("02:30:00"), "{before}");
-    let out = m.as_bot(&["potion-helper", "timer", "set", "backup", "3.15"]);
+    let out = m.as_bot(&[paths::HELPER_PATH, "timer", "set", "backup", "3.15"]);
     assert!(out.success(), "timer set: {}", out.stderr_lossy());
     assert!(
         out.stdout_lossy().starts_with("time: 03:15\nnext: "),
@@ -280,14 +282,14 @@ fn check_backup_timer(m: &Machine) {
         m.ok(&["systemctl", "daemon-reload"]);
     }
     assert_eq!(m.prop(paths::BACKUP_TIMER, "ActiveState"), "active");
-    let shown = m.as_bot(&["potion-helper", "timer", "show", "backup"]);
+    let shown = m.as_bot(&[paths::HELPER_PATH, "timer", "show", "backup"]);
     assert!(
         shown.stdout_lossy().starts_with("time: 03:15\n"),
         "{}",
         shown.stdout_lossy()
     );
     assert_refused(
-        &m.as_bot(&["potion-helper", "timer", "set", "backup", "25:99"]),
+        &m.as_bot(&[paths::HELPER_PATH, "timer", "set", "backup", "25:99"]),
         "25:99",
     );
 }
@@ -610,10 +612,14 @@ fn check_install_layout(m: &Machine) {
         (paths::SYSTEM_ENV_PATH, "644 root root"),
         ("/etc/sudoers.d/potion-runner", "440 root root"),
         (paths::HELPER_PATH, "755 root root"),
+        (paths::BACKUP_BIN_PATH, "755 root root"),
+        ("/usr/bin/potion-bot", "755 root root"),
+        ("/usr/bin/potion-health", "755 root root"),
     ] {
         let got = m.ok(&["stat", "-c", "%a %U %G", path]);
         assert_eq!(got.trim(), want, "{path}");
     }
+    check_old_install_retired(m);
     for timer in [
         paths::HEALTH_TIMER,
         paths::BACKUP_TIMER,
@@ -640,6 +646,71 @@ fn check_install_layout(m: &Machine) {
         "health timer next {next}, now {now}"
     );
     assert_eq!(m.prop(paths::HEALTH_TIMER, "Persistent"), "yes");
+}
+
+/// Plants what an install before 0.2 left: its four binaries in
+/// /usr/local/bin, its sudo rule naming the helper there and (as
+/// ops/install.sh put it) a unit copy in /etc/systemd/system running from there.
+fn plant_old_install(m: &Machine, unit_copy: bool) {
+    for b in [
+        "potion-health",
+        "potion-backup",
+        "potion-bot",
+        "potion-helper",
+    ] {
+        m.write(
+            &format!("{}/{b}", paths::OLD_BIN_DIR),
+            "#!/bin/sh\nexit 0\n",
+            0o755,
+        );
+    }
+    let old_helper = format!("{}/potion-helper", paths::OLD_BIN_DIR);
+    let rule = std::fs::read_to_string(repo().join("ops/sudoers/potion-runner"))
+        .unwrap()
+        .replace(paths::HELPER_PATH, &old_helper);
+    m.write("/etc/sudoers.d/potion-runner", &rule, 0o440);
+    if unit_copy {
+        let unit = std::fs::read_to_string(repo().join("ops/systemd").join(paths::HEALTH_UNIT))
+            .unwrap()
+            .replace(paths::BIN_DIR, paths::OLD_BIN_DIR);
+        m.write(
+            &format!("/etc/systemd/system/{}", paths::HEALTH_UNIT),
+            &unit,
+            0o644,
+        );
+    }
+}
+
+/// Nothing of an install before 0.2 is left in use: no binary in
+/// /usr/local/bin, the sudo rule and every unit name the new paths.
+fn check_old_install_retired(m: &Machine) {
+    for b in [
+        "potion-health",
+        "potion-backup",
+        "potion-bot",
+        "potion-helper",
+    ] {
+        let old = format!("{}/{b}", paths::OLD_BIN_DIR);
+        assert!(m.read(&old).is_none(), "{old} left behind");
+    }
+    let rule = m.read("/etc/sudoers.d/potion-runner").unwrap();
+    assert!(
+        rule.contains(&format!("= {}\n", paths::HELPER_PATH)),
+        "{rule}"
+    );
+    assert!(!rule.contains(paths::OLD_BIN_DIR), "{rule}");
+    for unit in [
+        paths::BOT_UNIT,
+        paths::HEALTH_UNIT,
+        paths::BACKUP_UNIT,
+        paths::VERIFY_UNIT,
+    ] {
+        let exec = m.prop(unit, "ExecStart");
+        assert!(
+            exec.contains(&format!("path={}/potion-", paths::BIN_DIR)),
+            "{unit}: {exec}"
+        );
+    }
 }
 
 /// The service user owns `.env` and may swap it for a symlink to a file of
@@ -720,7 +791,7 @@ fn check_backup_and_verify(m: &Machine) {
     });
     let run = |word: &str, unit: &str| {
         assert_eq!(m.prop(unit, "ExecMainStartTimestampMonotonic"), "0");
-        let out = m.as_bot(&["potion-helper", word, "start"]);
+        let out = m.as_bot(&[paths::HELPER_PATH, word, "start"]);
         assert!(out.success(), "{word} start: {}", out.stderr_lossy());
         // The helper does not wait for the unit: wait for it here.
         m.wait_for(&format!("{unit} to run"), Duration::from_secs(60), |m| {
@@ -902,6 +973,7 @@ fn install_sh_gives_a_working_system() {
     let install = repo().join("ops/install.sh");
     let install = install.to_str().unwrap();
     let bins = bin_dir();
+    plant_old_install(&m, false);
     m.ok(&[install, bins.to_str().unwrap()]);
     // Idempotent: a second run changes nothing and succeeds.
     m.ok(&[install, bins.to_str().unwrap()]);
@@ -944,76 +1016,28 @@ fn install_sh_gives_a_working_system() {
     assert!(m.run(&["id", paths::SERVICE_USER]).code() != Some(0));
 }
 
-/// Builds the .deb from this checkout's binaries with `cargo deb --no-build`.
-fn build_deb(out_dir: &Path) -> Option<PathBuf> {
-    let cargo_deb = std::env::var_os("HOME")
-        .map(|h| PathBuf::from(h).join(".cargo/bin/cargo-deb"))
-        .filter(|p| p.exists());
-    let on_path = Cmd::new("cargo")
-        .args(["deb", "--version"])
-        .run()
-        .is_ok_and(|o| o.success());
-    if cargo_deb.is_none() && !on_path {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "cargo-deb is needed (.ci/run installs it)"
-        );
-        eprintln!("SKIPPED: cargo-deb is not installed (cargo install cargo-deb --locked)");
-        return None;
-    }
-    // cargo-deb packages target/release/*; hard-link the test build there in a
-    // private target folder instead of building a release just for this.
-    let target = out_dir.join("target");
-    std::fs::create_dir_all(target.join("release")).unwrap();
-    for b in [
-        "potion-health",
-        "potion-backup",
-        "potion-bot",
-        "potion-helper",
-    ] {
-        let src = bin_dir().join(b);
-        let dst = target.join("release").join(b);
-        std::fs::hard_link(&src, &dst)
-            .or_else(|_| std::fs::copy(&src, &dst).map(|_| ()))
-            .unwrap();
-    }
-    let deb = out_dir.join("potion-runner.deb");
-    let out = Cmd::new("cargo")
-        .args(["deb", "--no-build", "--no-strip", "--fast", "--output"])
-        .arg(&deb)
-        .env("CARGO_TARGET_DIR", &target)
-        .current_dir(repo())
-        .timeout(Duration::from_secs(300))
-        .run()
-        .unwrap();
-    assert!(
-        out.success(),
-        "cargo deb: {}{}",
-        out.stdout_lossy(),
-        out.stderr_lossy()
-    );
-    Some(deb)
-}
-
 #[test]
 fn deb_package_installs_like_install_sh() {
     if !prerequisites("deb_package_installs_like_install_sh") {
         return;
     }
-    let work = tempfile::Builder::new()
-        .prefix("deb-test-")
-        .tempdir_in(bin_dir().parent().unwrap())
-        .unwrap();
-    let Some(deb) = build_deb(work.path()) else {
+    let Some(deb) = deb::shared() else {
         return;
     };
     let mut binds = binds();
-    if !work.path().starts_with(repo()) {
-        binds.push(work.path().to_path_buf());
+    let folder = deb.parent().unwrap();
+    if !folder.starts_with(repo()) {
+        binds.push(folder.to_path_buf());
     }
     let refs: Vec<&Path> = binds.iter().map(PathBuf::as_path).collect();
     let m = Machine::up("deb", &refs);
+    plant_old_install(&m, true);
     m.ok(&["dpkg", "-i", deb.to_str().unwrap()]);
+    assert!(
+        m.read(&format!("/etc/systemd/system/{}", paths::HEALTH_UNIT))
+            .is_none(),
+        "install.sh's unit copy would shadow the package's"
+    );
     for u in [
         paths::BOT_UNIT,
         paths::HEALTH_TIMER,
@@ -1028,7 +1052,7 @@ fn deb_package_installs_like_install_sh() {
     }
     check_install_layout(&m);
     add_dummy_and_allowlist(&m);
-    let out = m.as_bot(&["potion-helper", "svc", "restart", DUMMY]);
+    let out = m.as_bot(&[paths::HELPER_PATH, "svc", "restart", DUMMY]);
     assert!(out.success(), "{}", out.stderr_lossy());
     assert_ne!(m.as_bot(&["/bin/true"]).code(), Some(0));
     check_backup_timer(&m);

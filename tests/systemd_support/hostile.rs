@@ -47,7 +47,7 @@ const ROOT_GRANTING: &[&str] = &[
 /// Starts `unit` through `sudo -n potion-helper WORD start` and waits for it to end once more.
 fn start_and_wait(m: &Machine, word: &str, unit: &str) {
     let before = m.prop(unit, "ExecMainExitTimestampMonotonic");
-    let out = m.as_bot(&["potion-helper", word, "start"]);
+    let out = m.as_bot(&[paths::HELPER_PATH, word, "start"]);
     assert!(out.success(), "{word} start: {}", out.stderr_lossy());
     m.wait_for(
         &format!("{unit} to run again"),
@@ -111,11 +111,11 @@ pub fn check_path_keys_in_env_change_nothing(m: &Machine) {
     nothing_escaped(m);
 
     // The bot's user cannot name another system file under sudo ...
-    let out = m.as_bot(&["potion-helper", "--system-env", ENV, "backup", "start"]);
+    let out = m.as_bot(&[paths::HELPER_PATH, "--system-env", ENV, "backup", "start"]);
     assert_refused(&out, "not accepted under sudo");
     // ... and a system.env it could write is not root's word.
     m.ok(&["chown", paths::SERVICE_USER, paths::SYSTEM_ENV_PATH]);
-    let out = m.as_bot(&["potion-helper", "backup", "start"]);
+    let out = m.as_bot(&[paths::HELPER_PATH, "backup", "start"]);
     assert_eq!(out.code(), Some(2), "{}", out.stderr_lossy());
     // Reported in the .env's language (the template's: Indonesian).
     let err = out.stderr_lossy();
@@ -132,7 +132,7 @@ pub fn check_path_keys_in_env_change_nothing(m: &Machine) {
 /// started nothing (a unit already running, like logind, was not touched).
 fn refused_with(m: &Machine, unit: &str, code: &str) {
     let before = m.prop(unit, "ExecMainStartTimestampMonotonic");
-    let out = m.as_bot(&["potion-helper", "svc", "start", unit]);
+    let out = m.as_bot(&[paths::HELPER_PATH, "svc", "start", unit]);
     assert_refused(&out, &format!("reason: {code}"));
     assert_eq!(
         m.prop(unit, "ExecMainStartTimestampMonotonic"),
