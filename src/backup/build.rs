@@ -159,7 +159,7 @@ impl<'a> Builder<'a> {
     }
 
     fn dest_err(&self, rel: &[u8], err: std::io::Error) -> anyhow::Error {
-        super::run::disk_error(&self.tmp_shown.join(OsStr::from_bytes(rel)), err)
+        super::state::disk_error(&self.tmp_shown.join(OsStr::from_bytes(rel)), err)
     }
 
     fn push(&mut self, p: Pending) -> u64 {
@@ -275,7 +275,7 @@ impl<'a> Builder<'a> {
             Err(CopyError::Source(w)) => *wait = Wait::Failed(w),
             Err(CopyError::Dest { path, err }) => {
                 self.stop.store(true, Ordering::Relaxed);
-                return Err(super::run::disk_error(&path, err));
+                return Err(super::state::disk_error(&path, err));
             }
         }
         Ok(())

@@ -20,7 +20,8 @@ pub mod verify;
 pub mod walk;
 pub mod work;
 
-pub use run::{RunReport, run};
+pub use run::run;
+pub use state::RunReport;
 
 use std::path::Path;
 

@@ -100,7 +100,7 @@ pub fn prune(cfg: &Config, dry_run: bool) -> Result<Vec<Decision>> {
     let root = if dry_run {
         None
     } else {
-        Some(root::open(&layout)?)
+        Some(root::open(&layout.root)?)
     };
     // Waits for runs, verifies and restores: they read the snapshots it deletes.
     let _lock = match &root {

@@ -8,9 +8,9 @@
 //! depth-first walk that lists each folder sorted by name.
 
 use std::cmp::Ordering;
+use std::ffi::{OsStr, OsString};
 use std::io::{self, Read, Write};
 
-use super::manifest::{escape_path, unescape_path};
 use super::scan::SrcMeta;
 use crate::files::backup::{EntryKind, ManifestEntry};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
@@ -310,6 +310,50 @@ impl Decoder {
 /// The raw bytes of an escaped path.
 pub fn raw(escaped: &str) -> Vec<u8> {
     unescape_path(escaped).into_vec()
+}
+
+/// Escapes a file name for the manifest: valid UTF-8 stays readable, `%`
+/// becomes `%25`, and every byte that is not part of valid UTF-8 becomes `%XX`.
+/// [`unescape_path`] gives back the exact bytes.
+pub fn escape_path(name: &OsStr) -> String {
+    let mut out = String::with_capacity(name.len());
+    for chunk in name.as_bytes().utf8_chunks() {
+        for c in chunk.valid().chars() {
+            if c == '%' {
+                out.push_str("%25");
+            } else {
+                out.push(c);
+            }
+        }
+        for b in chunk.invalid() {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Reverses [`escape_path`]; a `%` not followed by two hex digits is kept as is.
+pub fn unescape_path(s: &str) -> OsString {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%'
+            && i + 2 < b.len()
+            && let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2]))
+        {
+            out.push(h << 4 | l);
+            i += 3;
+            continue;
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    OsString::from_vec(out)
+}
+
+fn hex(c: u8) -> Option<u8> {
+    (c as char).to_digit(16).map(|d| d as u8)
 }
 
 #[cfg(test)]

@@ -190,7 +190,7 @@ pub fn restore(
     overwrite: bool,
 ) -> Result<RestoreReport> {
     let layout = Layout::new(&cfg.backup_dir);
-    let handles = root::open(&layout)?;
+    let handles = root::open(&layout.root)?;
     // A prune waits until this restore has read what it needs.
     let _lock = lock::wait(&handles.dir, lock::Mode::Shared, lock::WAIT, "restore")?;
     let id = manifest::resolve_id(&layout, Some(id))?;

@@ -13,7 +13,6 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 
 use super::at::Dir;
-use super::manifest::Layout;
 
 /// Open, checked folders of one `BACKUP_DIR`.
 #[derive(Debug)]
@@ -73,19 +72,22 @@ pub fn private_child(parent: &Dir, name: &str, shown: &Path) -> Result<Dir> {
 
 /// Opens `BACKUP_DIR` (created if missing) and its folders, refusing any that
 /// is a symlink, not the running user's, or writable by group or others.
-pub fn open(layout: &Layout) -> Result<Root> {
-    crate::atomic::ensure_dir(&layout.root)?;
-    let dir = Dir::open(&layout.root).with_context(|| {
+/// `root` is `BACKUP_DIR` (`manifest::Layout::root`); the folder names are
+/// the layout's.
+pub fn open(root: &Path) -> Result<Root> {
+    crate::atomic::ensure_dir(root)?;
+    let dir = Dir::open(root).with_context(|| {
         format!(
             "opening BACKUP_DIR {} (it must be a real folder, not a symlink)",
-            layout.root.display()
+            root.display()
         )
     })?;
-    check_private(&dir, &layout.root)?;
+    check_private(&dir, root)?;
+    let child = |name: &str| private_child(&dir, name, &root.join(name));
     Ok(Root {
-        snapshots: private_child(&dir, "snapshots", &layout.snapshots())?,
-        manifests: private_child(&dir, "manifests", &layout.manifests())?,
-        verify: private_child(&dir, "verify", &layout.verify_dir())?,
+        snapshots: child("snapshots")?,
+        manifests: child("manifests")?,
+        verify: child("verify")?,
         dir,
     })
 }
@@ -93,22 +95,23 @@ pub fn open(layout: &Layout) -> Result<Root> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::backup::manifest::Layout;
     use std::os::unix::fs::PermissionsExt;
 
     #[test]
     fn group_writable_or_symlinked_folders_are_refused() {
         let t = tempfile::tempdir().unwrap();
         let layout = Layout::new(&t.path().join("b"));
-        let r = open(&layout).unwrap();
+        let r = open(&layout.root).unwrap();
         assert_eq!(r.verify.stat().unwrap().st_mode & 0o7777, 0o700);
         drop(r);
         std::fs::set_permissions(layout.manifests(), std::fs::Permissions::from_mode(0o770))
             .unwrap();
-        let e = format!("{:#}", open(&layout).unwrap_err());
+        let e = format!("{:#}", open(&layout.root).unwrap_err());
         assert!(e.contains("writable by its group"), "{e}");
         std::fs::remove_dir(layout.manifests()).unwrap();
         std::os::unix::fs::symlink(t.path(), layout.manifests()).unwrap();
-        let e = format!("{:#}", open(&layout).unwrap_err());
+        let e = format!("{:#}", open(&layout.root).unwrap_err());
         assert!(e.contains("real folder"), "{e}");
     }
 }

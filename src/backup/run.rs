@@ -9,7 +9,7 @@
 use std::collections::HashSet;
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
@@ -24,6 +24,7 @@ use super::manifest::{self, DEL_PREFIX, Layout, TMP_PREFIX, Writer};
 use super::root::{self, Root};
 use super::scan::Excludes;
 use super::state::{PROGRESS_EVERY, Progress, outcome};
+use super::state::{RunReport, disk_error};
 use super::work::{self, Budget, Job};
 use super::{index, lock, record, space, walk};
 use crate::atomic;
@@ -31,14 +32,6 @@ use crate::config::Config;
 use crate::files::backup::{BackupOutcome, ManifestHeader, ManifestTotals};
 use crate::files::{now_rfc3339, read_json_if_exists};
 use crate::paths;
-
-/// A finished run.
-#[derive(Debug, Clone)]
-pub struct RunReport {
-    pub id: String,
-    pub totals: ManifestTotals,
-    pub warnings: Vec<String>,
-}
 
 /// Runs one backup and records the outcome in `last_backup.json`, whether it
 /// worked or not.
@@ -61,7 +54,7 @@ pub fn run(cfg: &Config) -> Result<RunReport> {
 fn run_inner(cfg: &Config, layout: &Layout, started_at: &str) -> Result<RunReport> {
     space::require_mount_point(&cfg.data_mount, cfg.backup_allow_same_disk)?;
     // Manifests list every file name, so they are as private as the snapshots.
-    let root = root::open(layout)?;
+    let root = root::open(&layout.root)?;
     let _run = lock::try_run(&root.dir)?;
     let _lock = lock::wait(&root.dir, lock::Mode::Shared, lock::WAIT, "backup")?;
     clean_leftovers(layout, &root)?;
@@ -392,17 +385,6 @@ fn io_errno(e: &anyhow::Error) -> Option<i32> {
     e.chain()
         .find_map(|c| c.downcast_ref::<std::io::Error>())
         .and_then(|io| io.raw_os_error())
-}
-
-/// The run's error for trouble writing the snapshot (a full disk says so).
-pub fn disk_error(path: &Path, err: std::io::Error) -> anyhow::Error {
-    match err.raw_os_error() {
-        Some(libc::ENOSPC) | Some(libc::EDQUOT) => anyhow!(
-            "the backup disk is full (writing {}): {err}; earlier snapshots are intact; free some space or prune old snapshots",
-            path.display()
-        ),
-        _ => anyhow!("writing the snapshot failed at {}: {err}", path.display()),
-    }
 }
 
 /// Logs how long a phase took (debug level: `POTION_LOG=debug`).

@@ -2,18 +2,18 @@
 //! (the outcome, written on every run) and `backup-progress.json` (at most
 //! two writes a second while it runs).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use anyhow::Result;
+use anyhow::{Result, anyhow};
 use chrono::Utc;
 
 use super::copy::Counters;
 use super::manifest::{self, Layout};
-use super::run::RunReport;
 use crate::atomic;
 use crate::config::Config;
+use crate::files::backup::ManifestTotals;
 use crate::files::backup::{BackupOutcome, BackupProgress};
 use crate::files::{SCHEMA, now_rfc3339, rfc3339};
 use crate::paths;
@@ -150,6 +150,25 @@ impl Progress {
         if let Err(e) = atomic::write_json(&self.path, &last.0) {
             log::warn!("could not write progress: {e:#}");
         }
+    }
+}
+
+/// A finished run.
+#[derive(Debug, Clone)]
+pub struct RunReport {
+    pub id: String,
+    pub totals: ManifestTotals,
+    pub warnings: Vec<String>,
+}
+
+/// The run's error for trouble writing the snapshot (a full disk says so).
+pub fn disk_error(path: &Path, err: std::io::Error) -> anyhow::Error {
+    match err.raw_os_error() {
+        Some(libc::ENOSPC) | Some(libc::EDQUOT) => anyhow!(
+            "the backup disk is full (writing {}): {err}; earlier snapshots are intact; free some space or prune old snapshots",
+            path.display()
+        ),
+        _ => anyhow!("writing the snapshot failed at {}: {err}", path.display()),
     }
 }
 

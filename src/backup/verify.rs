@@ -38,7 +38,7 @@ pub fn verify(cfg: &Config, id: Option<&str>, sample: Option<f64>) -> Result<Ver
         bail!("--sample must be a percentage above 0 and at most 100, not {p}");
     }
     let layout = Layout::new(&cfg.backup_dir);
-    let handles = root::open(&layout)?;
+    let handles = root::open(&layout.root)?;
     let _lock = lock::wait(&handles.dir, lock::Mode::Shared, lock::WAIT, "verify")?;
     let id = manifest::resolve_id(&layout, id)?;
     let prev = index::read_verify(&layout, &id);
