@@ -156,6 +156,12 @@ pub fn status(t: &Texts, cfg: &Config, h: &Loaded<HealthReport>, now: DateTime<U
                 .collect();
             s += &format!("⚠️ {}: {}\n", t.l_alerts, titles.join(", "));
         }
+        for w in &r.warnings {
+            let text = match w {
+                crate::files::health::Warning::BackupSameDisk => t.warn_same_disk,
+            };
+            s += &format!("{text}\n");
+        }
         if !r.errors.is_empty() {
             s += &format!("{}: {}\n", t.l_errors, esc(&r.errors.join("; ")));
         }
@@ -403,6 +409,11 @@ pub(crate) mod tests {
         );
         assert!(s.contains("not mounted"), "{s}");
         assert!(!s.contains("stale"), "{s}");
+        assert!(!s.contains("same disk"), "{s}");
+        let mut r = report("2026-11-25T19:00:00Z");
+        r.warnings = vec![crate::files::health::Warning::BackupSameDisk];
+        let s = status(texts(Lang::Id), &cfg, &Loaded::Ok(r), now());
+        assert!(s.contains("disk yang sama"), "a standing warning: {s}");
     }
 
     #[test]

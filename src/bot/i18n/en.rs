@@ -93,6 +93,7 @@ pub static TEXTS: Texts = Texts {
             "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
         ],
     },
+    warn_same_disk: "⚠️ Backups are on the same disk as the originals (BACKUP_ALLOW_SAME_DISK=1): a dead disk takes both. Add a second disk when you can.",
     stale: "⚠️ This data is stale: last update {age} ago ({at}).",
     l_cpu: "CPU",
     l_cores: "cores",

@@ -93,6 +93,7 @@ pub static TEXTS: Texts = Texts {
             "Jan", "Feb", "Mar", "Apr", "Mei", "Jun", "Jul", "Agu", "Sep", "Okt", "Nov", "Des",
         ],
     },
+    warn_same_disk: "⚠️ Backup ada di disk yang sama dengan data aslinya (BACKUP_ALLOW_SAME_DISK=1): kalau disknya rusak, dua-duanya hilang. Pasang disk kedua kalau sempat.",
     stale: "⚠️ Data ini basi: pembaruan terakhir {age} lalu ({at}).",
     l_cpu: "CPU",
     l_cores: "inti",
