@@ -50,6 +50,14 @@ pub(super) async fn execute_inner(
             send::send(bot, chat, &html, Some(ReplyMarkup::Keyboard(kb))).await?;
             AuditResult::Ok
         }
+        Plan::Pick { html, buttons } => {
+            let rows = buttons.into_iter().map(|(label, data)| {
+                [teloxide::types::InlineKeyboardButton::callback(label, data)]
+            });
+            let kb = teloxide::types::InlineKeyboardMarkup::new(rows);
+            send::send(bot, chat, &html, Some(ReplyMarkup::InlineKeyboard(kb))).await?;
+            AuditResult::Ok
+        }
         Plan::Show(v) => {
             send::reply(bot, chat, &render(shared, v)).await?;
             AuditResult::Ok

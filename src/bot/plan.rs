@@ -156,6 +156,11 @@ pub enum Plan {
     },
     /// Show the main menu keyboard with this greeting.
     Menu(String),
+    /// This HTML with a button per row (label, callback data).
+    Pick {
+        html: String,
+        buttons: Vec<(String, String)>,
+    },
     Show(View),
     /// Ask Yes/No before running.
     Confirm(HelperAction),
@@ -273,6 +278,24 @@ pub fn plan(cfg: &Config, lang: Lang, cmd: Command, args: &str) -> Plan {
     }
 }
 
+/// `/svc` alone: a restart button for each watched unit (the bot's own
+/// aside), each leading to the usual Yes/No question.
+fn svc_pick(cfg: &Config, t: &Texts) -> Plan {
+    let buttons = cfg
+        .services
+        .iter()
+        .filter(|u| **u != cfg.self_service)
+        .filter_map(|u| {
+            let data = super::callback::Callback::AskRestart(u.clone()).data()?;
+            Some((format!("🔄 {}", u.trim_end_matches(".service")), data))
+        })
+        .collect();
+    Plan::Pick {
+        html: t.svc_pick.to_string(),
+        buttons,
+    }
+}
+
 /// The watch list's own spelling of `unit`, compared without case.
 fn watched(cfg: &Config, unit: &str) -> Option<String> {
     cfg.services
@@ -282,6 +305,9 @@ fn watched(cfg: &Config, unit: &str) -> Option<String> {
 }
 
 pub(super) fn plan_svc(cfg: &Config, t: &Texts, words: &[&str]) -> Plan {
+    if words.is_empty() && !cfg.services.is_empty() {
+        return svc_pick(cfg, t);
+    }
     let [verb, unit] = words else {
         return usage(t, Command::Svc);
     };
@@ -487,6 +513,7 @@ mod tests {
             let plan = plan(&cfg(), Lang::Id, *c, "");
             match c {
                 Command::Start => assert!(matches!(plan, Plan::Menu(_))),
+                Command::Svc => assert!(matches!(plan, Plan::Pick { .. }), "{plan:?}"),
                 Command::Help => assert!(matches!(&plan, Plan::Reply(h) if h.contains("/svc_add"))),
                 Command::Status
                 | Command::Uptime
@@ -520,6 +547,21 @@ mod tests {
             panic!("{:?}", p("/SVC RESTART Ollama"));
         };
         assert_eq!(unit, "ollama.service");
+    }
+
+    #[test]
+    fn svc_alone_offers_a_restart_button_per_watched_unit() {
+        let Plan::Pick { buttons, .. } = p("/svc") else {
+            panic!("{:?}", p("/svc"));
+        };
+        let data: Vec<&str> = buttons.iter().map(|(_, d)| d.as_str()).collect();
+        assert_eq!(data, ["r:ollama.service", "r:web.service"]);
+        let mut none = cfg();
+        none.services.clear();
+        assert!(matches!(
+            plan(&none, Lang::En, Command::Svc, ""),
+            Plan::Refuse { .. }
+        ));
     }
 
     #[test]

@@ -440,6 +440,30 @@ fn without_env_file_settings_say_so() {
 }
 
 #[test]
+fn svc_alone_offers_the_watched_units_as_restart_buttons() {
+    let w = World::new("");
+    let bot = w.start();
+    w.ask("/svc", "Which service");
+    let pick = w
+        .api
+        .wait_for("sendMessage", WAIT, |r| {
+            r.body["text"].as_str().unwrap().contains("Which service")
+        })
+        .unwrap();
+    let data = pick.body["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(data, "r:ollama.service");
+    w.api.push_callback(ADMIN, &data);
+    w.api
+        .wait_text("Really restart", WAIT)
+        .expect("the usual question");
+    assert!(w.sudo_calls().is_empty(), "nothing runs before the Yes");
+    bot.stop();
+}
+
+#[test]
 fn confirmations_run_on_yes_and_expired_ones_do_nothing() {
     let w = World::new("");
     let bot = w.start();

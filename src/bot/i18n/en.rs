@@ -73,6 +73,7 @@ pub static TEXTS: Texts = Texts {
         &[("⚙️ Services", C::SvcList), ("💾 Backups", C::BackupList)],
         &[("⏱ Uptime", C::Uptime), ("❓ Help", C::Help)],
     ],
+    svc_pick: "Which service should I restart? (Or /svc start|stop|restart &lt;unit&gt;.)",
     setup_mode: "👋 Hi! This bot has no admin yet, so it is in setup mode and does nothing else.\nYour Telegram user id is <code>{id}</code>. To make yourself the admin, put\n<code>ADMIN_IDS={id}</code>\nin {env} and restart the bot: <code>sudo systemctl restart potion-runner</code>.",
     stranger: "Sorry, this bot is private. Your Telegram user id is <code>{id}</code>: if this is your server, put it in ADMIN_IDS in .env and restart the bot.",
     unknown_command: "I don't know /{name}. Send /help to see what I can do.",

@@ -73,6 +73,7 @@ pub static TEXTS: Texts = Texts {
         &[("⚙️ Layanan", C::SvcList), ("💾 Backup", C::BackupList)],
         &[("⏱ Uptime", C::Uptime), ("❓ Bantuan", C::Help)],
     ],
+    svc_pick: "Layanan mana yang mau di-restart? (Atau /svc start|stop|restart &lt;unit&gt;.)",
     setup_mode: "👋 Halo! Bot ini belum punya admin, jadi masih di mode setup dan belum melakukan apa-apa.\nID Telegram kamu <code>{id}</code>. Supaya kamu jadi admin, tulis\n<code>ADMIN_IDS={id}</code>\ndi {env}, lalu restart bot: <code>sudo systemctl restart potion-runner</code>.",
     stranger: "Maaf, bot ini privat. ID Telegram Anda <code>{id}</code>: kalau ini server Anda, masukkan ke ADMIN_IDS di .env lalu restart bot.",
     unknown_command: "Saya tidak kenal /{name}. Kirim /help untuk melihat perintah yang ada.",

@@ -36,6 +36,8 @@ pub struct Texts {
     /// Main-menu keyboard rows: button label and the command it runs.
     pub menu: &'static [&'static [(&'static str, Command)]],
     pub stranger: &'static str,
+    /// `/svc` alone, above a restart button per watched unit.
+    pub svc_pick: &'static str,
     /// No `ADMIN_IDS` yet: `{id}` of whoever wrote, `{env}` the `.env` path.
     pub setup_mode: &'static str,
     pub unknown_command: &'static str,
