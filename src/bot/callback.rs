@@ -1,16 +1,14 @@
 //! Button presses: [`Callback`] is the data under every button the bot
 //! sends, parsed once when pressed; anything it does not parse is refused as
-//! an unknown button. [`plan_callback`] turns the presses that are plain
-//! commands into a [`Plan`] without I/O.
+//! an unknown button. `plan::plan_callback` turns the presses that are plain
+//! commands into a plan without I/O.
 
 use crate::chatops::net::PingTarget;
-use crate::config::{Config, Lang};
 use crate::metric::Metric;
 use crate::validate;
 
+use super::args::alert_code;
 use super::command::{CALLBACK_MAX, MAX_MUTE_MIN};
-use super::i18n;
-use super::plan::{Plan, View, alert_code, plan_svc};
 
 /// A button press, decoded from its callback data.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -104,28 +102,6 @@ impl Callback {
             Callback::Chart { .. } => "button chart",
             Callback::Logs(_) => "button log_journal",
         }
-    }
-}
-
-/// Plans a press that is a plain command (pure); `None` for the presses a
-/// feature serves itself (answers, pings, charts).
-pub fn plan_callback(cfg: &Config, lang: Lang, cb: &Callback) -> Option<Plan> {
-    match cb {
-        Callback::Mute { code, minutes } => Some(Plan::Mute {
-            code: code.clone(),
-            minutes: *minutes,
-        }),
-        Callback::Status => Some(Plan::Show(View::Status)),
-        Callback::AskRestart(unit) => Some(plan_svc(
-            cfg,
-            i18n::texts(lang),
-            &["restart", unit.as_str()],
-        )),
-        Callback::Logs(unit) => Some(Plan::Ops {
-            cmd: super::command::Command::LogJournal,
-            args: unit.clone(),
-        }),
-        Callback::Confirm { .. } | Callback::Ping(_) | Callback::Chart { .. } => None,
     }
 }
 

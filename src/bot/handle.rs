@@ -11,7 +11,7 @@ use teloxide::dispatching::{UpdateFilterExt, UpdateHandler};
 use teloxide::prelude::*;
 use teloxide::types::CallbackQuery;
 
-use super::callback::{self, Callback};
+use super::callback::Callback;
 use super::command::Parsed;
 use super::confirm::{Answer, Confirmable, now_s};
 use super::context::{self, Origin, Verdict};
@@ -234,7 +234,7 @@ async fn on_callback(bot: Bot, shared: Arc<Shared>, q: CallbackQuery) -> anyhow:
             (cb.audit_name().to_string(), data.clone(), r)
         }
         Callback::Mute { .. } | Callback::Status | Callback::AskRestart(_) | Callback::Logs(_) => {
-            let r = match callback::plan_callback(&shared.config(), shared.lang(), &cb) {
+            let r = match plan::plan_callback(&shared.config(), shared.lang(), &cb) {
                 Some(plan) => execute(&req, plan).await,
                 None => AuditResult::Failed("unknown button".into()),
             };

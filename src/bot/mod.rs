@@ -8,6 +8,7 @@
 //! end everything within a second or two with exit 0.
 
 pub mod alerts;
+pub mod args;
 pub mod callback;
 pub mod charts;
 pub mod command;

@@ -3,12 +3,13 @@
 //! that serves it. This is the one router from a command to what serves it;
 //! `execute.rs` carries the [`Plan`] out; tests here cover every command.
 
-use crate::alert_code::{AlertCode, Subject};
 use crate::config::{Config, Lang};
 use crate::metric::Metric;
 use crate::notice::quiet::QuietHours;
 use crate::validate::{self, HhMm};
 
+use super::args::{alert_code, threshold};
+use super::callback::Callback;
 use super::command::*;
 use super::i18n::{self, Texts};
 use super::text::{esc, fill};
@@ -234,8 +235,8 @@ pub fn plan(cfg: &Config, lang: Lang, cmd: Command, args: &str) -> Plan {
         Svc => plan_svc(cfg, t, &words),
         SvcAdd | SvcRemove => plan_services(cfg, t, cmd, &words),
         SetThreshold => match words.as_slice() {
-            [m, v] => match threshold_setting(m, v) {
-                Ok(s) => Plan::Save(s),
+            [m, v] => match threshold(m, v) {
+                Ok((key, metric, value)) => Plan::Save(Setting::Threshold { key, metric, value }),
                 Err(e) => invalid(t, &e.to_string()),
             },
             _ => usage(t, cmd),
@@ -286,7 +287,7 @@ fn svc_pick(cfg: &Config, t: &Texts) -> Plan {
         .iter()
         .filter(|u| **u != cfg.self_service)
         .filter_map(|u| {
-            let data = super::callback::Callback::AskRestart(u.clone()).data()?;
+            let data = Callback::AskRestart(u.clone()).data()?;
             Some((format!("🔄 {}", u.trim_end_matches(".service")), data))
         })
         .collect();
@@ -366,76 +367,6 @@ fn plan_services(cfg: &Config, t: &Texts, cmd: Command, words: &[&str]) -> Plan 
     Plan::Save(Setting::Services(list))
 }
 
-/// Why a command's argument was refused: a kind plus the value, so the
-/// reply can name what was wrong (English `Display` for logs and audit).
-#[derive(Debug, Clone, PartialEq)]
-pub enum ArgError {
-    /// A validator's refusal (unit name, number, time, …).
-    Invalid(validate::Invalid),
-    UnknownMetric(crate::metric::UnknownMetric),
-    /// A metric without a threshold (e.g. `load`).
-    NoThreshold(Metric),
-    UnknownCode(String),
-    /// A `DISK_SMART:`/`PROBE_DOWN:` subject that is no disk or probe name.
-    NotSubjectName(String),
-    /// A subject on a code that takes none.
-    TakesNoSubject(AlertCode),
-}
-
-impl std::fmt::Display for ArgError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            ArgError::Invalid(e) => e.fmt(f),
-            ArgError::UnknownMetric(e) => e.fmt(f),
-            ArgError::NoThreshold(m) => write!(f, "{} has no threshold", m.name()),
-            ArgError::UnknownCode(raw) => {
-                let names: Vec<_> = AlertCode::ALL.iter().map(|c| c.as_str()).collect();
-                write!(
-                    f,
-                    "unknown alert code {raw:?}; use one of {}",
-                    names.join(", ")
-                )
-            }
-            ArgError::NotSubjectName(s) => write!(f, "{s:?} is not a disk or probe name"),
-            ArgError::TakesNoSubject(c) => write!(f, "{c} takes no unit"),
-        }
-    }
-}
-
-/// `/set_threshold <metric> <value>`, validated.
-fn threshold_setting(metric: &str, value: &str) -> Result<Setting, ArgError> {
-    let metric = Metric::parse_thresholded(metric).map_err(ArgError::UnknownMetric)?;
-    let key = metric.env_key().ok_or(ArgError::NoThreshold(metric))?;
-    let value = validate::threshold(metric, value).map_err(ArgError::Invalid)?;
-    Ok(Setting::Threshold { key, metric, value })
-}
-
-/// Normalises an alert code typed by a user; `SERVICE_DOWN:unit` is accepted too.
-pub fn alert_code(raw: &str) -> Result<String, ArgError> {
-    let up = raw.trim();
-    let (base, subject) = match up.split_once(':') {
-        Some((b, u)) => (b.to_ascii_uppercase(), Some(u)),
-        None => (up.to_ascii_uppercase(), None),
-    };
-    let Some(code) = AlertCode::parse(&base) else {
-        return Err(ArgError::UnknownCode(raw.to_string()));
-    };
-    match (subject, code.subject()) {
-        (None, _) => Ok(base),
-        (Some(u), Some(Subject::Unit)) => {
-            Ok(code.with(&validate::unit_name(u).map_err(ArgError::Invalid)?))
-        }
-        (Some(s), Some(Subject::Disk | Subject::Probe)) => {
-            let word = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
-            if s.is_empty() || s.len() > 32 || !s.chars().all(word) {
-                return Err(ArgError::NotSubjectName(s.to_string()));
-            }
-            Ok(code.with(s))
-        }
-        (Some(_), None) => Err(ArgError::TakesNoSubject(code)),
-    }
-}
-
 fn plan_mute(t: &Texts, words: &[&str]) -> Plan {
     let [code, minutes] = words else {
         return usage(t, Command::AlertDisable);
@@ -450,6 +381,28 @@ fn plan_mute(t: &Texts, words: &[&str]) -> Plan {
             t,
             &format!("minutes must be a whole number from 0 to {MAX_MUTE_MIN}"),
         ),
+    }
+}
+
+/// Plans a press that is a plain command (pure); `None` for the presses a
+/// feature serves itself (answers, pings, charts).
+pub fn plan_callback(cfg: &Config, lang: Lang, cb: &Callback) -> Option<Plan> {
+    match cb {
+        Callback::Mute { code, minutes } => Some(Plan::Mute {
+            code: code.clone(),
+            minutes: *minutes,
+        }),
+        Callback::Status => Some(Plan::Show(View::Status)),
+        Callback::AskRestart(unit) => Some(plan_svc(
+            cfg,
+            i18n::texts(lang),
+            &["restart", unit.as_str()],
+        )),
+        Callback::Logs(unit) => Some(Plan::Ops {
+            cmd: Command::LogJournal,
+            args: unit.clone(),
+        }),
+        Callback::Confirm { .. } | Callback::Ping(_) | Callback::Chart { .. } => None,
     }
 }
 
