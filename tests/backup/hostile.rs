@@ -143,6 +143,25 @@ fn planted_temp_files_and_symlinks_in_state_dir_cannot_stop_last_backup() {
     assert_eq!(bk.outcome().status, "ok");
 }
 
+/// Exchanges two names in one step (`renameat2` with `RENAME_EXCHANGE`);
+/// false when either is gone.
+fn exchange(a: &Path, b: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let c = |p: &Path| std::ffi::CString::new(p.as_os_str().as_bytes()).unwrap();
+    let (a, b) = (c(a), c(b));
+    // SAFETY: both pointers are valid NUL-terminated strings for the call.
+    let rc = unsafe {
+        libc::renameat2(
+            libc::AT_FDCWD,
+            a.as_ptr(),
+            libc::AT_FDCWD,
+            b.as_ptr(),
+            libc::RENAME_EXCHANGE,
+        )
+    };
+    rc == 0
+}
+
 /// Swaps `snapshots/.tmp-<ID>` for a symlink to a folder outside while a run
 /// builds it; returns whether the swap happened before the run ended.
 fn swap_mid_run(bk: &Bk, outside: &Path, attempt: usize) -> Option<std::process::Output> {
@@ -160,11 +179,15 @@ fn swap_mid_run(bk: &Bk, outside: &Path, attempt: usize) -> Option<std::process:
         };
         for e in rd.flatten() {
             let name = e.file_name();
-            if name.to_string_lossy().starts_with(".tmp-")
-                && std::fs::rename(e.path(), bk.backup_dir.join(format!("moved-{attempt}"))).is_ok()
-            {
-                std::os::unix::fs::symlink(outside, e.path()).unwrap();
-                swapped = true;
+            if name.to_string_lossy().starts_with(".tmp-") {
+                // One atomic exchange: the run never sees the name missing,
+                // only the folder or the symlink.
+                let link = bk.backup_dir.join(format!("moved-{attempt}"));
+                std::os::unix::fs::symlink(outside, &link).unwrap();
+                swapped = exchange(&e.path(), &link);
+                if !swapped {
+                    std::fs::remove_file(&link).unwrap();
+                }
             }
         }
     }
