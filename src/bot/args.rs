@@ -7,7 +7,8 @@ use crate::metric::Metric;
 use crate::validate;
 
 /// Why a command's argument was refused: a kind plus the value, so the
-/// reply can name what was wrong (English `Display` for logs and audit).
+/// reply can name what was wrong in the owner's language
+/// (`i18n::errors`; the English `Display` is for logs and audit).
 #[derive(Debug, Clone, PartialEq)]
 pub enum ArgError {
     /// A validator's refusal (unit name, number, time, …).
@@ -20,6 +21,11 @@ pub enum ArgError {
     NotSubjectName(String),
     /// A subject on a code that takes none.
     TakesNoSubject(AlertCode),
+    /// Not a whole number of minutes from 0 to `max`.
+    NotMinutes {
+        value: String,
+        max: u64,
+    },
 }
 
 impl std::fmt::Display for ArgError {
@@ -38,6 +44,12 @@ impl std::fmt::Display for ArgError {
             }
             ArgError::NotSubjectName(s) => write!(f, "{s:?} is not a disk or probe name"),
             ArgError::TakesNoSubject(c) => write!(f, "{c} takes no unit"),
+            ArgError::NotMinutes { value, max } => {
+                write!(
+                    f,
+                    "{value:?} must be a whole number of minutes from 0 to {max}"
+                )
+            }
         }
     }
 }

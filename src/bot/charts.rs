@@ -50,7 +50,10 @@ pub async fn chart_command(req: &Req, args: &str) -> AuditResult {
         Err(e) => {
             let html = format!(
                 "{}\n{}",
-                fill(t.invalid, &[("err", &esc(&e.to_string()))]),
+                fill(
+                    t.invalid,
+                    &[("err", &super::i18n::Said::said(&e, t.errors))]
+                ),
                 fill(t.usage, &[("usage", &esc(&t.usage_of(Command::Chart)))])
             );
             return replied(

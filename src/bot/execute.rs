@@ -7,6 +7,7 @@ use super::command::{self};
 use super::confirm::{self, Confirmable};
 use super::follow::{backup_since, follow_backup, follow_verify, running_backup};
 use super::helper::{self, HelperError};
+use super::i18n::pre;
 use super::plan::{HelperAction, Plan, Setting, View};
 use super::req::Req;
 use super::send::{self};
@@ -135,12 +136,7 @@ pub(super) async fn execute_inner(
                     AuditResult::Ok
                 }
                 Err(e) => {
-                    send::reply(
-                        bot,
-                        chat,
-                        &fill(t.internal_error, &[("err", &esc(&format!("{e:#}")))]),
-                    )
-                    .await?;
+                    send::reply(bot, chat, &internal(t, &e)).await?;
                     AuditResult::Failed(format!("{e:#}"))
                 }
             }
@@ -164,7 +160,7 @@ pub(super) async fn execute_inner(
                     }
                     s
                 }
-                Err(e) => fill(t.internal_error, &[("err", &esc(&format!("{e:#}")))]),
+                Err(e) => internal(t, &e),
             };
             send::reply(bot, chat, &html).await?;
             AuditResult::Ok
@@ -173,6 +169,12 @@ pub(super) async fn execute_inner(
         Plan::Chart(args) => super::charts::chart_command(req, &args).await,
         Plan::Restore(args) => super::restore::handle(req, &args).await,
     })
+}
+
+/// An error on the bot's side: logged in full, said in one calm line.
+pub(super) fn internal(t: &super::i18n::Texts, e: &dyn std::fmt::Display) -> String {
+    log::error!("{e:#}");
+    t.errors.internal.to_string()
 }
 
 pub(super) fn render(shared: &Shared, v: View) -> String {
@@ -233,10 +235,7 @@ pub(super) async fn mute(
             ),
             AuditResult::Ok,
         ),
-        Err(e) => (
-            fill(t.internal_error, &[("err", &esc(&format!("{e:#}")))]),
-            AuditResult::Failed(format!("{e:#}")),
-        ),
+        Err(e) => (internal(t, &e), AuditResult::Failed(format!("{e:#}"))),
     };
     send::reply(&req.bot, req.chat, &html).await?;
     Ok(result)
@@ -296,18 +295,28 @@ pub(super) async fn run_helper(req: &Req, action: &HelperAction) -> HelperReply 
                 _ => HelperReply::plain(done, AuditResult::Ok),
             }
         }
-        Err(e) => {
-            let tpl = match e {
-                HelperError::Missing(_) => t.helper_missing,
-                HelperError::Failed(_) => t.helper_failed,
-            };
-            let detail = match &e {
-                HelperError::Missing(d) | HelperError::Failed(d) => d.clone(),
-            };
-            HelperReply::plain(
-                fill(tpl, &[("what", &what), ("err", &esc(&detail))]),
-                AuditResult::Failed(e.reason()),
-            )
+        Err(e) => HelperReply::plain(helper_error(t, &what, &e), AuditResult::Failed(e.reason())),
+    }
+}
+
+/// A helper call that did not succeed, in the reply language (HTML): a
+/// refusal from its reason code, a failure with the helper's own line in `<pre>`.
+pub(super) fn helper_error(t: &super::i18n::Texts, what: &str, e: &HelperError) -> String {
+    let er = t.errors;
+    match e {
+        HelperError::Refused(code, _) => fill((er.helper)(*code), &[("what", what)]),
+        HelperError::TimedOut => fill(
+            er.helper_timeout,
+            &[
+                ("what", what),
+                ("secs", &helper::HELPER_TIMEOUT.as_secs().to_string()),
+            ],
+        ),
+        HelperError::Missing(d) => {
+            format!("{}\n{}", fill(er.helper_missing, &[("what", what)]), pre(d))
+        }
+        HelperError::Failed(d) => {
+            format!("{}\n{}", fill(er.helper_failed, &[("what", what)]), pre(d))
         }
     }
 }
@@ -371,9 +380,10 @@ pub(super) fn save_setting(shared: &Shared, s: &Setting) -> (String, AuditResult
             t.env_missing.to_string(),
             AuditResult::Failed("no .env file".into()),
         ),
-        Err(e) => (
-            fill(t.env_failed, &[("err", &esc(&e.to_string()))]),
+        Err(e @ crate::config::SaveError::Invalid(_)) => (
+            fill(t.env_failed, &[("err", &esc(&e.render(shared.lang())))]),
             AuditResult::Failed(e.to_string()),
         ),
+        Err(e) => (internal(t, &e), AuditResult::Failed(e.to_string())),
     }
 }

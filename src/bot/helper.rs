@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use crate::helper::ReasonCode;
 use crate::paths;
 use crate::process::{Cmd, Output};
 
@@ -20,17 +21,34 @@ pub const HELPER_TIMEOUT: Duration = Duration::from_secs(90);
 pub enum HelperError {
     /// sudo or the helper is not installed, or sudo wants a password.
     Missing(String),
-    /// The helper ran and refused or failed.
+    /// The helper refused with a reason code (`reason: <code>` on stderr);
+    /// the English line beside it is kept for the audit log.
+    Refused(ReasonCode, String),
+    /// The helper gave no answer within [`HELPER_TIMEOUT`].
+    TimedOut,
+    /// The helper ran and failed (or refused without a code this build knows):
+    /// its last stderr line, verbatim.
     Failed(String),
 }
 
 impl HelperError {
+    /// English, for the audit log and the journal.
     pub fn reason(&self) -> String {
         match self {
             HelperError::Missing(e) => format!("helper unavailable: {e}"),
+            HelperError::Refused(code, line) => format!("refused ({}): {line}", code.as_str()),
+            HelperError::TimedOut => format!("no answer within {} s", HELPER_TIMEOUT.as_secs()),
             HelperError::Failed(e) => e.clone(),
         }
     }
+}
+
+/// The code of the helper's `reason: <code>` line, if it printed one this build knows.
+pub fn reason_code(stderr: &str) -> Option<ReasonCode> {
+    stderr
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("reason:"))
+        .and_then(|c| ReasonCode::parse(c.split_whitespace().next().unwrap_or("")))
 }
 
 /// The full argument vector after `sudo`.
@@ -56,14 +74,14 @@ pub fn classify(out: &Output) -> Result<(), HelperError> {
         .trim()
         .to_string();
     if out.timed_out {
-        return Err(HelperError::Failed(format!(
-            "no answer within {} s",
-            HELPER_TIMEOUT.as_secs()
-        )));
+        return Err(HelperError::TimedOut);
     }
     // sudo's own complaints start with "sudo:"; so does "command not found".
     if last.starts_with("sudo:") {
         return Err(HelperError::Missing(last));
+    }
+    if let Some(code) = reason_code(&stderr) {
+        return Err(HelperError::Refused(code, last));
     }
     let detail = if last.is_empty() {
         out.describe_end()
@@ -151,6 +169,20 @@ mod tests {
             classify(&out(1, "sudo: a password is required\n")),
             Err(HelperError::Missing(_))
         ));
+        assert_eq!(
+            classify(&out(
+                1,
+                "reason: protected-unit\npotion-helper: refused: sshd.service is protected\n"
+            )),
+            Err(HelperError::Refused(
+                ReasonCode::ProtectedUnit,
+                "potion-helper: refused: sshd.service is protected".into()
+            ))
+        );
+        assert_eq!(
+            classify(&out(1, "reason: from-a-newer-helper\nit said no\n")),
+            Err(HelperError::Failed("it said no".into()))
+        );
         assert_eq!(
             classify(&out(1, "unit foo.service is not allowed\n")),
             Err(HelperError::Failed(

@@ -206,8 +206,11 @@ fn usage(t: &Texts, cmd: Command) -> Plan {
     )
 }
 
-fn invalid(t: &Texts, err: &str) -> Plan {
-    refuse(fill(t.invalid, &[("err", &esc(err))]), "invalid arguments")
+fn invalid(t: &Texts, err: &impl i18n::Said) -> Plan {
+    refuse(
+        fill(t.invalid, &[("err", &err.said(t.errors))]),
+        "invalid arguments",
+    )
 }
 
 /// Decides what a command means for the current config (pure).
@@ -237,14 +240,14 @@ pub fn plan(cfg: &Config, lang: Lang, cmd: Command, args: &str) -> Plan {
         SetThreshold => match words.as_slice() {
             [m, v] => match threshold(m, v) {
                 Ok((key, metric, value)) => Plan::Save(Setting::Threshold { key, metric, value }),
-                Err(e) => invalid(t, &e.to_string()),
+                Err(e) => invalid(t, &e),
             },
             _ => usage(t, cmd),
         },
         SetBackup => match words.as_slice() {
             [raw] => match validate::hhmm(raw) {
                 Ok(hm) => Plan::SaveAndRun(Setting::BackupTime(hm), HelperAction::TimerSet(hm)),
-                Err(e) => invalid(t, &e.to_string()),
+                Err(e) => invalid(t, &e),
             },
             _ => usage(t, cmd),
         },
@@ -252,7 +255,7 @@ pub fn plan(cfg: &Config, lang: Lang, cmd: Command, args: &str) -> Plan {
         Quiet if words.is_empty() => usage(t, cmd),
         Quiet => match QuietHours::parse(args) {
             Ok(q) => Plan::Save(Setting::Quiet(q)),
-            Err(e) => invalid(t, &e.to_string()),
+            Err(e) => invalid(t, &e),
         },
         Audit => match words.as_slice() {
             [] => Plan::AuditTail(15),
@@ -319,7 +322,7 @@ pub(super) fn plan_svc(cfg: &Config, t: &Texts, words: &[&str]) -> Plan {
         // `Ollama` is the watched `ollama.service`: unit names are matched
         // without regard to case, and the watch list's spelling is used.
         Ok(u) => watched(cfg, &u).unwrap_or(u),
-        Err(e) => return invalid(t, &e.to_string()),
+        Err(e) => return invalid(t, &e),
     };
     if verb == SvcVerb::Stop && unit == cfg.self_service {
         return refuse(
@@ -346,7 +349,7 @@ fn plan_services(cfg: &Config, t: &Texts, cmd: Command, words: &[&str]) -> Plan 
     };
     let unit = match validate::service_name(unit) {
         Ok(u) => u,
-        Err(e) => return invalid(t, &e.to_string()),
+        Err(e) => return invalid(t, &e),
     };
     let mut list = cfg.services.clone();
     let present = list.contains(&unit);
@@ -373,13 +376,16 @@ fn plan_mute(t: &Texts, words: &[&str]) -> Plan {
     };
     let code = match alert_code(code) {
         Ok(c) => c,
-        Err(e) => return invalid(t, &e.to_string()),
+        Err(e) => return invalid(t, &e),
     };
     match minutes.parse::<u64>() {
         Ok(m) if m <= MAX_MUTE_MIN => Plan::Mute { code, minutes: m },
         _ => invalid(
             t,
-            &format!("minutes must be a whole number from 0 to {MAX_MUTE_MIN}"),
+            &super::args::ArgError::NotMinutes {
+                value: minutes.to_string(),
+                max: MAX_MUTE_MIN,
+            },
         ),
     }
 }
@@ -618,7 +624,7 @@ mod tests {
                 minutes: 5
             }
         );
-        assert!(refused(&p("/alert_disable NOPE 5")).contains("unknown alert code"));
+        assert!(refused(&p("/alert_disable NOPE 5")).contains("alert code <code>NOPE</code>"));
         assert!(refused(&p("/alert_disable CPU_HIGH 99999")).contains("minutes"));
         assert_eq!(p("/lang en"), Plan::SetLang(Lang::En));
         assert!(matches!(p("/lang fr"), Plan::Refuse { .. }));

@@ -23,7 +23,8 @@ use crate::validate;
 
 use super::AuditResult;
 use super::confirm::{self, Confirmable};
-use super::i18n::{RestoreTexts, texts};
+use super::helper::HelperError;
+use super::i18n::{RestoreTexts, Said, Texts, pre, texts};
 use super::plan::HelperAction;
 use super::progress::Progress;
 use super::req::{Req, replied};
@@ -44,7 +45,7 @@ pub enum Ask {
     /// No arguments: how to use it and the newest snapshots.
     Hint,
     /// Refused before anything ran; the reason for the user.
-    Refuse(String),
+    Refuse(crate::validate::Invalid),
     /// Ask Yes/No to restore `path` from snapshot `id` (both validated).
     Confirm { id: String, path: String },
 }
@@ -62,18 +63,19 @@ pub fn plan(args: &str, newest: Option<&str>) -> Ask {
     let id = if id.eq_ignore_ascii_case("latest") {
         match newest {
             Some(n) => n,
-            None => return Ask::Refuse("there is no snapshot yet".into()),
+            // No snapshot yet: the hint says so.
+            None => return Ask::Hint,
         }
     } else {
         id
     };
     let id = match validate::snapshot_id(id) {
         Ok(id) => id,
-        Err(e) => return Ask::Refuse(e.to_string()),
+        Err(e) => return Ask::Refuse(e),
     };
     match validate::restore_path(path) {
         Ok(path) => Ask::Confirm { id, path },
-        Err(e) => Ask::Refuse(e.to_string()),
+        Err(e) => Ask::Refuse(e),
     }
 }
 
@@ -153,28 +155,52 @@ pub fn reason(line: &str) -> String {
 
 /// How a helper run ended, as the message and the audit result (pure).
 pub fn outcome(
-    r: &RestoreTexts,
+    t: &Texts,
     id: &str,
+    path: &str,
     out: anyhow::Result<crate::process::Output>,
 ) -> (String, AuditResult) {
+    let r = &t.restore;
+    // The helper's and sudo's own words go in `<pre>`, verbatim.
     let failed =
-        |tpl: &str, why: String| (fill(tpl, &[("err", &esc(&why))]), AuditResult::Failed(why));
+        |tpl: &str, why: String| (fill(tpl, &[("err", &pre(&why))]), AuditResult::Failed(why));
     let out = match out {
         Ok(o) => o,
         Err(e) => return failed(r.unavailable, format!("{e:#}")),
     };
-    if out.timed_out {
-        return failed(
-            r.failed,
-            format!("no answer within {}", duration(RESTORE_WAIT.as_secs())),
-        );
+    let what = || fill(r.action, &[("path", &esc(path)), ("id", &esc(id))]);
+    let e = if out.timed_out {
+        HelperError::TimedOut
+    } else {
+        match super::helper::classify(&out) {
+            Ok(()) => return done(r, id, &out),
+            Err(e) => e,
+        }
+    };
+    match e {
+        HelperError::Missing(m) => failed(r.unavailable, m),
+        HelperError::Failed(m) => failed(r.failed, reason(&m)),
+        HelperError::Refused(code, _) => (
+            fill((t.errors.helper)(code), &[("what", &what())]),
+            AuditResult::Failed(e.reason()),
+        ),
+        HelperError::TimedOut => (
+            fill(
+                t.errors.helper_timeout,
+                &[
+                    ("what", &what()),
+                    ("secs", &RESTORE_WAIT.as_secs().to_string()),
+                ],
+            ),
+            AuditResult::Failed(format!(
+                "no answer within {}",
+                duration(RESTORE_WAIT.as_secs())
+            )),
+        ),
     }
-    if let Err(e) = super::helper::classify(&out) {
-        return match e {
-            super::helper::HelperError::Missing(m) => failed(r.unavailable, m),
-            super::helper::HelperError::Failed(m) => failed(r.failed, reason(&m)),
-        };
-    }
+}
+
+fn done(r: &RestoreTexts, id: &str, out: &crate::process::Output) -> (String, AuditResult) {
     match parse_result(&out.stdout_lossy()) {
         Some(done) => (
             fill(
@@ -188,7 +214,13 @@ pub fn outcome(
             ),
             AuditResult::Ok,
         ),
-        None => failed(r.failed, "the helper gave no result".into()),
+        None => {
+            let why = "the helper gave no result";
+            (
+                fill(r.failed, &[("err", &pre(why))]),
+                AuditResult::Failed(why.into()),
+            )
+        }
     }
 }
 
@@ -204,7 +236,8 @@ pub async fn handle(req: &Req, args: &str) -> AuditResult {
     match plan(args, newest) {
         Ask::Hint => replied(req.reply(&hint(r, &index)).await, AuditResult::Ok),
         Ask::Refuse(why) => replied(
-            req.reply(&fill(r.refused, &[("err", &esc(&why))])).await,
+            req.reply(&fill(r.refused, &[("err", &why.said(req.texts().errors))]))
+                .await,
             AuditResult::Failed(format!("invalid arguments: {why}")),
         ),
         Ask::Confirm { id, path } => {
@@ -276,7 +309,7 @@ pub async fn run_confirmed(req: &Req, msg_id: MessageId, id: &str, path: &str) -
         }
     };
     guard.done = true;
-    let (html, result) = outcome(r, id, out);
+    let (html, result) = outcome(req.texts(), id, path, out);
     log::info!("restore {id} {path:?}: {result}");
     progress.finish(&html).await;
     result
@@ -316,7 +349,6 @@ mod tests {
             ID.to_string(),
             format!("{ID} /"),
             ";id /etc/shadow".to_string(),
-            "latest /etc".to_string(),
             "20260314T031500Z;id /x".to_string(),
             long,
         ] {
@@ -326,6 +358,8 @@ mod tests {
                 bad
             );
         }
+        // `latest` with no snapshot yet: the hint says there is none.
+        assert_eq!(plan("latest /etc", None), Ask::Hint);
     }
 
     #[test]
@@ -367,14 +401,14 @@ mod tests {
 
     #[test]
     fn outcomes_say_where_or_why() {
-        let r = &texts(crate::config::Lang::En).restore;
+        let t = texts(crate::config::Lang::En);
+        let outcome = |id, out| outcome(t, id, "/a", out);
         let ok = "restored-to: /b/restored/X/<x>\nfiles: 2\nbytes: 2048\nverified: yes\n";
-        let (html, res) = outcome(r, ID, Ok(output(0, ok, "")));
+        let (html, res) = outcome(ID, Ok(output(0, ok, "")));
         assert_eq!(res, AuditResult::Ok);
         assert!(html.contains("2 files (2.0 KiB)"), "{html}");
         assert!(html.contains("/b/restored/X/&lt;x&gt;"), "{html}");
         let (html, res) = outcome(
-            r,
             ID,
             Ok(output(
                 1,
@@ -386,16 +420,16 @@ mod tests {
         assert!(html.starts_with("❌ The restore failed"), "{html}");
         assert!(matches!(res, AuditResult::Failed(ref m) if m == "there is no snapshot X"));
         let long = "potion-helper: failed: /usr/bin/potion-backup --env /e restore --json -- X /a failed (exit code 1): potion-backup: 2 files already exist at the destination\n";
-        let (html, _) = outcome(r, ID, Ok(output(1, "", long)));
+        let (html, _) = outcome(ID, Ok(output(1, "", long)));
         assert_eq!(
             html,
-            "❌ The restore failed: 2 files already exist at the destination"
+            "❌ The restore failed: <pre>2 files already exist at the destination</pre>"
         );
-        let (html, _) = outcome(r, ID, Ok(output(1, "", "sudo: a password is required\n")));
+        let (html, _) = outcome(ID, Ok(output(1, "", "sudo: a password is required\n")));
         assert!(html.contains("helper could not be run"), "{html}");
-        let (_, res) = outcome(r, ID, Ok(output(0, "odd\n", "")));
+        let (_, res) = outcome(ID, Ok(output(0, "odd\n", "")));
         assert!(matches!(res, AuditResult::Failed(_)));
-        let (_, res) = outcome(r, ID, Err(anyhow::anyhow!("no sudo")));
+        let (_, res) = outcome(ID, Err(anyhow::anyhow!("no sudo")));
         assert!(matches!(res, AuditResult::Failed(_)));
     }
 

@@ -163,7 +163,11 @@ pub fn status(t: &Texts, cfg: &Config, h: &Loaded<HealthReport>, now: DateTime<U
             s += &format!("{text}\n");
         }
         if !r.errors.is_empty() {
-            s += &format!("{}: {}\n", t.l_errors, esc(&r.errors.join("; ")));
+            let parts = super::i18n::health_parts(t.errors, &r.errors);
+            s += &format!(
+                "{}\n",
+                fill(t.errors.health_unreadable, &[("parts", &parts)])
+            );
         }
         s
     })
@@ -173,9 +177,12 @@ fn backup_line(t: &Texts, r: &HealthReport) -> String {
     match (&r.backup.last_ok_at, r.backup.age_h) {
         (Some(_), Some(age)) => fill(
             t.backup_age,
-            &[("status", &esc(&r.backup.last_status)), ("age", &num(age))],
+            &[
+                ("status", (t.errors.backup_status)(&r.backup.last_status)),
+                ("age", &num(age)),
+            ],
         ),
-        _ => esc(&r.backup.last_status),
+        _ => (t.errors.backup_status)(&r.backup.last_status).to_string(),
     }
 }
 
@@ -328,18 +335,22 @@ pub fn outcome_line(t: &Texts, b: &BackupOutcome) -> String {
         t.backup_outcome,
         &[
             ("icon", icon),
-            ("status", &esc(&b.status)),
+            ("status", (t.errors.backup_status)(&b.status)),
             ("id", &esc(b.id.as_deref().unwrap_or("–"))),
             ("at", &when(&t.clock, &b.finished_at, chrono::Utc::now())),
             ("files", &b.files.to_string()),
             ("bytes", &bytes(b.bytes)),
         ],
     );
-    if let Some(e) = &b.error {
-        s += &format!("\n{}", esc(e));
-    }
-    for w in b.warnings.iter().take(5) {
-        s += &format!("\n• {}", esc(w));
+    // The backup job's own words, verbatim.
+    let said: Vec<&str> = b
+        .error
+        .iter()
+        .chain(b.warnings.iter().take(5))
+        .map(String::as_str)
+        .collect();
+    if !said.is_empty() {
+        s += &format!("\n{}", super::i18n::pre(&said.join("\n")));
     }
     s
 }

@@ -45,6 +45,28 @@ pub enum ReasonCode {
 }
 
 impl ReasonCode {
+    /// Every code, for the bot's catalogue and its tests.
+    pub const ALL: [ReasonCode; 13] = [
+        ReasonCode::BadRequest,
+        ReasonCode::ProtectedUnit,
+        ReasonCode::SelfStop,
+        ReasonCode::NotAllowed,
+        ReasonCode::AllowlistBroken,
+        ReasonCode::NoSuchUnit,
+        ReasonCode::TtyUnit,
+        ReasonCode::UnitUnknown,
+        ReasonCode::BackupDirUntrusted,
+        ReasonCode::NoSuchSnapshot,
+        ReasonCode::FlagUnderSudo,
+        ReasonCode::PowerActionsOff,
+        ReasonCode::NotOnBattery,
+    ];
+
+    /// The code a `reason: <code>` line names; `None` for one this build does not know.
+    pub fn parse(s: &str) -> Option<ReasonCode> {
+        ReasonCode::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             ReasonCode::BadRequest => "bad-request",
@@ -289,6 +311,14 @@ impl Policy {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reason_codes_read_back() {
+        for c in ReasonCode::ALL {
+            assert_eq!(ReasonCode::parse(c.as_str()), Some(c));
+        }
+        assert_eq!(ReasonCode::parse("no-such-code"), None);
+    }
     use crate::helper::allowlist::Allowlist;
 
     fn allow(text: &str) -> Policy {

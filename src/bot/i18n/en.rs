@@ -311,6 +311,7 @@ pub static TEXTS: Texts = Texts {
         full_after_year: "full in more than a year",
         alert_name,
     },
+    errors: &super::errors::EN,
 };
 
 /// The name of an alert code family.

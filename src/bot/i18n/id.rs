@@ -311,6 +311,7 @@ pub static TEXTS: Texts = Texts {
         full_after_year: "penuh dalam lebih dari setahun",
         alert_name,
     },
+    errors: &super::errors::ID,
 };
 
 /// The name of an alert code family.

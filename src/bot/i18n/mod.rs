@@ -9,12 +9,14 @@
 
 mod charts;
 mod en;
+mod errors;
 mod id;
 mod notice;
 mod ops;
 mod restore;
 
 pub use charts::ChartTexts;
+pub use errors::{ErrorTexts, Said, health_parts, pre};
 pub use notice::NoticeTexts;
 pub use ops::OpsTexts;
 pub use restore::RestoreTexts;
@@ -164,6 +166,8 @@ pub struct Texts {
     /// Words drawn on charts and in their captions.
     pub chart: ChartLabels,
     pub digest: DigestTexts,
+    /// Every refusal and failure that reaches chat (`errors.rs`).
+    pub errors: &'static ErrorTexts,
 }
 
 /// The catalogue for a language.

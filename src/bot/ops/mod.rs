@@ -27,7 +27,7 @@ use crate::files::bot::PendingUpdates;
 use super::callback::Callback;
 use super::command::Command;
 use super::confirm::{self, Confirmable};
-use super::i18n::OpsTexts;
+use super::i18n::{OpsTexts, Said, pre};
 use super::job::OpsJob;
 use super::progress::Progress;
 use super::req::{Req, replied};
@@ -91,7 +91,7 @@ async fn execute(ctx: &Req, cmd: Command, plan: OpsPlan) -> AuditResult {
     let o = o(ctx);
     match plan {
         OpsPlan::Refuse(err) => {
-            let html = fill(t.invalid, &[("err", &esc(&err))]);
+            let html = fill(t.invalid, &[("err", &err.said(t.errors))]);
             replied(
                 ctx.reply(&html).await,
                 AuditResult::Failed(format!("refused: {err}")),

@@ -3,12 +3,13 @@
 //! reaches a process; and the pure HTML of their replies.
 
 use super::*;
+use crate::chatops::Refused;
 
 /// What one operations command asks for (decided by [`plan`]).
 #[derive(Debug, Clone, PartialEq)]
 pub enum OpsPlan {
-    /// Refused before anything ran; the text (not yet escaped) says why.
-    Refuse(String),
+    /// Refused before anything ran: why, rendered in the reply language.
+    Refuse(Refused),
     /// Wrong number of arguments: show the usage.
     Usage,
     /// `/ping` alone: offer these favourites as buttons.
@@ -46,18 +47,18 @@ pub fn plan(cfg: &Config, cmd: Command, args: &str, now: chrono::NaiveDateTime) 
             // The whole text is the host: `/ping a b` is refused, not split.
             match PingTarget::parse(args) {
                 Ok(t) => OpsPlan::Ping(t),
-                Err(e) => OpsPlan::Refuse(e.to_string()),
+                Err(e) => OpsPlan::Refuse(e),
             }
         }
         Command::LogJournal => match words.as_slice() {
             [unit] | [unit, _] => {
                 let unit = match logs::allowed_unit(cfg, unit) {
                     Ok(u) => u,
-                    Err(e) => return OpsPlan::Refuse(e.to_string()),
+                    Err(e) => return OpsPlan::Refuse(e),
                 };
                 match logs::line_count(words.get(1).copied()) {
                     Ok(n) => OpsPlan::Journal(unit, n),
-                    Err(e) => OpsPlan::Refuse(e.to_string()),
+                    Err(e) => OpsPlan::Refuse(e),
                 }
             }
             _ => OpsPlan::Usage,
@@ -65,19 +66,19 @@ pub fn plan(cfg: &Config, cmd: Command, args: &str, now: chrono::NaiveDateTime) 
         Command::LogRuntime => match one(&words) {
             Ok(n) => match logs::line_count(n.as_deref()) {
                 Ok(n) => OpsPlan::Journal(logs::self_unit(cfg), n),
-                Err(e) => OpsPlan::Refuse(e.to_string()),
+                Err(e) => OpsPlan::Refuse(e),
             },
             Err(()) => OpsPlan::Usage,
         },
         // The whole text is the span: `2 jam`, `hari ini`.
         Command::LogErrors => match logs::parse_since(Some(args), now) {
             Ok(s) => OpsPlan::Errors(s),
-            Err(e) => OpsPlan::Refuse(e.to_string()),
+            Err(e) => OpsPlan::Refuse(e),
         },
         Command::LogFile => match one(&words) {
             Ok(n) => match logs::log_name(n.as_deref()) {
                 Ok(n) => OpsPlan::LogFile(n),
-                Err(e) => OpsPlan::Refuse(e.to_string()),
+                Err(e) => OpsPlan::Refuse(e),
             },
             Err(()) => OpsPlan::Usage,
         },
@@ -88,11 +89,11 @@ pub fn plan(cfg: &Config, cmd: Command, args: &str, now: chrono::NaiveDateTime) 
         Command::AptUpdate => OpsPlan::Confirm(OpsJob::AptUpdate),
         Command::PipSync => match updates::pip_plan(cfg) {
             Ok(p) => OpsPlan::Confirm(OpsJob::Pip(p)),
-            Err(e) => OpsPlan::Refuse(e.to_string()),
+            Err(e) => OpsPlan::Refuse(e),
         },
         Command::GitPull => match updates::git_plan(cfg) {
             Ok(repos) => OpsPlan::Confirm(OpsJob::Git(repos)),
-            Err(e) => OpsPlan::Refuse(e.to_string()),
+            Err(e) => OpsPlan::Refuse(e),
         },
         _ => OpsPlan::Usage,
     }
@@ -128,7 +129,8 @@ pub fn status_line<T>(o: &OpsTexts, what: &str, outcome: &JobOutcome<T>) -> Stri
     let secs = outcome.elapsed.as_secs().to_string();
     let (tpl, why) = match &outcome.status {
         JobStatus::Ok => (o.job_ok, String::new()),
-        JobStatus::Failed(why) => (o.job_failed, esc(why)),
+        // The job's own words (a program's last line), verbatim.
+        JobStatus::Failed(why) => (o.job_failed, pre(why)),
         JobStatus::TimedOut => (o.job_timed_out, String::new()),
         JobStatus::Cancelled => (o.job_cancelled, String::new()),
     };

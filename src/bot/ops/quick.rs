@@ -15,12 +15,26 @@ pub(super) enum QuickError {
 }
 
 impl QuickError {
-    /// The reason, in the reply language where the bot has words for it.
-    fn text(&self, ctx: &Req) -> String {
+    /// English, for the audit log.
+    fn reason(&self) -> String {
         match self {
-            QuickError::ShuttingDown => o(ctx).shutting_down.to_string(),
+            QuickError::ShuttingDown => "the bot is shutting down".into(),
             QuickError::Failed(e) => format!("{e:#}"),
             QuickError::Aborted(e) => format!("the run ended abnormally: {e}"),
+        }
+    }
+
+    /// The reply in the requester's language (HTML): the run's own reason
+    /// (a program's or the system's words) follows verbatim in `<pre>`.
+    fn html(&self, ctx: &Req) -> String {
+        let er = ctx.texts().errors;
+        match self {
+            QuickError::ShuttingDown => o(ctx).shutting_down.to_string(),
+            QuickError::Failed(e) => format!("{}\n{}", er.run_failed, pre(&format!("{e:#}"))),
+            QuickError::Aborted(e) => {
+                log::error!("short run: {e}");
+                er.run_aborted.to_string()
+            }
         }
     }
 }
@@ -44,9 +58,8 @@ where
 }
 
 pub(super) async fn send_error(ctx: &Req, err: QuickError) -> AuditResult {
-    let err = err.text(ctx);
-    let html = fill(o(ctx).run_failed, &[("err", &esc(&err))]);
-    replied(ctx.reply(&html).await, AuditResult::Failed(err))
+    let html = err.html(ctx);
+    replied(ctx.reply(&html).await, AuditResult::Failed(err.reason()))
 }
 
 pub(super) async fn send_text(
@@ -121,11 +134,12 @@ pub(super) async fn send_journal(
 
 pub(super) async fn send_log_file(ctx: &Req, name: &str) -> AuditResult {
     let dir = ctx.shared.config().log_dir;
-    let file = match logs::log_file(&dir, Some(name)).map_err(|e| e.to_string()) {
+    let file = match logs::log_file(&dir, Some(name)) {
         Ok(f) => f,
         Err(e) => {
-            let html = fill(ctx.shared.texts().invalid, &[("err", &esc(&e))]);
-            return replied(ctx.reply(&html).await, AuditResult::Failed(e));
+            let t = ctx.texts();
+            let html = fill(t.invalid, &[("err", &e.said(t.errors))]);
+            return replied(ctx.reply(&html).await, AuditResult::Failed(e.to_string()));
         }
     };
     let caption = fill(

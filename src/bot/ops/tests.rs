@@ -32,7 +32,7 @@ fn p(cmd: Command, args: &str) -> OpsPlan {
 
 fn refused(plan: OpsPlan) -> String {
     match plan {
-        OpsPlan::Refuse(e) => e,
+        OpsPlan::Refuse(e) => e.to_string(),
         other => panic!("expected a refusal, got {other:?}"),
     }
 }
@@ -144,7 +144,7 @@ fn job_lines_in_both_languages() {
     );
     assert!(
         status_line(en, "git", &outcome(JobStatus::Failed("a<b".into())))
-            .ends_with("failed after 7 s: a&lt;b")
+            .ends_with("failed after 7 s: <pre>a&lt;b</pre>")
     );
     assert!(status_line(en, "git", &outcome(JobStatus::TimedOut)).contains("no end within"));
     assert!(status_line(id, "git", &outcome(JobStatus::Cancelled)).contains("dibatalkan"));

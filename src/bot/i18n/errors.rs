@@ -1,0 +1,177 @@
+//! Errors that reach chat, worded in each language: every refusal and
+//! failure is a typed value (a kind plus the values it was about) and this
+//! part of the catalogue is the one place that says it, in `ID` and `EN`.
+//! Each language is a set of exhaustive `match`es, so a new kind does not
+//! compile until both languages word it. Renderers return HTML: values from
+//! outside are escaped here; a program's own words go in `<pre>` verbatim.
+
+use crate::bot::args::ArgError;
+use crate::chart::{BadArgs, MAX_HOURS};
+use crate::chatops::Refused;
+use crate::helper::ReasonCode;
+use crate::metric::UnknownMetric;
+use crate::notice::ParseError;
+use crate::validate::{Invalid, InvalidKind};
+
+use super::super::text::esc;
+
+mod en;
+mod id;
+
+use en::*;
+use id::*;
+
+/// Every error text of the bot, in one language.
+pub struct ErrorTexts {
+    /// A validator's refusal of a typed value.
+    pub invalid: fn(&Invalid) -> String,
+    /// A chat operation refused before anything ran (its `Invalid` case goes to `invalid`).
+    pub refused: fn(&Refused, &ErrorTexts) -> String,
+    /// A command argument refused by `bot::args` (its `Invalid` case goes to `invalid`).
+    pub arg: fn(&ArgError, &ErrorTexts) -> String,
+    /// A quiet-hours window, critical list or reminder refused by `crate::notice`.
+    pub notice: fn(&ParseError, &ErrorTexts) -> String,
+    /// `/chart`'s arguments refused.
+    pub chart: fn(&BadArgs) -> String,
+    /// Why the helper refused (`reason: <code>` on its stderr); `{what}` is the action.
+    pub helper: fn(ReasonCode) -> &'static str,
+    /// The helper refused without a code the bot knows, or failed: `{what}`; its line follows in `<pre>`.
+    pub helper_failed: &'static str,
+    /// sudo or the helper could not be run: `{what}`; sudo's line follows in `<pre>`.
+    pub helper_missing: &'static str,
+    /// The helper gave no answer in time: `{what}`, `{secs}`.
+    pub helper_timeout: &'static str,
+    /// A backup run's status word (`ok`, `warnings`, `failed`, `none`, `unknown`, …).
+    pub backup_status: fn(&str) -> &'static str,
+    /// The health job could not read some parts: `{parts}` (the part names, joined).
+    pub health_unreadable: &'static str,
+    /// The name of a part of the health run from its error line's prefix (`services`, `disk /`, …).
+    pub health_part: fn(&str) -> &'static str,
+    /// A short run failed; its reason follows in `<pre>`.
+    pub run_failed: &'static str,
+    /// A short run's task ended abnormally (a bug; details in the journal).
+    pub run_aborted: &'static str,
+    /// A long job's end went wrong in a way the job's own words say (in `<pre>` after it).
+    pub job_reason: &'static str,
+    /// An unexpected internal error; the details are in the journal.
+    pub internal: &'static str,
+}
+
+/// An error that can reach chat: it says itself from the catalogue (HTML).
+pub trait Said {
+    fn said(&self, t: &ErrorTexts) -> String;
+}
+
+impl Said for Invalid {
+    fn said(&self, t: &ErrorTexts) -> String {
+        (t.invalid)(self)
+    }
+}
+
+impl Said for Refused {
+    fn said(&self, t: &ErrorTexts) -> String {
+        (t.refused)(self, t)
+    }
+}
+
+impl Said for ArgError {
+    fn said(&self, t: &ErrorTexts) -> String {
+        (t.arg)(self, t)
+    }
+}
+
+impl Said for ParseError {
+    fn said(&self, t: &ErrorTexts) -> String {
+        (t.notice)(self, t)
+    }
+}
+
+impl Said for BadArgs {
+    fn said(&self, t: &ErrorTexts) -> String {
+        (t.chart)(self)
+    }
+}
+
+/// `<pre>` with a program's own words, verbatim (escaped).
+pub fn pre(text: &str) -> String {
+    format!("<pre>{}</pre>", esc(text.trim()))
+}
+
+/// A value quoted in an error: escaped, in `<code>`.
+fn q(v: &str) -> String {
+    format!("<code>{}</code>", esc(v))
+}
+
+fn path(p: &std::path::Path) -> String {
+    q(&p.display().to_string())
+}
+
+fn alert_codes() -> String {
+    let names: Vec<_> = crate::alert_code::AlertCode::ALL
+        .iter()
+        .map(|c| c.as_str())
+        .collect();
+    q(&names.join(", "))
+}
+
+/// The part of a health run an error line is about (its prefix before `:`).
+fn part_key(prefix: &str) -> &str {
+    match prefix {
+        "host" | "cpu" | "load" | "memory" | "uptime" | "boot_id" | "mounts" => "system",
+        p if p.starts_with("disk") => "disk",
+        p if p.starts_with("backup") => "backup",
+        p if p.starts_with("/dev/") => "smart",
+        p => p,
+    }
+}
+
+/// The parts named by a health report's `errors` lines, in the reply language, each once.
+pub fn health_parts(t: &ErrorTexts, errors: &[String]) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for e in errors {
+        let prefix = e.split_once(':').map_or(e.as_str(), |(p, _)| p).trim();
+        let name = (t.health_part)(prefix);
+        if !parts.contains(&name) {
+            parts.push(name);
+        }
+    }
+    parts.join(", ")
+}
+
+pub static ID: ErrorTexts = ErrorTexts {
+    invalid: invalid_id,
+    refused: refused_id,
+    arg: arg_id,
+    notice: notice_id,
+    chart: chart_id,
+    helper: helper_id,
+    helper_failed: "❌ Gagal {what}. Kata helper:",
+    helper_missing: "❌ Gagal {what}: helper berhak istimewa belum terpasang atau sudo belum diatur untuknya. Pasang potion-helper beserta aturan sudoers-nya. Kata sudo:",
+    helper_timeout: "❌ Gagal {what}: helper tidak menjawab dalam {secs} detik.",
+    backup_status: backup_status_id,
+    health_unreadable: "⚠️ Ada yang tidak terbaca saat pemeriksaan: {parts}. Detailnya di /log_errors.",
+    health_part: health_part_id,
+    run_failed: "❌ Tidak bisa dijalankan. Keterangannya:",
+    run_aborted: "❌ Jalannya terhenti tidak wajar; detailnya ada di jurnal bot (/log_runtime).",
+    job_reason: "Keterangannya:",
+    internal: "❌ Ada masalah di sisi saya; detailnya ada di jurnal bot (/log_runtime).",
+};
+
+pub static EN: ErrorTexts = ErrorTexts {
+    invalid: invalid_en,
+    refused: refused_en,
+    arg: arg_en,
+    notice: notice_en,
+    chart: chart_en,
+    helper: helper_en,
+    helper_failed: "❌ Couldn't {what}. The helper said:",
+    helper_missing: "❌ Couldn't {what}: the privileged helper isn't installed or sudo isn't set up for it. Install potion-helper and its sudoers rule. sudo said:",
+    helper_timeout: "❌ Couldn't {what}: the helper didn't answer within {secs} s.",
+    backup_status: backup_status_en,
+    health_unreadable: "⚠️ Some checks couldn't be read: {parts}. Details in /log_errors.",
+    health_part: health_part_en,
+    run_failed: "❌ Couldn't run it. What went wrong:",
+    run_aborted: "❌ The run ended abnormally; details are in the bot's journal (/log_runtime).",
+    job_reason: "What went wrong:",
+    internal: "❌ Something went wrong on my side; details are in the bot's journal (/log_runtime).",
+};
