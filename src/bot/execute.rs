@@ -151,7 +151,7 @@ pub(super) async fn execute_inner(
                     for e in lines {
                         s += &format!(
                             "<code>{}</code> {} <b>{}</b> {} → {}\n",
-                            esc(&e.time),
+                            super::text::when(&t.clock, &e.time, chrono::Utc::now()),
                             esc(&e.username.clone().unwrap_or_else(|| e.user_id.to_string())),
                             esc(&e.action),
                             esc(&e.arguments),

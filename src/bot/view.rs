@@ -255,8 +255,8 @@ pub fn svc_list(t: &Texts, cfg: &Config, h: &Loaded<HealthReport>, now: DateTime
     for unit in &cfg.services {
         let state = report.and_then(|r| r.services.iter().find(|x| &x.unit == unit));
         let (icon, text) = match state {
-            Some(x) if x.active == "active" => ("🟢", format!("{}/{}", x.active, x.sub)),
-            Some(x) => ("🔴", format!("{}/{}", x.active, x.sub)),
+            Some(x) if x.active == "active" => ("🟢", (t.errors.unit_state)(&x.active).to_string()),
+            Some(x) => ("🔴", (t.errors.unit_state)(&x.active).to_string()),
             None => ("⚪", t.unknown.to_string()),
         };
         s += &format!("{icon} <code>{}</code> {}\n", esc(unit), esc(&text));

@@ -15,6 +15,7 @@ mod standin;
 
 mod charts;
 mod core;
+mod lang;
 mod notice;
 mod ops;
 mod restore;

@@ -43,6 +43,8 @@ pub struct ErrorTexts {
     pub helper_timeout: &'static str,
     /// A backup run's status word (`ok`, `warnings`, `failed`, `none`, `unknown`, …).
     pub backup_status: fn(&str) -> &'static str,
+    /// A unit's state (systemd's `ActiveState`: `active`, `failed`, …, or `unknown`).
+    pub unit_state: fn(&str) -> &'static str,
     /// The health job could not read some parts: `{parts}` (the part names, joined).
     pub health_unreadable: &'static str,
     /// The name of a part of the health run from its error line's prefix (`services`, `disk /`, …).
@@ -149,6 +151,7 @@ pub static ID: ErrorTexts = ErrorTexts {
     helper_missing: "❌ Gagal {what}: helper berhak istimewa belum terpasang atau sudo belum diatur untuknya. Pasang potion-helper beserta aturan sudoers-nya. Kata sudo:",
     helper_timeout: "❌ Gagal {what}: helper tidak menjawab dalam {secs} detik.",
     backup_status: backup_status_id,
+    unit_state: unit_state_id,
     health_unreadable: "⚠️ Ada yang tidak terbaca saat pemeriksaan: {parts}. Detailnya di /log_errors.",
     health_part: health_part_id,
     run_failed: "❌ Tidak bisa dijalankan. Keterangannya:",
@@ -168,6 +171,7 @@ pub static EN: ErrorTexts = ErrorTexts {
     helper_missing: "❌ Couldn't {what}: the privileged helper isn't installed or sudo isn't set up for it. Install potion-helper and its sudoers rule. sudo said:",
     helper_timeout: "❌ Couldn't {what}: the helper didn't answer within {secs} s.",
     backup_status: backup_status_en,
+    unit_state: unit_state_en,
     health_unreadable: "⚠️ Some checks couldn't be read: {parts}. Details in /log_errors.",
     health_part: health_part_en,
     run_failed: "❌ Couldn't run it. What went wrong:",

@@ -195,3 +195,16 @@ pub(super) fn health_part_en(prefix: &str) -> &'static str {
         _ => "another part",
     }
 }
+
+pub(super) fn unit_state_en(s: &str) -> &'static str {
+    match s {
+        "active" => "running",
+        "reloading" => "reloading",
+        "inactive" => "stopped",
+        "failed" => "down (failed)",
+        "activating" => "starting",
+        "deactivating" => "stopping",
+        "maintenance" | "refreshing" => "under maintenance",
+        _ => "unknown",
+    }
+}

@@ -180,3 +180,16 @@ pub(super) fn health_part_id(prefix: &str) -> &'static str {
         _ => "bagian lain",
     }
 }
+
+pub(super) fn unit_state_id(s: &str) -> &'static str {
+    match s {
+        "active" => "jalan",
+        "reloading" => "memuat ulang",
+        "inactive" => "berhenti",
+        "failed" => "mati (gagal)",
+        "activating" => "sedang dinyalakan",
+        "deactivating" => "sedang dimatikan",
+        "maintenance" | "refreshing" => "sedang dirawat",
+        _ => "tidak diketahui",
+    }
+}
