@@ -233,9 +233,6 @@ fn ping_localhost_for_real() {
     assert_eq!((s.transmitted, s.received, s.loss_percent), (3, 3, 0.0));
     let rtt = s.rtt.unwrap();
     assert!(rtt.min <= rtt.avg && rtt.avg <= rtt.max && rtt.max < 100.0);
-    assert!(
-        net::render_ping("127.0.0.1", &out).starts_with("ping 127.0.0.1: 3/3 replies, 0% loss")
-    );
 }
 
 #[test]
@@ -249,9 +246,9 @@ fn ip_overview_survives_an_unreachable_echo_service() {
         path: "/".into(),
     };
     let t = Instant::now();
-    let text = net::ip_overview(&Exec::new(), &echo, Duration::from_millis(500)).unwrap();
+    let ip = net::ip_overview(&Exec::new(), &echo, Duration::from_millis(500)).unwrap();
     assert!(t.elapsed() < Duration::from_secs(3), "{:?}", t.elapsed());
-    assert!(text.ends_with("public IP: not reachable"), "{text}");
+    assert_eq!(ip.public, None, "{ip:?}");
     let ifaces = net::interfaces(&Exec::new()).unwrap();
     let lo = ifaces
         .iter()
@@ -449,7 +446,6 @@ fn git_pull_fast_forwards_and_refuses_divergence() {
         done.outcome[0].outcome,
         GitOutcome::UpToDate { .. }
     ));
-    assert!(updates::render_git(&done.outcome).contains("already up to date"));
 
     let old = git(&clone, &["rev-parse", "HEAD"]);
     commit(&origin, "b", "second");
@@ -470,11 +466,6 @@ fn git_pull_fast_forwards_and_refuses_divergence() {
     assert_eq!(git(&clone, &["rev-parse", "HEAD"]), new);
     assert!(
         matches!(done.outcome[1].outcome, GitOutcome::Failed(ref w) if w.contains("not a folder"))
-    );
-    let text = updates::render_git(&done.outcome);
-    assert!(
-        text.contains(&format!("{}..{} (2 new commits)", &old[..10], &new[..10])),
-        "{text}"
     );
     assert!(done.output.contains("pull --ff-only"));
 

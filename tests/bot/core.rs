@@ -291,7 +291,7 @@ fn bad_input_is_refused_and_nothing_runs_or_changes() {
     let bot = w.start();
     let long = "a".repeat(5000);
     let cases: Vec<(String, &str)> = vec![
-        ("/set_threshold cpu NaN".into(), "not a finite number"),
+        ("/set_threshold cpu NaN".into(), "isn't an ordinary number"),
         ("/set_threshold cpu -3".into(), "out of range"),
         ("/svc restart foo;id".into(), "Not accepted"),
         ("/svc stop sshd".into(), "not a watched service"),
@@ -300,7 +300,7 @@ fn bad_input_is_refused_and_nothing_runs_or_changes() {
         (format!("/set_threshold cpu {long}"), "too long"),
         (format!("/svc_add {long}"), "too long"),
         ("/svc stop potion-runner".into(), "own service"),
-        ("/alert_disable NOPE 5".into(), "unknown alert code"),
+        ("/alert_disable NOPE 5".into(), "alert code <code>NOPE"),
         (format!("/{long}"), "I don't know"),
     ];
     for (cmd, needle) in &cases {
@@ -714,13 +714,13 @@ fn a_missing_helper_is_reported_clearly_and_audited_as_failed() {
     .unwrap();
     let bot = w.start();
     let r = w.ask("/set_backup 02,30", "helper");
-    assert!(r.contains("02:30") && r.contains("not installed"), "{r}");
+    assert!(r.contains("02:30") && r.contains("isn't installed"), "{r}");
     assert!(
         std::fs::read_to_string(&w.env)
             .unwrap()
             .contains("BACKUP_TIME=02:30")
     );
-    w.ask("/svc start ollama", "not installed");
+    w.ask("/svc start ollama", "isn't installed");
     w.wait_audits(2);
     let audit = w.audit();
     assert!(

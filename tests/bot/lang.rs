@@ -84,6 +84,17 @@ impl World {
                 reason = reason.display(),
             ),
         );
+        // The network commands' programs: tailscale answers with a real
+        // status, speedtest-cli fails in its own words.
+        let ts = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/chatops/tailscale-status.json"
+        );
+        rig.fake("tailscale", &format!("#!/bin/sh\ncat {ts}\n"));
+        rig.fake(
+            "speedtest-cli",
+            "#!/bin/sh\necho 'ERROR: Unable to connect to servers to test latency.' >&2\nexit 1\n",
+        );
         World(rig)
     }
 
@@ -219,6 +230,10 @@ fn in_indonesian_no_refusal_or_job_error_is_english() {
         "/backup_list",
         "/backup_verify",
         "/backup_now",
+        "/ip",
+        "/tailscale",
+        "/ping 127.0.0.1",
+        "/ping tidak-ada.invalid",
     ] {
         w.send(bad);
     }
@@ -229,7 +244,16 @@ fn in_indonesian_no_refusal_or_job_error_is_english() {
         w.send("/svc start ollama");
     }
     std::fs::remove_file(&reason).unwrap();
-    // A long job that fails: apt update behind its question.
+    // Long jobs that fail: the speed test, and apt update behind its question.
+    w.send("/speed");
+    w.api
+        .wait_for("editMessageText", WAIT, |r| {
+            r.body["text"]
+                .as_str()
+                .unwrap_or("")
+                .contains("Unable to connect")
+        })
+        .expect("the speed test ends");
     w.send("/apt_update");
     let yes = w
         .api
@@ -252,6 +276,22 @@ fn in_indonesian_no_refusal_or_job_error_is_english() {
 
     let replies = w.replies();
     assert!(replies.len() > 2 * COMMANDS.len(), "{}", replies.len());
+    // The sweep reached what it claims to: a helper refusal, the network
+    // results, a failed backup and job, each said in Indonesian.
+    for said in [
+        "unit itu dilindungi",
+        "Perangkat online",
+        "IP publik",
+        "balasan",
+        "Backup terakhir",
+        "gagal setelah",
+        "Ada yang tidak terbaca",
+    ] {
+        assert!(
+            replies.iter().any(|r| r.contains(said)),
+            "no reply with {said:?}: {replies:#?}"
+        );
+    }
     let found = english(&replies);
     assert!(
         found.is_empty(),

@@ -57,6 +57,80 @@ pub struct ErrorTexts {
     pub job_reason: &'static str,
     /// An unexpected internal error; the details are in the journal.
     pub internal: &'static str,
+    /// The results of the chat operations.
+    pub ops: OpsResults,
+}
+
+/// The words of the chat operations' results (`bot/ops/render.rs`);
+/// placeholders in braces.
+pub struct OpsResults {
+    pub ip_none_up: &'static str,
+    /// `{n}` interfaces left out.
+    pub ip_hidden: &'static str,
+    /// `{ip}`.
+    pub ip_public: &'static str,
+    pub ip_public_none: &'static str,
+    /// `{host}`, `{received}`, `{sent}`, `{loss}`.
+    pub ping_summary: &'static str,
+    /// `{min}`, `{avg}`, `{max}` in ms.
+    pub ping_rtt: &'static str,
+    /// `{host}`; ping's own line follows in `<pre>`.
+    pub ping_failed: &'static str,
+    pub ts_not_installed: &'static str,
+    /// tailscale's own line follows in `<pre>`.
+    pub ts_failed: &'static str,
+    /// `{version}`, `{state}`.
+    pub ts_head: &'static str,
+    /// `{name}`, `{ips}`.
+    pub ts_me: &'static str,
+    pub ts_key_off: &'static str,
+    /// `{when}`.
+    pub ts_key_expired: &'static str,
+    /// `{when}`, `{days}`.
+    pub ts_key_expires: &'static str,
+    /// `{n}`.
+    pub ts_online: &'static str,
+    /// `{n}`.
+    pub ts_offline: &'static str,
+    /// `{when}`.
+    pub ts_seen: &'static str,
+    pub ts_never_seen: &'static str,
+    pub ts_exit_node: &'static str,
+    /// Above tailscale's health messages (in `<pre>`).
+    pub ts_health: &'static str,
+    /// `{hint}`: the install command.
+    pub speed_not_installed: &'static str,
+    /// `{down}`, `{up}` in Mbit/s, `{ping}` in ms.
+    pub speed_done: &'static str,
+    /// `{server}`.
+    pub speed_server: &'static str,
+    /// `{km}`, after the server.
+    pub speed_distance: &'static str,
+    /// `{isp}`.
+    pub speed_isp: &'static str,
+    pub apt_up_to_date: &'static str,
+    /// `{n}` packages; the list follows.
+    pub apt_count: &'static str,
+    pub apt_reboot: &'static str,
+    /// The helper's `apt update` answer could not be read.
+    pub apt_bad_report: &'static str,
+    pub pip_in_sync: &'static str,
+    /// `{n}` packages; their names follow.
+    pub pip_installed: &'static str,
+    /// `{repo}`, `{head}`.
+    pub git_up_to_date: &'static str,
+    /// `{repo}`, `{range}`, `{n}` new commits.
+    pub git_updated: &'static str,
+    /// `{repo}`; git's line follows in `<pre>`.
+    pub git_not_ff: &'static str,
+    /// `{repo}`; git's line follows in `<pre>`.
+    pub git_failed: &'static str,
+    /// `{bad}` of `{n}` repositories not updated.
+    pub git_not_updated: &'static str,
+    /// `{n}` more lines than fit: they are in the document.
+    pub lines_more: &'static str,
+    /// A job whose task ended abnormally (a bug).
+    pub job_aborted: &'static str,
 }
 
 /// An error that can reach chat: it says itself from the catalogue (HTML).
@@ -158,6 +232,7 @@ pub static ID: ErrorTexts = ErrorTexts {
     run_aborted: "❌ Jalannya terhenti tidak wajar; detailnya ada di jurnal bot (/log_runtime).",
     job_reason: "Keterangannya:",
     internal: "❌ Ada masalah di sisi saya; detailnya ada di jurnal bot (/log_runtime).",
+    ops: id::OPS,
 };
 
 pub static EN: ErrorTexts = ErrorTexts {
@@ -178,4 +253,5 @@ pub static EN: ErrorTexts = ErrorTexts {
     run_aborted: "❌ The run ended abnormally; details are in the bot's journal (/log_runtime).",
     job_reason: "What went wrong:",
     internal: "❌ Something went wrong on my side; details are in the bot's journal (/log_runtime).",
+    ops: en::OPS,
 };

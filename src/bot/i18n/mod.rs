@@ -16,7 +16,7 @@ mod ops;
 mod restore;
 
 pub use charts::ChartTexts;
-pub use errors::{ErrorTexts, Said, health_parts, pre};
+pub use errors::{ErrorTexts, OpsResults, Said, health_parts, pre};
 pub use notice::NoticeTexts;
 pub use ops::OpsTexts;
 pub use restore::RestoreTexts;

@@ -19,19 +19,11 @@ pub(super) async fn run_job(
     progress: Progress<'_>,
     job: OpsJob,
 ) -> (String, AuditResult) {
-    use updates::{AptOutcome, Done, GitOutcome, PipOutcome};
+    use updates::{AptOutcome, GitOutcome, PipOutcome};
     let cfg = ctx.shared.config();
     match &job {
         OpsJob::AptUpdate => {
-            let out = match drive(
-                ctx,
-                progress,
-                &job,
-                updates::apt_update,
-                |d: &Done<AptOutcome>| updates::render_apt(&d.outcome),
-            )
-            .await
-            {
+            let out = match drive(ctx, progress, &job, updates::apt_update).await {
                 Ok(o) => o,
                 Err(refused) => return refused,
             };
@@ -51,15 +43,7 @@ pub(super) async fn run_job(
             audit_of(&out)
         }
         OpsJob::AptUpgrade => {
-            let out = match drive(
-                ctx,
-                progress,
-                &job,
-                updates::apt_upgrade,
-                |_: &Done<updates::AptUpgradeOutcome>| String::new(),
-            )
-            .await
-            {
+            let out = match drive(ctx, progress, &job, updates::apt_upgrade).await {
                 Ok(o) => o,
                 Err(refused) => return refused,
             };
@@ -73,11 +57,7 @@ pub(super) async fn run_job(
         OpsJob::Pip(plan) => {
             let plan = plan.clone();
             let body = move |exec: &Exec| updates::pip_sync(exec, &plan);
-            let out = match drive(ctx, progress, &job, body, |d: &Done<PipOutcome>| {
-                updates::render_pip(&d.outcome)
-            })
-            .await
-            {
+            let out = match drive(ctx, progress, &job, body).await {
                 Ok(o) => o,
                 Err(refused) => return refused,
             };
@@ -93,15 +73,7 @@ pub(super) async fn run_job(
         OpsJob::Git(repos) => {
             let repos = repos.clone();
             let body = move |exec: &Exec| updates::git_pull(exec, &repos);
-            let out = match drive(
-                ctx,
-                progress,
-                &job,
-                body,
-                |d: &Done<Vec<updates::RepoPull>>| updates::render_git(&d.outcome),
-            )
-            .await
-            {
+            let out = match drive(ctx, progress, &job, body).await {
                 Ok(o) => o,
                 Err(refused) => return refused,
             };
@@ -116,7 +88,7 @@ pub(super) async fn run_job(
             }
             audit_of(&out)
         }
-        OpsJob::Speed => match drive(ctx, progress, &job, net::speed, net::render_speed).await {
+        OpsJob::Speed => match drive(ctx, progress, &job, net::speed).await {
             Ok(out) => audit_of(&out),
             Err(refused) => refused,
         },
@@ -137,17 +109,15 @@ pub(super) fn record_pending(shared: &Shared, count: usize) {
 }
 
 /// Starts one job and follows it to the end; `Err` is the refusal to start.
-pub(super) async fn drive<T, F, R>(
+pub(super) async fn drive<T, F>(
     ctx: &Req,
     mut progress: Progress<'_>,
     job: &OpsJob,
     body: F,
-    render: R,
 ) -> Result<JobOutcome<T>, (String, AuditResult)>
 where
-    T: JobResult + Send + 'static,
+    T: JobResult + JobSaid + Send + 'static,
     F: FnOnce(&Exec) -> anyhow::Result<T> + Send + 'static,
-    R: Fn(&T) -> String,
 {
     let kind = job.kind();
     let what = job.what(ctx.lang());
@@ -162,8 +132,7 @@ where
             let _lease = crate::bot::notice::ops_lease(job)
                 .and_then(|l| crate::bot::notice::take_lease(&ctx.shared, l, kind.timeout()));
             let outcome = follow(ctx, &mut progress, &what, j).await;
-            let rendered = outcome.value.as_ref().map(&render).unwrap_or_default();
-            finish(ctx, progress, job, &what, &outcome, &rendered).await;
+            finish(ctx, progress, job, &what, &outcome).await;
             Ok(outcome)
         }
         Err(e) => Err(refuse_start(ctx, progress, &what, e).await),
@@ -227,17 +196,26 @@ pub(super) async fn follow<T: JobResult + Send + 'static>(
 }
 
 /// Puts the summary into the progress message and sends the full output.
-pub(super) async fn finish<T>(
+pub(super) async fn finish<T: JobSaid>(
     ctx: &Req,
     progress: Progress<'_>,
     job: &OpsJob,
     what: &str,
     outcome: &JobOutcome<T>,
-    rendered: &str,
 ) {
-    let o = o(ctx);
-    let status = status_line(o, what, outcome);
-    let (html, _) = fit_html(&status, rendered);
+    let (o, w) = (o(ctx), w(ctx));
+    let status = status_line(o, w, what, outcome);
+    let room = MESSAGE_MAX.saturating_sub(tg_len(&status) + 1);
+    let body = outcome
+        .value
+        .as_ref()
+        .map(|v| v.body(w, room))
+        .unwrap_or_default();
+    let html = if body.is_empty() {
+        status
+    } else {
+        format!("{status}\n{body}")
+    };
     progress.finish(&html).await;
     if !outcome.output.trim().is_empty() {
         let mut caption = fill(o.output_doc, &[("what", what)]);

@@ -27,7 +27,7 @@ use crate::files::bot::PendingUpdates;
 use super::callback::Callback;
 use super::command::Command;
 use super::confirm::{self, Confirmable};
-use super::i18n::{OpsTexts, Said, pre};
+use super::i18n::{OpsResults, OpsTexts, Said, pre};
 use super::job::OpsJob;
 use super::progress::Progress;
 use super::req::{Req, replied};
@@ -67,6 +67,7 @@ impl OpsState {
 mod jobs;
 mod plan;
 mod quick;
+pub mod render;
 
 /// The operations texts in the requester's language.
 fn o(req: &Req) -> &'static OpsTexts {
@@ -78,6 +79,12 @@ use jobs::*;
 pub use plan::*;
 pub use quick::ping_button;
 use quick::*;
+use render::JobSaid;
+
+/// The words of the operations' results in the requester's language.
+fn w(req: &Req) -> &'static OpsResults {
+    &req.texts().errors.ops
+}
 
 /// Runs one operations command (its arguments' length is checked by the
 /// router): replies itself and returns what to audit.
@@ -141,25 +148,30 @@ async fn execute(ctx: &Req, cmd: Command, plan: OpsPlan) -> AuditResult {
                 net::ip_overview(exec, &net::EchoService::cloudflare(), PUBLIC_IP_TIMEOUT)
             })
             .await;
-            send_text(ctx, o.ip_title, r).await
+            match r {
+                Ok(ip) => {
+                    let html = format!("<b>{}</b>\n{}", o.ip_title, render::ip(w(ctx), &ip));
+                    replied(ctx.reply(&html).await, AuditResult::Ok)
+                }
+                Err(e) => send_error(ctx, e).await,
+            }
         }
         OpsPlan::Tailscale => {
-            let r = quick(ctx, net::TAILSCALE_TIMEOUT, |exec| {
-                net::tailscale(exec).map(|s| {
-                    let failed = match &s {
-                        net::TailscaleOutcome::Status(_) => None,
-                        net::TailscaleOutcome::NotInstalled => Some("not installed".to_string()),
-                        net::TailscaleOutcome::Failed(w) => Some(w.clone()),
-                    };
-                    (net::render_tailscale(&s, chrono::Utc::now()), failed)
-                })
-            })
-            .await;
+            let r = quick(ctx, net::TAILSCALE_TIMEOUT, net::tailscale).await;
             match r {
-                Ok((text, failed)) => {
-                    let (html, _) = fit_html(&format!("<b>{}</b>", o.tailscale_title), &text);
-                    let result = failed.map_or(AuditResult::Ok, AuditResult::Failed);
-                    replied(ctx.reply(&html).await, result)
+                Ok(s) => {
+                    let result = match &s {
+                        net::TailscaleOutcome::Status(_) => AuditResult::Ok,
+                        net::TailscaleOutcome::NotInstalled => {
+                            AuditResult::Failed("not installed".into())
+                        }
+                        net::TailscaleOutcome::Failed(w) => AuditResult::Failed(w.clone()),
+                    };
+                    let head = format!("<b>{}</b>", o.tailscale_title);
+                    let room = MESSAGE_MAX - tg_len(&head) - 1;
+                    let now = chrono::Utc::now();
+                    let body = render::tailscale(w(ctx), &t.clock, &s, now, room);
+                    replied(ctx.reply(&format!("{head}\n{body}")).await, result)
                 }
                 Err(e) => send_error(ctx, e).await,
             }

@@ -124,13 +124,25 @@ pub fn fit_html(title_html: &str, body: &str) -> (String, bool) {
     (format!("{title_html}\n<pre>{kept}</pre>"), f.as_document)
 }
 
-/// The status line of a finished job in the reply language (HTML).
-pub fn status_line<T>(o: &OpsTexts, what: &str, outcome: &JobOutcome<T>) -> String {
+/// The status line of a finished job in the reply language (HTML); a
+/// failure says why from the job's typed result.
+pub fn status_line<T: JobSaid>(
+    o: &OpsTexts,
+    w: &OpsResults,
+    what: &str,
+    outcome: &JobOutcome<T>,
+) -> String {
     let secs = outcome.elapsed.as_secs().to_string();
     let (tpl, why) = match &outcome.status {
         JobStatus::Ok => (o.job_ok, String::new()),
-        // The job's own words (a program's last line), verbatim.
-        JobStatus::Failed(why) => (o.job_failed, pre(why)),
+        JobStatus::Failed(_) => (
+            o.job_failed,
+            outcome
+                .value
+                .as_ref()
+                .and_then(|v| v.why(w))
+                .unwrap_or_else(|| w.job_aborted.to_string()),
+        ),
         JobStatus::TimedOut => (o.job_timed_out, String::new()),
         JobStatus::Cancelled => (o.job_cancelled, String::new()),
     };
@@ -165,10 +177,11 @@ pub(super) fn journal_html(o: &OpsTexts, title: &str, j: &Journal) -> (String, b
             fit_html(&head, &j.text)
         }
         JournalState::NoEntries => (format!("<b>{title}</b>: {}{hint}", o.log_none), false),
+        // journalctl's (or the system's) words, verbatim.
         JournalState::Unavailable(why) => (
             format!(
                 "<b>{title}</b>: {}",
-                fill(o.log_unavailable, &[("why", &esc(why))])
+                fill(o.log_unavailable, &[("why", &pre(why))])
             ),
             false,
         ),

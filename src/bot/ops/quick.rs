@@ -62,20 +62,6 @@ pub(super) async fn send_error(ctx: &Req, err: QuickError) -> AuditResult {
     replied(ctx.reply(&html).await, AuditResult::Failed(err.reason()))
 }
 
-pub(super) async fn send_text(
-    ctx: &Req,
-    title: &str,
-    r: Result<String, QuickError>,
-) -> AuditResult {
-    match r {
-        Ok(text) => {
-            let (html, _) = fit_html(&format!("<b>{title}</b>"), &text);
-            replied(ctx.reply(&html).await, AuditResult::Ok)
-        }
-        Err(e) => send_error(ctx, e).await,
-    }
-}
-
 /// A press on a favourite host's button (the host was checked when the
 /// press was parsed).
 pub async fn ping_button(req: &Req, host: &str) -> AuditResult {
@@ -93,7 +79,7 @@ pub(super) async fn run_ping(ctx: &Req, target: PingTarget) -> AuditResult {
     .await;
     match r {
         Ok(outcome) => {
-            let text = net::render_ping(&host, &outcome);
+            let text = render::ping(w(ctx), &host, &outcome);
             let result = match &outcome {
                 net::PingOutcome::Summary(s) if s.received > 0 => AuditResult::Ok,
                 net::PingOutcome::Summary(s) => {
@@ -101,7 +87,7 @@ pub(super) async fn run_ping(ctx: &Req, target: PingTarget) -> AuditResult {
                 }
                 net::PingOutcome::Failed(w) => AuditResult::Failed(w.clone()),
             };
-            let (html, _) = fit_html(&format!("<b>{}</b>", o(ctx).ping_title), &text);
+            let html = format!("<b>{}</b>\n{text}", o(ctx).ping_title);
             replied(ctx.reply(&html).await, result)
         }
         Err(e) => send_error(ctx, e).await,

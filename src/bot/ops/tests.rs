@@ -128,26 +128,55 @@ fn output_is_escaped_before_it_is_fitted() {
 
 #[test]
 fn job_lines_in_both_languages() {
-    let outcome = |status| JobOutcome::<()> {
-        kind: JobKind::Git,
+    let outcome = |status, value| JobOutcome::<net::SpeedOutcome> {
+        kind: JobKind::Speed,
         status,
-        value: None,
+        value,
         output: String::new(),
         output_truncated: false,
         elapsed: Duration::from_secs(7),
     };
-    let en = &crate::bot::i18n::texts(Lang::En).ops;
+    let t = crate::bot::i18n::texts(Lang::En);
+    let (en, w) = (&t.ops, &t.errors.ops);
     let id = &crate::bot::i18n::texts(Lang::Id).ops;
     assert_eq!(
-        status_line(en, "git", &outcome(JobStatus::Ok)),
-        "✅ git: done in 7 s"
+        status_line(en, w, "speed", &outcome(JobStatus::Ok, None)),
+        "✅ speed: done in 7 s"
+    );
+    // A failure says why from the typed result; a program's words go in <pre>.
+    let failed = net::SpeedOutcome::Failed("a<b".into());
+    assert!(
+        status_line(
+            en,
+            w,
+            "speed",
+            &outcome(JobStatus::Failed("x".into()), Some(failed))
+        )
+        .ends_with("failed after 7 s: <pre>a&lt;b</pre>")
+    );
+    let missing = net::SpeedOutcome::NotInstalled { hint: "apt" };
+    assert!(
+        status_line(
+            en,
+            w,
+            "speed",
+            &outcome(JobStatus::Failed("x".into()), Some(missing))
+        )
+        .contains("isn't installed")
     );
     assert!(
-        status_line(en, "git", &outcome(JobStatus::Failed("a<b".into())))
-            .ends_with("failed after 7 s: <pre>a&lt;b</pre>")
+        status_line(
+            en,
+            w,
+            "speed",
+            &outcome(JobStatus::Failed("x".into()), None)
+        )
+        .contains("ended abnormally")
     );
-    assert!(status_line(en, "git", &outcome(JobStatus::TimedOut)).contains("no end within"));
-    assert!(status_line(id, "git", &outcome(JobStatus::Cancelled)).contains("dibatalkan"));
+    let timed_out = outcome(JobStatus::TimedOut, None);
+    assert!(status_line(en, w, "speed", &timed_out).contains("no end within"));
+    let cancelled = outcome(JobStatus::Cancelled, None);
+    assert!(status_line(id, w, "speed", &cancelled).contains("dibatalkan"));
     let prog = progress_html(en, "apt", Duration::from_secs(12), "Get:1 <x>");
     assert_eq!(
         prog,
@@ -182,5 +211,8 @@ fn journal_messages_say_how_the_read_went() {
         "J",
         &j(JournalState::Unavailable("no <journal>".into()), ""),
     );
-    assert_eq!(html, "<b>J</b>: journal unavailable: no &lt;journal&gt;");
+    assert_eq!(
+        html,
+        "<b>J</b>: journal unavailable: <pre>no &lt;journal&gt;</pre>"
+    );
 }

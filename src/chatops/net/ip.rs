@@ -96,46 +96,32 @@ pub fn interfaces(exec: &Exec) -> Result<Vec<Interface>> {
     parse_ip_json(&out.stdout_lossy())
 }
 
-/// Interfaces worth showing: not loopback, and either up or holding an address.
-pub fn render_interfaces(ifaces: &[Interface], public: Option<IpAddr>) -> String {
-    let mut lines = Vec::new();
-    let mut hidden = 0;
-    for i in ifaces {
-        if i.loopback || (i.addrs.is_empty() && i.state != "UP") {
-            hidden += 1;
-            continue;
-        }
-        lines.push(format!("{} ({})", i.name, i.state.to_ascii_lowercase()));
-        for a in &i.addrs {
-            let scope = if a.scope == "global" {
-                String::new()
-            } else {
-                format!(" ({})", a.scope)
-            };
-            lines.push(format!("  {}/{}{scope}", a.ip, a.prefix));
-        }
-    }
-    if lines.is_empty() {
-        lines.push("no network interface is up".into());
-    }
-    if hidden > 0 {
-        lines.push(format!("({hidden} loopback or down interfaces not shown)"));
-    }
-    lines.push(match public {
-        Some(ip) => format!("public IP: {ip}"),
-        None => "public IP: not reachable".into(),
-    });
-    lines.join("\n")
+/// What `/ip` shows: the interfaces and the public address, if the echo service answered.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IpOverview {
+    pub interfaces: Vec<Interface>,
+    pub public: Option<IpAddr>,
+}
+
+/// Interfaces worth showing (not loopback, and either up or holding an
+/// address), and how many were left out.
+pub fn visible(ifaces: &[Interface]) -> (Vec<&Interface>, usize) {
+    let shown: Vec<&Interface> = ifaces
+        .iter()
+        .filter(|i| !(i.loopback || (i.addrs.is_empty() && i.state != "UP")))
+        .collect();
+    let hidden = ifaces.len() - shown.len();
+    (shown, hidden)
 }
 
 /// `/ip`: interfaces, and the public IP asked in parallel so an unreachable
 /// echo service costs at most its own timeout and never hides the interfaces.
-pub fn ip_overview(exec: &Exec, echo: &EchoService, timeout: Duration) -> Result<String> {
+pub fn ip_overview(exec: &Exec, echo: &EchoService, timeout: Duration) -> Result<IpOverview> {
     let echo = echo.clone();
     let public = std::thread::spawn(move || public_ip(&echo, timeout).ok());
-    let ifaces = interfaces(exec)?;
+    let interfaces = interfaces(exec)?;
     let public = public.join().unwrap_or(None);
-    Ok(render_interfaces(&ifaces, public))
+    Ok(IpOverview { interfaces, public })
 }
 
 /// An HTTP service that answers with the caller's address.

@@ -62,23 +62,11 @@ mod tests {
             (wl.addrs[0].prefix, wl.addrs[1].scope.as_str()),
             (24, "link")
         );
-        let text = render_interfaces(&ifs, None);
-        assert!(
-            text.contains("wlp3s0 (up)\n  192.168.1.23/24\n  fe80::1a2b:3c4d:5e6f:7a8b/64 (link)"),
-            "{text}"
-        );
-        assert!(text.contains("tailscale0 (unknown)\n  100.101.102.103/32"));
-        assert!(
-            text.contains("docker0 (down)\n  172.17.0.1/16"),
-            "down but addressed: shown"
-        );
-        assert!(!text.contains("enp2s0") && !text.contains("127.0.0.1"));
-        assert!(text.contains("(2 loopback or down interfaces not shown)"));
-        assert!(text.ends_with("public IP: not reachable"));
-        assert!(
-            render_interfaces(&ifs, Some("203.0.113.45".parse().unwrap()))
-                .ends_with("public IP: 203.0.113.45")
-        );
+        let (shown, hidden) = visible(&ifs);
+        let names: Vec<_> = shown.iter().map(|i| i.name.as_str()).collect();
+        // docker0 is down but holds an address: shown; enp2s0 and lo are not.
+        assert_eq!(names, ["wlp3s0", "tailscale0", "docker0"]);
+        assert_eq!(hidden, 2);
         assert!(parse_ip_json("not json").is_err());
     }
 
@@ -194,11 +182,6 @@ mod tests {
         let busybox = "--- 1.1.1.1 ping statistics ---\n3 packets transmitted, 3 packets received, 0% packet loss\nround-trip min/avg/max = 9.1/9.5/10.2 ms\n";
         assert_eq!(parse_ping(busybox).unwrap().rtt.unwrap().max, 10.2);
         assert!(parse_ping("ping: nosuch: Name or service not known\n").is_none());
-        let text = render_ping("1.1.1.1", &PingOutcome::Summary(parse_ping(ok).unwrap()));
-        assert_eq!(
-            text,
-            "ping 1.1.1.1: 3/3 replies, 0% loss\nrtt min/avg/max 0.031/0.045/0.061 ms"
-        );
     }
 
     #[test]
@@ -218,20 +201,6 @@ mod tests {
         let names = |v: &[TsPeer]| v.iter().map(|p| p.name.clone()).collect::<Vec<_>>();
         assert_eq!(names(&s.online), ["pixel-8", "vps-sg"]);
         assert_eq!(names(&s.offline), ["thinkpad"]);
-        let text = render_tailscale(&TailscaleOutcome::Status(Box::new(s)), now());
-        assert!(
-            text.contains("this machine: x450l 100.101.102.103, fd7a:115c:a1e0::9f01:6667"),
-            "{text}"
-        );
-        assert!(
-            text.contains("key expires 2027-03-01 (in 95 days)"),
-            "{text}"
-        );
-        assert!(text.contains("peers online: 2\n  pixel-8 100.88.77.66 (android)\n  vps-sg 100.90.80.70 (linux) [exit node]"), "{text}");
-        assert!(
-            text.contains("peers offline: 1\n  thinkpad (windows), seen 3 d ago"),
-            "{text}"
-        );
     }
 
     #[test]
@@ -239,19 +208,11 @@ mod tests {
         // Logged out: no peers (null), no key expiry, another state.
         let s = parse_tailscale(r#"{"Version":"1.76.6","BackendState":"NeedsLogin","Self":{"HostName":"x450l","DNSName":"","TailscaleIPs":null,"Online":false},"Peer":null,"Health":["not logged in"]}"#).unwrap();
         assert!(s.online.is_empty() && s.offline.is_empty() && s.key_expiry.is_none());
-        let text = render_tailscale(&TailscaleOutcome::Status(Box::new(s)), now());
-        assert!(
-            text.starts_with("tailscale 1.76.6 (NeedsLogin)\nthis machine: x450l"),
-            "{text}"
-        );
-        assert!(text.contains("key expiry: disabled") && text.contains("health: not logged in"));
+        assert_eq!(s.health, ["not logged in"]);
+        assert_eq!(s.me.unwrap().name, "x450l");
         let expired = TS_JSON.replace("2027-03-01T08:14:55Z", "2026-11-20T00:00:00Z");
-        let text = render_tailscale(
-            &TailscaleOutcome::Status(Box::new(parse_tailscale(&expired).unwrap())),
-            now(),
-        );
-        assert!(text.contains("key EXPIRED on 2026-11-20"), "{text}");
-        assert!(render_tailscale(&TailscaleOutcome::NotInstalled, now()).contains("not installed"));
+        let s = parse_tailscale(&expired).unwrap();
+        assert!(s.key_expiry.unwrap() < now());
     }
 
     #[test]
@@ -260,17 +221,8 @@ mod tests {
         assert!((r.download_mbit - 46.185).abs() < 0.001);
         assert!((r.upload_mbit - 10.525).abs() < 0.001);
         assert_eq!(r.server, "Biznet Networks (Jakarta, Indonesia)");
-        assert_eq!(
-            render_speed(&SpeedOutcome::Done(r)),
-            "download 46.2 Mbit/s\nupload 10.5 Mbit/s\nping 21 ms\nserver: Biznet Networks (Jakarta, Indonesia), 12 km\nISP: Example Broadband"
-        );
+        assert_eq!(r.distance_km.map(f64::round), Some(12.0));
+        assert_eq!(r.isp.as_deref(), Some("Example Broadband"));
         assert!(parse_speed("Cannot retrieve speedtest configuration").is_err());
-        let hint = render_speed(&SpeedOutcome::NotInstalled {
-            hint: SPEED_INSTALL_HINT,
-        });
-        assert_eq!(
-            hint,
-            "speedtest-cli is not installed; install it with: sudo apt install speedtest-cli"
-        );
     }
 }

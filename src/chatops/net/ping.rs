@@ -115,31 +115,10 @@ pub fn ping_target(exec: &Exec, target: &PingTarget) -> Result<PingOutcome> {
 }
 
 /// Milliseconds with enough digits to mean something (loopback is sub-millisecond).
-pub(super) fn ms(v: f64) -> String {
+pub fn ms(v: f64) -> String {
     if v < 1.0 {
         format!("{v:.3}")
     } else {
         format!("{v:.1}")
-    }
-}
-
-pub fn render_ping(target: &str, outcome: &PingOutcome) -> String {
-    match outcome {
-        PingOutcome::Failed(why) => format!("ping {target}: failed: {why}"),
-        PingOutcome::Summary(s) => {
-            let mut text = format!(
-                "ping {target}: {}/{} replies, {}% loss",
-                s.received, s.transmitted, s.loss_percent
-            );
-            if let Some(r) = s.rtt {
-                text.push_str(&format!(
-                    "\nrtt min/avg/max {}/{}/{} ms",
-                    ms(r.min),
-                    ms(r.avg),
-                    ms(r.max)
-                ));
-            }
-            text
-        }
     }
 }

@@ -116,28 +116,3 @@ impl JobResult for SpeedOutcome {
         }
     }
 }
-
-pub fn render_speed(outcome: &SpeedOutcome) -> String {
-    match outcome {
-        SpeedOutcome::NotInstalled { hint } => {
-            format!("speedtest-cli is not installed; install it with: {hint}")
-        }
-        SpeedOutcome::Failed(why) => format!("speed test failed: {why}"),
-        SpeedOutcome::Done(r) => {
-            let mut text = format!(
-                "download {:.1} Mbit/s\nupload {:.1} Mbit/s\nping {:.0} ms",
-                r.download_mbit, r.upload_mbit, r.ping_ms
-            );
-            if !r.server.is_empty() {
-                text.push_str(&format!("\nserver: {}", r.server));
-                if let Some(d) = r.distance_km {
-                    text.push_str(&format!(", {d:.0} km"));
-                }
-            }
-            if let Some(isp) = &r.isp {
-                text.push_str(&format!("\nISP: {isp}"));
-            }
-            text
-        }
-    }
-}

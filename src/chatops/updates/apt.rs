@@ -26,7 +26,10 @@ pub struct AptReport {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AptOutcome {
     Checked(AptReport),
+    /// The helper failed: its end and last line of stderr.
     Failed(String),
+    /// The helper's answer could not be read.
+    BadReport(BadReport),
 }
 
 /// How `apt upgrade` through the helper ended.
@@ -109,7 +112,7 @@ pub fn apt_update(exec: &Exec) -> Result<Done<AptOutcome>> {
     let out = run_logged(exec, cmd, &mut log)?;
     let outcome = if out.success() {
         parse_apt_update(&out.stdout_lossy())
-            .map_or_else(|e| AptOutcome::Failed(e.to_string()), AptOutcome::Checked)
+            .map_or_else(AptOutcome::BadReport, AptOutcome::Checked)
     } else {
         AptOutcome::Failed(helper_failure(&out))
     };
@@ -143,35 +146,11 @@ pub(super) fn helper_failure(out: &Output) -> String {
     }
 }
 
-pub fn render_apt(outcome: &AptOutcome) -> String {
-    match outcome {
-        AptOutcome::Failed(why) => format!("apt update failed: {why}"),
-        AptOutcome::Checked(r) => {
-            let mut lines = vec![if r.packages.is_empty() {
-                "apt: everything is up to date".to_string()
-            } else {
-                format!("apt: {} packages can be upgraded", r.packages.len())
-            }];
-            for p in &r.packages {
-                lines.push(format!(
-                    "  {} {} → {}",
-                    p.name,
-                    p.from.as_deref().unwrap_or("?"),
-                    p.to
-                ));
-            }
-            if r.reboot_required {
-                lines.push("a reboot is required".into());
-            }
-            lines.join("\n")
-        }
-    }
-}
-
 impl JobResult for Done<AptOutcome> {
     fn failure(&self) -> Option<String> {
         match &self.outcome {
             AptOutcome::Failed(why) => Some(why.clone()),
+            AptOutcome::BadReport(e) => Some(e.to_string()),
             AptOutcome::Checked(_) => None,
         }
     }

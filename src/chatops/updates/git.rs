@@ -142,34 +142,8 @@ pub fn git_pull(exec: &Exec, repos: &[PathBuf]) -> Result<Done<Vec<RepoPull>>> {
 
 /// The first ten characters of a commit id; whole when shorter or when cut
 /// would split a character (git's output is text we did not write).
-pub(super) fn short(hash: &str) -> &str {
+pub fn short(hash: &str) -> &str {
     hash.get(..10).unwrap_or(hash)
-}
-
-pub fn render_git(pulls: &[RepoPull]) -> String {
-    let mut lines = Vec::new();
-    for p in pulls {
-        let name = p.repo.display();
-        match &p.outcome {
-            GitOutcome::UpToDate { head } => {
-                lines.push(format!("{name}: already up to date ({})", short(head)));
-            }
-            GitOutcome::Updated { old, new, commits } => {
-                lines.push(format!(
-                    "{name}: {}..{} ({} new commits)",
-                    short(old),
-                    short(new),
-                    commits.len()
-                ));
-                lines.extend(commits.iter().map(|c| format!("  {c}")));
-            }
-            GitOutcome::NotFastForward(why) => {
-                lines.push(format!("{name}: not fast-forwardable: {why}"));
-            }
-            GitOutcome::Failed(why) => lines.push(format!("{name}: failed: {why}")),
-        }
-    }
-    lines.join("\n")
 }
 
 impl JobResult for Done<Vec<RepoPull>> {

@@ -120,11 +120,6 @@ reboot-required: yes
             }
         );
         assert_eq!(r.packages[2].origin, "stable-updates,stable-updates");
-        let text = render_apt(&AptOutcome::Checked(r));
-        assert!(text.starts_with(
-            "apt: 3 packages can be upgraded\n  libssl3 3.0.14-1~deb12u2 → 3.0.15-1~deb12u1"
-        ));
-        assert!(text.ends_with("a reboot is required"));
         let none = parse_apt_update("Listing...\nreboot-required: no\n").unwrap();
         assert_eq!(
             none,
@@ -132,10 +127,6 @@ reboot-required: yes
                 packages: vec![],
                 reboot_required: false
             }
-        );
-        assert_eq!(
-            render_apt(&AptOutcome::Checked(none)),
-            "apt: everything is up to date"
         );
         assert!(
             parse_apt_update("libssl3/stable 1 amd64 [upgradable from: 0]\n")
@@ -167,10 +158,6 @@ reboot-required: yes
         let out = "Processing ./probe-1.0-py3-none-any.whl\nInstalling collected packages: probe\nSuccessfully installed probe-1.0 six-1.16.0\n";
         assert_eq!(parse_pip_installed(out), ["probe-1.0", "six-1.16.0"]);
         assert!(parse_pip_installed("Requirement already satisfied: probe\n").is_empty());
-        assert_eq!(
-            render_pip(&PipOutcome::Synced { installed: vec![] }),
-            "pip: already in sync, nothing installed"
-        );
     }
 
     #[test]
@@ -251,10 +238,6 @@ reboot-required: yes
                 outcome: GitOutcome::NotFastForward("diverged".into()),
             },
         ];
-        assert_eq!(
-            render_git(&pulls),
-            "/srv/a: 1111111111..2222222222 (2 new commits)\n  2222222 fix\n  1234567 feat\n/srv/b: already up to date (3333333333)\n/srv/c: not fast-forwardable: diverged"
-        );
         let done = Done {
             outcome: pulls,
             output: String::new(),

@@ -85,18 +85,6 @@ pub fn pip_sync(exec: &Exec, plan: &PipPlan) -> Result<Done<PipOutcome>> {
     })
 }
 
-pub fn render_pip(outcome: &PipOutcome) -> String {
-    match outcome {
-        PipOutcome::Synced { installed } if installed.is_empty() => {
-            "pip: already in sync, nothing installed".into()
-        }
-        PipOutcome::Synced { installed } => {
-            format!("pip: installed {}", installed.join(", "))
-        }
-        PipOutcome::Failed(why) => format!("pip sync failed: {why}"),
-    }
-}
-
 impl JobResult for Done<PipOutcome> {
     fn failure(&self) -> Option<String> {
         match &self.outcome {
