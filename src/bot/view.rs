@@ -157,10 +157,7 @@ pub fn status(t: &Texts, cfg: &Config, h: &Loaded<HealthReport>, now: DateTime<U
             s += &format!("⚠️ {}: {}\n", t.l_alerts, titles.join(", "));
         }
         for w in &r.warnings {
-            let text = match w {
-                crate::files::health::Warning::BackupSameDisk => t.warn_same_disk,
-            };
-            s += &format!("{text}\n");
+            s += &format!("{}\n", (t.digest.warning)(*w));
         }
         if !r.errors.is_empty() {
             s += &format!("{}: {}\n", t.l_errors, esc(&r.errors.join("; ")));

@@ -6,6 +6,7 @@ use crate::bot::command::Command as C;
 use crate::bot::text::ClockWords;
 use crate::chart::ChartLabels;
 use crate::digest::DigestTexts;
+use crate::files::health::Warning;
 
 pub static TEXTS: Texts = Texts {
     welcome: "👋 Hi! I look after this server. Pick something from the menu below, or send /help for every command.",
@@ -94,7 +95,6 @@ pub static TEXTS: Texts = Texts {
             "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
         ],
     },
-    warn_same_disk: "⚠️ Backups are on the same disk as the originals (BACKUP_ALLOW_SAME_DISK=1): a dead disk takes both. Add a second disk when you can.",
     stale: "⚠️ This data is stale: last update {age} ago ({at}).",
     l_cpu: "CPU",
     l_cores: "cores",
@@ -310,6 +310,7 @@ pub static TEXTS: Texts = Texts {
         full_in: "full in ~{days} days",
         full_after_year: "full in more than a year",
         alert_name,
+        warning,
     },
 };
 
@@ -333,5 +334,13 @@ fn alert_name(code: AlertCode) -> &'static str {
         A::BatteryWorn => "Battery worn",
         A::DiskSmart => "Disk health (SMART)",
         A::ProbeDown => "Service not answering",
+    }
+}
+
+fn warning(w: Warning) -> &'static str {
+    match w {
+        Warning::BackupSameDisk => {
+            "⚠️ Backups are on the same disk as the originals (BACKUP_ALLOW_SAME_DISK=1): a dead disk takes both. Add a second disk when you can."
+        }
     }
 }

@@ -6,6 +6,7 @@ use crate::bot::command::Command as C;
 use crate::bot::text::ClockWords;
 use crate::chart::ChartLabels;
 use crate::digest::DigestTexts;
+use crate::files::health::Warning;
 
 pub static TEXTS: Texts = Texts {
     welcome: "👋 Halo! Saya menjaga server ini. Pilih dari menu di bawah, atau kirim /help untuk semua perintah.",
@@ -94,7 +95,6 @@ pub static TEXTS: Texts = Texts {
             "Jan", "Feb", "Mar", "Apr", "Mei", "Jun", "Jul", "Agu", "Sep", "Okt", "Nov", "Des",
         ],
     },
-    warn_same_disk: "⚠️ Backup ada di disk yang sama dengan data aslinya (BACKUP_ALLOW_SAME_DISK=1): kalau disknya rusak, dua-duanya hilang. Pasang disk kedua kalau sempat.",
     stale: "⚠️ Data ini basi: pembaruan terakhir {age} lalu ({at}).",
     l_cpu: "CPU",
     l_cores: "inti",
@@ -310,6 +310,7 @@ pub static TEXTS: Texts = Texts {
         full_in: "penuh dalam ~{days} hari",
         full_after_year: "penuh dalam lebih dari setahun",
         alert_name,
+        warning,
     },
 };
 
@@ -333,5 +334,13 @@ fn alert_name(code: AlertCode) -> &'static str {
         A::BatteryWorn => "Baterai aus",
         A::DiskSmart => "Kesehatan disk (SMART)",
         A::ProbeDown => "Layanan tidak menjawab",
+    }
+}
+
+fn warning(w: Warning) -> &'static str {
+    match w {
+        Warning::BackupSameDisk => {
+            "⚠️ Backup ada di disk yang sama dengan data aslinya (BACKUP_ALLOW_SAME_DISK=1): kalau disknya rusak, dua-duanya hilang. Pasang disk kedua kalau sempat."
+        }
     }
 }

@@ -53,8 +53,6 @@ pub struct Texts {
     pub no_data: &'static str,
     pub corrupt: &'static str,
     pub stale: &'static str,
-    /// A standing warning: `BACKUP_ALLOW_SAME_DISK=1` keeps backups on the disk they protect.
-    pub warn_same_disk: &'static str,
     /// How local times are said (`text::when`).
     pub clock: super::text::ClockWords,
     pub l_cpu: &'static str,
