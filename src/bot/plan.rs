@@ -39,6 +39,8 @@ pub enum HelperAction {
         id: String,
         path: String,
     },
+    /// `power off`, asked by the staged power response (`bot/power.rs`).
+    PowerOff,
 }
 
 impl HelperAction {
@@ -54,6 +56,7 @@ impl HelperAction {
                 vec!["timer".into(), "set".into(), "backup".into(), t.to_string()]
             }
             HelperAction::Restore { id, path } => vec!["restore".into(), id.clone(), path.clone()],
+            HelperAction::PowerOff => vec!["power".into(), "off".into()],
         }
     }
 
@@ -78,6 +81,7 @@ impl HelperAction {
             HelperAction::Restore { id, path } => {
                 fill(t.restore.action, &[("id", &esc(id)), ("path", &esc(path))])
             }
+            HelperAction::PowerOff => t.senses.action_power_off.to_string(),
         }
     }
 }
@@ -190,6 +194,11 @@ pub enum Plan {
     Chart(String),
     /// `/restore`, served by `bot/restore.rs` (it reads the snapshot index).
     Restore(String),
+    /// `/smart` or `/smart_ack`, served by `bot/smart.rs` (it reads `smart-state.json`).
+    Smart {
+        cmd: Command,
+        args: String,
+    },
 }
 
 fn refuse(html: String, reason: &str) -> Plan {
@@ -276,6 +285,10 @@ pub fn plan(cfg: &Config, lang: Lang, cmd: Command, args: &str) -> Plan {
         },
         Chart => Plan::Chart(args.to_string()),
         Restore => Plan::Restore(args.to_string()),
+        Smart | SmartAck => Plan::Smart {
+            cmd,
+            args: args.to_string(),
+        },
     }
 }
 
@@ -488,6 +501,13 @@ mod tests {
                 ),
                 Command::Chart => assert_eq!(plan, Plan::Chart(String::new())),
                 Command::Restore => assert_eq!(plan, Plan::Restore(String::new())),
+                Command::Smart | Command::SmartAck => assert_eq!(
+                    plan,
+                    Plan::Smart {
+                        cmd: *c,
+                        args: String::new()
+                    }
+                ),
                 // Everything else needs arguments and shows its usage without them.
                 _ => assert!(refused(&plan).contains("Cara pakai"), "/{name}: {plan:?}"),
             }

@@ -312,6 +312,7 @@ pub static TEXTS: Texts = Texts {
         alert_name,
         warning,
     },
+    senses: &super::senses::EN,
 };
 
 /// The name of an alert code family.

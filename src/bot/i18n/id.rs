@@ -312,6 +312,7 @@ pub static TEXTS: Texts = Texts {
         alert_name,
         warning,
     },
+    senses: &super::senses::ID,
 };
 
 /// The name of an alert code family.

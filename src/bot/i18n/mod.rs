@@ -13,11 +13,13 @@ mod id;
 mod notice;
 mod ops;
 mod restore;
+mod senses;
 
 pub use charts::ChartTexts;
 pub use notice::NoticeTexts;
 pub use ops::OpsTexts;
 pub use restore::RestoreTexts;
+pub use senses::SenseTexts;
 
 use crate::alert_code::AlertCode;
 use crate::chart::ChartLabels;
@@ -162,6 +164,8 @@ pub struct Texts {
     /// Words drawn on charts and in their captions.
     pub chart: ChartLabels,
     pub digest: DigestTexts,
+    /// `/smart`, `/smart_ack` and the staged power response (`senses.rs`).
+    pub senses: &'static SenseTexts,
 }
 
 /// The catalogue for a language.
@@ -181,10 +185,15 @@ impl Texts {
         }
     }
 
+    /// Every command's line: the main list, then the senses' part.
+    fn all_commands(&self) -> impl Iterator<Item = &(&'static str, &'static str, &'static str)> {
+        self.commands.iter().chain(self.senses.commands)
+    }
+
     /// `/name args` for a command.
     pub fn usage_of(&self, cmd: Command) -> String {
         let name = cmd.name();
-        match self.commands.iter().find(|(n, _, _)| *n == name) {
+        match self.all_commands().find(|(n, _, _)| *n == name) {
             Some((_, "", _)) | None => format!("/{name}"),
             Some((_, args, _)) => format!("/{name} {args}"),
         }
@@ -193,8 +202,7 @@ impl Texts {
     /// The one-line description of a command (for `/help` and the command menu).
     pub fn describe(&self, cmd: Command) -> &'static str {
         let name = cmd.name();
-        self.commands
-            .iter()
+        self.all_commands()
             .find(|(n, _, _)| *n == name)
             .map(|(_, _, d)| *d)
             .unwrap_or("")
@@ -233,13 +241,11 @@ mod tests {
         for t in [&id::TEXTS, &en::TEXTS] {
             for (name, _) in COMMANDS {
                 assert!(
-                    t.commands
-                        .iter()
-                        .any(|(n, _, d)| n == name && !d.is_empty()),
+                    t.all_commands().any(|(n, _, d)| n == name && !d.is_empty()),
                     "missing description for /{name}"
                 );
             }
-            assert_eq!(t.commands.len(), COMMANDS.len());
+            assert_eq!(t.all_commands().count(), COMMANDS.len());
         }
     }
 
