@@ -16,6 +16,7 @@ use crate::standin::StandIn;
 
 const WAIT: Duration = Duration::from_secs(15);
 const HELPER: &str = "-n /usr/libexec/potion-runner/potion-helper";
+const HEALTH: &str = env!("CARGO_BIN_EXE_potion-health");
 
 crate::rig::world! {
     /// The shared rig with a `sudo` that records `$*`, one line a call.
@@ -71,6 +72,14 @@ impl World {
         );
     }
 
+    /// One run of the real health job on the bot's `.env`.
+    fn health_run(&self) {
+        let mut c = self.sb.cmd(HEALTH);
+        c.arg("--env").arg(&self.env);
+        let out = crate::common::run(c);
+        assert!(out.status.success(), "potion-health: {out:?}");
+    }
+
     fn texts_with(&self, needle: &str) -> Vec<String> {
         self.api
             .texts_to(ADMIN)
@@ -109,12 +118,16 @@ fn smart_shows_each_disk_and_smart_ack_moves_the_baseline_only_for_a_known_disk(
     );
     nvme["percentage_used"] = json!(3);
     nvme["standby"] = json!(true);
-    let sda = disk(
+    let mut sda = disk(
         "/dev/sda",
         "ST500LM021-1KJ152",
         json!({"reallocated_sectors": 8, "pending_sectors": 2, "udma_crc_errors": 0}),
         json!({"reallocated_sectors": 0, "pending_sectors": 0, "udma_crc_errors": 0}),
     );
+    sda["problems"] = json!([
+        "pending_sectors grew from 0 to 2",
+        "reallocated_sectors grew from 0 to 8"
+    ]);
     w.write(
         "smart-state.json",
         &json!({"schema":1,"checked_at":stamp(TimeDelta::minutes(5)),"disks":[sda, nvme]}),
@@ -127,6 +140,11 @@ fn smart_shows_each_disk_and_smart_ack_moves_the_baseline_only_for_a_known_disk(
             "errors":[]}),
     );
     let bot = w.start();
+    // The health job raises DISK_SMART for the grown disk.
+    w.health_run();
+    w.api
+        .wait_text("<code>DISK_SMART:sda</code>", WAIT)
+        .expect("DISK_SMART:sda fired");
 
     let shown = w.ask("/smart", "Disk health");
     for part in [
@@ -216,6 +234,15 @@ fn smart_shows_each_disk_and_smart_ack_moves_the_baseline_only_for_a_known_disk(
         w.audit()
     );
     assert!(w.calls().is_empty(), "no helper involved");
+
+    // The next health run clears the alert.
+    w.health_run();
+    w.api
+        .wait_for("sendMessage", WAIT, |r| {
+            let t = r.body["text"].as_str().unwrap_or("");
+            t.contains("Cleared") && t.contains("DISK_SMART:sda")
+        })
+        .expect("DISK_SMART cleared");
 
     // /smart now shows nothing grown.
     let again = w.ask("/smart", "Disk health");
