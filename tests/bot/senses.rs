@@ -2,8 +2,8 @@
 //! `smart-state.json` with an ATA and an NVMe disk, `/smart_ack` refusing
 //! what is not a disk before any question and moving the baseline on Yes,
 //! and the staged power response: announced first, the unit stopped through
-//! the helper only after the grace, nothing repeated across a restart, and
-//! nothing at all while it is off. The grace runs on the reports'
+//! the helper only after the grace, nothing repeated across a restart,
+//! `power off` asked the same way, and nothing at all while it is off. The grace runs on the reports'
 //! `taken_at`, so these tests write the times they need.
 
 use std::time::Duration;
@@ -401,4 +401,38 @@ fn staged_power_response_is_off_by_default_and_a_refusal_is_reported() {
         stop["result"].as_str().unwrap().starts_with("failed: "),
         "{stop}"
     );
+}
+
+#[test]
+fn a_nearly_empty_battery_powers_off_through_the_helper_after_its_announcement() {
+    let w = World::new("POWER_ACTIONS=1\nBATTERY_SHUTDOWN=10\n");
+    let bot = w.start();
+    let since = TimeDelta::minutes(6);
+    let since_at = stamp(since);
+    w.health(since, on_battery(8.0, &since_at), &["ON_BATTERY"]);
+    let ann = w
+        .api
+        .wait_text("power the server off", WAIT)
+        .expect("the power-off is announced");
+    assert!(
+        ann.contains("at 8%") && ann.contains("In 2 minutes"),
+        "{ann}"
+    );
+    assert!(w.calls().is_empty());
+    w.health(
+        TimeDelta::minutes(3),
+        on_battery(6.0, &since_at),
+        &["ON_BATTERY"],
+    );
+    w.api
+        .wait_text("The server is powering off", WAIT)
+        .expect("the helper's answer is reported");
+    assert_eq!(w.calls(), [format!("{HELPER} power off")]);
+    bot.stop();
+    let off = w
+        .audit()
+        .into_iter()
+        .find(|e| e["action"] == "power off")
+        .unwrap();
+    assert_eq!(off["result"], "ok");
 }
