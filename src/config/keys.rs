@@ -29,6 +29,8 @@ pub const SYSTEM_KEYS: &[&str] = &[
     "BACKUP_KEEP_WEEKLY",
     "BACKUP_KEEP_MONTHLY",
     "SELF_SERVICE",
+    // The keys below came after the split into .env and system.env: a .env
+    // never held them legitimately, so they are never moved (see MIGRATED_KEYS).
     // Lets root's backup write to the root disk.
     "BACKUP_ALLOW_SAME_DISK",
     // The root-run backup job GETs it: the bot's user must not aim root's requests.
@@ -37,6 +39,23 @@ pub const SYSTEM_KEYS: &[&str] = &[
     "SMART_INTERVAL",
     // Whether the helper may power the machine off.
     "POWER_ACTIONS",
+];
+
+/// The system keys an old `.env` (from before `system.env`) may hold: the
+/// first `system.env` takes them over. Any later system key found in `.env`
+/// was put there by the bot's user and is dropped, never moved into root's file.
+pub const MIGRATED_KEYS: &[&str] = &[
+    "APP_DIR",
+    "STATE_DIR",
+    "LOG_DIR",
+    "DATA_MOUNT",
+    "BACKUP_DIR",
+    "BACKUP_SOURCES",
+    "BACKUP_EXCLUDES",
+    "BACKUP_KEEP_DAILY",
+    "BACKUP_KEEP_WEEKLY",
+    "BACKUP_KEEP_MONTHLY",
+    "SELF_SERVICE",
 ];
 
 /// Every key the contract defines. Environment variables with these names
