@@ -58,6 +58,11 @@ pub const MIGRATED_KEYS: &[&str] = &[
     "SELF_SERVICE",
 ];
 
+/// System keys that hold a secret. `system.env` is readable by every user,
+/// so they are never taken from it: root's unit hands them to the process
+/// from a root-only file (`EnvironmentFile=` of [`crate::paths::BACKUP_PING_ENV_PATH`]).
+pub const SECRET_KEYS: &[&str] = &["BACKUP_HEALTHCHECK_URL"];
+
 /// Every key the contract defines. Environment variables with these names
 /// override the files, except in a process run on someone else's behalf
 /// (see `load::Privilege`).

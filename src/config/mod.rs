@@ -23,7 +23,7 @@ use std::path::PathBuf;
 use crate::metric::Metric;
 use crate::validate::HhMm;
 
-pub use keys::{Class, KEYS, MIGRATED_KEYS, SYSTEM_KEYS, class_of};
+pub use keys::{Class, KEYS, MIGRATED_KEYS, SECRET_KEYS, SYSTEM_KEYS, class_of};
 pub use load::{
     DEFAULT_ENV_PATH, ENV_PATH_VAR, LoadOptions, Privilege, SYSTEM_ENV_VAR, find_env_file, load,
 };
