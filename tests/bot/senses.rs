@@ -172,7 +172,7 @@ fn smart_shows_each_disk_and_smart_ack_moves_the_baseline_only_for_a_known_disk(
             "{refused}"
         );
     }
-    w.ask("/smart_ack", "Usage: <code>/smart_ack");
+    w.ask("/smart_ack", "How to use it: <code>/smart_ack");
     assert!(w.texts_with("Really").is_empty(), "no question was asked");
     let refusals = w
         .audit()
