@@ -103,7 +103,7 @@ pub static ID: SenseTexts = SenseTexts {
     passed: "✅ lolos cek kesehatan",
     failed: "❌ GAGAL cek kesehatan",
     status_unknown: "status kesehatan belum diketahui",
-    power_on: "menyala {hours} jam",
+    power_on: "sudah menyala {hours} jam",
     temp: "{temp}°C",
     life_used: "umur terpakai {percent}%",
     counters_head: "Penghitung (sekarang / baseline):",
