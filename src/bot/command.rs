@@ -45,6 +45,8 @@ pub enum Command {
     GitPull,
     Chart,
     Restore,
+    Smart,
+    SmartAck,
 }
 
 /// Command names as typed after `/`, in menu order.
@@ -66,6 +68,8 @@ pub const COMMANDS: &[(&str, Command)] = &[
     ("quiet", Command::Quiet),
     ("chart", Command::Chart),
     ("restore", Command::Restore),
+    ("smart", Command::Smart),
+    ("smart_ack", Command::SmartAck),
     ("log_runtime", Command::LogRuntime),
     ("log_journal", Command::LogJournal),
     ("log_errors", Command::LogErrors),

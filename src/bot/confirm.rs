@@ -30,6 +30,8 @@ pub enum Confirmable {
     Helper(HelperAction),
     /// A long run shown in place (apt, pip, git).
     Job(OpsJob),
+    /// `/smart_ack`: accept this disk's counts as its baseline (`bot/smart.rs`).
+    SmartAck(String),
 }
 
 impl Confirmable {
@@ -38,6 +40,7 @@ impl Confirmable {
         match self {
             Confirmable::Helper(a) => a.describe(i18n::texts(lang)),
             Confirmable::Job(j) => j.what(lang),
+            Confirmable::SmartAck(dev) => super::smart::ack_action(i18n::texts(lang), dev),
         }
     }
 
@@ -46,6 +49,7 @@ impl Confirmable {
         match self {
             Confirmable::Helper(a) => a.audit_name(),
             Confirmable::Job(j) => j.audit_name().to_string(),
+            Confirmable::SmartAck(_) => "smart_ack".to_string(),
         }
     }
 }

@@ -125,6 +125,7 @@ fn build(cfg: &Config, now: i64, pending: Option<PendingUpdates>) -> Digest {
         backup: backup.as_ref(),
         snapshots: index.as_ref(),
         pending_updates: digest::fresh_pending(pending, now),
+        warnings: health.as_ref().map_or(&[], |h| h.warnings.as_slice()),
     })
 }
 

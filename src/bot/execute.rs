@@ -168,6 +168,7 @@ pub(super) async fn execute_inner(
         Plan::Ops { cmd, args } => super::ops::handle(req, cmd, &args).await,
         Plan::Chart(args) => super::charts::chart_command(req, &args).await,
         Plan::Restore(args) => super::restore::handle(req, &args).await,
+        Plan::Smart { cmd, args } => super::smart::handle(req, cmd, &args).await,
     })
 }
 

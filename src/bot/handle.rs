@@ -280,6 +280,9 @@ async fn on_confirm(
             let (summary, result) = super::ops::run_confirmed(req, msg_id, job).await;
             return (name, summary, result);
         }
+        Answer::Run(Confirmable::SmartAck(dev)) => {
+            return done(super::smart::run_confirmed(req, msg_id, &dev).await);
+        }
         Answer::Run(Confirmable::Helper(HelperAction::Restore { id, path })) => {
             return done(super::restore::run_confirmed(req, msg_id, &id, &path).await);
         }

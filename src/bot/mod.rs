@@ -25,10 +25,12 @@ pub(crate) mod notice;
 pub mod ops;
 mod outbox;
 pub mod plan;
+mod power;
 mod progress;
 pub mod req;
 pub mod restore;
 pub mod send;
+pub mod smart;
 pub mod text;
 pub mod view;
 mod watch;
@@ -95,6 +97,8 @@ pub struct Shared {
     ops: ops::OpsState,
     /// The bot's own username from `getMe`, for telling `/cmd@us` from `/cmd@others`.
     me: std::sync::OnceLock<String>,
+    /// The staged power response's steps waiting for the helper.
+    power: power::Runner,
 }
 
 use crate::sync::lock;
@@ -121,6 +125,7 @@ impl Shared {
             backup_follow: AtomicBool::new(false),
             ops: ops::OpsState::new(),
             me: std::sync::OnceLock::new(),
+            power: power::Runner::default(),
         }
     }
 
@@ -308,6 +313,7 @@ async fn daemon(cfg: Config) -> Result<()> {
         tokio::spawn(outbox::run_outbox(bot.clone(), shared.clone())),
         tokio::spawn(watch::run(shared.clone())),
         tokio::spawn(digest::run(shared.clone())),
+        tokio::spawn(power::run(shared.clone())),
     ];
 
     let wd_usec = watchdog_usec(

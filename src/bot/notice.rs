@@ -82,6 +82,7 @@ pub fn apply(
         .map(|(c, at)| (c.as_str(), parse_rfc3339(at).unwrap_or(utc)))
         .collect();
     outs.extend(decide::tick(&mut st.notice, settings, &now, leases, &on));
+    outs.retain(super::power::keep);
     for o in outs {
         let alert = |code: &str| {
             active
@@ -96,12 +97,14 @@ pub fn apply(
                     threshold: None,
                 })
         };
-        let item = render(t, &o, alert, utc);
+        let mut item = render(t, &o, alert, utc);
+        super::power::add_battery_time(t, &o, report, &st.announced, utc, &mut item);
         shared.enqueue_item(st, item);
     }
     if let Some(r) = report {
         boot(shared, t, st, r);
     }
+    super::power::look(shared, t, st, report);
     // Message ids are kept only while an edit may still need them.
     let keep = |c: &String| change.announced.contains_key(c) || st.notice.flaps.contains_key(c);
     let keep: Vec<String> = st.sent.keys().filter(|c| keep(c)).cloned().collect();

@@ -39,6 +39,8 @@ pub enum HelperAction {
         id: String,
         path: String,
     },
+    /// `power off`, asked by the staged power response (`bot/power.rs`).
+    PowerOff,
 }
 
 impl HelperAction {
@@ -54,6 +56,7 @@ impl HelperAction {
                 vec!["timer".into(), "set".into(), "backup".into(), t.to_string()]
             }
             HelperAction::Restore { id, path } => vec!["restore".into(), id.clone(), path.clone()],
+            HelperAction::PowerOff => vec!["power".into(), "off".into()],
         }
     }
 
@@ -78,6 +81,7 @@ impl HelperAction {
             HelperAction::Restore { id, path } => {
                 fill(t.restore.action, &[("id", &esc(id)), ("path", &esc(path))])
             }
+            HelperAction::PowerOff => t.senses.action_power_off.to_string(),
         }
     }
 }
@@ -190,6 +194,11 @@ pub enum Plan {
     Chart(String),
     /// `/restore`, served by `bot/restore.rs` (it reads the snapshot index).
     Restore(String),
+    /// `/smart` or `/smart_ack`, served by `bot/smart.rs` (it reads `smart-state.json`).
+    Smart {
+        cmd: Command,
+        args: String,
+    },
 }
 
 fn refuse(html: String, reason: &str) -> Plan {
@@ -279,6 +288,10 @@ pub fn plan(cfg: &Config, lang: Lang, cmd: Command, args: &str) -> Plan {
         },
         Chart => Plan::Chart(args.to_string()),
         Restore => Plan::Restore(args.to_string()),
+        Smart | SmartAck => Plan::Smart {
+            cmd,
+            args: args.to_string(),
+        },
     }
 }
 
@@ -494,6 +507,13 @@ mod tests {
                 ),
                 Command::Chart => assert_eq!(plan, Plan::Chart(String::new())),
                 Command::Restore => assert_eq!(plan, Plan::Restore(String::new())),
+                Command::Smart | Command::SmartAck => assert_eq!(
+                    plan,
+                    Plan::Smart {
+                        cmd: *c,
+                        args: String::new()
+                    }
+                ),
                 // Everything else needs arguments and shows its usage without them.
                 _ => assert!(refused(&plan).contains("Cara pakai"), "/{name}: {plan:?}"),
             }
@@ -540,11 +560,11 @@ mod tests {
             })
         );
         assert!(matches!(p("/svc stop ollama"), Plan::Confirm(_)));
-        assert!(refused(&p("/svc stop sshd")).contains("not a watched service"));
-        assert!(refused(&p("/svc restart foo;id")).contains("Not accepted"));
-        assert!(refused(&p("/svc kill ollama")).contains("Usage"));
+        assert!(refused(&p("/svc stop sshd")).contains("isn't on the watch list"));
+        assert!(refused(&p("/svc restart foo;id")).contains("can't take that"));
+        assert!(refused(&p("/svc kill ollama")).contains("How to use it"));
         assert!(refused(&p("/svc stop potion-runner")).contains("own service"));
-        assert!(refused(&p("/svc restart potion-runner")).contains("not a watched service"));
+        assert!(refused(&p("/svc restart potion-runner")).contains("isn't on the watch list"));
     }
 
     #[test]
@@ -588,8 +608,8 @@ mod tests {
             p("/svc_remove web"),
             Plan::Save(Setting::Services(vec!["ollama.service".into()]))
         );
-        assert!(refused(&p("/svc_remove nginx")).contains("not in the watch list"));
-        assert!(refused(&p("/svc_add a/b")).contains("Not accepted"));
+        assert!(refused(&p("/svc_remove nginx")).contains("isn't on the watch list"));
+        assert!(refused(&p("/svc_add a/b")).contains("can't take that"));
     }
 
     #[test]
@@ -604,7 +624,7 @@ mod tests {
             "chart",
         ] {
             let plan = p(&format!("/{c} {long}"));
-            assert!(refused(&plan).contains("too long"), "{c}");
+            assert!(refused(&plan).contains("Too long"), "{c}");
         }
     }
 

@@ -157,10 +157,7 @@ pub fn status(t: &Texts, cfg: &Config, h: &Loaded<HealthReport>, now: DateTime<U
             s += &format!("⚠️ {}: {}\n", t.l_alerts, titles.join(", "));
         }
         for w in &r.warnings {
-            let text = match w {
-                crate::files::health::Warning::BackupSameDisk => t.warn_same_disk,
-            };
-            s += &format!("{text}\n");
+            s += &format!("{}\n", (t.digest.warning)(*w));
         }
         if !r.errors.is_empty() {
             let parts = super::i18n::health_parts(t.errors, &r.errors);
@@ -465,7 +462,7 @@ pub(crate) mod tests {
             now(),
         );
         assert!(
-            s.contains("🔴 <code>ollama.service</code> failed/dead"),
+            s.contains("🔴 <code>ollama.service</code> down (failed)"),
             "{s}"
         );
         assert!(s.contains("⚪ <code>other.service</code>"), "{s}");

@@ -8,6 +8,7 @@ use crate::alert_code::AlertCode;
 use crate::chart::alert_spans;
 use crate::files::backup::{BackupOutcome, SnapshotIndex, VerifySummary};
 use crate::files::bot::PendingUpdates;
+use crate::files::health::Warning;
 use crate::history::Sample;
 use crate::metric::Metric;
 use crate::validate::HhMm;
@@ -41,6 +42,8 @@ pub struct DigestInput<'a> {
     pub snapshots: Option<&'a SnapshotIndex>,
     /// Packages waiting for `apt upgrade`, when known.
     pub pending_updates: Option<u32>,
+    /// Standing warnings from `last_health.json`.
+    pub warnings: &'a [Warning],
 }
 
 /// The digest's facts, ready to render.
@@ -56,6 +59,7 @@ pub struct Digest {
     /// Root disk first, then the data disk when it has any data.
     pub disks: Vec<DiskTrend>,
     pub pending_updates: Option<u32>,
+    pub warnings: Vec<Warning>,
 }
 
 /// One alert kind over the last 24 h.
@@ -134,6 +138,7 @@ pub fn compute(input: &DigestInput<'_>) -> Digest {
         verify: input.snapshots.and_then(|i| i.last_verify.clone()),
         disks,
         pending_updates: input.pending_updates,
+        warnings: input.warnings.to_vec(),
     }
 }
 
@@ -542,6 +547,7 @@ mod tests {
             backup: None,
             snapshots: None,
             pending_updates: None,
+            warnings: &[],
         }
     }
 
@@ -684,5 +690,19 @@ mod tests {
         assert_eq!(duration(59 * 60, &texts(Lang::Id).digest), "59 menit");
         assert_eq!(duration(3600, &texts(Lang::Id).digest), "1 jam");
         assert_eq!(duration(86_400 + 59, &texts(Lang::En).digest), "1 d");
+    }
+
+    #[test]
+    fn the_same_disk_warning_stands_in_the_digest_in_both_languages() {
+        let samples = minutes(2);
+        let warned = [Warning::BackupSameDisk];
+        let d = compute(&DigestInput {
+            warnings: &warned,
+            ..input(&samples)
+        });
+        assert!(render_text(&d, &texts(Lang::Id).digest).contains("disk yang sama"));
+        assert!(render_text(&d, &texts(Lang::En).digest).contains("same disk"));
+        let quiet = compute(&input(&samples));
+        assert!(!render_text(&quiet, &texts(Lang::En).digest).contains("same disk"));
     }
 }

@@ -6,6 +6,7 @@ use chrono::DateTime;
 use super::{Digest, Disk, DiskTrend, Growth};
 use crate::alert_code::AlertCode;
 use crate::files::backup::{BackupOutcome, VerifySummary};
+use crate::files::health::Warning;
 use crate::human::{bytes, escape_html, fill};
 
 /// The words of the digest in one language (instances live in the bot's catalogues).
@@ -49,6 +50,8 @@ pub struct DigestTexts {
     pub full_after_year: &'static str,
     /// The name of an alert family (the catalogue's).
     pub alert_name: fn(AlertCode) -> &'static str,
+    /// A standing warning, said the same way in `/status`.
+    pub warning: fn(Warning) -> &'static str,
 }
 
 /// The digest as a Telegram HTML message.
@@ -82,6 +85,9 @@ pub fn render_text(d: &Digest, t: &DigestTexts) -> String {
     out += &format!("\n<b>{}</b>\n", t.backup_title);
     out += &backup_line(d.backup.as_ref(), d.now, t);
     out += &verify_line(d.verify.as_ref(), d.now, t);
+    for w in &d.warnings {
+        out += &format!("{}\n", (t.warning)(*w));
+    }
 
     out += &format!("\n<b>{}</b>\n", t.disks_title);
     if d.disks.is_empty() {

@@ -55,6 +55,20 @@ pub struct BotState {
     /// code's message can be edited in place.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub sent: BTreeMap<String, Vec<SentMessage>>,
+    /// What the staged power response did in the current stretch on battery
+    /// (`health::stage::Memory`), so a restart repeats no step.
+    #[serde(default)]
+    pub power_stage: PowerStage,
+}
+
+/// `health::stage::Memory` as kept in `bot-state.json` (times in RFC 3339).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PowerStage {
+    pub episode: Option<String>,
+    pub shed_announced_at: Option<String>,
+    pub shed_done: bool,
+    pub off_announced_at: Option<String>,
+    pub off_requested: bool,
 }
 
 /// A message Telegram accepted, as far as editing it needs.
@@ -88,6 +102,7 @@ impl Default for BotState {
             pending_updates: None,
             notice: NoticeState::default(),
             sent: BTreeMap::new(),
+            power_stage: PowerStage::default(),
         }
     }
 }

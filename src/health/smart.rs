@@ -6,7 +6,9 @@
 //!
 //! The health job runs no `smartctl`: it merges root's answers
 //! (`smart-readings.json`) into the readings and baselines it keeps in
-//! `smart-state.json`, which the bot's `/smart_ack` may change.
+//! `smart-state.json`, which the bot's `/smart_ack` may change. Both
+//! writers hold [`locked`] while they read, change and write it, so an
+//! acknowledgement and a merge never overwrite each other.
 
 #[cfg(test)]
 use std::collections::BTreeMap;
@@ -36,6 +38,38 @@ const ATA_WATCHED: &[(u64, &str)] = &[
 const MEDIA_ERRORS: &str = "media_errors";
 /// NVMe `percentage_used` at which the drive counts as worn out.
 const NVME_WORN: u64 = 90;
+/// The lock file in `STATE_DIR` held around every change of `smart-state.json`.
+pub const LOCK: &str = "smart-state.lock";
+
+/// Runs `f` holding the exclusive `flock` on `STATE_DIR/smart-state.lock`
+/// (made 0600 if absent, never through a symlink). The health job's merge
+/// and the bot's `/smart_ack` both take it, each only for a read, a change
+/// and an atomic write; it is released when `f` returns.
+pub fn locked<R>(state_dir: &Path, f: impl FnOnce() -> R) -> std::io::Result<R> {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(state_dir.join(LOCK))?;
+    loop {
+        // SAFETY: flock(2) on a descriptor this function owns; closing it
+        // when `file` drops releases the lock.
+        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } == 0 {
+            break;
+        }
+        let e = std::io::Error::last_os_error();
+        if e.kind() != std::io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+    let r = f();
+    drop(file);
+    Ok(r)
+}
 
 /// What one `smartctl` call said about a disk.
 #[derive(Debug, Clone, PartialEq)]
@@ -234,6 +268,17 @@ pub fn apply(state_dir: &Path) -> Outcome {
                 return out;
             }
         };
+    match locked(state_dir, || {
+        merge_into_state(state_dir, readings, &mut out)
+    }) {
+        Ok(()) => {}
+        Err(e) => out.errors.push(format!("smart: {LOCK}: {e}")),
+    }
+    out
+}
+
+/// Merges `readings` into `smart-state.json` (under [`locked`]).
+fn merge_into_state(state_dir: &Path, readings: SmartReadings, out: &mut Outcome) {
     let path = state_dir.join(paths::SMART_STATE);
     let prev = match files::read_json_if_exists::<SmartState>(&path) {
         Ok(s) => s.unwrap_or_default(),
@@ -250,7 +295,7 @@ pub fn apply(state_dir: &Path) -> Outcome {
     if prev.checked_at.as_deref() == Some(readings.checked_at.as_str()) {
         out.disks = prev.disks;
         out.disks.retain(|d| readings.devices.contains(&d.device));
-        return out;
+        return;
     }
     // A disk without an answer this time (no smartctl, an error) keeps its
     // last reading and baseline rather than losing them.
@@ -274,7 +319,6 @@ pub fn apply(state_dir: &Path) -> Outcome {
     if let Err(e) = atomic::write_json(&path, &state) {
         out.errors.push(format!("smart: {e:#}"));
     }
-    out
 }
 
 #[cfg(test)]
@@ -517,6 +561,37 @@ mod tests {
         std::fs::write(dir.path().join(paths::SMART_READINGS), "{").unwrap();
         let out = apply(dir.path());
         assert!(out.errors[0].starts_with("smart: "), "{:?}", out.errors);
+    }
+
+    #[test]
+    fn the_lock_keeps_a_second_writer_waiting() {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        use std::sync::{Arc, Barrier};
+        let dir = tempfile::tempdir().unwrap();
+        let inside = Arc::new(AtomicBool::new(false));
+        let started = Arc::new(Barrier::new(2));
+        let other = std::thread::spawn({
+            let (dir, inside, started) = (dir.path().to_owned(), inside.clone(), started.clone());
+            move || {
+                started.wait();
+                // Blocks until the first holder is done, then sees its change.
+                locked(&dir, || inside.load(Ordering::SeqCst)).unwrap()
+            }
+        });
+        locked(dir.path(), || {
+            started.wait();
+            std::thread::sleep(std::time::Duration::from_millis(200));
+            inside.store(true, Ordering::SeqCst);
+        })
+        .unwrap();
+        assert!(
+            other.join().unwrap(),
+            "the second writer ran before the first let go"
+        );
+        // A symlink planted as the lock file is not followed.
+        let planted = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink("/etc/passwd", planted.path().join(LOCK)).unwrap();
+        assert!(locked(planted.path(), || ()).is_err());
     }
 
     #[test]

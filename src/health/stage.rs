@@ -12,7 +12,9 @@
 use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::config::Config;
+use crate::files::bot::PowerStage;
 use crate::files::health::PowerInfo;
+use crate::files::{parse_rfc3339, rfc3339};
 
 /// How long an announced step waits before it is carried out.
 pub const GRACE: TimeDelta = TimeDelta::minutes(2);
@@ -79,6 +81,32 @@ impl Memory {
             Step::Shed { .. } => self.shed_done = true,
             Step::AnnouncePowerOff { .. } => self.off_announced_at = Some(now),
             Step::PowerOff => self.off_requested = true,
+        }
+    }
+}
+
+impl From<&PowerStage> for Memory {
+    /// The kept memory; a time that does not parse counts as not done.
+    fn from(p: &PowerStage) -> Memory {
+        let at = |s: &Option<String>| s.as_deref().and_then(parse_rfc3339);
+        Memory {
+            episode: p.episode.clone(),
+            shed_announced_at: at(&p.shed_announced_at),
+            shed_done: p.shed_done,
+            off_announced_at: at(&p.off_announced_at),
+            off_requested: p.off_requested,
+        }
+    }
+}
+
+impl From<&Memory> for PowerStage {
+    fn from(m: &Memory) -> PowerStage {
+        PowerStage {
+            episode: m.episode.clone(),
+            shed_announced_at: m.shed_announced_at.map(rfc3339),
+            shed_done: m.shed_done,
+            off_announced_at: m.off_announced_at.map(rfc3339),
+            off_requested: m.off_requested,
         }
     }
 }
@@ -276,5 +304,23 @@ mod tests {
             Some(Step::AnnounceShed { .. })
         ));
         assert!(!m.shed_done && m.episode == next.on_battery_since);
+    }
+
+    #[test]
+    fn memory_survives_the_bot_state_file() {
+        let s = settings();
+        let mut m = Memory::default();
+        drive(&on_battery(&[25.0]), &s, &mut m, t(0));
+        let kept: PowerStage = (&m).into();
+        let json = serde_json::to_string(&kept).unwrap();
+        let back: PowerStage = serde_json::from_str(&json).unwrap();
+        let restored = Memory::from(&back);
+        assert_eq!(restored, m);
+        // After a restart within the grace: nothing is announced twice.
+        assert_eq!(stage(&on_battery(&[24.0]), &s, &restored, t(1)), None);
+        assert!(matches!(
+            stage(&on_battery(&[24.0]), &s, &restored, t(2)),
+            Some(Step::Shed { .. })
+        ));
     }
 }

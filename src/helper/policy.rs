@@ -42,11 +42,14 @@ pub enum ReasonCode {
     PowerActionsOff,
     /// `power off` while the machine is not running on its battery.
     NotOnBattery,
+    /// `power off` while no system battery is discharging at or below
+    /// `POWER_OFF_MAX_PERCENT`.
+    BatteryNotLow,
 }
 
 impl ReasonCode {
     /// Every code, for the bot's catalogue and its tests.
-    pub const ALL: [ReasonCode; 13] = [
+    pub const ALL: [ReasonCode; 14] = [
         ReasonCode::BadRequest,
         ReasonCode::ProtectedUnit,
         ReasonCode::SelfStop,
@@ -60,6 +63,7 @@ impl ReasonCode {
         ReasonCode::FlagUnderSudo,
         ReasonCode::PowerActionsOff,
         ReasonCode::NotOnBattery,
+        ReasonCode::BatteryNotLow,
     ];
 
     /// The code a `reason: <code>` line names; `None` for one this build does not know.
@@ -82,6 +86,7 @@ impl ReasonCode {
             ReasonCode::FlagUnderSudo => "flag-under-sudo",
             ReasonCode::PowerActionsOff => "power-actions-off",
             ReasonCode::NotOnBattery => "not-on-battery",
+            ReasonCode::BatteryNotLow => "battery-not-low",
         }
     }
 }

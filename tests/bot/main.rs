@@ -4,8 +4,9 @@
 //! …) first on `PATH`. One module per area: `core` (status, alerts,
 //! settings, confirmations, signals), `notice` (quiet hours, restart
 //! notices, reminders, flapping, leases), `ops` (logs, network, updates),
-//! `restore`, `charts` (charts and the digest) and `trust` (where commands
-//! are taken from and what never leaks).
+//! `restore`, `charts` (charts and the digest), `senses` (`/smart`, the
+//! staged power response) and `trust` (where commands are taken from and
+//! what never leaks).
 #![allow(clippy::disallowed_methods)] // spawns the binary under test as a long-running child
 
 #[path = "../common/mod.rs"]
@@ -19,4 +20,5 @@ mod lang;
 mod notice;
 mod ops;
 mod restore;
+mod senses;
 mod trust;

@@ -6,11 +6,12 @@ use crate::bot::command::Command as C;
 use crate::bot::text::ClockWords;
 use crate::chart::ChartLabels;
 use crate::digest::DigestTexts;
+use crate::files::health::Warning;
 
 pub static TEXTS: Texts = Texts {
-    welcome: "👋 Hi! I look after this server. Pick something from the menu below, or send /help for every command.",
-    help_header: "<b>What I can do</b>",
-    help_footer: "Stop/restart and updates ask Yes/No first; the question expires after a minute.",
+    welcome: "👋 Hi! I'm the one looking after this server. Pick something from the menu below, or send /help for every command.",
+    help_header: "<b>What I can help with</b>",
+    help_footer: "Stop/restart and updates always get a Yes/No question first; it expires after a minute.",
     commands: &[
         ("start", "", "main menu"),
         ("status", "", "CPU, RAM, disks, temperature, backup, alerts"),
@@ -76,17 +77,17 @@ pub static TEXTS: Texts = Texts {
     svc_pick: "Which service should I restart? (Or /svc start|stop|restart &lt;unit&gt;.)",
     setup_mode: "👋 Hi! This bot has no admin yet, so it is in setup mode and does nothing else.\nYour Telegram user id is <code>{id}</code>. To make yourself the admin, put\n<code>ADMIN_IDS={id}</code>\nin {env} and restart the bot: <code>sudo systemctl restart potion-runner</code>.",
     stranger: "Sorry, this bot is private. Your Telegram user id is <code>{id}</code>: if this is your server, put it in ADMIN_IDS in .env and restart the bot.",
-    unknown_command: "I don't know /{name}. Send /help to see what I can do.",
-    plain_text: "Use the menu buttons or a command; /help lists them all.",
+    unknown_command: "I don't know /{name} yet. Send /help to see what I can do.",
+    plain_text: "Use the menu buttons or type a command; /help lists them all.",
     forwarded: "That message was forwarded, so I won't run it. Type the command yourself if you meant it.",
-    usage: "Usage: <code>{usage}</code>",
-    invalid: "Not accepted: {err}",
-    too_long: "That is too long: arguments may have at most {max} characters.",
+    usage: "How to use it: <code>{usage}</code>",
+    invalid: "I can't take that: {err}",
+    too_long: "Too long: arguments may have at most {max} characters.",
     not_available: "/{name} is not available yet in this version.",
-    internal_error: "Something went wrong on my side: {err}",
+    internal_error: "Something got stuck on my side: {err}. The details are in /log_runtime.",
 
-    no_data: "No data yet: <code>{file}</code> has not been written. Is the potion-health timer running?",
-    corrupt: "Cannot read <code>{file}</code>: {err}",
+    no_data: "No data yet: <code>{file}</code> has not been written. Is the health timer running? Check <code>systemctl status potion-runner-health.timer</code>.",
+    corrupt: "I can't read <code>{file}</code>: {err}",
     clock: ClockWords {
         today: "today",
         yesterday: "yesterday",
@@ -94,8 +95,7 @@ pub static TEXTS: Texts = Texts {
             "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
         ],
     },
-    warn_same_disk: "⚠️ Backups are on the same disk as the originals (BACKUP_ALLOW_SAME_DISK=1): a dead disk takes both. Add a second disk when you can.",
-    stale: "⚠️ This data is stale: last update {age} ago ({at}).",
+    stale: "⚠️ This data is stale: last updated {age} ago ({at}).",
     l_cpu: "CPU",
     l_cores: "cores",
     l_ram: "RAM",
@@ -107,30 +107,30 @@ pub static TEXTS: Texts = Texts {
     l_services: "Services",
     l_active: "active",
     l_alerts: "Alerts",
-    l_errors: "Probe errors",
+    l_errors: "Unreadable",
     l_muted: "Muted",
     l_snapshots: "Snapshots",
     l_files: "files",
     none: "none",
-    unknown: "unknown (not in the last health run)",
+    unknown: "not known yet (not in the last health run)",
     not_mounted: "not mounted",
     no_sensor: "no sensor",
     backup_age: "{status}, {age} h ago",
     uptime: "<b>{host}</b> has been up for {up} (load {load}).",
-    no_alerts: "✅ No alerts right now.",
+    no_alerts: "✅ All good, no alerts right now.",
     no_services: "No services are watched yet. Add one with /svc_add &lt;unit&gt; (it goes into SERVICES).",
-    no_snapshots: "No snapshots yet.",
+    no_snapshots: "No snapshots yet. Start the first one with /backup_now.",
     new_bytes: "{n} new",
     backup_outcome: "{icon} Last backup: <b>{status}</b> · <code>{id}</code> · {at} · {files} files, {bytes}",
     backup_progress: "💾 Backup running: {phase} · {pct}% · {files} files · {bytes}",
-    backup_started: "💾 Backup started. I'll update this message as it goes.",
-    backup_no_result: "The backup was started but has not reported a result yet; check /backup_list later.",
+    backup_started: "💾 Backup started. I'll keep this message updated until it's done.",
+    backup_no_result: "The backup was started but hasn't reported a result yet; check /backup_list in a bit.",
     btn_logs: "📜 Logs",
     verify_started: "🔍 Verify started. I'll update this message until it's done.",
     verify_running: "🔍 Verifying the latest snapshot… {elapsed}",
     verify_ok: "✅ Verify done: snapshot <code>{id}</code> is intact ({checked} of {total} files checked).",
-    verify_damaged: "❌ Verify found {problems} damaged or missing files in snapshot <code>{id}</code> ({checked} of {total} files checked). Keep the originals and run /backup_now for a fresh snapshot.",
-    verify_no_result: "❌ The verify stopped without a result (unit: {state}). See /log_errors.",
+    verify_damaged: "❌ Verify found {problems} damaged or missing files in snapshot <code>{id}</code> ({checked} of {total} files checked). Keep the originals safe and run /backup_now for a fresh, healthy snapshot.",
+    verify_no_result: "❌ The verify stopped without a result (unit: {state}). Check /log_errors.",
 
     alert_name,
     alert_service_down: "Service down: <code>{unit}</code>",
@@ -162,23 +162,23 @@ pub static TEXTS: Texts = Texts {
     svc_unsettled: "⏳ I couldn't see {unit} settle (now: {state}); check /svc_list in a moment.",
     confirm_expired: "⌛ That question has expired; nothing was done. Send the command again if you still want it.",
     confirm_not_yours: "That question belongs to another admin.",
-    cancelled: "OK, cancelled; nothing was done.",
+    cancelled: "OK, cancelled; I did nothing.",
     helper_ok: "✅ Done: {what}.",
     helper_failed: "❌ Could not {what}: {err}",
-    helper_missing: "❌ Could not {what}: the privileged helper is not installed or sudo is not set up for it ({err}). Install potion-helper and its sudoers rule.",
+    helper_missing: "❌ Could not {what}: the helper isn't installed or sudo isn't set up for it ({err}). Install potion-helper and its sudoers rule (see docs/install.md).",
 
     svc_self_stop: "<code>{unit}</code> is this bot's own service; I won't stop it from chat.",
-    svc_not_whitelisted: "<code>{unit}</code> is not a watched service, so I won't touch it. Add it first with /svc_add {unit}.",
+    svc_not_whitelisted: "<code>{unit}</code> isn't on the watch list, so I won't touch it. Add it first with /svc_add {unit}.",
     svc_already: "<code>{unit}</code> is already watched.",
-    svc_not_listed: "<code>{unit}</code> is not in the watch list; /svc_list shows it.",
+    svc_not_listed: "<code>{unit}</code> isn't on the watch list; check /svc_list.",
     threshold_set: "✅ Alert threshold for {metric} is now {value}.",
     services_now: "✅ Saved. Watched services: {list}",
     backup_time_set: "✅ Backup time saved: {time}.",
-    env_missing: "❌ Not saved: there is no .env file to write to (the bot runs on built-in defaults). Create /opt/potion-runner/.env or start the bot with --env FILE.",
-    env_failed: "❌ Not saved: {err}",
+    env_missing: "❌ Not saved yet: there is no .env file to write to (the bot runs on built-in defaults). Create /opt/potion-runner/.env or start the bot with --env FILE.",
+    env_failed: "❌ Not saved yet: {err}",
     prefs_ignored: "⚠️ Some settings in .env were not used; I run on their last good (or default) values instead:\n{list}\nFix them in /opt/potion-runner/.env, or set them again from chat.",
     lang_set: "OK, I'll reply in English from now on.",
-    audit_empty: "The audit log is empty.",
+    audit_empty: "The audit log is empty; nothing was done through the bot yet.",
     audit_header: "<b>Last actions</b>",
     notice: NoticeTexts {
         after_job: "\n🔧 during/after {job}",
@@ -310,8 +310,10 @@ pub static TEXTS: Texts = Texts {
         full_in: "full in ~{days} days",
         full_after_year: "full in more than a year",
         alert_name,
+        warning,
     },
     errors: &super::errors::EN,
+    senses: &super::senses::EN,
 };
 
 /// The name of an alert code family.
@@ -334,5 +336,13 @@ fn alert_name(code: AlertCode) -> &'static str {
         A::BatteryWorn => "Battery worn",
         A::DiskSmart => "Disk health (SMART)",
         A::ProbeDown => "Service not answering",
+    }
+}
+
+fn warning(w: Warning) -> &'static str {
+    match w {
+        Warning::BackupSameDisk => {
+            "⚠️ Backups are on the same disk as the originals (BACKUP_ALLOW_SAME_DISK=1): a dead disk takes both. Add a second disk when you can."
+        }
     }
 }

@@ -6,11 +6,12 @@ use crate::bot::command::Command as C;
 use crate::bot::text::ClockWords;
 use crate::chart::ChartLabels;
 use crate::digest::DigestTexts;
+use crate::files::health::Warning;
 
 pub static TEXTS: Texts = Texts {
-    welcome: "👋 Halo! Saya menjaga server ini. Pilih dari menu di bawah, atau kirim /help untuk semua perintah.",
-    help_header: "<b>Yang bisa saya lakukan</b>",
-    help_footer: "Stop/restart dan pembaruan minta konfirmasi Ya/Tidak dulu; pertanyaannya kedaluwarsa setelah satu menit.",
+    welcome: "👋 Halo! Saya yang jaga server ini. Pilih dari menu di bawah, atau kirim /help buat lihat semua perintah.",
+    help_header: "<b>Yang bisa saya bantu</b>",
+    help_footer: "Stop/restart dan pembaruan selalu saya tanyakan dulu (Ya/Tidak); pertanyaannya kedaluwarsa setelah satu menit.",
     commands: &[
         ("start", "", "menu utama"),
         ("status", "", "CPU, RAM, disk, suhu, backup, peringatan"),
@@ -73,20 +74,20 @@ pub static TEXTS: Texts = Texts {
         &[("⚙️ Layanan", C::SvcList), ("💾 Backup", C::BackupList)],
         &[("⏱ Uptime", C::Uptime), ("❓ Bantuan", C::Help)],
     ],
-    svc_pick: "Layanan mana yang mau di-restart? (Atau /svc start|stop|restart &lt;unit&gt;.)",
+    svc_pick: "Layanan mana yang mau di-restart? (Bisa juga /svc start|stop|restart &lt;unit&gt;.)",
     setup_mode: "👋 Halo! Bot ini belum punya admin, jadi masih di mode setup dan belum melakukan apa-apa.\nID Telegram kamu <code>{id}</code>. Supaya kamu jadi admin, tulis\n<code>ADMIN_IDS={id}</code>\ndi {env}, lalu restart bot: <code>sudo systemctl restart potion-runner</code>.",
-    stranger: "Maaf, bot ini privat. ID Telegram Anda <code>{id}</code>: kalau ini server Anda, masukkan ke ADMIN_IDS di .env lalu restart bot.",
-    unknown_command: "Saya tidak kenal /{name}. Kirim /help untuk melihat perintah yang ada.",
-    plain_text: "Pakai tombol menu atau sebuah perintah; /help menampilkan semuanya.",
-    forwarded: "Pesan itu terusan (forward), jadi tidak saya jalankan. Kalau memang mau, ketik sendiri perintahnya.",
-    usage: "Cara pakai: <code>{usage}</code>",
-    invalid: "Tidak diterima: {err}",
-    too_long: "Terlalu panjang: argumen paling banyak {max} karakter.",
+    stranger: "Maaf, bot ini privat. ID Telegram kamu <code>{id}</code>: kalau ini server kamu, masukkan ke ADMIN_IDS di .env lalu restart bot.",
+    unknown_command: "Saya belum kenal /{name}. Kirim /help buat lihat perintah yang ada.",
+    plain_text: "Pakai tombol menu atau ketik perintah; daftarnya ada di /help.",
+    forwarded: "Itu pesan terusan (forward), jadi tidak saya jalankan. Kalau memang mau, ketik sendiri perintahnya.",
+    usage: "Cara pakainya: <code>{usage}</code>",
+    invalid: "Belum bisa saya terima: {err}",
+    too_long: "Kepanjangan: argumen paling banyak {max} karakter.",
     not_available: "/{name} belum tersedia di versi ini.",
-    internal_error: "Ada masalah di sisi saya: {err}",
+    internal_error: "Ada yang macet di sisi saya: {err}. Detailnya ada di /log_runtime.",
 
-    no_data: "Belum ada data: <code>{file}</code> belum ditulis. Apakah timer potion-health berjalan?",
-    corrupt: "Tidak bisa membaca <code>{file}</code>: {err}",
+    no_data: "Belum ada data: <code>{file}</code> belum ditulis. Timer pemeriksaannya sudah jalan? Cek <code>systemctl status potion-runner-health.timer</code>.",
+    corrupt: "<code>{file}</code> tidak bisa saya baca: {err}",
     clock: ClockWords {
         today: "hari ini",
         yesterday: "kemarin",
@@ -94,8 +95,7 @@ pub static TEXTS: Texts = Texts {
             "Jan", "Feb", "Mar", "Apr", "Mei", "Jun", "Jul", "Agu", "Sep", "Okt", "Nov", "Des",
         ],
     },
-    warn_same_disk: "⚠️ Backup ada di disk yang sama dengan data aslinya (BACKUP_ALLOW_SAME_DISK=1): kalau disknya rusak, dua-duanya hilang. Pasang disk kedua kalau sempat.",
-    stale: "⚠️ Data ini basi: pembaruan terakhir {age} lalu ({at}).",
+    stale: "⚠️ Data ini sudah basi: terakhir diperbarui {age} lalu ({at}).",
     l_cpu: "CPU",
     l_cores: "inti",
     l_ram: "RAM",
@@ -107,30 +107,30 @@ pub static TEXTS: Texts = Texts {
     l_services: "Layanan",
     l_active: "aktif",
     l_alerts: "Peringatan",
-    l_errors: "Error pemeriksaan",
+    l_errors: "Tidak terbaca",
     l_muted: "Dibisukan",
     l_snapshots: "Snapshot",
     l_files: "file",
     none: "tidak ada",
-    unknown: "tidak diketahui (tidak ada di pemeriksaan terakhir)",
+    unknown: "belum tahu (tidak ada di pemeriksaan terakhir)",
     not_mounted: "tidak terpasang",
     no_sensor: "tidak ada sensor",
     backup_age: "{status}, {age} jam lalu",
     uptime: "<b>{host}</b> sudah menyala {up} (beban {load}).",
-    no_alerts: "✅ Tidak ada peringatan saat ini.",
+    no_alerts: "✅ Aman, tidak ada peringatan saat ini.",
     no_services: "Belum ada layanan yang dipantau. Tambahkan dengan /svc_add &lt;unit&gt; (masuk ke SERVICES).",
-    no_snapshots: "Belum ada snapshot.",
+    no_snapshots: "Belum ada snapshot. Mulai yang pertama dengan /backup_now.",
     new_bytes: "{n} baru",
     backup_outcome: "{icon} Backup terakhir: <b>{status}</b> · <code>{id}</code> · {at} · {files} file, {bytes}",
     backup_progress: "💾 Backup berjalan: {phase} · {pct}% · {files} file · {bytes}",
-    backup_started: "💾 Backup dimulai. Pesan ini akan saya perbarui selama berjalan.",
-    backup_no_result: "Backup sudah dimulai tetapi belum melaporkan hasil; cek /backup_list nanti.",
+    backup_started: "💾 Backup dimulai. Pesan ini saya perbarui terus sampai selesai.",
+    backup_no_result: "Backup sudah dimulai tapi belum lapor hasil; cek /backup_list sebentar lagi.",
     btn_logs: "📜 Log",
     verify_started: "🔍 Verifikasi dimulai. Pesan ini saya perbarui sampai selesai.",
     verify_running: "🔍 Memverifikasi snapshot terakhir… {elapsed}",
     verify_ok: "✅ Verifikasi selesai: snapshot <code>{id}</code> utuh ({checked} dari {total} file diperiksa).",
-    verify_damaged: "❌ Verifikasi menemukan {problems} file rusak atau hilang di snapshot <code>{id}</code> ({checked} dari {total} file diperiksa). Simpan file aslinya dan jalankan /backup_now untuk snapshot baru.",
-    verify_no_result: "❌ Verifikasi berhenti tanpa hasil (unit: {state}). Lihat /log_errors.",
+    verify_damaged: "❌ Verifikasi menemukan {problems} file rusak atau hilang di snapshot <code>{id}</code> ({checked} dari {total} file dicek). Jaga file aslinya, lalu jalankan /backup_now supaya ada snapshot baru yang sehat.",
+    verify_no_result: "❌ Verifikasi berhenti tanpa hasil (unit: {state}). Cek /log_errors.",
 
     alert_name,
     alert_service_down: "Layanan mati: <code>{unit}</code>",
@@ -162,23 +162,23 @@ pub static TEXTS: Texts = Texts {
     svc_unsettled: "⏳ Belum kelihatan {unit} stabil (sekarang: {state}); cek /svc_list sebentar lagi.",
     confirm_expired: "⌛ Pertanyaan itu sudah kedaluwarsa; tidak ada yang dilakukan. Kirim perintahnya lagi kalau masih perlu.",
     confirm_not_yours: "Pertanyaan itu milik admin lain.",
-    cancelled: "Oke, dibatalkan; tidak ada yang dilakukan.",
+    cancelled: "Oke, batal; tidak ada yang saya lakukan.",
     helper_ok: "✅ Selesai: {what}.",
     helper_failed: "❌ Gagal {what}: {err}",
-    helper_missing: "❌ Gagal {what}: helper berhak istimewa belum terpasang atau sudo belum diatur untuknya ({err}). Pasang potion-helper beserta aturan sudoers-nya.",
+    helper_missing: "❌ Gagal {what}: helper-nya belum terpasang atau sudo untuknya belum diatur ({err}). Pasang potion-helper beserta aturan sudoers-nya (lihat docs/install.md).",
 
-    svc_self_stop: "<code>{unit}</code> adalah layanan bot ini sendiri; tidak akan saya hentikan dari chat.",
-    svc_not_whitelisted: "<code>{unit}</code> bukan layanan yang dipantau, jadi tidak akan saya sentuh. Tambahkan dulu dengan /svc_add {unit}.",
+    svc_self_stop: "<code>{unit}</code> itu layanan bot ini sendiri; tidak akan saya matikan dari chat.",
+    svc_not_whitelisted: "<code>{unit}</code> tidak ada di daftar pantauan, jadi tidak saya sentuh. Tambahkan dulu dengan /svc_add {unit}.",
     svc_already: "<code>{unit}</code> sudah dipantau.",
-    svc_not_listed: "<code>{unit}</code> tidak ada di daftar pantauan; lihat /svc_list.",
+    svc_not_listed: "<code>{unit}</code> tidak ada di daftar pantauan; cek /svc_list.",
     threshold_set: "✅ Ambang peringatan {metric} sekarang {value}.",
     services_now: "✅ Tersimpan. Layanan yang dipantau: {list}",
     backup_time_set: "✅ Jam backup tersimpan: {time}.",
-    env_missing: "❌ Tidak tersimpan: tidak ada file .env untuk ditulis (bot berjalan dengan nilai bawaan). Buat /opt/potion-runner/.env atau jalankan bot dengan --env FILE.",
-    env_failed: "❌ Tidak tersimpan: {err}",
+    env_missing: "❌ Belum tersimpan: tidak ada file .env untuk ditulis (bot jalan dengan nilai bawaan). Buat /opt/potion-runner/.env atau jalankan bot dengan --env FILE.",
+    env_failed: "❌ Belum tersimpan: {err}",
     prefs_ignored: "⚠️ Beberapa setelan di .env tidak dipakai; bot memakai nilai terakhir yang benar (atau bawaan):\n{list}\nPerbaiki di /opt/potion-runner/.env, atau atur lagi dari chat.",
-    lang_set: "Oke, mulai sekarang saya membalas dalam Bahasa Indonesia.",
-    audit_empty: "Log audit masih kosong.",
+    lang_set: "Oke, mulai sekarang saya balas dalam Bahasa Indonesia.",
+    audit_empty: "Log audit masih kosong; belum ada tindakan lewat bot.",
     audit_header: "<b>Tindakan terakhir</b>",
     notice: NoticeTexts {
         after_job: "\n🔧 selama/setelah {job}",
@@ -310,8 +310,10 @@ pub static TEXTS: Texts = Texts {
         full_in: "penuh dalam ~{days} hari",
         full_after_year: "penuh dalam lebih dari setahun",
         alert_name,
+        warning,
     },
     errors: &super::errors::ID,
+    senses: &super::senses::ID,
 };
 
 /// The name of an alert code family.
@@ -334,5 +336,13 @@ fn alert_name(code: AlertCode) -> &'static str {
         A::BatteryWorn => "Baterai aus",
         A::DiskSmart => "Kesehatan disk (SMART)",
         A::ProbeDown => "Layanan tidak menjawab",
+    }
+}
+
+fn warning(w: Warning) -> &'static str {
+    match w {
+        Warning::BackupSameDisk => {
+            "⚠️ Backup ada di disk yang sama dengan data aslinya (BACKUP_ALLOW_SAME_DISK=1): kalau disknya rusak, dua-duanya hilang. Pasang disk kedua kalau sempat."
+        }
     }
 }

@@ -14,12 +14,14 @@ mod id;
 mod notice;
 mod ops;
 mod restore;
+mod senses;
 
 pub use charts::ChartTexts;
 pub use errors::{ErrorTexts, OpsResults, Said, health_parts, pre};
 pub use notice::NoticeTexts;
 pub use ops::OpsTexts;
 pub use restore::RestoreTexts;
+pub use senses::SenseTexts;
 
 use crate::alert_code::AlertCode;
 use crate::chart::ChartLabels;
@@ -55,8 +57,6 @@ pub struct Texts {
     pub no_data: &'static str,
     pub corrupt: &'static str,
     pub stale: &'static str,
-    /// A standing warning: `BACKUP_ALLOW_SAME_DISK=1` keeps backups on the disk they protect.
-    pub warn_same_disk: &'static str,
     /// How local times are said (`text::when`).
     pub clock: super::text::ClockWords,
     pub l_cpu: &'static str,
@@ -168,6 +168,8 @@ pub struct Texts {
     pub digest: DigestTexts,
     /// Every refusal and failure that reaches chat (`errors.rs`).
     pub errors: &'static ErrorTexts,
+    /// `/smart`, `/smart_ack` and the staged power response (`senses.rs`).
+    pub senses: &'static SenseTexts,
 }
 
 /// The catalogue for a language.
@@ -187,10 +189,15 @@ impl Texts {
         }
     }
 
+    /// Every command's line: the main list, then the senses' part.
+    fn all_commands(&self) -> impl Iterator<Item = &(&'static str, &'static str, &'static str)> {
+        self.commands.iter().chain(self.senses.commands)
+    }
+
     /// `/name args` for a command.
     pub fn usage_of(&self, cmd: Command) -> String {
         let name = cmd.name();
-        match self.commands.iter().find(|(n, _, _)| *n == name) {
+        match self.all_commands().find(|(n, _, _)| *n == name) {
             Some((_, "", _)) | None => format!("/{name}"),
             Some((_, args, _)) => format!("/{name} {args}"),
         }
@@ -199,8 +206,7 @@ impl Texts {
     /// The one-line description of a command (for `/help` and the command menu).
     pub fn describe(&self, cmd: Command) -> &'static str {
         let name = cmd.name();
-        self.commands
-            .iter()
+        self.all_commands()
             .find(|(n, _, _)| *n == name)
             .map(|(_, _, d)| *d)
             .unwrap_or("")
@@ -239,13 +245,11 @@ mod tests {
         for t in [&id::TEXTS, &en::TEXTS] {
             for (name, _) in COMMANDS {
                 assert!(
-                    t.commands
-                        .iter()
-                        .any(|(n, _, d)| n == name && !d.is_empty()),
+                    t.all_commands().any(|(n, _, d)| n == name && !d.is_empty()),
                     "missing description for /{name}"
                 );
             }
-            assert_eq!(t.commands.len(), COMMANDS.len());
+            assert_eq!(t.all_commands().count(), COMMANDS.len());
         }
     }
 

@@ -169,6 +169,7 @@ pub(super) fn helper_en(c: ReasonCode) -> &'static str {
         FlagUnderSudo => "❌ Couldn't {what}: the helper takes no outside settings through sudo.",
         PowerActionsOff => "❌ Couldn't {what}: POWER_ACTIONS=1 isn't set in system.env.",
         NotOnBattery => "❌ Couldn't {what}: the machine isn't running on its battery.",
+        BatteryNotLow => "❌ Couldn't {what}: the battery isn't low enough to power off yet.",
     }
 }
 

@@ -154,6 +154,7 @@ pub(super) fn helper_id(c: ReasonCode) -> &'static str {
         }
         PowerActionsOff => "❌ Tidak bisa {what}: POWER_ACTIONS=1 belum diisi di system.env.",
         NotOnBattery => "❌ Tidak bisa {what}: mesin tidak sedang memakai baterai.",
+        BatteryNotLow => "❌ Tidak bisa {what}: baterainya belum cukup rendah untuk dimatikan.",
     }
 }
 
