@@ -114,6 +114,7 @@ pub(super) async fn execute_inner(
             send::reply(bot, chat, &html).await?;
             result
         }
+        Plan::SvcAdd(unit) => super::watchlist::add(req, &unit).await,
         Plan::SaveAndRun(setting, action) => {
             let (mut html, result) = save_setting(shared, &setting);
             let result = if result == AuditResult::Ok {

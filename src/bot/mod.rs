@@ -32,6 +32,8 @@ pub mod send;
 pub mod text;
 pub mod view;
 mod watch;
+mod watchlist;
+mod words;
 
 use std::collections::HashSet;
 use std::path::PathBuf;

@@ -13,11 +13,13 @@ mod id;
 mod notice;
 mod ops;
 mod restore;
+mod watch;
 
 pub use charts::ChartTexts;
 pub use notice::NoticeTexts;
 pub use ops::OpsTexts;
 pub use restore::RestoreTexts;
+pub use watch::WatchTexts;
 
 use crate::alert_code::AlertCode;
 use crate::chart::ChartLabels;
@@ -162,6 +164,8 @@ pub struct Texts {
     /// Words drawn on charts and in their captions.
     pub chart: ChartLabels,
     pub digest: DigestTexts,
+    /// The watch list, alert context, `/audit` lines and typos.
+    pub watch: &'static WatchTexts,
 }
 
 /// The catalogue for a language.
