@@ -265,6 +265,24 @@ pub fn cleared_html(t: &Texts, code: &str) -> String {
     )
 }
 
+/// The damaged files a verify named (`VerifySummary::damaged`), one a line,
+/// and how many more it found; empty when it named none.
+pub fn damaged_list(t: &Texts, v: &crate::files::backup::VerifySummary) -> String {
+    if v.damaged.is_empty() {
+        return String::new();
+    }
+    let mut s = format!("\n{}", t.watch.damaged_head);
+    for p in &v.damaged {
+        s += &format!("\n• <code>{}</code>", esc(p));
+    }
+    let more = v.problems.saturating_sub(v.damaged.len() as u64);
+    if more > 0 {
+        s += "\n";
+        s += &fill(t.watch.damaged_more, &[("n", &more.to_string())]);
+    }
+    s
+}
+
 /// Buttons under a fired alert: mute 1 h, show status, then the next step:
 /// restart (when the rules allow) and logs for a down unit, retry for a
 /// failed backup, a chart for a metric.
@@ -479,6 +497,29 @@ mod tests {
             "over-long data is left out"
         );
         assert!(cleared_html(texts(Lang::Id), "CPU_HIGH").contains("CPU"));
+    }
+
+    #[test]
+    fn a_verify_names_its_damaged_files_and_counts_the_rest() {
+        let t = texts(Lang::En);
+        let mut v = crate::files::backup::VerifySummary {
+            id: "20261130T020000Z".into(),
+            at: "2026-11-30T02:10:00Z".into(),
+            status: "failed".into(),
+            checked_files: 40,
+            total_files: 40,
+            sample_percent: None,
+            problems: 12,
+            coverage_percent: None,
+            damaged: vec!["docs/<a>.txt".into(), "b\\n.bin".into()],
+        };
+        let s = damaged_list(t, &v);
+        assert!(s.contains("<code>docs/&lt;a&gt;.txt</code>"), "{s}");
+        assert!(s.contains("… and 10 more"), "{s}");
+        v.problems = 2;
+        assert!(!damaged_list(t, &v).contains("more"));
+        v.damaged.clear();
+        assert_eq!(damaged_list(t, &v), "");
     }
 
     #[test]

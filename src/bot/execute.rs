@@ -150,21 +150,7 @@ pub(super) async fn execute_inner(
         Plan::AuditTail(n) => {
             let path = shared.config().audit_log();
             let html = match crate::audit::tail(&path, n) {
-                Ok(lines) if lines.is_empty() => t.audit_empty.to_string(),
-                Ok(lines) => {
-                    let mut s = format!("{}\n", t.audit_header);
-                    for e in lines {
-                        s += &format!(
-                            "<code>{}</code> {} <b>{}</b> {} → {}\n",
-                            esc(&e.time),
-                            esc(&e.username.clone().unwrap_or_else(|| e.user_id.to_string())),
-                            esc(&e.action),
-                            esc(&e.arguments),
-                            esc(&e.result)
-                        );
-                    }
-                    s
-                }
+                Ok(lines) => super::audit_lines::render(t, &lines, chrono::Utc::now()),
                 Err(e) => fill(t.internal_error, &[("err", &esc(&format!("{e:#}")))]),
             };
             send::reply(bot, chat, &html).await?;

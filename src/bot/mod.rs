@@ -9,6 +9,7 @@
 
 pub mod alerts;
 pub mod args;
+mod audit_lines;
 pub mod callback;
 pub mod charts;
 pub mod command;

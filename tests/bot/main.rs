@@ -4,8 +4,9 @@
 //! …) first on `PATH`. One module per area: `core` (status, alerts,
 //! settings, confirmations, signals), `notice` (quiet hours, restart
 //! notices, reminders, flapping, leases), `ops` (logs, network, updates),
-//! `restore`, `charts` (charts and the digest) and `trust` (where commands
-//! are taken from and what never leaks).
+//! `restore`, `charts` (charts and the digest), `trust` (where commands
+//! are taken from and what never leaks) and `watch` (the watch list, alerts'
+//! next steps, `/audit` lines, typos).
 #![allow(clippy::disallowed_methods)] // spawns the binary under test as a long-running child
 
 #[path = "../common/mod.rs"]
@@ -19,3 +20,4 @@ mod notice;
 mod ops;
 mod restore;
 mod trust;
+mod watch;
