@@ -14,6 +14,7 @@ use crate::health::sdbus::{self, UnitState};
 use crate::helper::{Policy, ReasonCode, SvcAction};
 
 use super::AuditResult;
+use super::callback::Callback;
 use super::command::SvcVerb;
 use super::execute::save_setting;
 use super::i18n::{Texts, WatchTexts};
@@ -137,8 +138,19 @@ pub fn why(w: &WatchTexts, code: ReasonCode) -> &'static str {
 }
 
 /// Refuses a planned `/svc` start, stop or restart that the helper would
-/// refuse, before any question is asked; every other plan passes as it is.
+/// refuse, before any question is asked, and leaves the 🔄 buttons of
+/// watch-only units out of `/svc`'s list; every other plan passes as it is.
 pub async fn vet(cfg: &Config, t: &Texts, plan: Plan) -> Plan {
+    if let Plan::Pick { html, buttons } = plan {
+        let buttons = buttons
+            .into_iter()
+            .filter(|(_, data)| match Callback::parse(data) {
+                Some(Callback::AskRestart(u)) => may_restart(cfg, &u),
+                _ => true,
+            })
+            .collect();
+        return Plan::Pick { html, buttons };
+    }
     let (Plan::Confirm(HelperAction::Svc { verb, unit })
     | Plan::Run(HelperAction::Svc { verb, unit })) = &plan
     else {

@@ -79,6 +79,9 @@ fn a_protected_unit_is_refused_before_any_question() {
     w.api.push_callback(ADMIN, "r:sshd.service");
     w.wait_new_text("locked for chat", before, WAIT, "r:sshd.service");
     assert_eq!(w.count_texts("Really"), 0, "no question was asked");
+    // `/svc` alone offers no 🔄 for it.
+    w.ask("/svc", "Which service");
+    assert_eq!(w.buttons("Which service"), ["r:ollama.service"]);
     // A unit the rules allow still gets its question.
     w.ask("/svc restart ollama", "Really restart");
     assert!(w.calls().is_empty(), "nothing ran: {:?}", w.calls());

@@ -59,12 +59,12 @@ pub struct WatchTexts {
 }
 
 pub static ID: WatchTexts = WatchTexts {
-    add_missing: "❌ systemd tidak kenal <code>{unit}</code> (status: {state}), jadi tidak saya tambahkan. Cek ejaannya dengan <code>systemctl list-units --type=service</code>.",
+    add_missing: "❌ systemd tidak kenal <code>{unit}</code> (<code>LoadState={state}</code>), jadi tidak saya tambahkan. Cek ejaannya dengan <code>systemctl list-units --type=service</code>.",
     add_unchecked: "⚠️ Saya belum bisa bertanya ke systemd, jadi belum tahu apakah <code>{unit}</code> benar-benar ada. Kalau salah ketik, hapus lagi dengan /svc_remove {unit}.",
     add_watch_only: "👀 <code>{unit}</code> hanya saya pantau: {why} Tidak ada tombol Restart untuknya.",
     add_controllable: "Kalau <code>{unit}</code> mati, saya kabari dengan tombol Restart.",
     svc_refused: "🛡️ Saya tidak boleh {verb} <code>{unit}</code> dari chat: {why}",
-    svc_missing: "❌ systemd tidak kenal <code>{unit}</code> (status: {state}). Hapus dari daftar dengan /svc_remove {unit}, atau cek ejaannya.",
+    svc_missing: "❌ systemd tidak kenal <code>{unit}</code> (<code>LoadState={state}</code>). Hapus dari daftar dengan /svc_remove {unit}, atau cek ejaannya.",
     why_protected: "layanan ini bisa membuka akses root atau memutus kamu dari server, jadi dikunci untuk chat.",
     why_not_allowed: "tidak ada di daftar izin <code>/etc/potion-runner/allowed-units</code>; tambahkan di sana (sebagai root) kalau mau mengendalikannya.",
     why_allowlist_broken: "daftar izin <code>/etc/potion-runner/allowed-units</code> tidak bisa dipakai (pemilik atau izinnya salah, atau ada baris rusak), jadi semua layanan terkunci sampai diperbaiki.",
@@ -89,12 +89,12 @@ pub static ID: WatchTexts = WatchTexts {
 };
 
 pub static EN: WatchTexts = WatchTexts {
-    add_missing: "❌ systemd doesn't know <code>{unit}</code> (state: {state}), so I didn't add it. Check the spelling with <code>systemctl list-units --type=service</code>.",
+    add_missing: "❌ systemd doesn't know <code>{unit}</code> (<code>LoadState={state}</code>), so I didn't add it. Check the spelling with <code>systemctl list-units --type=service</code>.",
     add_unchecked: "⚠️ I couldn't ask systemd yet, so I don't know whether <code>{unit}</code> really exists. If it's a typo, take it off with /svc_remove {unit}.",
     add_watch_only: "👀 I'll only watch <code>{unit}</code>: {why} No Restart button for it.",
     add_controllable: "If <code>{unit}</code> goes down, I'll tell you with a Restart button.",
     svc_refused: "🛡️ I may not {verb} <code>{unit}</code> from chat: {why}",
-    svc_missing: "❌ systemd doesn't know <code>{unit}</code> (state: {state}). Take it off the list with /svc_remove {unit}, or check the spelling.",
+    svc_missing: "❌ systemd doesn't know <code>{unit}</code> (<code>LoadState={state}</code>). Take it off the list with /svc_remove {unit}, or check the spelling.",
     why_protected: "it could hand out root or cut you off the server, so it's locked for chat.",
     why_not_allowed: "it isn't in the allowlist <code>/etc/potion-runner/allowed-units</code>; add it there (as root) if you want to control it.",
     why_allowlist_broken: "the allowlist <code>/etc/potion-runner/allowed-units</code> can't be used (wrong owner or mode, or a bad line), so every unit is locked until it's fixed.",
