@@ -191,9 +191,18 @@ fn write_inner(path: &Path, bytes: &[u8], mode: Option<u32>) -> Result<()> {
     let name = path
         .file_name()
         .with_context(|| format!("{} has no file name", path.display()))?;
+    // Root never writes through a folder that is a symlink: the service user
+    // may create entries beside STATE_DIR, so a missing STATE_DIR could be
+    // planted as a link to a folder of root's.
+    // SAFETY: geteuid has no preconditions.
+    let nofollow = if unsafe { libc::geteuid() } == 0 {
+        libc::O_NOFOLLOW
+    } else {
+        0
+    };
     let handle = File::options()
         .read(true)
-        .custom_flags(libc::O_DIRECTORY | libc::O_CLOEXEC)
+        .custom_flags(libc::O_DIRECTORY | libc::O_CLOEXEC | nofollow)
         .open(&dir)
         .with_context(|| format!("opening folder {}", dir.display()))?;
     write_at(&handle, name, bytes, mode).with_context(|| format!("writing {}", path.display()))
@@ -203,6 +212,23 @@ fn write_inner(path: &Path, bytes: &[u8], mode: Option<u32>) -> Result<()> {
 mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn root_does_not_write_through_a_symlinked_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("roots");
+        fs::create_dir(&target).unwrap();
+        let link = dir.path().join("state");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        let r = write(&link.join("a.json"), b"x");
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } == 0 {
+            assert!(r.is_err(), "root followed the link");
+            assert!(fs::read_dir(&target).unwrap().next().is_none());
+        } else {
+            r.unwrap();
+        }
+    }
 
     #[test]
     fn writes_replaces_and_leaves_no_temp_files() {

@@ -62,6 +62,9 @@ pub const BACKUP_TIMER_DROPIN_DIR: &str = "/etc/systemd/system/potion-runner-bac
 /// Root-owned system settings (paths, sources, retention, `SELF_SERVICE`),
 /// root:root 0644; the bot cannot write it.
 pub const SYSTEM_ENV_PATH: &str = "/etc/potion-runner/system.env";
+/// Root-only (0600) settings file of the backup unit (`EnvironmentFile=`):
+/// the secret `BACKUP_HEALTHCHECK_URL`, which `system.env` may not hold.
+pub const BACKUP_PING_ENV_PATH: &str = "/etc/potion-runner/backup-ping.env";
 /// The last preferences that loaded clean, in `STATE_DIR` (0600, the
 /// service user's): what a bad preference falls back to.
 pub const LAST_GOOD_PREFS: &str = "last-good-prefs.env";

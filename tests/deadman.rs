@@ -26,11 +26,13 @@ fn server() -> (String, std::sync::mpsc::Receiver<String>) {
 }
 
 fn backup_run(sb: &Sandbox, data_mount: &Path, url: &str) -> Output {
-    let env = sb.write_env(&format!("BACKUP_HEALTHCHECK_URL={url}"));
+    // From the environment, as the unit's root-only EnvironmentFile= gives it.
+    let env = sb.write_env("");
     let mut c = sb.cmd(BIN);
     c.arg("--env")
         .arg(env)
         .arg("run")
+        .env("BACKUP_HEALTHCHECK_URL", url)
         .env("DATA_MOUNT", data_mount)
         .env("BACKUP_DIR", sb.path().join("backups"))
         .env("BACKUP_SOURCES", sb.path().join("src"))

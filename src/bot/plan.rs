@@ -540,11 +540,11 @@ mod tests {
             })
         );
         assert!(matches!(p("/svc stop ollama"), Plan::Confirm(_)));
-        assert!(refused(&p("/svc stop sshd")).contains("not a watched service"));
-        assert!(refused(&p("/svc restart foo;id")).contains("Not accepted"));
-        assert!(refused(&p("/svc kill ollama")).contains("Usage"));
+        assert!(refused(&p("/svc stop sshd")).contains("isn't on the watch list"));
+        assert!(refused(&p("/svc restart foo;id")).contains("can't take that"));
+        assert!(refused(&p("/svc kill ollama")).contains("How to use it"));
         assert!(refused(&p("/svc stop potion-runner")).contains("own service"));
-        assert!(refused(&p("/svc restart potion-runner")).contains("not a watched service"));
+        assert!(refused(&p("/svc restart potion-runner")).contains("isn't on the watch list"));
     }
 
     #[test]
@@ -586,8 +586,8 @@ mod tests {
             p("/svc_remove web"),
             Plan::Save(Setting::Services(vec!["ollama.service".into()]))
         );
-        assert!(refused(&p("/svc_remove nginx")).contains("not in the watch list"));
-        assert!(refused(&p("/svc_add a/b")).contains("Not accepted"));
+        assert!(refused(&p("/svc_remove nginx")).contains("isn't on the watch list"));
+        assert!(refused(&p("/svc_add a/b")).contains("can't take that"));
     }
 
     #[test]
@@ -602,7 +602,7 @@ mod tests {
             "chart",
         ] {
             let plan = p(&format!("/{c} {long}"));
-            assert!(refused(&plan).contains("too long"), "{c}");
+            assert!(refused(&plan).contains("Too long"), "{c}");
         }
     }
 

@@ -17,7 +17,11 @@ pub enum Class {
 }
 
 /// Keys root acts on. Everything else in [`KEYS`] is a preference.
-pub const SYSTEM_KEYS: &[&str] = &[
+pub const SYSTEM_KEYS: [&[&str]; 2] = [MIGRATED_KEYS, LATER_SYSTEM_KEYS];
+
+/// The system keys an old `.env` (from before `system.env`) may hold: the
+/// first `system.env` takes them over.
+pub const MIGRATED_KEYS: &[&str] = &[
     "APP_DIR",
     "STATE_DIR",
     "LOG_DIR",
@@ -29,6 +33,12 @@ pub const SYSTEM_KEYS: &[&str] = &[
     "BACKUP_KEEP_WEEKLY",
     "BACKUP_KEEP_MONTHLY",
     "SELF_SERVICE",
+];
+
+/// System keys that came after the split into `.env` and `system.env`: an
+/// `.env` never held them legitimately, so one found there was put there by
+/// the bot's user and is dropped, never moved into root's file.
+const LATER_SYSTEM_KEYS: &[&str] = &[
     // Lets root's backup write to the root disk.
     "BACKUP_ALLOW_SAME_DISK",
     // The root-run backup job GETs it: the bot's user must not aim root's requests.
@@ -38,6 +48,11 @@ pub const SYSTEM_KEYS: &[&str] = &[
     // Whether the helper may power the machine off.
     "POWER_ACTIONS",
 ];
+
+/// System keys that hold a secret. `system.env` is readable by every user,
+/// so they are never taken from it: root's unit hands them to the process
+/// from a root-only file (`EnvironmentFile=` of [`crate::paths::BACKUP_PING_ENV_PATH`]).
+pub const SECRET_KEYS: &[&str] = &["BACKUP_HEALTHCHECK_URL"];
 
 /// Every key the contract defines. Environment variables with these names
 /// override the files, except in a process run on someone else's behalf
@@ -95,7 +110,7 @@ pub const KEYS: &[&str] = &[
 /// The class of `key`; `None` for a key the contract does not define
 /// (kept in `.env` untouched, never read).
 pub fn class_of(key: &str) -> Option<Class> {
-    if SYSTEM_KEYS.contains(&key) {
+    if SYSTEM_KEYS.iter().any(|keys| keys.contains(&key)) {
         Some(Class::System)
     } else if KEYS.contains(&key) {
         Some(Class::Preference)
@@ -110,8 +125,8 @@ mod tests {
 
     #[test]
     fn every_system_key_is_a_contract_key_and_the_token_is_a_preference() {
-        for k in SYSTEM_KEYS {
-            assert!(KEYS.contains(k), "{k}");
+        for k in SYSTEM_KEYS.concat() {
+            assert!(KEYS.contains(&k), "{k}");
             assert_eq!(class_of(k), Some(Class::System));
         }
         for k in [

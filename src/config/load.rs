@@ -186,6 +186,15 @@ pub fn load(opts: &LoadOptions) -> Result<Config, ConfigError> {
         );
     }
     system.retain(|k, _| keys::class_of(k) == Some(Class::System));
+    for k in keys::SECRET_KEYS {
+        if system.remove(*k).is_some() {
+            log::warn!(
+                "{}: {k} is a secret and every user can read this file, so it is ignored here; put it in {} (mode 0600)",
+                sys_path.display(),
+                paths::BACKUP_PING_ENV_PATH
+            );
+        }
+    }
 
     let mut ignored = Vec::new();
     let env_path = find_env_file(opts);

@@ -23,7 +23,7 @@ use std::path::PathBuf;
 use crate::metric::Metric;
 use crate::validate::HhMm;
 
-pub use keys::{Class, KEYS, SYSTEM_KEYS, class_of};
+pub use keys::{Class, KEYS, MIGRATED_KEYS, SECRET_KEYS, SYSTEM_KEYS, class_of};
 pub use load::{
     DEFAULT_ENV_PATH, ENV_PATH_VAR, LoadOptions, Privilege, SYSTEM_ENV_VAR, find_env_file, load,
 };
@@ -31,6 +31,11 @@ pub use problem::{ConfigError, FileProblem, Problem, ProblemKind};
 pub use read::{FileError, FileErrorKind, MAX_ENV_BYTES, read_env_text, read_root_only, root_only};
 pub(crate) use read::{open_at, open_dir_nofollow};
 pub use save::{SaveError, save_preference};
+
+/// The helper's `power off` is refused above this battery charge, whatever
+/// the bot's user asks, so `BATTERY_SHUTDOWN` may not be set higher: a blip
+/// of the mains with a well-charged battery never switches the server off.
+pub const POWER_OFF_MAX_PERCENT: f64 = 30.0;
 
 /// The bot token, kept out of `Debug` output and logs.
 #[derive(Clone, PartialEq, Eq)]

@@ -289,7 +289,7 @@ impl Config {
             battery_wear: r.number("BATTERY_WEAR", 40.0, 1.0, 100.0),
             smart_interval_min: r.uint("SMART_INTERVAL", 60u32, 0, 7 * 24 * 60),
             battery_shed: r.number("BATTERY_SHED", 0.0, 0.0, 100.0),
-            battery_shutdown: r.number("BATTERY_SHUTDOWN", 0.0, 0.0, 100.0),
+            battery_shutdown: r.number("BATTERY_SHUTDOWN", 0.0, 0.0, super::POWER_OFF_MAX_PERCENT),
             power_shed_units,
             power_actions,
             probe_urls,

@@ -64,7 +64,7 @@ pub fn get(url: &Url, timeout: Duration) -> Result<Answer> {
     let port = url
         .port_or_known_default()
         .ok_or_else(|| anyhow!("no port"))?;
-    let addr = resolve(host, port)?;
+    let addr = resolve(host, port, deadline)?;
     let left = remaining(deadline)?;
     let tcp = TcpStream::connect_timeout(&addr, left).map_err(|e| timed(e, "connecting"))?;
     tcp.set_nodelay(true)?;
@@ -154,14 +154,30 @@ fn status_code(line: &[u8]) -> Result<u16> {
         .map_err(|_| anyhow!("bad status code {code:?}"))
 }
 
-/// The first address of `host` (IP literals need no lookup).
-fn resolve(host: &str, port: u16) -> Result<SocketAddr> {
+/// The first address of `host`. IP literals need no lookup; a name is
+/// looked up on a thread of its own, so a slow resolver costs no more than
+/// the time left (the thread is left behind when it is late, and the job
+/// exits soon after).
+fn resolve(host: &str, port: u16, deadline: Instant) -> Result<SocketAddr> {
     let host = host.trim_start_matches('[').trim_end_matches(']');
-    (host, port)
-        .to_socket_addrs()
-        .with_context(|| format!("looking up {host}"))?
-        .next()
-        .ok_or_else(|| anyhow!("{host} has no address"))
+    if let Ok(ip) = host.parse::<std::net::IpAddr>() {
+        return Ok(SocketAddr::new(ip, port));
+    }
+    let (tx, rx) = std::sync::mpsc::channel();
+    let name = host.to_string();
+    std::thread::spawn(move || {
+        let _ = tx.send(
+            (name.as_str(), port)
+                .to_socket_addrs()
+                .map(|mut a| a.next()),
+        );
+    });
+    match rx.recv_timeout(remaining(deadline)?) {
+        Ok(found) => found
+            .with_context(|| format!("looking up {host}"))?
+            .ok_or_else(|| anyhow!("{host} has no address")),
+        Err(_) => bail!("timed out looking up {host}"),
+    }
 }
 
 fn remaining(deadline: Instant) -> Result<Duration> {

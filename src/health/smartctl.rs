@@ -103,7 +103,7 @@ pub fn check(
         }
     }
     atomic::ensure_dir(state_dir)?;
-    atomic::write_json(&path, &out)?;
+    atomic::write_json_with_mode(&path, &out, 0o644)?;
     Ok(Checked::Wrote(out))
 }
 

@@ -193,8 +193,7 @@ pub fn facts(cfg: &Config, caller: &Caller, req: &Request) -> plan::Facts {
     if let Request::PowerOff = req {
         return plan::Facts {
             power_actions: cfg.power_actions,
-            ac_online: on_mains(),
-            ..plan::Facts::default()
+            ..power_facts()
         };
     }
     if !matches!(req, Request::Restore { .. }) {
@@ -227,13 +226,28 @@ pub fn facts(cfg: &Config, caller: &Caller, req: &Request) -> plan::Facts {
     }
 }
 
-/// Whether mains power is online, read from `/sys/class/power_supply` as
-/// the health job reads it; `None` when the machine shows no mains supply.
-fn on_mains() -> Option<bool> {
-    let supplies = crate::health::power::read(&crate::health::Roots::system())
-        .ok()
-        .flatten()?;
-    crate::health::power::info(&supplies, None, chrono::Utc::now()).ac_online
+/// Mains and battery as `/sys/class/power_supply` says, read as the health
+/// job reads it but stricter: a mains supply that does not say whether it
+/// is online makes mains unknown.
+fn power_facts() -> plan::Facts {
+    let Ok(Some(supplies)) = crate::health::power::read(&crate::health::Roots::system()) else {
+        return plan::Facts::default();
+    };
+    let silent_mains = supplies
+        .iter()
+        .any(|s| matches!(s.kind.as_str(), "Mains" | "USB") && s.online.is_none());
+    let info = crate::health::power::info(&supplies, None, chrono::Utc::now());
+    let discharging_percent = info
+        .batteries
+        .iter()
+        .filter(|b| b.status == "Discharging")
+        .filter_map(|b| b.percent)
+        .reduce(f64::min);
+    plan::Facts {
+        ac_online: if silent_mains { None } else { info.ac_online },
+        discharging_percent,
+        ..plan::Facts::default()
+    }
 }
 
 /// Asks systemd what `unit` is (real name, aliases, load state, terminal,

@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use crate::config::POWER_OFF_MAX_PERCENT;
 use crate::paths;
 use crate::validate::HhMm;
 
@@ -40,7 +41,7 @@ pub enum Show {
 /// What the helper found on the machine for a request that needs it
 /// (`svc` and `restore`): gathered by `mod.rs` before planning, so `plan`
 /// stays pure.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Facts {
     /// Complete snapshot ids under `BACKUP_DIR/snapshots` (with a manifest).
     pub snapshots: Vec<String>,
@@ -60,8 +61,11 @@ pub struct Facts {
     pub unit: Option<UnitFacts>,
     /// `POWER_ACTIONS=1` in root's `system.env` (for `power off`).
     pub power_actions: bool,
-    /// Mains power online, as `/sys/class/power_supply` says (for `power off`).
+    /// Mains power online, as `/sys/class/power_supply` says (for `power off`);
+    /// `None` when any mains supply does not say.
     pub ac_online: Option<bool>,
+    /// The lowest charge of a system battery that is discharging (for `power off`).
+    pub discharging_percent: Option<f64>,
 }
 
 /// One command to run.
@@ -300,8 +304,9 @@ pub fn plan(req: &Request, policy: &Policy, facts: &Facts) -> Result<Vec<Step>, 
 }
 
 /// `power off`: only when root's `system.env` allows it, and only while the
-/// machine runs on its battery, so whoever holds the bot's user cannot
-/// switch off a machine on mains. systemd powers off after the helper has
+/// machine runs on a battery that is discharging at or below
+/// [`POWER_OFF_MAX_PERCENT`] (root's fixed limit), so whoever holds the bot's user cannot switch
+/// off a machine on mains, or on a full battery during a short blip. systemd powers off after the helper has
 /// answered (`--no-block`).
 fn power_off_plan(facts: &Facts) -> Result<Vec<Step>, Refusal> {
     if !facts.power_actions {
@@ -317,6 +322,15 @@ fn power_off_plan(facts: &Facts) -> Result<Vec<Step>, Refusal> {
         return Err(Refusal::new(
             ReasonCode::NotOnBattery,
             "the machine is not running on its battery (mains is online or unknown)",
+        ));
+    }
+    if !facts
+        .discharging_percent
+        .is_some_and(|p| p <= POWER_OFF_MAX_PERCENT)
+    {
+        return Err(Refusal::new(
+            ReasonCode::BatteryNotLow,
+            format!("no system battery is discharging at or below {POWER_OFF_MAX_PERCENT} %"),
         ));
     }
     Ok(vec![call(
@@ -559,8 +573,18 @@ mod tests {
         let on_battery = Facts {
             power_actions: true,
             ac_online: Some(false),
+            discharging_percent: Some(POWER_OFF_MAX_PERCENT),
             ..Facts::default()
         };
+        // A blip of the mains with the battery still well charged, or no
+        // battery seen discharging: refused.
+        for discharging_percent in [Some(POWER_OFF_MAX_PERCENT + 1.0), Some(99.0), None] {
+            let facts = Facts {
+                discharging_percent,
+                ..on_battery.clone()
+            };
+            assert_eq!(code(&facts), Err(ReasonCode::BatteryNotLow));
+        }
         let steps = code(&on_battery).unwrap();
         assert_eq!(steps.len(), 1);
         assert_eq!(

@@ -42,6 +42,9 @@ pub enum ReasonCode {
     PowerActionsOff,
     /// `power off` while the machine is not running on its battery.
     NotOnBattery,
+    /// `power off` while no system battery is discharging at or below
+    /// `POWER_OFF_MAX_PERCENT`.
+    BatteryNotLow,
 }
 
 impl ReasonCode {
@@ -60,6 +63,7 @@ impl ReasonCode {
             ReasonCode::FlagUnderSudo => "flag-under-sudo",
             ReasonCode::PowerActionsOff => "power-actions-off",
             ReasonCode::NotOnBattery => "not-on-battery",
+            ReasonCode::BatteryNotLow => "battery-not-low",
         }
     }
 }

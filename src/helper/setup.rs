@@ -215,6 +215,9 @@ pub fn prepare_env(p: &SetupPaths, env_template: &str, system_template: &str) ->
             format!("ignored {k} in .env and dropped it: set it in {sys} as root")
         } else if system.get(k).is_some() {
             format!("dropped {k} from .env: {sys} already sets it")
+        } else if !config::MIGRATED_KEYS.contains(&k.as_str()) {
+            // Newer than system.env itself: the bot's user wrote it, root never takes it.
+            format!("dropped {k} from .env: only root sets it, in {sys}")
         } else {
             match system.set(k, v) {
                 Ok(()) => format!("moved {k} from .env to {sys}"),

@@ -171,7 +171,7 @@ fn chart_command_sends_a_png_and_its_buttons_redraw_the_same_message() {
 
     // Bad arguments are refused with the usage, and nothing is drawn.
     w.api.push_text(ADMIN, "/chart gpu 6");
-    let refusal = w.api.wait_text("Not accepted", WAIT).expect("refusal");
+    let refusal = w.api.wait_text("I can't take that", WAIT).expect("refusal");
     assert!(
         refusal.contains("/chart &lt;metric&gt; [hours]"),
         "{refusal}"

@@ -154,7 +154,7 @@ fn missing_and_corrupt_files_get_a_clear_reply() {
     let bot = w.start();
     w.ask("/status", "No data yet");
     std::fs::write(w.sb.state_dir().join("last_health.json"), "{half a file").unwrap();
-    w.ask("/uptime", "Cannot read");
+    w.ask("/uptime", "I can't read");
     w.ask("/backup_list", "last_backup.json");
     w.write_health(&[], "2020-01-01T00:00:00Z");
     w.ask("/alerts", "stale");
@@ -293,12 +293,12 @@ fn bad_input_is_refused_and_nothing_runs_or_changes() {
     let cases: Vec<(String, &str)> = vec![
         ("/set_threshold cpu NaN".into(), "not a finite number"),
         ("/set_threshold cpu -3".into(), "out of range"),
-        ("/svc restart foo;id".into(), "Not accepted"),
-        ("/svc stop sshd".into(), "not a watched service"),
+        ("/svc restart foo;id".into(), "I can't take that"),
+        ("/svc stop sshd".into(), "isn't on the watch list"),
         ("/set_backup 25:99".into(), "25:99"),
-        (format!("/svc restart {long}"), "too long"),
-        (format!("/set_threshold cpu {long}"), "too long"),
-        (format!("/svc_add {long}"), "too long"),
+        (format!("/svc restart {long}"), "Too long"),
+        (format!("/set_threshold cpu {long}"), "Too long"),
+        (format!("/svc_add {long}"), "Too long"),
         ("/svc stop potion-runner".into(), "own service"),
         ("/alert_disable NOPE 5".into(), "unknown alert code"),
         (format!("/{long}"), "I don't know"),
@@ -714,13 +714,13 @@ fn a_missing_helper_is_reported_clearly_and_audited_as_failed() {
     .unwrap();
     let bot = w.start();
     let r = w.ask("/set_backup 02,30", "helper");
-    assert!(r.contains("02:30") && r.contains("not installed"), "{r}");
+    assert!(r.contains("02:30") && r.contains("isn't installed"), "{r}");
     assert!(
         std::fs::read_to_string(&w.env)
             .unwrap()
             .contains("BACKUP_TIME=02:30")
     );
-    w.ask("/svc start ollama", "not installed");
+    w.ask("/svc start ollama", "isn't installed");
     w.wait_audits(2);
     let audit = w.audit();
     assert!(
@@ -826,7 +826,7 @@ fn an_old_health_file_raises_health_stale_and_a_torn_one_changes_nothing() {
     assert_eq!(w.count_texts("CPU high"), 0);
     // A torn write is ignored: no clear, no crash.
     std::fs::write(w.sb.state_dir().join("last_health.json"), "{\"schema\":1,").unwrap();
-    w.ask("/status", "Cannot read");
+    w.ask("/status", "I can't read");
     assert_eq!(w.count_texts("Cleared"), 0);
     // A fresh report clears HEALTH_STALE and announces the real alert.
     w.write_health(&["CPU_HIGH"], &now());
@@ -843,7 +843,7 @@ fn a_health_file_that_stays_corrupt_still_raises_health_stale() {
     let health = w.sb.state_dir().join("last_health.json");
     std::fs::write(&health, "{\"schema\":1,").unwrap();
     let bot = w.start();
-    w.ask("/status", "Cannot read");
+    w.ask("/status", "I can't read");
     assert_eq!(
         w.count_texts("Health data stale"),
         0,

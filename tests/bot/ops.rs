@@ -158,11 +158,11 @@ fn bad_input_is_refused_with_a_clear_reply_and_nothing_runs() {
         ("/ping -f", "looks like an option"),
         ("/ping a;b", "not a host name"),
         (&format!("/ping {long}") as &str, "longer than 253"),
-        ("/log_journal ../../etc/shadow", "Not accepted"),
+        ("/log_journal ../../etc/shadow", "I can't take that"),
         ("/log_journal sshd.service", "not in SERVICES"),
     ] {
         let reply = w.ask(cmd, why);
-        assert!(reply.starts_with("Not accepted:"), "{cmd}: {reply}");
+        assert!(reply.starts_with("I can't take that:"), "{cmd}: {reply}");
     }
     // The audit line follows the reply: wait for all five.
     let refused: Vec<_> = w
@@ -224,19 +224,19 @@ fn journal_without_journal_files_is_a_clear_sentence_and_log_file_is_a_document(
     );
     let reply = w.ask("/log_errors 2h", "Errors since");
     assert!(reply.contains("(2h)"), "{reply}");
-    let usage = w.ask("/log_journal a b c", "Usage");
+    let usage = w.ask("/log_journal a b c", "How to use it");
     assert!(
         usage.contains("/log_journal &lt;unit&gt; [lines]"),
         "{usage}"
     );
-    let bad = w.ask("/log_errors yesterday-ish", "Not accepted");
+    let bad = w.ask("/log_errors yesterday-ish", "I can't take that");
     assert!(bad.contains("not a time span"), "{bad}");
     // actions.log exists now (the commands above were audited).
     w.wait_audit("log_errors");
     w.api.push_text(ADMIN, "/log_file");
     let doc = w.wait_document("actions.log");
     assert!(doc.contains("log_journal"), "the audit log itself is sent");
-    let bad = w.ask("/log_file ../.env", "Not accepted");
+    let bad = w.ask("/log_file ../.env", "I can't take that");
     assert!(bad.contains("is a path"), "{bad}");
     bot.stop();
 }
@@ -492,7 +492,7 @@ fn pip_sync_runs_the_venv_pip_against_the_lock_file() {
     w.ask("/pip_sync", "Really sync the Python venv");
     let no = w.buttons("Really sync the Python venv")[1].clone();
     w.api.push_callback(ADMIN, &no);
-    w.wait_edit("cancelled; nothing was done");
+    w.wait_edit("cancelled; I did nothing");
     w.ask("/pip_sync", "Really sync the Python venv");
     let yes = w.buttons("Really sync the Python venv")[0].clone();
     w.api.push_callback(ADMIN, &yes);
@@ -539,7 +539,7 @@ fn one_apt_at_a_time_with_live_progress_and_indonesian_texts() {
         "the second apt never started: {:?}",
         w.calls()
     );
-    let refusal = w.ask("/ping -f", "Tidak diterima");
+    let refusal = w.ask("/ping -f", "Belum bisa saya terima");
     assert!(refusal.contains("option"), "{refusal}");
     bot.stop();
     let cancelled = w.wait_edit("dibatalkan");

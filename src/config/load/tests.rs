@@ -187,3 +187,15 @@ fn delegated_processes_take_no_other_files() {
         .use_env()
     );
 }
+
+#[test]
+fn a_secret_in_system_env_is_ignored() {
+    // Every user can read system.env: the backup's ping URL would be theirs to fake.
+    let (_dir, system, env) = files(
+        "BACKUP_HEALTHCHECK_URL=https://hc-ping.com/secret-uuid\nBACKUP_DIR=/srv/b",
+        "",
+    );
+    let c = load(&opts(&env, &system, false)).unwrap();
+    assert!(c.backup_healthcheck_url.is_none());
+    assert_eq!(c.backup_dir, PathBuf::from("/srv/b"));
+}

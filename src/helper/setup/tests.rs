@@ -82,6 +82,38 @@ fn path_keys_move_to_system_env_once() {
 }
 
 #[test]
+fn system_keys_newer_than_system_env_are_dropped_not_moved() {
+    // An install without system.env yet: the bot's user plants keys no old
+    // .env could hold, hoping the first system.env takes them over.
+    let dir = tempfile::tempdir().unwrap();
+    let p = paths(dir.path());
+    let env = p.app_dir.join(".env");
+    std::fs::write(
+        &env,
+        "BACKUP_DIR=/srv/b\nPOWER_ACTIONS=1\nBACKUP_HEALTHCHECK_URL=https://evil.example/x\nSMART_INTERVAL=0\nBACKUP_ALLOW_SAME_DISK=1\n",
+    )
+    .unwrap();
+    let out = prepare_env(&p, "", "# system settings\n").unwrap();
+    assert!(out.contains("moved BACKUP_DIR"), "{out}");
+    for k in [
+        "POWER_ACTIONS",
+        "BACKUP_HEALTHCHECK_URL",
+        "SMART_INTERVAL",
+        "BACKUP_ALLOW_SAME_DISK",
+    ] {
+        assert!(
+            out.contains(&format!("dropped {k} from .env: only root")),
+            "{k}: {out}"
+        );
+    }
+    assert_eq!(
+        std::fs::read_to_string(&p.system_env).unwrap(),
+        "# system settings\nBACKUP_DIR=/srv/b\n"
+    );
+    assert_eq!(std::fs::read_to_string(&env).unwrap(), "");
+}
+
+#[test]
 fn a_swapped_env_is_never_followed() {
     let dir = tempfile::tempdir().unwrap();
     let p = paths(dir.path());
