@@ -114,6 +114,7 @@ pub(super) async fn execute_inner(
             send::reply(bot, chat, &html).await?;
             result
         }
+        Plan::SvcAdd(unit) => super::watchlist::add(req, &unit).await,
         Plan::SaveAndRun(setting, action) => {
             let (mut html, result) = save_setting(shared, &setting);
             let result = if result == AuditResult::Ok {
@@ -149,21 +150,7 @@ pub(super) async fn execute_inner(
         Plan::AuditTail(n) => {
             let path = shared.config().audit_log();
             let html = match crate::audit::tail(&path, n) {
-                Ok(lines) if lines.is_empty() => t.audit_empty.to_string(),
-                Ok(lines) => {
-                    let mut s = format!("{}\n", t.audit_header);
-                    for e in lines {
-                        s += &format!(
-                            "<code>{}</code> {} <b>{}</b> {} → {}\n",
-                            esc(&e.time),
-                            esc(&e.username.clone().unwrap_or_else(|| e.user_id.to_string())),
-                            esc(&e.action),
-                            esc(&e.arguments),
-                            esc(&e.result)
-                        );
-                    }
-                    s
-                }
+                Ok(lines) => super::audit_lines::render(t, &lines, chrono::Utc::now()),
                 Err(e) => fill(t.internal_error, &[("err", &esc(&format!("{e:#}")))]),
             };
             send::reply(bot, chat, &html).await?;
