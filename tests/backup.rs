@@ -404,6 +404,12 @@ fn flipped_byte_missing_and_extra_files_fail_verify_by_name() {
     assert_eq!((rec.last.status.as_str(), rec.last.problems), ("failed", 3));
     let index: SnapshotIndex = read_json(&bk.sb.state_dir().join("backups.json")).unwrap();
     assert_eq!(index.snapshots[0].verify.as_ref().unwrap().status, "failed");
+    // The bot reads the damaged files' names from the index.
+    let named = &index.last_verify.as_ref().unwrap().damaged;
+    assert_eq!(named.len(), 3, "{named:?}");
+    for f in ["/f07", "/f11", "/intruder"] {
+        assert!(named.iter().any(|p| p.ends_with(f)), "{f} in {named:?}");
+    }
     assert!(text(&bk.ok(&["list"], 0).stdout).contains("failed"));
 
     // The next run copies the damaged and missing files afresh instead of

@@ -858,7 +858,8 @@ fn check_backup_and_verify(m: &Machine) {
 
 /// The bot under its real unit, against a stand-in Bot API served on the
 /// machine's own 127.0.0.1: `/svc restart` asks first, Yes goes through sudo
-/// and the helper, the dummy unit restarts and the audit log says so.
+/// and the helper, the dummy unit restarts and the audit log says so;
+/// `/svc_add` asks the real systemd whether a unit exists.
 fn check_bot_end_to_end(m: &Machine) {
     const WAIT: Duration = Duration::from_secs(30);
     let api = StandIn::start_on(m.listen_local());
@@ -943,6 +944,26 @@ fn check_bot_end_to_end(m: &Machine) {
     api.push_text(ADMIN, "/log_journal sshd.service");
     api.wait_text("not in SERVICES", WAIT)
         .unwrap_or_else(|| panic!("no refusal; sent {:?}", api.texts_to(ADMIN)));
+    // /svc_add asks this systemd over the system bus as the bot's user: a
+    // unit it does not know is refused and not saved, a protected one that
+    // exists is saved as watch-only.
+    m.ok(&["systemctl", "start", "dbus.socket"]);
+    api.push_text(ADMIN, "/svc_add potion-nope");
+    let r = api
+        .wait_text("doesn't know", WAIT)
+        .unwrap_or_else(|| panic!("no refusal; sent {:?}\n{}", api.texts_to(ADMIN), journal()));
+    assert!(r.contains("not-found"), "{r}");
+    assert!(!m.read(ENV).unwrap_or_default().contains("potion-nope"));
+    api.push_text(ADMIN, "/svc_add systemd-journald");
+    let r = api
+        .wait_text("only watch", WAIT)
+        .unwrap_or_else(|| panic!("not watch-only; sent {:?}", api.texts_to(ADMIN)));
+    assert!(!r.contains("couldn't ask systemd"), "{r}");
+    assert!(
+        m.read(ENV)
+            .unwrap_or_default()
+            .contains("systemd-journald.service")
+    );
     m.ok(&["systemctl", "stop", paths::BOT_UNIT]);
     assert_eq!(m.prop(paths::BOT_UNIT, "ExecMainStatus"), "0");
 }

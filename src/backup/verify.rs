@@ -26,6 +26,25 @@ use crate::files::{SCHEMA, now_rfc3339};
 
 /// At most this many problems are kept in the record (all are printed).
 const MAX_PROBLEMS_KEPT: usize = 1000;
+/// How many damaged paths the summary names for the bot, and how long each may be.
+const DAMAGED_NAMED: usize = 10;
+const DAMAGED_PATH_MAX: usize = 200;
+
+/// The first [`DAMAGED_NAMED`] problem paths (already escaped), each cut
+/// to [`DAMAGED_PATH_MAX`] characters.
+fn named(problems: &[VerifyProblem]) -> Vec<String> {
+    problems
+        .iter()
+        .take(DAMAGED_NAMED)
+        .map(|p| {
+            let mut s: String = p.path.chars().take(DAMAGED_PATH_MAX).collect();
+            if s.len() < p.path.len() {
+                s.push('…');
+            }
+            s
+        })
+        .collect()
+}
 
 /// Verifies a snapshot, records the result in `verify/<ID>.json` and the
 /// index, and returns the record (its `problems` list every difference).
@@ -119,6 +138,7 @@ pub fn verify(cfg: &Config, id: Option<&str>, sample: Option<f64>) -> Result<Ver
             sample_percent: sample,
             problems: problems.len() as u64,
             coverage_percent: Some(coverage(&counts, &checked_at, now)),
+            damaged: named(&problems),
         },
         problems,
         next_bucket,
@@ -388,4 +408,24 @@ pub fn render(r: &VerifyRecord) -> String {
         ));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_summary_names_the_first_few_damaged_paths_cut_short() {
+        let many: Vec<VerifyProblem> = (0..25)
+            .map(|i| problem("changed", &format!("/data/f{i:02}"), "blake3"))
+            .collect();
+        let n = named(&many);
+        assert_eq!(n.len(), DAMAGED_NAMED);
+        assert_eq!(n[0], "/data/f00");
+        let long = "/x/".to_string() + &"é".repeat(500);
+        let n = named(&[problem("missing", &long, "")]);
+        assert_eq!(n[0].chars().count(), DAMAGED_PATH_MAX + 1);
+        assert!(n[0].ends_with('…'));
+        assert!(named(&[]).is_empty());
+    }
 }

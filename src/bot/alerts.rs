@@ -194,16 +194,71 @@ pub fn describe(t: &Texts, a: &Alert) -> String {
     s
 }
 
-/// The message announcing a new alert.
-pub fn fired_html(t: &Texts, a: &Alert) -> String {
-    fill(
+/// What an alert's message says beyond the health report: why the last
+/// backup failed (`last_backup.json`) and which down units chat may restart
+/// (the helper's rules, `watchlist::may_restart`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Context {
+    pub backup_error: Option<String>,
+    /// `SERVICE_DOWN` units offered a 🔄 Restart button.
+    pub restartable: Vec<String>,
+}
+
+impl Context {
+    /// Reads what `alerts` need, and nothing else.
+    pub fn read<'a>(
+        cfg: &crate::config::Config,
+        alerts: impl IntoIterator<Item = &'a Alert>,
+    ) -> Context {
+        let mut ctx = Context::default();
+        for a in alerts {
+            match AlertCode::split(&a.code) {
+                Some((AlertCode::BackupFailed, _)) => {
+                    let path = cfg.state_dir.join(crate::paths::LAST_BACKUP);
+                    if let super::view::Loaded::Ok(b) =
+                        super::view::load::<crate::files::backup::BackupOutcome>(&path)
+                    {
+                        ctx.backup_error = b.error;
+                    }
+                }
+                Some((AlertCode::ServiceDown, Some(unit)))
+                    if super::watchlist::may_restart(cfg, unit) =>
+                {
+                    ctx.restartable.push(unit.to_string());
+                }
+                _ => {}
+            }
+        }
+        ctx
+    }
+}
+
+/// The message announcing a new alert, with what is known about its cause
+/// and where to look next.
+pub fn fired_html(t: &Texts, a: &Alert, ctx: &Context) -> String {
+    let mut html = fill(
         t.alert_fired,
         &[
             ("what", &describe(t, a)),
             ("code", &esc(&a.code)),
             ("since", &when(&t.clock, &a.since, chrono::Utc::now())),
         ],
-    )
+    );
+    match AlertCode::split(&a.code) {
+        Some((AlertCode::BackupFailed, _)) => {
+            if let Some(why) = ctx.backup_error.as_deref().filter(|w| !w.trim().is_empty()) {
+                let why: String = why.trim().chars().take(300).collect();
+                // The backup job's own words, verbatim.
+                html += &fill(
+                    t.watch.backup_failed_why,
+                    &[("why", &super::i18n::pre(&why))],
+                );
+            }
+        }
+        Some((AlertCode::HealthStale, _)) => html += t.watch.stale_hint,
+        _ => {}
+    }
+    html
 }
 
 /// The message announcing that an alert cleared.
@@ -214,8 +269,28 @@ pub fn cleared_html(t: &Texts, code: &str) -> String {
     )
 }
 
-/// Buttons under a fired alert: mute 1 h, show status, restart a down unit.
-pub fn buttons(t: &Texts, a: &Alert) -> Vec<(String, String)> {
+/// The damaged files a verify named (`VerifySummary::damaged`), one a line,
+/// and how many more it found; empty when it named none.
+pub fn damaged_list(t: &Texts, v: &crate::files::backup::VerifySummary) -> String {
+    if v.damaged.is_empty() {
+        return String::new();
+    }
+    let mut s = format!("\n{}", t.watch.damaged_head);
+    for p in &v.damaged {
+        s += &format!("\n• <code>{}</code>", esc(p));
+    }
+    let more = v.problems.saturating_sub(v.damaged.len() as u64);
+    if more > 0 {
+        s += "\n";
+        s += &fill(t.watch.damaged_more, &[("n", &more.to_string())]);
+    }
+    s
+}
+
+/// Buttons under a fired alert: mute 1 h, show status, then the next step:
+/// restart (when the rules allow) and logs for a down unit, retry for a
+/// failed backup, a chart for a metric.
+pub fn buttons(t: &Texts, a: &Alert, ctx: &Context) -> Vec<(String, String)> {
     let mut row = Vec::new();
     let mut push = |label: &str, cb: Callback| {
         if let Some(d) = cb.data() {
@@ -230,8 +305,20 @@ pub fn buttons(t: &Texts, a: &Alert) -> Vec<(String, String)> {
         },
     );
     push(t.btn_status, Callback::Status);
-    if let Some((AlertCode::ServiceDown, Some(unit))) = AlertCode::split(&a.code) {
-        push(t.btn_restart, Callback::AskRestart(unit.to_string()));
+    match AlertCode::split(&a.code) {
+        Some((AlertCode::ServiceDown, Some(unit))) => {
+            if ctx.restartable.iter().any(|u| u == unit) {
+                push(t.btn_restart, Callback::AskRestart(unit.to_string()));
+            }
+            push(t.btn_logs, Callback::Logs(unit.to_string()));
+        }
+        Some((AlertCode::BackupFailed, _)) => push(t.watch.btn_retry_backup, Callback::RetryBackup),
+        Some((code, _)) => {
+            if let Some(m) = code.metric() {
+                push(t.watch.btn_chart, Callback::ShowChart(m));
+            }
+        }
+        None => {}
     }
     row
 }
@@ -380,18 +467,80 @@ mod tests {
     #[test]
     fn messages_and_buttons() {
         let t = texts(Lang::En);
-        let html = fired_html(t, &alert("CPU_HIGH"));
+        let none = Context::default();
+        let html = fired_html(t, &alert("CPU_HIGH"), &none);
         assert!(html.contains("97") && html.contains("90"), "{html}");
-        let b = buttons(t, &alert("SERVICE_DOWN:ollama.service"));
-        assert_eq!(b.len(), 3);
-        assert_eq!(b[2].1, "r:ollama.service");
-        assert!(b.iter().all(|(_, d)| d.len() <= 64));
+        let data = |code: &str, ctx: &Context| -> Vec<String> {
+            buttons(t, &alert(code), ctx)
+                .into_iter()
+                .map(|(_, d)| d)
+                .collect()
+        };
+        let down = "SERVICE_DOWN:ollama.service";
+        let may = Context {
+            restartable: vec!["ollama.service".into()],
+            ..Context::default()
+        };
+        assert_eq!(
+            data(down, &may)[2..],
+            ["r:ollama.service", "l:ollama.service"]
+        );
+        assert_eq!(
+            data(down, &none)[2..],
+            ["l:ollama.service"],
+            "no restart when the rules forbid it"
+        );
+        assert_eq!(data("CPU_HIGH", &none)[2..], ["g:cpu"]);
+        assert_eq!(data("TEMP_HIGH", &none)[2..], ["g:temp"]);
+        assert_eq!(data("BACKUP_FAILED", &none)[2..], ["b:now"]);
+        assert!(data("HEALTH_STALE", &none).len() == 2);
         let long = format!("SERVICE_DOWN:{}.service", "a".repeat(80));
         assert_eq!(
-            buttons(t, &alert(&long)).len(),
+            buttons(t, &alert(&long), &none).len(),
             1,
             "over-long data is left out"
         );
         assert!(cleared_html(texts(Lang::Id), "CPU_HIGH").contains("CPU"));
+    }
+
+    #[test]
+    fn a_verify_names_its_damaged_files_and_counts_the_rest() {
+        let t = texts(Lang::En);
+        let mut v = crate::files::backup::VerifySummary {
+            id: "20261130T020000Z".into(),
+            at: "2026-11-30T02:10:00Z".into(),
+            status: "failed".into(),
+            checked_files: 40,
+            total_files: 40,
+            sample_percent: None,
+            problems: 12,
+            coverage_percent: None,
+            damaged: vec!["docs/<a>.txt".into(), "b\\n.bin".into()],
+        };
+        let s = damaged_list(t, &v);
+        assert!(s.contains("<code>docs/&lt;a&gt;.txt</code>"), "{s}");
+        assert!(s.contains("… and 10 more"), "{s}");
+        v.problems = 2;
+        assert!(!damaged_list(t, &v).contains("more"));
+        v.damaged.clear();
+        assert_eq!(damaged_list(t, &v), "");
+    }
+
+    #[test]
+    fn backup_failures_say_why_and_stale_health_where_to_look() {
+        let t = texts(Lang::Id);
+        let ctx = Context {
+            backup_error: Some("disk <penuh>".into()),
+            ..Context::default()
+        };
+        let html = fired_html(t, &alert("BACKUP_FAILED"), &ctx);
+        assert!(
+            html.contains("Penyebab: <pre>disk &lt;penuh&gt;</pre>"),
+            "{html}"
+        );
+        let html = fired_html(t, &alert("BACKUP_FAILED"), &Context::default());
+        assert!(!html.contains("Penyebab"), "{html}");
+        let html = fired_html(t, &alert(HEALTH_STALE), &Context::default());
+        assert!(html.contains("potion-runner-health.timer"), "{html}");
     }
 }

@@ -27,6 +27,10 @@ pub enum Callback {
     Chart { metric: Metric, hours: u32 },
     /// `l:<unit>`: the journal of a watched unit (`/log_journal <unit>`).
     Logs(String),
+    /// `b:now`: start a backup, as `/backup_now` (under `BACKUP_FAILED`).
+    RetryBackup,
+    /// `g:<metric>`: a new chart of a metric, as `/chart <metric>` (under its alert).
+    ShowChart(Metric),
 }
 
 impl Callback {
@@ -40,6 +44,8 @@ impl Callback {
             Callback::Ping(h) => format!("o:p:{h}"),
             Callback::Chart { metric, hours } => format!("chart:{}:{hours}", metric.name()),
             Callback::Logs(u) => format!("l:{u}"),
+            Callback::RetryBackup => "b:now".into(),
+            Callback::ShowChart(m) => format!("g:{}", m.name()),
         };
         (d.len() <= CALLBACK_MAX).then_some(d)
     }
@@ -61,6 +67,11 @@ impl Callback {
             }
             "r" => validate::service_name(rest).ok().map(Callback::AskRestart),
             "l" => validate::service_name(rest).ok().map(Callback::Logs),
+            "b" => (rest == "now").then_some(Callback::RetryBackup),
+            "g" => Metric::ALL
+                .into_iter()
+                .find(|m| m.name() == rest)
+                .map(Callback::ShowChart),
             "c" => {
                 let (id, yn) = rest.split_once(':')?;
                 let yes = match yn {
@@ -101,6 +112,8 @@ impl Callback {
             Callback::Ping(_) => "button ping",
             Callback::Chart { .. } => "button chart",
             Callback::Logs(_) => "button log_journal",
+            Callback::RetryBackup => "button backup_now",
+            Callback::ShowChart(_) => "button chart",
         }
     }
 }
@@ -122,8 +135,10 @@ mod tests {
             Callback::Confirm { id: 8, yes: false },
             Callback::Ping("127.0.0.1".into()),
             Callback::Logs("ollama.service".into()),
+            Callback::RetryBackup,
         ];
         for metric in Metric::ALL {
+            all.push(Callback::ShowChart(metric));
             for hours in crate::chart::RANGE_CHOICES {
                 all.push(Callback::Chart { metric, hours });
             }
@@ -153,6 +168,10 @@ mod tests {
             "chart:cpu:999",
             "chart:cpu",
             "svc:cpu:6",
+            "b:later",
+            "b:",
+            "g:gpu",
+            "g:",
         ] {
             assert_eq!(Callback::parse(bad), None, "{bad:?}");
         }

@@ -115,6 +115,7 @@ pub(super) async fn execute_inner(
             send::reply(bot, chat, &html).await?;
             result
         }
+        Plan::SvcAdd(unit) => super::watchlist::add(req, &unit).await,
         Plan::SaveAndRun(setting, action) => {
             let (mut html, result) = save_setting(shared, &setting);
             let result = if result == AuditResult::Ok {
@@ -145,21 +146,7 @@ pub(super) async fn execute_inner(
         Plan::AuditTail(n) => {
             let path = shared.config().audit_log();
             let html = match crate::audit::tail(&path, n) {
-                Ok(lines) if lines.is_empty() => t.audit_empty.to_string(),
-                Ok(lines) => {
-                    let mut s = format!("{}\n", t.audit_header);
-                    for e in lines {
-                        s += &format!(
-                            "<code>{}</code> {} <b>{}</b> {} → {}\n",
-                            super::text::when(&t.clock, &e.time, chrono::Utc::now()),
-                            esc(&e.username.clone().unwrap_or_else(|| e.user_id.to_string())),
-                            esc(&e.action),
-                            esc(&e.arguments),
-                            esc(&e.result)
-                        );
-                    }
-                    s
-                }
+                Ok(lines) => super::audit_lines::render(t, &lines, chrono::Utc::now()),
                 Err(e) => internal(t, &e),
             };
             send::reply(bot, chat, &html).await?;

@@ -184,13 +184,21 @@ async fn on_message(bot: Bot, shared: Arc<Shared>, msg: Message) -> anyhow::Resu
     let t = shared.texts();
     match plan::parse_message(text) {
         Parsed::Command(cmd, args) => {
-            let plan = plan::plan(&shared.config(), shared.lang(), cmd, args);
+            let cfg = shared.config();
+            let plan = plan::plan(&cfg, shared.lang(), cmd, args);
+            let plan = super::watchlist::vet(&cfg, t, plan).await;
             let result = execute(&req, plan).await;
             req.audit(cmd.name(), args, &result);
         }
         Parsed::Unknown(name) => {
             let shown: String = name.chars().take(64).collect();
-            let html = fill(t.unknown_command, &[("name", &esc(&shown))]);
+            let html = match super::words::did_you_mean(name) {
+                Some(guess) => fill(
+                    t.watch.did_you_mean,
+                    &[("name", &esc(&shown)), ("guess", guess)],
+                ),
+                None => fill(t.unknown_command, &[("name", &esc(&shown))]),
+            };
             req.reply(&html).await?;
             req.audit(name, "", &AuditResult::Failed("unknown command".into()));
         }
@@ -233,9 +241,17 @@ async fn on_callback(bot: Bot, shared: Arc<Shared>, q: CallbackQuery) -> anyhow:
             let r = super::charts::on_button(&req, message.id(), *metric, *hours).await;
             (cb.audit_name().to_string(), data.clone(), r)
         }
-        Callback::Mute { .. } | Callback::Status | Callback::AskRestart(_) | Callback::Logs(_) => {
-            let r = match plan::plan_callback(&shared.config(), shared.lang(), &cb) {
-                Some(plan) => execute(&req, plan).await,
+        Callback::Mute { .. }
+        | Callback::Status
+        | Callback::AskRestart(_)
+        | Callback::Logs(_)
+        | Callback::RetryBackup
+        | Callback::ShowChart(_) => {
+            let cfg = shared.config();
+            let r = match plan::plan_callback(&cfg, shared.lang(), &cb) {
+                Some(plan) => {
+                    execute(&req, super::watchlist::vet(&cfg, req.texts(), plan).await).await
+                }
                 None => AuditResult::Failed("unknown button".into()),
             };
             (cb.audit_name().to_string(), data.clone(), r)

@@ -9,6 +9,7 @@
 
 pub mod alerts;
 pub mod args;
+mod audit_lines;
 pub mod callback;
 pub mod charts;
 pub mod command;
@@ -34,6 +35,8 @@ pub mod smart;
 pub mod text;
 pub mod view;
 mod watch;
+mod watchlist;
+mod words;
 
 use std::collections::HashSet;
 use std::path::PathBuf;

@@ -83,6 +83,12 @@ pub fn apply(
         .collect();
     outs.extend(decide::tick(&mut st.notice, settings, &now, leases, &on));
     outs.retain(super::power::keep);
+    // Only looks that announce something read the backup outcome and the rules.
+    let ctx = if outs.is_empty() {
+        alerts::Context::default()
+    } else {
+        alerts::Context::read(&shared.config(), active.iter().chain(&change.fired))
+    };
     for o in outs {
         let alert = |code: &str| {
             active
@@ -97,7 +103,7 @@ pub fn apply(
                     threshold: None,
                 })
         };
-        let mut item = render(t, &o, alert, utc);
+        let mut item = render(t, &o, alert, utc, &ctx);
         super::power::add_battery_time(t, &o, report, &st.announced, utc, &mut item);
         shared.enqueue_item(st, item);
     }
@@ -124,7 +130,13 @@ fn item(html: String, code: Option<&str>, edit: bool) -> OutboxItem {
 }
 
 /// The outbox item for one decision.
-fn render(t: &Texts, o: &Out, alert: impl Fn(&str) -> Alert, now: DateTime<Utc>) -> OutboxItem {
+fn render(
+    t: &Texts,
+    o: &Out,
+    alert: impl Fn(&str) -> Alert,
+    now: DateTime<Utc>,
+    ctx: &alerts::Context,
+) -> OutboxItem {
     let n = &t.notice;
     let state = |on: bool| if on { n.state_on } else { n.state_off };
     match o {
@@ -134,12 +146,12 @@ fn render(t: &Texts, o: &Out, alert: impl Fn(&str) -> Alert, now: DateTime<Utc>)
             after,
         } => {
             let a = alert(code);
-            let mut html = alerts::fired_html(t, &a);
+            let mut html = alerts::fired_html(t, &a, ctx);
             if let Some(job) = after {
                 html += &fill(n.after_job, &[("job", &job_label(job))]);
             }
             OutboxItem {
-                buttons: alerts::buttons(t, &a),
+                buttons: alerts::buttons(t, &a, ctx),
                 chart: super::charts::alert_chart(code, now.timestamp()),
                 ..item(html, Some(code), false)
             }
@@ -437,7 +449,7 @@ mod tests {
         };
         let en = texts(Lang::En);
         let id = texts(Lang::Id);
-        let html = |t, o: &Out| render(t, o, no_alert, now);
+        let html = |t, o: &Out| render(t, o, no_alert, now, &alerts::Context::default());
         let s = html(en, &summary);
         assert!(
             s.html.contains("quiet hours") && s.html.contains("(2×)"),

@@ -14,10 +14,10 @@ use super::command::*;
 use super::i18n::{self, Texts};
 use super::text::{esc, fill};
 
-/// Parses chat text: a main-menu button label (in either language) or
-/// `/name[@bot] args`.
+/// Parses chat text: a main-menu button label (in either language),
+/// `/name[@bot] args`, or a plain word such as "status" or "halo".
 pub fn parse_message(text: &str) -> Parsed<'_> {
-    match i18n::menu_command(text.trim()) {
+    match i18n::menu_command(text.trim()).or_else(|| super::words::plain(text)) {
         Some(cmd) => Parsed::Command(cmd, ""),
         None => parse(text),
     }
@@ -175,6 +175,8 @@ pub enum Plan {
     /// `/backup_verify`: run the helper, then follow the verify to its outcome.
     BackupVerify,
     Save(Setting),
+    /// `/svc_add`: a valid unit not yet watched, served by `bot/watchlist.rs`.
+    SvcAdd(String),
     /// `/set_backup`: save, then move the timer through the helper.
     SaveAndRun(Setting, HelperAction),
     SetLang(Lang),
@@ -365,22 +367,19 @@ fn plan_services(cfg: &Config, t: &Texts, cmd: Command, words: &[&str]) -> Plan 
         Err(e) => return invalid(t, &e),
     };
     let mut list = cfg.services.clone();
-    let present = list.contains(&unit);
-    if cmd == Command::SvcAdd {
-        if present {
-            return Plan::Reply(fill(t.svc_already, &[("unit", &esc(&unit))]));
+    match (cmd, watched(cfg, &unit)) {
+        (Command::SvcAdd, Some(u)) => Plan::Reply(fill(t.svc_already, &[("unit", &esc(&u))])),
+        // Checked with systemd and the helper's rules first (`watchlist.rs`).
+        (Command::SvcAdd, None) => Plan::SvcAdd(unit),
+        (_, Some(u)) => {
+            list.retain(|w| *w != u);
+            Plan::Save(Setting::Services(list))
         }
-        list.push(unit);
-    } else {
-        if !present {
-            return refuse(
-                fill(t.svc_not_listed, &[("unit", &esc(&unit))]),
-                "unit not in SERVICES",
-            );
-        }
-        list.retain(|u| *u != unit);
+        (_, None) => refuse(
+            fill(t.svc_not_listed, &[("unit", &esc(&unit))]),
+            "unit not in SERVICES",
+        ),
     }
-    Plan::Save(Setting::Services(list))
 }
 
 fn plan_mute(t: &Texts, words: &[&str]) -> Plan {
@@ -421,6 +420,8 @@ pub fn plan_callback(cfg: &Config, lang: Lang, cb: &Callback) -> Option<Plan> {
             cmd: Command::LogJournal,
             args: unit.clone(),
         }),
+        Callback::RetryBackup => Some(Plan::BackupNow),
+        Callback::ShowChart(metric) => Some(Plan::Chart(metric.name().to_string())),
         Callback::Confirm { .. } | Callback::Ping(_) | Callback::Chart { .. } => None,
     }
 }
@@ -473,7 +474,12 @@ mod tests {
             Parsed::Command(Command::Alerts, "")
         );
         assert_eq!(parse_message("/nope x"), Parsed::Unknown("nope"));
-        assert_eq!(parse_message("hello"), Parsed::Text);
+        assert_eq!(parse_message("hello there"), Parsed::Text);
+        assert_eq!(parse_message("Halo"), Parsed::Command(Command::Start, ""));
+        assert_eq!(
+            parse_message("status"),
+            Parsed::Command(Command::Status, "")
+        );
         for (name, c) in COMMANDS {
             assert_eq!(parse_message(&format!("/{name}")), Parsed::Command(*c, ""));
         }
@@ -595,15 +601,13 @@ mod tests {
             );
         }
         assert!(refused(&p("/set_backup 25:99")).contains("25:99"));
-        assert_eq!(
-            p("/svc_add nginx"),
-            Plan::Save(Setting::Services(vec![
-                "ollama.service".into(),
-                "web.service".into(),
-                "nginx.service".into()
-            ]))
-        );
+        assert_eq!(p("/svc_add nginx"), Plan::SvcAdd("nginx.service".into()));
         assert!(matches!(p("/svc_add ollama"), Plan::Reply(_)));
+        assert!(matches!(p("/svc_add OLLAMA"), Plan::Reply(_)));
+        assert_eq!(
+            p("/svc_remove Web"),
+            Plan::Save(Setting::Services(vec!["ollama.service".into()]))
+        );
         assert_eq!(
             p("/svc_remove web"),
             Plan::Save(Setting::Services(vec!["ollama.service".into()]))
@@ -670,6 +674,14 @@ mod tests {
         assert_eq!(
             plan_callback(&c, Lang::En, &Callback::Confirm { id: 1, yes: true }),
             None
+        );
+        assert_eq!(
+            plan_callback(&c, Lang::En, &Callback::RetryBackup),
+            Some(Plan::BackupNow)
+        );
+        assert_eq!(
+            plan_callback(&c, Lang::En, &Callback::ShowChart(Metric::Temp)),
+            Some(Plan::Chart("temp".into()))
         );
     }
 

@@ -452,6 +452,7 @@ mod tests {
                 sample_percent: None,
                 problems: u64::from(s != "ok"),
                 coverage_percent: None,
+                damaged: Vec::new(),
             }),
         };
         let ids: Vec<String> = (0..7)

@@ -311,7 +311,7 @@ pub fn verify_outcome(t: &Texts, v: &VerifySummary) -> String {
     } else {
         t.verify_damaged
     };
-    fill(
+    let head = fill(
         tpl,
         &[
             ("id", &esc(&v.id)),
@@ -319,7 +319,8 @@ pub fn verify_outcome(t: &Texts, v: &VerifySummary) -> String {
             ("checked", &v.checked_files.to_string()),
             ("total", &v.total_files.to_string()),
         ],
-    )
+    );
+    head + &super::alerts::damaged_list(t, v)
 }
 
 pub fn outcome_line(t: &Texts, b: &BackupOutcome) -> String {

@@ -586,6 +586,7 @@ mod tests {
                 sample_percent: Some(10.0),
                 problems: 0,
                 coverage_percent: Some(62.4),
+                damaged: Vec::new(),
             }),
         }
     }

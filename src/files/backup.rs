@@ -106,6 +106,9 @@ pub struct VerifySummary {
     /// Share of the snapshot's files checked by any verify over the last week (0–100).
     #[serde(default)]
     pub coverage_percent: Option<f64>,
+    /// The first few damaged files (escaped, length-capped), for the bot's reply.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub damaged: Vec<String>,
 }
 
 /// `$BACKUP_DIR/manifests/<ID>.json`: every entry of one snapshot with the

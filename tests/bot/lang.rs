@@ -205,6 +205,7 @@ fn in_indonesian_no_refusal_or_job_error_is_english() {
         "/svc start a/b",
         "/svc restart nothere",
         "/svc_add -x",
+        "/svc_add tidakada",
         "/svc_remove nothere",
         "/alert_disable NOPE 5",
         "/alert_disable CPU_HIGH lama",
@@ -227,6 +228,7 @@ fn in_indonesian_no_refusal_or_job_error_is_english() {
         "/git_pull",
         "/status",
         "/alerts",
+        "statsu",
         "/backup_list",
         "/backup_verify",
         "/backup_now",
@@ -372,6 +374,7 @@ fn in_jakarta_no_reply_carries_a_utc_stamp() {
     for cmd in [
         "/status",
         "/alerts",
+        "statsu",
         "/alert_disable RAM_HIGH 30",
         "/alerts",
         "/backup_list",

@@ -5,8 +5,9 @@
 //! settings, confirmations, signals), `notice` (quiet hours, restart
 //! notices, reminders, flapping, leases), `ops` (logs, network, updates),
 //! `restore`, `charts` (charts and the digest), `senses` (`/smart`, the
-//! staged power response) and `trust` (where commands are taken from and
-//! what never leaks).
+//! staged power response), `trust` (where commands are taken from and
+//! what never leaks) and `watch` (the watch list, alerts' next steps,
+//! `/audit` lines, typos).
 #![allow(clippy::disallowed_methods)] // spawns the binary under test as a long-running child
 
 #[path = "../common/mod.rs"]
@@ -22,3 +23,4 @@ mod ops;
 mod restore;
 mod senses;
 mod trust;
+mod watch;

@@ -125,6 +125,11 @@ impl Rig {
             .env("PATH", path)
             .env("POTION_FORCE_RUN", "1")
             .env("POTION_LOG", "debug")
+            // No systemd here: the bot's bus questions get a clear "no answer".
+            .env(
+                "DBUS_SYSTEM_BUS_ADDRESS",
+                format!("unix:path={}", self.sb.path().join("no-bus").display()),
+            )
             .envs(envs.iter().copied())
             .stdout(Stdio::null())
             .stderr(stderr)

@@ -180,6 +180,7 @@ pub static TEXTS: Texts = Texts {
     lang_set: "OK, I'll reply in English from now on.",
     audit_empty: "The audit log is empty; nothing was done through the bot yet.",
     audit_header: "<b>Last actions</b>",
+    watch: &super::watch::EN,
     notice: NoticeTexts {
         after_job: "\n🔧 during/after {job}",
         flapping: "🔁 <b>{what}</b> is flapping: {count} changes, now {state}.\n<code>{code}</code>",

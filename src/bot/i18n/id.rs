@@ -180,6 +180,7 @@ pub static TEXTS: Texts = Texts {
     lang_set: "Oke, mulai sekarang saya balas dalam Bahasa Indonesia.",
     audit_empty: "Log audit masih kosong; belum ada tindakan lewat bot.",
     audit_header: "<b>Tindakan terakhir</b>",
+    watch: &super::watch::ID,
     notice: NoticeTexts {
         after_job: "\n🔧 selama/setelah {job}",
         flapping: "🔁 <b>{what}</b> naik-turun: {count} perubahan, sekarang {state}.\n<code>{code}</code>",

@@ -15,6 +15,7 @@ mod notice;
 mod ops;
 mod restore;
 mod senses;
+mod watch;
 
 pub use charts::ChartTexts;
 pub use errors::{ErrorTexts, OpsResults, Said, health_parts, pre};
@@ -22,6 +23,7 @@ pub use notice::NoticeTexts;
 pub use ops::OpsTexts;
 pub use restore::RestoreTexts;
 pub use senses::SenseTexts;
+pub use watch::WatchTexts;
 
 use crate::alert_code::AlertCode;
 use crate::chart::ChartLabels;
@@ -170,6 +172,8 @@ pub struct Texts {
     pub errors: &'static ErrorTexts,
     /// `/smart`, `/smart_ack` and the staged power response (`senses.rs`).
     pub senses: &'static SenseTexts,
+    /// The watch list, alert context, `/audit` lines and typos.
+    pub watch: &'static WatchTexts,
 }
 
 /// The catalogue for a language.

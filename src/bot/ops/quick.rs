@@ -131,7 +131,8 @@ pub(super) async fn send_log_file(ctx: &Req, name: &str) -> AuditResult {
     let caption = fill(
         o(ctx).log_file_caption,
         &[("name", &esc(&file.name)), ("size", &file.size.to_string())],
-    );
+    ) + "\n"
+        + ctx.texts().watch.log_file_note;
     let r = send::retrying(|| {
         ctx.bot
             .send_document(
