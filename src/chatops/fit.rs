@@ -32,6 +32,17 @@ pub fn fit_message(header: &str, body: &str) -> Fitted {
 /// its end. The caller must escape for its parse mode before calling, since
 /// escaping lengthens the text.
 pub fn fit(header: &str, body: &str, limit: usize) -> Fitted {
+    fit_with(header, body, limit, &marker)
+}
+
+/// [`fit`] with the marker line said by `marker` (how many lines were left
+/// out), e.g. in the reader's language.
+pub fn fit_with(
+    header: &str,
+    body: &str,
+    limit: usize,
+    marker: &dyn Fn(usize) -> String,
+) -> Fitted {
     let header = cut_front(header, limit / 2);
     let body = body.trim_end_matches(['\n', '\r']);
     let whole = if body.is_empty() {

@@ -127,6 +127,8 @@ pub struct OpsResults {
     pub git_failed: &'static str,
     /// `{bad}` of `{n}` repositories not updated.
     pub git_not_updated: &'static str,
+    /// `{n}` older lines of a program's output left out (inside its `<pre>`).
+    pub lines_earlier: &'static str,
     /// `{n}` more lines than fit: they are in the document.
     pub lines_more: &'static str,
     /// A job whose task ended abnormally (a bug).
@@ -255,3 +257,88 @@ pub static EN: ErrorTexts = ErrorTexts {
     internal: "❌ Something went wrong on my side; details are in the bot's journal (/log_runtime).",
     ops: en::OPS,
 };
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alert_code::AlertCode;
+    use crate::metric::Metric;
+
+    const KINDS: [InvalidKind; 22] = {
+        use InvalidKind::*;
+        [
+            UnitEmpty,
+            UnitLeadingMark,
+            UnitChar('/'),
+            UnitTooLong,
+            UnitShape,
+            NotService,
+            Template,
+            NotTime,
+            TimeOutOfRange,
+            HostEmpty,
+            HostTooLong,
+            HostLikeOption,
+            NotHost,
+            NotNumber,
+            NotFinite,
+            OutOfRange(Metric::Cpu),
+            NotSnapshotId,
+            PathTooLong,
+            PathControlChar,
+            PathLikeOption,
+            PathParent,
+            PathEmpty,
+        ]
+    };
+
+    #[test]
+    fn every_refusal_is_said_in_both_languages_with_its_value_escaped() {
+        for kind in KINDS {
+            let e = Invalid {
+                kind,
+                value: "<x>".into(),
+            };
+            let (id, en) = (e.said(&ID), e.said(&EN));
+            assert!(!id.is_empty() && id != en, "{kind:?}: {id} / {en}");
+            assert!(
+                !id.contains("<x>") && !en.contains("<x>"),
+                "{kind:?} escapes"
+            );
+        }
+        for c in ReasonCode::ALL {
+            let (id, en) = ((ID.helper)(c), (EN.helper)(c));
+            assert!(
+                id.contains("{what}") && en.contains("{what}") && id != en,
+                "{c:?}"
+            );
+        }
+        let arg = ArgError::TakesNoSubject(AlertCode::CpuHigh);
+        assert_eq!(arg.said(&EN), "<code>CPU_HIGH</code> takes no unit name.");
+        let r = Refused::NotLines {
+            value: "a&b".into(),
+        };
+        assert!(
+            r.said(&ID)
+                .starts_with("<code>a&amp;b</code> bukan jumlah baris")
+        );
+    }
+
+    #[test]
+    fn health_errors_name_their_parts_once() {
+        let errors = [
+            "services: systemctl show failed".to_string(),
+            "temperature: unreadable".into(),
+            "disk /srv: statvfs: EIO".into(),
+            "disk /: statvfs: EIO".into(),
+            "odd".into(),
+        ];
+        assert_eq!(
+            health_parts(&ID, &errors),
+            "status layanan (systemd tidak menjawab), sensor suhu, isi disk, bagian lain"
+        );
+        assert_eq!((EN.backup_status)("none"), "never run yet");
+        assert_eq!((ID.backup_status)("failed"), "gagal");
+        assert_eq!((ID.unit_state)("failed"), "mati (gagal)");
+    }
+}

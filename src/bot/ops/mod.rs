@@ -16,7 +16,7 @@ use std::time::Duration;
 use teloxide::types::{InputFile, ReplyMarkup};
 
 use crate::chatops::Exec;
-use crate::chatops::fit::{MESSAGE_MAX, fit, tg_len};
+use crate::chatops::fit::{MESSAGE_MAX, fit_with, tg_len};
 use crate::chatops::jobs::{JobOutcome, JobResult, JobStatus, Jobs, StartError};
 use crate::chatops::logs::{self, AllowedUnit, Journal, JournalState, Since};
 use crate::chatops::net::{self, PingTarget};

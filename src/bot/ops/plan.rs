@@ -113,13 +113,14 @@ pub fn favourites(cfg: &Config) -> Vec<String> {
 /// `title_html` over `body` (plain text) in a `<pre>` block, escaped first and
 /// then cut to the newest lines that fit one message (`chatops::fit`); `true`
 /// when lines were left out and the full text should follow as a document.
-pub fn fit_html(title_html: &str, body: &str) -> (String, bool) {
+pub fn fit_html(w: &OpsResults, title_html: &str, body: &str) -> (String, bool) {
     let body = body.trim_end();
     if body.is_empty() {
         return (title_html.to_string(), false);
     }
     let room = MESSAGE_MAX.saturating_sub(tg_len(title_html) + "\n<pre></pre>".len());
-    let f = fit("", &esc(body), room);
+    let marker = |n: usize| esc(&fill(w.lines_earlier, &[("n", &n.to_string())]));
+    let f = fit_with("", &esc(body), room, &marker);
     let kept = f.text.strip_prefix('\n').unwrap_or(&f.text);
     (format!("{title_html}\n<pre>{kept}</pre>"), f.as_document)
 }
@@ -162,7 +163,12 @@ pub fn progress_html(o: &OpsTexts, what: &str, elapsed: Duration, last_line: &st
 }
 
 /// Header and body of a journal read, in the reply language.
-pub(super) fn journal_html(o: &OpsTexts, title: &str, j: &Journal) -> (String, bool) {
+pub(super) fn journal_html(
+    o: &OpsTexts,
+    w: &OpsResults,
+    title: &str,
+    j: &Journal,
+) -> (String, bool) {
     let hint = j
         .hint
         .as_ref()
@@ -174,7 +180,7 @@ pub(super) fn journal_html(o: &OpsTexts, title: &str, j: &Journal) -> (String, b
                 "<b>{title}</b> ({}){hint}",
                 fill(o.log_entries, &[("n", &n.to_string())])
             );
-            fit_html(&head, &j.text)
+            fit_html(w, &head, &j.text)
         }
         JournalState::NoEntries => (format!("<b>{title}</b>: {}{hint}", o.log_none), false),
         // journalctl's (or the system's) words, verbatim.

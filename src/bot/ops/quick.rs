@@ -103,7 +103,7 @@ pub(super) async fn send_journal(
         Ok(j) => j,
         Err(e) => return send_error(ctx, e).await,
     };
-    let (html, as_doc) = journal_html(o(ctx), title, &j);
+    let (html, as_doc) = journal_html(o(ctx), w(ctx), title, &j);
     let sent = ctx.reply(&html).await;
     if as_doc && sent.is_ok() {
         ctx.document("journal.txt", j.text.clone().into_bytes(), title)

@@ -114,16 +114,21 @@ fn favourites_are_only_hosts_that_fit_a_button() {
 
 #[test]
 fn output_is_escaped_before_it_is_fitted() {
-    let (html, doc) = fit_html("<b>t</b>", "a <b> & c\n");
+    let w = &crate::bot::i18n::texts(Lang::Id).errors.ops;
+    let (html, doc) = fit_html(w, "<b>t</b>", "a <b> & c\n");
     assert_eq!(html, "<b>t</b>\n<pre>a &lt;b&gt; &amp; c</pre>");
     assert!(!doc);
     let body: String = (0..3000).map(|i| format!("<{i}>\n")).collect();
-    let (html, doc) = fit_html("<b>t</b>", &body);
+    let (html, doc) = fit_html(w, "<b>t</b>", &body);
     assert!(doc);
     assert!(crate::chatops::fit::tg_len(&html) <= MESSAGE_MAX);
     assert!(html.ends_with("&lt;2999&gt;</pre>"), "newest line kept");
+    assert!(
+        html.contains("baris awal tidak ditampilkan"),
+        "the marker is said in Indonesian"
+    );
     assert!(!html.contains("<1"), "no raw output reaches the HTML");
-    assert_eq!(fit_html("<b>t</b>", " \n").0, "<b>t</b>");
+    assert_eq!(fit_html(w, "<b>t</b>", " \n").0, "<b>t</b>");
 }
 
 #[test]
@@ -195,19 +200,21 @@ fn job_lines_in_both_languages() {
 #[test]
 fn journal_messages_say_how_the_read_went() {
     let o = &crate::bot::i18n::texts(Lang::En).ops;
+    let w = &crate::bot::i18n::texts(Lang::En).errors.ops;
     let j = |state, text: &str| Journal {
         title: "x".into(),
         text: text.into(),
         state,
         hint: None,
     };
-    let (html, doc) = journal_html(o, "J", &j(JournalState::Entries(1), "line <1>"));
+    let (html, doc) = journal_html(o, w, "J", &j(JournalState::Entries(1), "line <1>"));
     assert_eq!(html, "<b>J</b> (1 entries)\n<pre>line &lt;1&gt;</pre>");
     assert!(!doc);
-    let (html, _) = journal_html(o, "J", &j(JournalState::NoEntries, ""));
+    let (html, _) = journal_html(o, w, "J", &j(JournalState::NoEntries, ""));
     assert_eq!(html, "<b>J</b>: no entries");
     let (html, _) = journal_html(
         o,
+        w,
         "J",
         &j(JournalState::Unavailable("no <journal>".into()), ""),
     );

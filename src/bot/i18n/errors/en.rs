@@ -247,6 +247,7 @@ pub(super) const OPS: OpsResults = OpsResults {
     git_not_ff: "{repo}: can't fast-forward, nothing was changed. git said:",
     git_failed: "{repo}: couldn't pull. git said:",
     git_not_updated: "{bad} of {n} repositories not updated",
+    lines_earlier: "[… {n} earlier lines left out; the full output is in the document]",
     lines_more: "+{n} more in the document",
     job_aborted: "the run ended abnormally; details in /log_runtime",
 };

@@ -232,6 +232,7 @@ pub(super) const OPS: OpsResults = OpsResults {
     git_not_ff: "{repo}: tidak bisa fast-forward, tidak ada yang diubah. Kata git:",
     git_failed: "{repo}: tidak bisa ditarik. Kata git:",
     git_not_updated: "{bad} dari {n} repositori tidak diperbarui",
+    lines_earlier: "[… {n} baris awal tidak ditampilkan; selengkapnya di dokumen]",
     lines_more: "+{n} lagi di dokumen",
     job_aborted: "jalannya terhenti tidak wajar; detailnya di /log_runtime",
 };
