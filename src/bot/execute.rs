@@ -334,7 +334,10 @@ async fn settle_reply(req: &Req, unit: &str, done: String) -> HelperReply {
         Settled::Failed { state, journal } => {
             let mut html = fill(
                 t.svc_crashed,
-                &[("unit", &u), ("state", &esc(&state.describe()))],
+                &[
+                    ("unit", &u),
+                    ("state", (t.errors.unit_state)(&state.active)),
+                ],
             );
             // `settle::follow` already asked journalctl for the last lines only.
             if let Some(j) = journal.filter(|j| !j.text.trim().is_empty()) {
@@ -348,8 +351,8 @@ async fn settle_reply(req: &Req, unit: &str, done: String) -> HelperReply {
             }
         }
         Settled::Unsettled { state } => {
-            let now = state.map_or_else(|| "?".to_string(), |s| s.describe());
-            let line = fill(t.svc_unsettled, &[("unit", &u), ("state", &esc(&now))]);
+            let now = state.map_or("?", |s| (t.errors.unit_state)(&s.active));
+            let line = fill(t.svc_unsettled, &[("unit", &u), ("state", now)]);
             HelperReply::plain(format!("{done}\n{line}"), AuditResult::Ok)
         }
     }

@@ -4,7 +4,7 @@
 
 use super::progress::Progress;
 use super::req::Req;
-use super::text::{duration, esc, fill};
+use super::text::{duration, fill};
 use super::view::{self, load};
 use crate::chatops::settle;
 use crate::files::backup::SnapshotIndex;
@@ -146,7 +146,10 @@ pub(super) fn follow_verify(req: &Req, started: chrono::DateTime<chrono::Utc>) {
                 if let Some(s) =
                     state.filter(|s| !matches!(s.active.as_str(), "active" | "activating"))
                 {
-                    let html = fill(t.verify_no_result, &[("state", &esc(&s.describe()))]);
+                    let html = fill(
+                        t.verify_no_result,
+                        &[("state", (t.errors.unit_state)(&s.active))],
+                    );
                     return Look::Done(html);
                 }
             }
