@@ -108,6 +108,36 @@ impl World {
             .collect()
     }
 
+    /// Presses Yes on the newest question and waits for its message to end in ❌.
+    fn answer_yes_expecting_failure(&self) {
+        let yes = self
+            .api
+            .requests("sendMessage")
+            .iter()
+            .rev()
+            .find_map(|r| {
+                r.body["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+                    .as_str()
+                    .filter(|d| d.ends_with(":y"))
+                    .map(str::to_string)
+            })
+            .expect("a Yes/No question");
+        let before = self.api.requests("editMessageText").len();
+        self.api.push_callback(ADMIN, &yes);
+        let t0 = Instant::now();
+        while !self.api.requests("editMessageText")[before..]
+            .iter()
+            .any(|r| r.body["text"].as_str().unwrap_or("").starts_with('❌'))
+        {
+            assert!(
+                t0.elapsed() < WAIT,
+                "the run never ended in ❌: {:?}",
+                self.replies()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// Sends `text` and waits for its audit line (written after the reply),
     /// then a moment for follow-ups.
     fn send(&self, text: &str) {
@@ -257,24 +287,12 @@ fn in_indonesian_no_refusal_or_job_error_is_english() {
         })
         .expect("the speed test ends");
     w.send("/apt_update");
-    let yes = w
-        .api
-        .requests("sendMessage")
-        .iter()
-        .rev()
-        .find_map(|r| {
-            r.body["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
-                .as_str()
-                .filter(|d| d.ends_with(":y"))
-                .map(str::to_string)
-        })
-        .expect("the apt question");
-    w.api.push_callback(ADMIN, &yes);
-    w.api
-        .wait_for("editMessageText", WAIT, |r| {
-            r.body["text"].as_str().unwrap_or("").starts_with('❌')
-        })
-        .expect("apt update ends in ❌");
+    w.answer_yes_expecting_failure();
+    // A restore the helper refuses: the snapshot is gone.
+    std::fs::write(&reason, ReasonCode::NoSuchSnapshot.as_str()).unwrap();
+    w.send("/restore 20260314T031500Z /opt/potion-runner/.env");
+    w.answer_yes_expecting_failure();
+    std::fs::remove_file(&reason).unwrap();
 
     let replies = w.replies();
     assert!(replies.len() > 2 * COMMANDS.len(), "{}", replies.len());
@@ -282,6 +300,7 @@ fn in_indonesian_no_refusal_or_job_error_is_english() {
     // results, a failed backup and job, each said in Indonesian.
     for said in [
         "unit itu dilindungi",
+        "snapshot itu tidak ada",
         "Perangkat online",
         "IP publik",
         "balasan",
