@@ -5,8 +5,8 @@
 //! `logs::allowed_unit`, `logs::log_file`, `updates::pip_plan`, …) returns a
 //! [`Refused`]; running an already checked request fails only with
 //! `anyhow::Error`. So refusal and failure are told apart by which step
-//! returned them. The `Display` here is English, for logs and for the bot
-//! until its catalogue renders the kinds.
+//! returned them. The `Display` here is English, for logs and the audit
+//! line; the bot says each kind from its catalogue (`bot/i18n/errors.rs`).
 
 use std::fmt;
 use std::path::PathBuf;

@@ -1,6 +1,6 @@
 //! The shape of the operations commands' texts (logs, network, updates): a
 //! part of [`super::Texts`], filled in `id.rs` and `en.rs`. Output of the
-//! programs themselves (and the core's summaries of it) stays as printed.
+//! programs themselves stays as printed; their results are worded in `errors.rs`.
 
 use crate::bot::command::Command;
 
