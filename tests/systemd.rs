@@ -30,6 +30,8 @@ use serde_json::Value;
 use standin::{StandIn, TOKEN};
 
 const DUMMY: &str = "potion-dummy.service";
+/// A service that fails at once, as a model server with a missing folder does.
+const CRASHER: &str = "potion-crash.service";
 const ENV: &str = "/opt/potion-runner/.env";
 const STATE: &str = "/opt/potion-runner/state";
 const ADMIN: i64 = 4242;
@@ -169,11 +171,16 @@ fn add_dummy_and_allowlist(m: &Machine) {
         "[Unit]\nDescription=potion-runner test dummy\n[Service]\nExecStart=/bin/sleep infinity\n",
         0o644,
     );
+    m.write(
+        &format!("/etc/systemd/system/{CRASHER}"),
+        "[Unit]\nDescription=potion-runner test crasher\n[Service]\nExecStart=/usr/bin/ls /nonexistent-potion-models\n",
+        0o644,
+    );
     m.ok(&["systemctl", "daemon-reload"]);
     m.ok(&["systemctl", "start", DUMMY]);
     m.write(
         paths::ALLOWED_UNITS_FILE,
-        "# test allowlist\npotion-dummy.service\nssh.service\n",
+        "# test allowlist\npotion-dummy.service\npotion-crash.service\nssh.service\n",
         0o644,
     );
 }
@@ -866,9 +873,15 @@ fn check_bot_end_to_end(m: &Machine) {
     edit_env(m, |env| {
         env_with(
             &env,
-            &["BOT_TOKEN", "ADMIN_IDS", "TELEGRAM_API_URL", "BOT_LANG"],
+            &[
+                "BOT_TOKEN",
+                "ADMIN_IDS",
+                "TELEGRAM_API_URL",
+                "BOT_LANG",
+                "SERVICES",
+            ],
             &format!(
-                "BOT_TOKEN={TOKEN}\nADMIN_IDS={ADMIN}\nTELEGRAM_API_URL={}\nBOT_LANG=en\n",
+                "BOT_TOKEN={TOKEN}\nADMIN_IDS={ADMIN}\nTELEGRAM_API_URL={}\nBOT_LANG=en\nSERVICES={DUMMY},{CRASHER}\n",
                 api.url()
             ),
         )
@@ -930,6 +943,22 @@ fn check_bot_end_to_end(m: &Machine) {
         assert!(t0.elapsed() < WAIT, "audit lines missing:\n{text}");
         std::thread::sleep(Duration::from_millis(200));
     }
+    // A unit that dies at once: the start is followed to its real outcome,
+    // ❌ with the unit's own journal lines, never "done".
+    api.push_text(ADMIN, &format!("/svc start {CRASHER}"));
+    let r = api.wait_text("did not stay up", WAIT).unwrap_or_else(|| {
+        panic!(
+            "no crash reply; sent {:?}\n{}",
+            api.texts_to(ADMIN),
+            journal()
+        )
+    });
+    assert!(r.starts_with('❌') && !r.contains("Done"), "{r}");
+    assert!(
+        r.contains("nonexistent-potion-models"),
+        "no journal lines: {r}"
+    );
+    assert_eq!(m.prop(CRASHER, "ActiveState"), "failed");
     // /log_journal reads the real journal as the bot's user (in systemd-journal):
     // the restart just done shows up, a unit outside SERVICES is refused.
     api.push_text(ADMIN, &format!("/log_journal {DUMMY}"));

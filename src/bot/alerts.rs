@@ -215,8 +215,8 @@ impl Context {
             match AlertCode::split(&a.code) {
                 Some((AlertCode::BackupFailed, _)) => {
                     let path = cfg.state_dir.join(crate::paths::LAST_BACKUP);
-                    if let super::view::Loaded::Ok(b) =
-                        super::view::load::<crate::files::backup::BackupOutcome>(&path)
+                    if let super::loaded::Loaded::Ok(b) =
+                        super::loaded::load::<crate::files::backup::BackupOutcome>(&path)
                     {
                         ctx.backup_error = b.error;
                     }

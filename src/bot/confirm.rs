@@ -40,7 +40,10 @@ impl Confirmable {
         match self {
             Confirmable::Helper(a) => a.describe(i18n::texts(lang)),
             Confirmable::Job(j) => j.what(lang),
-            Confirmable::SmartAck(dev) => super::smart::ack_action(i18n::texts(lang), dev),
+            Confirmable::SmartAck(dev) => fill(
+                i18n::texts(lang).senses.ack_action,
+                &[("dev", &super::text::esc(dev))],
+            ),
         }
     }
 

@@ -17,7 +17,7 @@ use crate::history;
 use crate::validate::HhMm;
 
 use super::charts::fits_caption;
-use super::view::{Loaded, load};
+use super::loaded::{Loaded, load};
 use super::{Shared, alerts, lock};
 
 /// Longest sleep between looks. The wait is on the monotonic clock, which

@@ -2,10 +2,11 @@
 //! its progress until its real outcome is written (never "done" for a run
 //! only started), and never two backup followers at once.
 
+use super::loaded::{Loaded, load};
 use super::progress::Progress;
 use super::req::Req;
 use super::text::{duration, fill};
-use super::view::{self, load};
+use super::view;
 use crate::chatops::settle;
 use crate::files::backup::SnapshotIndex;
 use crate::files::backup::{BackupOutcome, BackupProgress};
@@ -19,8 +20,7 @@ use std::time::Duration;
 pub(super) fn running_backup(state_dir: &std::path::Path) -> Option<chrono::DateTime<chrono::Utc>> {
     /// Progress is written at least this often while a run lives.
     const FRESH_S: i64 = 300;
-    let view::Loaded::Ok(p) =
-        load::<BackupProgress>(&state_dir.join(crate::paths::BACKUP_PROGRESS))
+    let Loaded::Ok(p) = load::<BackupProgress>(&state_dir.join(crate::paths::BACKUP_PROGRESS))
     else {
         return None;
     };
@@ -96,14 +96,13 @@ pub(super) fn follow_backup(req: &Req, started: chrono::DateTime<chrono::Utc>) {
     let look = move |_| {
         let state_dir = state_dir.clone();
         async move {
-            if let view::Loaded::Ok(b) =
-                load::<BackupOutcome>(&state_dir.join(crate::paths::LAST_BACKUP))
+            if let Loaded::Ok(b) = load::<BackupOutcome>(&state_dir.join(crate::paths::LAST_BACKUP))
                 && crate::files::parse_rfc3339(&b.finished_at).is_some_and(|f| f >= started)
             {
                 return Look::Done(view::outcome_line(t, &b));
             }
             match load::<BackupProgress>(&state_dir.join(crate::paths::BACKUP_PROGRESS)) {
-                view::Loaded::Ok(p) => Look::Show(view::progress(t, &p)),
+                Loaded::Ok(p) => Look::Show(view::progress(t, &p)),
                 _ => Look::Wait,
             }
         }
@@ -129,7 +128,7 @@ pub(super) fn follow_verify(req: &Req, started: chrono::DateTime<chrono::Utc>) {
         let state_dir = state_dir.clone();
         async move {
             let index = load::<SnapshotIndex>(&state_dir.join(crate::paths::BACKUP_INDEX));
-            if let view::Loaded::Ok(i) = index
+            if let Loaded::Ok(i) = index
                 && let Some(v) = i.last_verify
                 && crate::files::parse_rfc3339(&v.at).is_some_and(|at| at >= started)
             {

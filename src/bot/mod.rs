@@ -22,6 +22,7 @@ mod handle;
 pub mod helper;
 pub mod i18n;
 pub mod job;
+pub mod loaded;
 pub(crate) mod notice;
 pub mod ops;
 mod outbox;

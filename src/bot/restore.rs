@@ -25,11 +25,11 @@ use super::AuditResult;
 use super::confirm::{self, Confirmable};
 use super::helper::HelperError;
 use super::i18n::{RestoreTexts, Said, Texts, pre, texts};
+use super::loaded::{Loaded, load};
 use super::plan::HelperAction;
 use super::progress::Progress;
 use super::req::{Req, replied};
 use super::text::{bytes, duration, esc, fill};
-use super::view::{Loaded, load};
 
 /// How long the bot waits for the helper: its own limit plus a margin, so
 /// the helper (and the unit it started) ends first and says why.

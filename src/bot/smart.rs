@@ -18,9 +18,9 @@ use super::AuditResult;
 use super::command::Command;
 use super::confirm::{self, Confirmable};
 use super::i18n::{SenseTexts, Texts};
+use super::loaded::{Loaded, load};
 use super::req::{Req, replied};
 use super::text::{esc, fill, num, when};
-use super::view::{Loaded, load};
 use crate::files::health::{SmartDisk, SmartReadings, SmartState};
 use crate::health::smart;
 use crate::{atomic, files, paths};
@@ -45,11 +45,6 @@ pub async fn handle(req: &Req, cmd: Command, args: &str) -> AuditResult {
     let readings = load::<SmartReadings>(&dir.join(paths::SMART_READINGS));
     let html = render(t, &state, &readings, Utc::now());
     replied(req.reply(&html).await, AuditResult::Ok)
-}
-
-/// The question's action for `/smart_ack` (HTML).
-pub fn ack_action(t: &Texts, dev: &str) -> String {
-    fill(t.senses.ack_action, &[("dev", &esc(dev))])
 }
 
 /// Why `/smart_ack`'s argument was refused.

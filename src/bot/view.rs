@@ -3,35 +3,16 @@
 //! into [`Loaded`] values; missing, stale or corrupt files become a clear
 //! sentence, never an error.
 
-use std::path::Path;
-
 use chrono::{DateTime, Utc};
 
 use crate::config::Config;
 use crate::files::backup::{BackupOutcome, SnapshotIndex, VerifySummary};
 use crate::files::health::HealthReport;
-use crate::files::{HasSchema, parse_rfc3339, read_json_if_exists};
+use crate::files::parse_rfc3339;
 
 use super::i18n::Texts;
+use super::loaded::Loaded;
 use super::text::{bytes, duration, esc, fill, num, when};
-
-/// A job file as the bot found it.
-#[derive(Debug, Clone)]
-pub enum Loaded<T> {
-    Missing,
-    Corrupt(String),
-    Ok(T),
-}
-
-/// Reads a job file (size-capped, not through a symlink); never fails, the
-/// problem is part of the value.
-pub fn load<T: serde::de::DeserializeOwned + HasSchema>(path: &Path) -> Loaded<T> {
-    match read_json_if_exists(path) {
-        Ok(Some(v)) => Loaded::Ok(v),
-        Ok(None) => Loaded::Missing,
-        Err(e) => Loaded::Corrupt(format!("{e:#}")),
-    }
-}
 
 fn file_problem<T>(t: &Texts, file: &str, l: &Loaded<T>) -> Option<String> {
     match l {
@@ -513,23 +494,5 @@ pub(crate) mod tests {
             s.contains("20261124T023000Z") && s.contains("2.0 KiB"),
             "{s}"
         );
-    }
-
-    #[test]
-    fn load_reports_corrupt_files() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("last_health.json");
-        assert!(matches!(load::<HealthReport>(&p), Loaded::Missing));
-        std::fs::write(&p, "{half").unwrap();
-        assert!(matches!(load::<HealthReport>(&p), Loaded::Corrupt(_)));
-        // Oversized: refused without reading it whole.
-        std::fs::File::create(&p)
-            .unwrap()
-            .set_len(crate::files::MAX_STATE_FILE + 1)
-            .unwrap();
-        match load::<HealthReport>(&p) {
-            Loaded::Corrupt(e) => assert!(e.contains("larger than"), "{e}"),
-            other => panic!("{other:?}"),
-        }
     }
 }

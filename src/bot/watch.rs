@@ -15,7 +15,7 @@ use crate::files::health::HealthReport;
 
 use super::Shared;
 use super::alerts;
-use super::view::{Loaded, load};
+use super::loaded::{Loaded, load};
 
 /// How often the watcher looks even without an inotify event.
 pub const RESCAN: Duration = Duration::from_secs(30);

@@ -28,13 +28,7 @@ impl World {
             WAIT,
             &format!("# potion test\nSERVICES=ollama.service\n{extra}"),
         );
-        rig.fake(
-            "sudo",
-            &format!(
-                "#!/bin/sh\nprintf '%s\\n' \"$*\" >> {}\nexit 0\n",
-                rig.calls_log.display()
-            ),
-        );
+        rig.record_sudo();
         World(rig)
     }
 

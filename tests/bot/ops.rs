@@ -64,24 +64,6 @@ impl World {
         );
     }
 
-    /// The callback data of the buttons on the newest message containing `needle`.
-    fn buttons(&self, needle: &str) -> Vec<String> {
-        let r = self
-            .api
-            .requests("sendMessage")
-            .into_iter()
-            .rev()
-            .find(|r| r.body["text"].as_str().unwrap_or("").contains(needle))
-            .unwrap_or_else(|| panic!("no message with {needle:?}"));
-        r.body["reply_markup"]["inline_keyboard"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .flat_map(|row| row.as_array().cloned().unwrap_or_default())
-            .map(|b| b["callback_data"].as_str().unwrap_or("").to_string())
-            .collect()
-    }
-
     /// Waits for an edit whose text contains `needle`.
     fn wait_edit(&self, needle: &str) -> String {
         self.api

@@ -138,6 +138,48 @@ impl Rig {
         Bot { child: Some(child) }
     }
 
+    /// A `sudo` that records `$*` in `calls_log`, one line a call, and succeeds.
+    pub fn record_sudo(&self) {
+        self.fake(
+            "sudo",
+            &format!(
+                "#!/bin/sh\nprintf '%s\\n' \"$*\" >> {}\nexit 0\n",
+                self.calls_log.display()
+            ),
+        );
+    }
+
+    /// Waits until a stand-in recorded a call containing `needle`.
+    pub fn wait_call(&self, needle: &str) {
+        let t0 = std::time::Instant::now();
+        while !self.calls().iter().any(|c| c.contains(needle)) {
+            assert!(
+                t0.elapsed() < self.wait,
+                "no call with {needle:?}: {:?}",
+                self.calls()
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// The callback data under the newest message containing `needle`.
+    pub fn buttons(&self, needle: &str) -> Vec<String> {
+        let r = self
+            .api
+            .requests("sendMessage")
+            .into_iter()
+            .rev()
+            .find(|r| r.body["text"].as_str().unwrap_or("").contains(needle))
+            .unwrap_or_else(|| panic!("no message with {needle:?}"));
+        r.body["reply_markup"]["inline_keyboard"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|row| row.as_array().cloned().unwrap_or_default())
+            .map(|b| b["callback_data"].as_str().unwrap_or("").to_string())
+            .collect()
+    }
+
     /// The lines the stand-ins wrote to `calls_log`.
     pub fn calls(&self) -> Vec<String> {
         std::fs::read_to_string(&self.calls_log)

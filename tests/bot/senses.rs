@@ -29,13 +29,7 @@ impl World {
             WAIT,
             &format!("SERVICES=ollama.service\n{extra}"),
         );
-        rig.fake(
-            "sudo",
-            &format!(
-                "#!/bin/sh\nprintf '%s\\n' \"$*\" >> {}\nexit 0\n",
-                rig.calls_log.display()
-            ),
-        );
+        rig.record_sudo();
         World(rig)
     }
 

@@ -26,44 +26,8 @@ impl World {
             WAIT,
             &format!("SERVICES=ollama.service,sshd.service\n{extra}"),
         );
-        rig.fake(
-            "sudo",
-            &format!(
-                "#!/bin/sh\nprintf '%s\\n' \"$*\" >> {}\nexit 0\n",
-                rig.calls_log.display()
-            ),
-        );
+        rig.record_sudo();
         World(rig)
-    }
-
-    /// The callback data under the newest message containing `needle`.
-    fn buttons(&self, needle: &str) -> Vec<String> {
-        let r = self
-            .api
-            .requests("sendMessage")
-            .into_iter()
-            .rev()
-            .find(|r| r.body["text"].as_str().unwrap_or("").contains(needle))
-            .unwrap_or_else(|| panic!("no message with {needle:?}"));
-        r.body["reply_markup"]["inline_keyboard"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .flat_map(|row| row.as_array().cloned().unwrap_or_default())
-            .map(|b| b["callback_data"].as_str().unwrap_or("").to_string())
-            .collect()
-    }
-
-    fn wait_call(&self, needle: &str) {
-        let t0 = Instant::now();
-        while !self.calls().iter().any(|c| c.contains(needle)) {
-            assert!(
-                t0.elapsed() < WAIT,
-                "no call with {needle:?}: {:?}",
-                self.calls()
-            );
-            std::thread::sleep(Duration::from_millis(10));
-        }
     }
 }
 
