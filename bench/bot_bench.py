@@ -234,13 +234,18 @@ def main():
     health(state, [])
     envfile = os.path.join(app, ".env")
     with open(envfile, "w") as f:
-        f.write(f"APP_DIR={app}\nBOT_TOKEN={TOKEN}\nADMIN_IDS={ADMIN}\nTELEGRAM_API_URL={url}\nBOT_LANG=en\n")
+        f.write(f"BOT_TOKEN={TOKEN}\nADMIN_IDS={ADMIN}\nTELEGRAM_API_URL={url}\nBOT_LANG=en\n")
+    # APP_DIR is a system setting: a user's own process takes it from $POTION_SYSTEM_ENV.
+    sysenv = os.path.join(app, "system.env")
+    with open(sysenv, "w") as f:
+        f.write(f"APP_DIR={app}\n")
     base = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": args.work}
 
     here = os.path.dirname(os.path.abspath(__file__))
     results = [
         measure("potion-bot", [args.potion, "--env", envfile],
-                dict(base, POTION_FORCE_RUN="1", POTION_LOG="warn"), state, args, True),
+                dict(base, POTION_FORCE_RUN="1", POTION_LOG="warn", POTION_SYSTEM_ENV=sysenv),
+                state, args, True),
         measure("python-telegram-bot 21", [args.ptb_python, os.path.join(here, "ptb_bot.py")],
                 dict(base, BOT_TOKEN=TOKEN, ADMIN_IDS=str(ADMIN), TELEGRAM_API_URL=url, STATE_DIR=state),
                 state, args, False),

@@ -971,7 +971,7 @@ fn check_bot_end_to_end(m: &Machine) {
     });
     assert!(logs.contains("Started"), "{logs}");
     api.push_text(ADMIN, "/log_journal sshd.service");
-    api.wait_text("not in SERVICES", WAIT)
+    api.wait_text("isn't on the watch list", WAIT)
         .unwrap_or_else(|| panic!("no refusal; sent {:?}", api.texts_to(ADMIN)));
     // /svc_add asks this systemd over the system bus as the bot's user: a
     // unit it does not know is refused and not saved, a protected one that
