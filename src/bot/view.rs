@@ -17,7 +17,11 @@ use super::text::{bytes, duration, esc, fill, num, when};
 fn file_problem<T>(t: &Texts, file: &str, l: &Loaded<T>) -> Option<String> {
     match l {
         Loaded::Missing => Some(fill(t.no_data, &[("file", file)])),
-        Loaded::Corrupt(e) => Some(fill(t.corrupt, &[("file", file), ("err", &esc(e))])),
+        // The parser's own words, verbatim.
+        Loaded::Corrupt(e) => Some(fill(
+            t.corrupt,
+            &[("file", file), ("err", &super::i18n::pre(e))],
+        )),
         Loaded::Ok(_) => None,
     }
 }

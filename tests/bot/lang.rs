@@ -294,6 +294,10 @@ fn in_indonesian_no_refusal_or_job_error_is_english() {
     w.answer_yes_expecting_failure();
     std::fs::remove_file(&reason).unwrap();
 
+    // A job file that cannot be read.
+    std::fs::write(state.join("last_backup.json"), "{ not json").unwrap();
+    w.send("/backup_list");
+
     let replies = w.replies();
     assert!(replies.len() > 2 * COMMANDS.len(), "{}", replies.len());
     // The sweep reached what it claims to: a helper refusal, the network
@@ -307,6 +311,7 @@ fn in_indonesian_no_refusal_or_job_error_is_english() {
         "Backup terakhir",
         "gagal setelah",
         "Ada yang tidak terbaca",
+        "tidak bisa saya baca",
     ] {
         assert!(
             replies.iter().any(|r| r.contains(said)),
