@@ -246,6 +246,7 @@ fn in_indonesian_no_refusal_or_job_error_is_english() {
         "/log_journal sshd",
         "/log_journal ollama banyak",
         "/log_errors 0m",
+        "/log_errors kemarin",
         "/log_errors 99d",
         "/log_file ../etc/passwd",
         "/log_file catatan.log",

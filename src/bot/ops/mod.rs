@@ -133,8 +133,9 @@ async fn execute(ctx: &Req, cmd: Command, plan: OpsPlan) -> AuditResult {
             send_journal(ctx, &title, r).await
         }
         OpsPlan::Errors(since) => {
-            let label = format!("{} ({})", since.at.format("%Y-%m-%d %H:%M"), since.label);
-            let title = fill(o.errors_title, &[("since", &esc(&label))]);
+            // Said like every time a person reads: local and short ("kemarin 00:00").
+            let label = since_when(&t.clock, &since);
+            let title = fill(o.errors_title, &[("since", &label)]);
             let cfg = ctx.shared.config();
             let r = quick(ctx, logs::JOURNAL_TIMEOUT, move |exec| {
                 logs::errors_since(exec, &cfg, &since)
@@ -185,6 +186,18 @@ async fn execute(ctx: &Req, cmd: Command, plan: OpsPlan) -> AuditResult {
             let progress = Progress::start(ctx, &first).await;
             run_job(ctx, progress, job).await.1
         }
+    }
+}
+
+/// When a `/log_errors` span starts, as `text::when` says it.
+fn since_when(clock: &super::text::ClockWords, since: &Since) -> String {
+    use chrono::TimeZone;
+    match chrono::Local.from_local_datetime(&since.at).earliest() {
+        Some(at) => {
+            let utc = crate::files::rfc3339(at.with_timezone(&chrono::Utc));
+            super::text::when(clock, &utc, chrono::Utc::now())
+        }
+        None => esc(&since.at.format("%Y-%m-%d %H:%M").to_string()),
     }
 }
 
