@@ -53,6 +53,11 @@ const ENGLISH: &[&str] = &[
     "Something went wrong",
     "reachable",
     "packages",
+    "today",
+    "yesterday",
+    "hours",
+    "minutes",
+    " ago",
 ];
 
 crate::rig::world! {
