@@ -53,8 +53,6 @@ pub struct ErrorTexts {
     pub run_failed: &'static str,
     /// A short run's task ended abnormally (a bug; details in the journal).
     pub run_aborted: &'static str,
-    /// A long job's end went wrong in a way the job's own words say (in `<pre>` after it).
-    pub job_reason: &'static str,
     /// An unexpected internal error; the details are in the journal.
     pub internal: &'static str,
     /// The results of the chat operations.
@@ -232,7 +230,6 @@ pub static ID: ErrorTexts = ErrorTexts {
     health_part: health_part_id,
     run_failed: "❌ Tidak bisa dijalankan. Keterangannya:",
     run_aborted: "❌ Jalannya terhenti tidak wajar; detailnya ada di jurnal bot (/log_runtime).",
-    job_reason: "Keterangannya:",
     internal: "❌ Ada masalah di sisi saya; detailnya ada di jurnal bot (/log_runtime).",
     ops: id::OPS,
 };
@@ -253,7 +250,6 @@ pub static EN: ErrorTexts = ErrorTexts {
     health_part: health_part_en,
     run_failed: "❌ Couldn't run it. What went wrong:",
     run_aborted: "❌ The run ended abnormally; details are in the bot's journal (/log_runtime).",
-    job_reason: "What went wrong:",
     internal: "❌ Something went wrong on my side; details are in the bot's journal (/log_runtime).",
     ops: en::OPS,
 };
