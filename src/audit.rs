@@ -34,6 +34,24 @@ fn cut(s: &str, max: usize) -> String {
     out
 }
 
+/// What an action leaves in the audit log.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AuditResult {
+    Ok,
+    Denied,
+    Failed(String),
+}
+
+impl std::fmt::Display for AuditResult {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AuditResult::Ok => f.write_str("ok"),
+            AuditResult::Denied => f.write_str("denied"),
+            AuditResult::Failed(e) => write!(f, "failed: {e}"),
+        }
+    }
+}
+
 /// Builds an entry stamped with the current time; long arguments and results
 /// are cut and token-shaped text is redacted.
 pub fn entry(

@@ -6,6 +6,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::files::bot::AuditEntry;
+use crate::helper::ReasonCode;
 
 use super::callback::Callback;
 use super::command::COMMANDS;
@@ -71,7 +72,14 @@ fn outcome(t: &Texts, result: &str) -> String {
         "denied" => w.audit_denied.to_string(),
         r => {
             let why = r.strip_prefix("failed:").unwrap_or(r).trim();
-            fill(w.audit_failed, &[("why", &esc(&cut(why)))])
+            // A helper refusal's reason code is said in the reply language;
+            // any other reason is the log's own words, quoted as they stand.
+            let code = why.split([':', ' ']).next().and_then(ReasonCode::parse);
+            let why = match code {
+                Some(c) => esc((t.errors.helper)(c)),
+                None => format!("<code>{}</code>", esc(&cut(why))),
+            };
+            fill(w.audit_failed, &[("why", &why)])
         }
     }
 }
@@ -139,10 +147,16 @@ mod tests {
             &e("svc", "restart ollama", "failed: protected-unit"),
             now,
         );
+        // The helper's reason code in the reply language, not the code.
+        let said = esc((t.errors.helper)(ReasonCode::ProtectedUnit));
         assert!(
-            l.contains("/svc restart ollama") && l.contains("❌ protected-unit"),
+            l.contains("/svc restart ollama") && l.contains(&format!("❌ {said}")),
             "{l}"
         );
+        assert!(!l.contains("protected-unit"), "{l}");
+        // Other reasons are the log's own words, quoted.
+        let l = line(t, &e("ping", "x", "failed: no reply (100% loss)"), now);
+        assert!(l.contains("<code>no reply (100% loss)</code>"), "{l}");
         let l = line(t, &e("button svc restart", "r:ollama.service", "ok"), now);
         assert!(l.contains("tombol /svc restart ollama.service"), "{l}");
         let l = line(t, &e("button backup_now", "b:now", "ok"), now);

@@ -9,9 +9,10 @@ use super::follow::{backup_since, follow_backup, follow_verify, running_backup};
 use super::helper::{self, HelperError};
 use super::i18n::pre;
 use super::loaded::load;
-use super::plan::{HelperAction, Plan, Setting, View};
+use super::plan::{HelperAction, Plan, View};
 use super::req::Req;
 use super::send::{self};
+use super::settings::save_setting;
 use super::text::{esc, fill};
 use super::view;
 use super::{AuditResult, Shared, lock};
@@ -356,26 +357,5 @@ async fn settle_reply(req: &Req, unit: &str, done: String) -> HelperReply {
             let line = fill(t.svc_unsettled, &[("unit", &u), ("state", now)]);
             HelperReply::plain(format!("{done}\n{line}"), AuditResult::Ok)
         }
-    }
-}
-
-/// Saves one preference through `config::save_preference` (the edited
-/// `.env` must load as it is) and runs on the config it returns.
-pub(super) fn save_setting(shared: &Shared, s: &Setting) -> (String, AuditResult) {
-    let t = shared.texts();
-    match crate::config::save_preference(&shared.config(), s.env_key(), &s.env_value()) {
-        Ok(new) => {
-            *lock(&shared.cfg) = new;
-            (s.done_text(t), AuditResult::Ok)
-        }
-        Err(crate::config::SaveError::NoEnvFile) => (
-            t.env_missing.to_string(),
-            AuditResult::Failed("no .env file".into()),
-        ),
-        Err(e @ crate::config::SaveError::Invalid(_)) => (
-            fill(t.env_failed, &[("err", &esc(&e.render(shared.lang())))]),
-            AuditResult::Failed(e.to_string()),
-        ),
-        Err(e) => (internal(t, &e), AuditResult::Failed(e.to_string())),
     }
 }

@@ -32,6 +32,7 @@ mod progress;
 pub mod req;
 pub mod restore;
 pub mod send;
+mod settings;
 pub mod smart;
 pub mod text;
 pub mod view;
@@ -50,6 +51,7 @@ use teloxide::prelude::*;
 use teloxide::types::{BotCommand, User};
 use tokio::signal::unix::{SignalKind, signal};
 
+pub use crate::audit::AuditResult;
 use crate::config::{Config, Lang};
 use crate::files::bot::BotState;
 use crate::process::Cmd;
@@ -67,24 +69,6 @@ pub const MAX_BACKOFF: Duration = Duration::from_secs(4);
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 /// Most unsent messages kept; older ones give way (days of flapping alerts).
 pub const OUTBOX_MAX: usize = 500;
-
-/// What an action leaves in the audit log.
-#[derive(Debug, Clone, PartialEq)]
-pub enum AuditResult {
-    Ok,
-    Denied,
-    Failed(String),
-}
-
-impl std::fmt::Display for AuditResult {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            AuditResult::Ok => f.write_str("ok"),
-            AuditResult::Denied => f.write_str("denied"),
-            AuditResult::Failed(e) => write!(f, "failed: {e}"),
-        }
-    }
-}
 
 /// State shared by every task of the daemon.
 pub struct Shared {

@@ -16,10 +16,10 @@ use crate::helper::{Policy, ReasonCode, SvcAction};
 use super::AuditResult;
 use super::callback::Callback;
 use super::command::SvcVerb;
-use super::execute::save_setting;
 use super::i18n::{Texts, WatchTexts};
 use super::plan::{HelperAction, Plan, Setting};
 use super::req::Req;
+use super::settings::save_setting;
 use super::text::{esc, fill};
 
 /// How long systemd may take to answer.

@@ -83,8 +83,6 @@ pub static TEXTS: Texts = Texts {
     usage: "How to use it: <code>{usage}</code>",
     invalid: "I can't take that: {err}",
     too_long: "Too long: arguments may have at most {max} characters.",
-    not_available: "/{name} is not available yet in this version.",
-    internal_error: "Something got stuck on my side: {err}. The details are in /log_runtime.",
 
     no_data: "No data yet: <code>{file}</code> has not been written. Is the health timer running? Check <code>systemctl status potion-runner-health.timer</code>.",
     corrupt: "I can't read <code>{file}</code>: {err}",
@@ -107,7 +105,6 @@ pub static TEXTS: Texts = Texts {
     l_services: "Services",
     l_active: "active",
     l_alerts: "Alerts",
-    l_errors: "Unreadable",
     l_muted: "Muted",
     l_snapshots: "Snapshots",
     l_files: "files",
@@ -164,8 +161,6 @@ pub static TEXTS: Texts = Texts {
     confirm_not_yours: "That question belongs to another admin.",
     cancelled: "OK, cancelled; I did nothing.",
     helper_ok: "✅ Done: {what}.",
-    helper_failed: "❌ Could not {what}: {err}",
-    helper_missing: "❌ Could not {what}: the helper isn't installed or sudo isn't set up for it ({err}). Install potion-helper and its sudoers rule (see docs/install.md).",
 
     svc_self_stop: "<code>{unit}</code> is this bot's own service; I won't stop it from chat.",
     svc_not_whitelisted: "<code>{unit}</code> isn't on the watch list, so I won't touch it. Add it first with /svc_add {unit}.",
@@ -239,7 +234,6 @@ pub static TEXTS: Texts = Texts {
         output_doc: "📄 Full output: {what}",
         output_truncated: " (the oldest output was left out)",
         restart_offer: "🔁 Restart a service so it uses the update? (asks Yes/No first)",
-        run_failed: "❌ Could not run that: {err}",
     },
     restore: RestoreTexts {
         action: "restore <code>{path}</code> from snapshot <code>{id}</code> into the staging folder (live files are not touched)",

@@ -83,8 +83,6 @@ pub static TEXTS: Texts = Texts {
     usage: "Cara pakainya: <code>{usage}</code>",
     invalid: "Belum bisa saya terima: {err}",
     too_long: "Kepanjangan: argumen paling banyak {max} karakter.",
-    not_available: "/{name} belum tersedia di versi ini.",
-    internal_error: "Ada yang macet di sisi saya: {err}. Detailnya ada di /log_runtime.",
 
     no_data: "Belum ada data: <code>{file}</code> belum ditulis. Timer pemeriksaannya sudah jalan? Cek <code>systemctl status potion-runner-health.timer</code>.",
     corrupt: "<code>{file}</code> tidak bisa saya baca: {err}",
@@ -107,7 +105,6 @@ pub static TEXTS: Texts = Texts {
     l_services: "Layanan",
     l_active: "aktif",
     l_alerts: "Peringatan",
-    l_errors: "Tidak terbaca",
     l_muted: "Dibisukan",
     l_snapshots: "Snapshot",
     l_files: "file",
@@ -164,8 +161,6 @@ pub static TEXTS: Texts = Texts {
     confirm_not_yours: "Pertanyaan itu milik admin lain.",
     cancelled: "Oke, batal; tidak ada yang saya lakukan.",
     helper_ok: "✅ Selesai: {what}.",
-    helper_failed: "❌ Gagal {what}: {err}",
-    helper_missing: "❌ Gagal {what}: helper-nya belum terpasang atau sudo untuknya belum diatur ({err}). Pasang potion-helper beserta aturan sudoers-nya (lihat docs/install.md).",
 
     svc_self_stop: "<code>{unit}</code> itu layanan bot ini sendiri; tidak akan saya matikan dari chat.",
     svc_not_whitelisted: "<code>{unit}</code> tidak ada di daftar pantauan, jadi tidak saya sentuh. Tambahkan dulu dengan /svc_add {unit}.",
@@ -239,7 +234,6 @@ pub static TEXTS: Texts = Texts {
         output_doc: "📄 Keluaran lengkap: {what}",
         output_truncated: " (keluaran paling awal dibuang)",
         restart_offer: "🔁 Restart layanan supaya pembaruannya dipakai? (ditanya Ya/Tidak dulu)",
-        run_failed: "❌ Tidak bisa dijalankan: {err}",
     },
     restore: RestoreTexts {
         action: "memulihkan <code>{path}</code> dari snapshot <code>{id}</code> ke folder staging (file yang sedang dipakai tidak disentuh)",

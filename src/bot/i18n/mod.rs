@@ -53,8 +53,6 @@ pub struct Texts {
     pub usage: &'static str,
     pub invalid: &'static str,
     pub too_long: &'static str,
-    pub not_available: &'static str,
-    pub internal_error: &'static str,
 
     pub no_data: &'static str,
     pub corrupt: &'static str,
@@ -72,7 +70,6 @@ pub struct Texts {
     pub l_services: &'static str,
     pub l_active: &'static str,
     pub l_alerts: &'static str,
-    pub l_errors: &'static str,
     pub l_muted: &'static str,
     pub l_snapshots: &'static str,
     pub l_files: &'static str,
@@ -141,8 +138,6 @@ pub struct Texts {
     pub confirm_not_yours: &'static str,
     pub cancelled: &'static str,
     pub helper_ok: &'static str,
-    pub helper_failed: &'static str,
-    pub helper_missing: &'static str,
 
     pub svc_self_stop: &'static str,
     pub svc_not_whitelisted: &'static str,

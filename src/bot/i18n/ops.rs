@@ -35,7 +35,6 @@ pub struct OpsTexts {
     pub output_doc: &'static str,
     pub output_truncated: &'static str,
     pub restart_offer: &'static str,
-    pub run_failed: &'static str,
 }
 
 impl OpsTexts {
