@@ -112,7 +112,14 @@ fn parse_line(raw: &str) -> Result<Option<(String, String)>, ParseErrorKind> {
     {
         return Err(ParseErrorKind::BadKeyName);
     }
-    Ok(Some((key.to_string(), unquote(value.trim())?)))
+    // `KEY=   # comment` is an empty value and a comment, as in a shell;
+    // `KEY=#x` is the value `#x`.
+    let value = if value.starts_with([' ', '\t']) && value.trim_start().starts_with('#') {
+        ""
+    } else {
+        value.trim()
+    };
+    Ok(Some((key.to_string(), unquote(value)?)))
 }
 
 fn unquote(v: &str) -> Result<String, ParseErrorKind> {
@@ -311,6 +318,9 @@ mod tests {
             parse("NOT A LINE").unwrap_err().to_string(),
             "line 1 is not KEY=VALUE"
         );
+        let empty = parse("ADMIN_IDS=   # fill in later\nHASH=#x\n").unwrap();
+        assert_eq!(empty[0].value, "");
+        assert_eq!(empty[1].value, "#x");
         assert!(parse("A=\"open").is_err());
         assert!(parse("1A=x").is_err());
     }
