@@ -58,21 +58,11 @@ impl World {
 
     /// [`World::health`] taken at `taken_at`.
     fn health_at(&self, alerts: &[&str], boot_id: &str, uptime_s: u64, taken_at: &str) {
-        let alerts: Vec<_> = alerts
-            .iter()
-            .map(|c| json!({"code": c, "since": taken_at, "value": 97.0, "threshold": 90.0}))
-            .collect();
-        let report = json!({"schema":1,"host":"x450l","taken_at":taken_at,"boot_id":boot_id,
-            "cpu":{"percent":12.5,"load":[0.10,0.20,0.30],"cores":4},
-            "memory":{"total_bytes":8_000_000_000u64,"available_bytes":6_000_000_000u64,"percent":25.0,"swap_percent":0.0},
-            "disks":[{"name":"root","mount":"/","total_bytes":100,"used_bytes":40,"percent":40.0,"present":true}],
-            "uptime_s":uptime_s,"temperature_c":55.0,"services":[],
-            "backup":{"last_id":null,"last_ok_at":null,"age_h":null,"last_status":"none"},
-            "alerts":alerts,"errors":[]});
-        let dir = self.sb.state_dir();
-        let tmp = dir.join(".last_health.json.tmp");
-        std::fs::write(&tmp, serde_json::to_vec(&report).unwrap()).unwrap();
-        std::fs::rename(&tmp, dir.join("last_health.json")).unwrap();
+        let mut report = rig::health_report(alerts, taken_at);
+        report["boot_id"] = json!(boot_id);
+        report["uptime_s"] = json!(uptime_s);
+        report["services"] = json!([]);
+        self.put_state("last_health.json", &report);
     }
 
     /// Health with these alerts, on this machine's boot.

@@ -229,22 +229,16 @@ impl Rig {
 
     /// Writes `last_health.json` the way the health job does: temp file, then rename.
     pub fn write_health(&self, alerts: &[&str], taken_at: &str) {
-        let alerts: Vec<_> = alerts
-            .iter()
-            .map(|c| json!({"code": c, "since": taken_at, "value": 97.0, "threshold": 90.0}))
-            .collect();
-        let report = json!({"schema":1,"host":"x450l","taken_at":taken_at,
-            "cpu":{"percent":12.5,"load":[0.10,0.20,0.30],"cores":4},
-            "memory":{"total_bytes":8_000_000_000u64,"available_bytes":6_000_000_000u64,"percent":25.0,"swap_percent":0.0},
-            "disks":[{"name":"root","mount":"/","total_bytes":100,"used_bytes":40,"percent":40.0,"present":true}],
-            "uptime_s":93784,"temperature_c":55.0,
-            "services":[{"unit":"ollama.service","active":"active","sub":"running"}],
-            "backup":{"last_id":null,"last_ok_at":null,"age_h":null,"last_status":"none"},
-            "alerts":alerts,"errors":[]});
+        self.put_state("last_health.json", &health_report(alerts, taken_at));
+    }
+
+    /// Writes a file into `STATE_DIR` as the jobs do: temp file, then rename.
+    pub fn put_state(&self, name: &str, v: &Value) {
         let dir = self.sb.state_dir();
-        let tmp = dir.join(".last_health.json.tmp");
-        std::fs::write(&tmp, serde_json::to_vec(&report).unwrap()).unwrap();
-        std::fs::rename(&tmp, dir.join("last_health.json")).unwrap();
+        std::fs::create_dir_all(&dir).unwrap();
+        let tmp = dir.join(format!(".{name}.tmp"));
+        std::fs::write(&tmp, serde_json::to_vec(v).unwrap()).unwrap();
+        std::fs::rename(&tmp, dir.join(name)).unwrap();
     }
 
     /// How many messages to the admin contain `needle`.
@@ -331,4 +325,21 @@ impl Drop for Bot {
             let _ = c.wait();
         }
     }
+}
+
+/// A calm `last_health.json` taken at `taken_at`, with `alerts` on (value 97,
+/// threshold 90); tests change the fields they are about.
+pub fn health_report(alerts: &[&str], taken_at: &str) -> Value {
+    let alerts: Vec<_> = alerts
+        .iter()
+        .map(|c| json!({"code": c, "since": taken_at, "value": 97.0, "threshold": 90.0}))
+        .collect();
+    json!({"schema":1,"host":"x450l","taken_at":taken_at,
+        "cpu":{"percent":12.5,"load":[0.10,0.20,0.30],"cores":4},
+        "memory":{"total_bytes":8_000_000_000u64,"available_bytes":6_000_000_000u64,"percent":25.0,"swap_percent":0.0},
+        "disks":[{"name":"root","mount":"/","total_bytes":100,"used_bytes":40,"percent":40.0,"present":true}],
+        "uptime_s":93784,"temperature_c":55.0,
+        "services":[{"unit":"ollama.service","active":"active","sub":"running"}],
+        "backup":{"last_id":null,"last_ok_at":null,"age_h":null,"last_status":"none"},
+        "alerts":alerts,"errors":[]})
 }

@@ -11,7 +11,7 @@ use std::time::Duration;
 use chrono::{TimeDelta, Utc};
 use serde_json::{Value, json};
 
-use crate::rig::{ADMIN, Rig};
+use crate::rig::{self, ADMIN, Rig};
 use crate::standin::StandIn;
 
 const WAIT: Duration = Duration::from_secs(15);
@@ -33,14 +33,6 @@ impl World {
         World(rig)
     }
 
-    fn write(&self, name: &str, v: &Value) {
-        let dir = self.sb.state_dir();
-        std::fs::create_dir_all(&dir).unwrap();
-        let tmp = dir.join(format!(".{name}.tmp"));
-        std::fs::write(&tmp, serde_json::to_vec(v).unwrap()).unwrap();
-        std::fs::rename(&tmp, dir.join(name)).unwrap();
-    }
-
     fn smart_state(&self) -> Value {
         let p = self.sb.state_dir().join("smart-state.json");
         serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()
@@ -49,21 +41,14 @@ impl World {
     /// `last_health.json` taken `ago` before now, with this `power` and these alerts.
     fn health(&self, ago: TimeDelta, power: Value, alerts: &[&str]) {
         let taken_at = stamp(ago);
-        let alerts: Vec<_> = alerts
+        let mut report = rig::health_report(&[], &taken_at);
+        // Power alerts carry no value or threshold.
+        report["alerts"] = alerts
             .iter()
             .map(|c| json!({"code": c, "since": taken_at, "value": null, "threshold": null}))
             .collect();
-        self.write(
-            "last_health.json",
-            &json!({"schema":1,"host":"x450l","taken_at":taken_at,
-            "cpu":{"percent":12.5,"load":[0.10,0.20,0.30],"cores":4},
-            "memory":{"total_bytes":8_000_000_000u64,"available_bytes":6_000_000_000u64,"percent":25.0,"swap_percent":0.0},
-            "disks":[{"name":"root","mount":"/","total_bytes":100,"used_bytes":40,"percent":40.0,"present":true}],
-            "uptime_s":93784,"temperature_c":55.0,
-            "services":[{"unit":"ollama.service","active":"active","sub":"running"}],
-            "backup":{"last_id":null,"last_ok_at":null,"age_h":null,"last_status":"none"},
-            "power":power,"alerts":alerts,"errors":[]}),
-        );
+        report["power"] = power;
+        self.put_state("last_health.json", &report);
     }
 
     /// One run of the real health job on the bot's `.env`.
@@ -122,11 +107,11 @@ fn smart_shows_each_disk_and_smart_ack_moves_the_baseline_only_for_a_known_disk(
         "pending_sectors grew from 0 to 2",
         "reallocated_sectors grew from 0 to 8"
     ]);
-    w.write(
+    w.put_state(
         "smart-state.json",
         &json!({"schema":1,"checked_at":stamp(TimeDelta::minutes(5)),"disks":[sda, nvme]}),
     );
-    w.write(
+    w.put_state(
         "smart-readings.json",
         &json!({"schema":1,"checked_at":stamp(TimeDelta::minutes(5)),
             "devices":["/dev/sda","/dev/nvme0n1","/dev/nvme1n1"],"disks":[],

@@ -304,16 +304,7 @@ impl JobSaid for Done<PipOutcome> {
 
 impl JobSaid for Done<Vec<RepoPull>> {
     fn why(&self, w: &OpsResults) -> Option<String> {
-        let bad = self
-            .outcome
-            .iter()
-            .filter(|p| {
-                matches!(
-                    p.outcome,
-                    GitOutcome::NotFastForward(_) | GitOutcome::Failed(_)
-                )
-            })
-            .count();
+        let bad = crate::chatops::updates::not_updated(&self.outcome);
         (bad > 0).then(|| {
             fill(
                 w.git_not_updated,

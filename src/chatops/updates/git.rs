@@ -146,18 +146,22 @@ pub fn short(hash: &str) -> &str {
     hash.get(..10).unwrap_or(hash)
 }
 
+/// How many repositories a pull left behind (not fast-forward, or failed).
+pub fn not_updated(pulls: &[RepoPull]) -> usize {
+    pulls
+        .iter()
+        .filter(|p| {
+            matches!(
+                p.outcome,
+                GitOutcome::NotFastForward(_) | GitOutcome::Failed(_)
+            )
+        })
+        .count()
+}
+
 impl JobResult for Done<Vec<RepoPull>> {
     fn failure(&self) -> Option<String> {
-        let bad = self
-            .outcome
-            .iter()
-            .filter(|p| {
-                matches!(
-                    p.outcome,
-                    GitOutcome::NotFastForward(_) | GitOutcome::Failed(_)
-                )
-            })
-            .count();
+        let bad = not_updated(&self.outcome);
         (bad > 0).then(|| format!("{bad} of {} repositories not updated", self.outcome.len()))
     }
 }
