@@ -74,10 +74,12 @@ fn a_forwarded_command_is_not_run_and_the_admin_is_told_why() {
 fn commands_for_another_bot_and_from_other_groups_are_ignored() {
     let w = rig("", "#!/bin/sh\nexit 0\n");
     let bot = w.start();
-    // Wait until getMe has told the bot its name.
+    // Wait until getMe has told the bot its name: the bot sends deleteWebhook
+    // only after it has stored the answer (the getMe request alone may still
+    // be in flight, and a command addressed by name is then refused).
     w.api
-        .wait_for("getMe", WAIT, |_| true)
-        .expect("the bot asks who it is");
+        .wait_for("deleteWebhook", WAIT, |_| true)
+        .expect("the bot learns who it is");
     w.api.push_text(ADMIN, "/svc_list@SomeOtherBot");
     w.api.push_text_shaped(ADMIN, "/status", in_group);
     // Addressed to us by name: taken.
